@@ -1,0 +1,188 @@
+"""Whisper engines behind one small interface.
+
+Each engine loads a model once and turns 16 kHz mono float32 audio into a
+:class:`~audiototext.transcript.Transcript`. Converting an engine's native result into the
+data model happens in exactly one place per engine module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import platform
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+import numpy as np
+
+from ..errors import OptionsError
+from ..languages import resolve_language
+from ..transcript import Segment, Transcript
+
+log = logging.getLogger(__name__)
+
+TASKS = ("transcribe", "translate")
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    """Decoding options shared by both engines; defaults are the ``whisper`` CLI's.
+
+    ``language`` is a Whisper code or None (detect). ``temperature_increment_on_fallback``
+    None disables the fallback (a single temperature).
+    """
+
+    task: str = "transcribe"
+    language: str | None = None
+    initial_prompt: str | None = None
+    condition_on_previous_text: bool = True
+    temperature: float = 0.0
+    temperature_increment_on_fallback: float | None = 0.2
+    beam_size: int | None = 5
+    best_of: int | None = 5
+    patience: float | None = None
+    length_penalty: float | None = None
+    compression_ratio_threshold: float | None = 2.4
+    logprob_threshold: float | None = -1.0
+    no_speech_threshold: float | None = 0.6
+    word_timestamps: bool = False
+    suppress_tokens: str = "-1"
+
+    def __post_init__(self):
+        if self.task not in TASKS:
+            raise OptionsError(f"Unknown task {self.task!r}: use one of {', '.join(TASKS)}", task=self.task)
+        object.__setattr__(self, "language", resolve_language(self.language))
+        if self.beam_size is not None and self.beam_size < 1:
+            raise OptionsError("beam_size must be at least 1 (or None for greedy decoding)")
+
+    @property
+    def temperatures(self) -> tuple[float, ...]:
+        """The temperature schedule, as the whisper CLI builds it."""
+        if self.temperature_increment_on_fallback:
+            return tuple(float(t) for t in np.arange(self.temperature, 1.0 + 1e-6,
+                                                     self.temperature_increment_on_fallback))
+        return (self.temperature,)
+
+
+SegmentCallback = Callable[[Segment], None]
+
+
+@dataclass
+class Hooks:
+    """How an engine reports while it runs.
+
+    Attributes:
+        on_segment: called with each segment as soon as it is decoded (time relative to the audio).
+        on_language: called once with the detected (or given) language code.
+        progress: show a tqdm.auto bar over the audio's duration.
+    """
+
+    on_segment: SegmentCallback | None = None
+    on_language: Callable[[str], None] | None = None
+    progress: bool = False
+
+
+class Engine(Protocol):
+    """What every engine offers."""
+
+    name: str
+    model_name: str
+    device: str
+    is_multilingual: bool
+
+    def transcribe(self, audio: np.ndarray, options: DecodeOptions, hooks: Hooks = ...) -> Transcript:
+        ...
+
+
+ENGINES: dict[str, str] = {
+    "openai-whisper": "audiototext.engines.openai_whisper:OpenAIWhisperEngine",
+    "faster-whisper": "audiototext.engines.faster_whisper:FasterWhisperEngine",
+}
+DEFAULT_ENGINE = "openai-whisper"
+
+
+def engine_class(name: str):
+    """The engine class registered under ``name``.
+
+    Raises:
+        OptionsError: unknown engine; the message lists the registered ones.
+    """
+    try:
+        target = ENGINES[name]
+    except KeyError:
+        raise OptionsError(f"Unknown engine {name!r}: use one of {', '.join(ENGINES)}", engine=name) from None
+    module, attr = target.split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def load_engine(name: str, model: str, *, device: str | None = None, threads: int | None = None) -> Engine:
+    """Load ``model`` (an official name or a local path) into engine ``name``."""
+    from ..models import resolve
+
+    return engine_class(name)(resolve(model), device=device, threads=threads)
+
+
+def cpu_name() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else platform's answer."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def describe_device(device: str, gpu_name: str | None = None, threads: int | None = None) -> str:
+    """ "GPU: NVIDIA H100 80GB HBM3" or "CPU: AMD EPYC ... (2 threads)", for the log."""
+    if device.startswith("cuda"):
+        return f"GPU: {gpu_name or device}"
+    return f"CPU: {cpu_name()} ({threads or os.cpu_count()} threads); a GPU is much faster"
+
+
+def log_model(engine: Engine, parameters: int) -> None:
+    kind = "multilingual" if engine.is_multilingual else "English-only"
+    log.info("Model %s is %s and has %s parameters.", engine.model_name, kind, f"{parameters:,}")
+
+
+def warn_turbo_translate(model_name: str, options: DecodeOptions) -> None:
+    if options.task == "translate" and model_name in ("turbo", "large-v3-turbo"):
+        log.warning("Model %s was not trained to translate: its 'translate' output is usually not English. "
+                    "Use large-v3, medium or small to translate to English.", model_name)
+
+
+def english_only_check(engine: Engine, options: DecodeOptions) -> DecodeOptions:
+    """English-only models transcribe English; say so instead of producing garbage."""
+    import dataclasses
+
+    if engine.is_multilingual:
+        return options
+    if options.language not in (None, "en"):
+        log.warning("%s is an English-only model; ignoring language %r", engine.model_name, options.language)
+    if options.task == "translate":
+        log.warning("%s is an English-only model; it cannot translate, transcribing instead", engine.model_name)
+    return dataclasses.replace(options, language="en", task="transcribe")
+
+
+class ProgressBar:
+    """A tqdm.auto bar over seconds of audio, advanced by each segment's end time."""
+
+    def __init__(self, duration: float, enabled: bool, desc: str = "Transcribing"):
+        from tqdm.auto import tqdm
+
+        self.duration = round(duration, 2)
+        self.bar = tqdm(total=self.duration, unit="s", disable=not enabled, desc=desc,
+                        bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}]")
+        self.done = 0.0
+
+    def advance_to(self, seconds: float) -> None:
+        seconds = min(round(seconds, 2), self.duration)
+        if seconds > self.done:
+            self.bar.update(seconds - self.done)
+            self.done = seconds
+
+    def close(self) -> None:
+        self.advance_to(self.duration)
+        self.bar.close()

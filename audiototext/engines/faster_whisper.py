@@ -1,0 +1,117 @@
+"""The faster-whisper engine (CTranslate2): CUDA float16 on a GPU, int8 on CPU."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelError
+from ..models import ModelSpec, offline, offline_fallback
+from ..transcript import Segment, Transcript, Word
+from . import DecodeOptions, Hooks, ProgressBar, describe_device, english_only_check, log_model, warn_turbo_translate
+
+log = logging.getLogger(__name__)
+
+
+def ct2_model_dir(spec: ModelSpec) -> Path:
+    """The CTranslate2 directory for ``spec``: local, downloaded as faster-whisper does, or bundled."""
+    if spec.kind == "ct2":
+        return spec.path
+    if spec.kind == "openai-pt":
+        raise ModelError(
+            f"{spec.name}: faster-whisper needs a CTranslate2 model directory, not an openai-whisper .pt; "
+            "use --engine openai-whisper, or convert it with ct2-transformers-converter",
+            model=spec.name,
+        )
+    from faster_whisper.utils import download_model
+
+    try:
+        return Path(download_model(spec.name, local_files_only=offline()))
+    except Exception as e:  # noqa: BLE001 - any download failure falls back to the bundled weights
+        return offline_fallback(spec.size, e)
+
+
+def _gpu_name() -> str | None:
+    try:
+        import torch
+
+        return torch.cuda.get_device_name(0)
+    except Exception:  # noqa: BLE001 - torch is optional for this engine
+        return None
+
+
+class FasterWhisperEngine:
+    """faster-whisper's WhisperModel behind the engine interface."""
+
+    name = "faster-whisper"
+
+    def __init__(self, spec: ModelSpec, *, device: str | None = None, threads: int | None = None,
+                 compute_type: str | None = None):
+        import ctranslate2
+        from faster_whisper import WhisperModel
+
+        self.device = device or ("cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu")
+        self.threads = threads or os.cpu_count() or 1
+        self.compute_type = compute_type or ("float16" if self.device.startswith("cuda") else "int8")
+        log.info("Using %s", describe_device(self.device, _gpu_name() if self.device != "cpu" else None,
+                                             self.threads))
+        self.spec = spec
+        self.model_name = spec.name
+        self.model_dir = ct2_model_dir(spec)
+        try:
+            self.model = WhisperModel(str(self.model_dir), device=self.device.split(":")[0],
+                                      compute_type=self.compute_type, cpu_threads=self.threads)
+        except (RuntimeError, ValueError) as e:
+            raise ModelError(f"{self.model_dir}: faster-whisper could not load the model ({e})",
+                             model=str(self.model_dir)) from e
+        self.is_multilingual = bool(self.model.model.is_multilingual)
+        from ..convert import count_openai_parameters
+
+        log_model(self, count_openai_parameters(self.model_dir))
+
+    def transcribe(self, audio: np.ndarray, options: DecodeOptions, hooks: Hooks = Hooks()) -> Transcript:
+        options = english_only_check(self, options)
+        warn_turbo_translate(self.spec.size, options)
+        duration = len(audio) / 16000
+        segments_iter, info = self.model.transcribe(audio, **self._kwargs(options))
+        if hooks.on_language:
+            hooks.on_language(info.language)
+        bar = ProgressBar(duration, hooks.progress)
+        segments = []
+        try:
+            for native in segments_iter:
+                segment = to_segment(native)
+                segments.append(segment)
+                bar.advance_to(segment.end)
+                if hooks.on_segment:
+                    hooks.on_segment(segment)
+        finally:
+            bar.close()
+        return Transcript(tuple(segments), info.language, duration, options.task)
+
+    def _kwargs(self, options: DecodeOptions) -> dict:
+        return dict(
+            task=options.task,
+            language=options.language,
+            initial_prompt=options.initial_prompt or None,
+            condition_on_previous_text=options.condition_on_previous_text,
+            temperature=list(options.temperatures),
+            compression_ratio_threshold=options.compression_ratio_threshold,
+            log_prob_threshold=options.logprob_threshold,
+            no_speech_threshold=options.no_speech_threshold,
+            word_timestamps=options.word_timestamps,
+            beam_size=options.beam_size or 1,
+            best_of=options.best_of or 1,
+            patience=options.patience or 1,
+            length_penalty=options.length_penalty or 1,
+            suppress_tokens=[int(t) for t in options.suppress_tokens.split(",") if t.strip()],
+        )
+
+
+def to_segment(native) -> Segment:
+    """faster-whisper's Segment -> ours (the one conversion for this engine)."""
+    words = tuple(Word(w.start, w.end, w.word, w.probability) for w in native.words or ())
+    return Segment(native.start, native.end, native.text, words)

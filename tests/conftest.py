@@ -1,0 +1,99 @@
+"""Shared fixtures: synthesized speech (espeak-ng), video, silence and noise made with ffmpeg,
+and Whisper engines loaded once per session with the bundled offline base model."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+# Tests never try to download weights: they use the bundled offline packages.
+os.environ.setdefault("AUDIOTOTEXT_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+ENGLISH_TEXT = (
+    "The quick brown fox jumps over the lazy dog. Speech recognition turns spoken words into "
+    "written text. Every morning I drink a cup of coffee and read the newspaper before work."
+)
+SPANISH_TEXT = (
+    "Buenos días a todos. Hoy vamos a hablar de la historia de la ciudad y de sus habitantes. "
+    "Muchas gracias por escuchar este programa."
+)
+
+
+def _run(*cmd: str) -> None:
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def speak(text: str, voice: str, path: Path, speed: int = 150) -> Path:
+    """espeak-ng speech as a 16 kHz mono WAV."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
+    raw = path.with_suffix(".raw.wav")
+    _run("espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text)
+    _run("ffmpeg", "-y", "-loglevel", "error", "-i", str(raw), "-ar", "16000", "-ac", "1", str(path))
+    raw.unlink()
+    return path
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory) -> Path:
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed (apt-get install ffmpeg)")
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def english_wav(media_dir) -> Path:
+    return speak(ENGLISH_TEXT, "en-us", media_dir / "english.wav")
+
+
+@pytest.fixture(scope="session")
+def spanish_wav(media_dir) -> Path:
+    return speak(SPANISH_TEXT, "es", media_dir / "spanish.wav")
+
+
+@pytest.fixture(scope="session")
+def english_mp4(media_dir, english_wav) -> Path:
+    """The English speech as the audio track of an H.264 + AAC video."""
+    path = media_dir / "english video.mp4"
+    _run("ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", "color=c=blue:s=160x120:r=10",
+         "-i", str(english_wav), "-shortest", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
+         str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def silence_wav(media_dir) -> Path:
+    path = media_dir / "silence.wav"
+    _run("ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono",
+         "-t", "30", "-c:a", "pcm_s16le", str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def noise_wav(media_dir) -> Path:
+    path = media_dir / "noise.wav"
+    _run("ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i",
+         "anoisesrc=r=16000:color=pink:amplitude=0.05:seed=7", "-t", "30", "-ac", "1", str(path))
+    return path
+
+
+_ENGINES: dict = {}
+
+
+@pytest.fixture(scope="session")
+def load_engine():
+    """``load_engine(name, model="base")``: a loaded engine, shared by the whole session."""
+    from audiototext.engines import load_engine as load
+
+    def get(name: str, model: str = "base"):
+        key = (name, model)
+        if key not in _ENGINES:
+            _ENGINES[key] = load(name, model)
+        return _ENGINES[key]
+
+    return get
