@@ -115,13 +115,13 @@ def resolve(model: str) -> ModelSpec:
 
 
 def _ct2_multilingual(path: Path | None) -> bool:
-    import json
-
+    # English-only vocabularies have 51864 tokens, multilingual ones 51865 or more; config.json's
+    # lang_ids is no guide (the converter writes it for .en models too).
     try:
-        config = json.loads((Path(path) / "config.json").read_text())
-    except (OSError, ValueError):
+        with open(Path(path) / "vocabulary.txt", encoding="utf-8") as f:
+            return sum(1 for _ in f) >= 51865
+    except OSError:
         return True
-    return len(config.get("lang_ids") or ()) > 1
 
 
 def _package_dir(module: str) -> Path | None:

@@ -43,10 +43,15 @@ class Segment:
             words=tuple(w.shifted(offset) for w in self.words),
         )
 
-    def to_dict(self, index: int) -> dict:
-        """The segment as the ``whisper`` CLI's result dict holds it (what its writers read)."""
+    def to_dict(self, index: int, *, with_words: bool | None = None) -> dict:
+        """The segment as the ``whisper`` CLI's result dict holds it (what its writers read).
+
+        ``with_words`` (default: whether this segment has words) adds the ``words`` list even when
+        empty: whisper's writers decide on word timing from the first segment, so a transcript with
+        word timestamps must give every segment the key.
+        """
         data: dict = {"id": index, "start": self.start, "end": self.end, "text": self.text}
-        if self.words:
+        if self.words if with_words is None else with_words:
             data["words"] = [dataclasses.asdict(w) for w in self.words]
         return data
 
@@ -89,9 +94,10 @@ class Transcript:
 
     def to_dict(self) -> dict:
         """Whisper's result dict: ``{"text", "segments", "language"}``."""
+        with_words = any(s.words for s in self.segments)
         return {
             "text": self.text,
-            "segments": [s.to_dict(i) for i, s in enumerate(self.segments)],
+            "segments": [s.to_dict(i, with_words=with_words) for i, s in enumerate(self.segments)],
             "language": self.language,
         }
 

@@ -97,3 +97,17 @@ def load_engine():
         return _ENGINES[key]
 
     return get
+
+
+def word_error_rate(reference: str, hypothesis: str, language: str = "en") -> float:
+    """WER after Whisper's text normalisation (English normaliser for English, basic otherwise)."""
+    import jiwer
+    from whisper.normalizers import BasicTextNormalizer, EnglishTextNormalizer
+
+    normalize = EnglishTextNormalizer() if language == "en" else BasicTextNormalizer()
+    return jiwer.wer(normalize(reference), normalize(hypothesis))
+
+
+@pytest.fixture(scope="session")
+def wer():
+    return word_error_rate

