@@ -15,7 +15,9 @@ from . import __version__
 from .engines import DEFAULT_ENGINE, ENGINES, DecodeOptions
 from .errors import AudioToTextError
 from .models import MODELS
+from .parallel import MODES, ParallelOptions
 from .pipeline import Callbacks, Options, Pipeline
+from .segmentation import DETECTORS, SegmentationOptions
 from .subtitles import FORMATS, WriterOptions, format_timestamp, parse_formats
 
 
@@ -99,6 +101,31 @@ def build_parser() -> argparse.ArgumentParser:
     _add(p, "quiet", action="store_true", help="print only errors")
     _add(p, "no_progress", action="store_true", help="hide progress bars")
 
+    seg = SegmentationOptions()
+    g = p.add_argument_group("Long audio: cut at silences, decode the chunks in parallel, resume")
+    g.add_argument("--parallel", default="auto", choices=list(MODES),
+                   help="auto: sequential under a minute, else batched; off: the engine's own sequential "
+                        "decoding (identical to its CLI); batched: chunks decoded together in this process; "
+                        "processes: a CPU process pool; ray: Ray actors (pip install 'audiototext[ray]')")
+    _add(g, "batch_size", type=int, default=None, help="chunks decoded together (None: 16 on a GPU, 8 on a CPU, 1 per task for processes/ray)")
+    _add(g, "workers", type=int, default=None,
+         help="processes or Ray actors (None: split the cores; one Ray actor per GPU)")
+    _add(g, "ray_address", default=None, help="Ray cluster to join, e.g. auto or ray://host:10001 "
+                                             "(None: start a local Ray)")
+    _add(g, "ray_num_cpus", type=float, default=None, help="CPUs each Ray actor reserves (None: its threads)")
+    _add(g, "ray_num_gpus", type=float, default=None, help="GPUs each Ray actor reserves (None: 1 if the cluster has GPUs)")
+    _add(g, "vad", default=seg.vad, choices=list(DETECTORS),
+         help="how speech is found: silero voice activity (ignores noise), or ffmpeg silencedetect (level)")
+    _add(g, "silence_db", type=float, default=None,
+         help="silencedetect level in dBFS (None: 30 dB below the recording's loud parts)")
+    _add(g, "min_silence", type=float, default=seg.min_silence, help="shortest pause to cut at, in seconds")
+    _add(g, "min_chunk", type=float, default=seg.min_chunk,
+         help="from this many seconds, cut a chunk at its longest pause")
+    _add(g, "max_chunk", type=float, default=seg.max_chunk, help="longest chunk in seconds (at most 30)")
+    _add(g, "resume", type=_str2bool, default=True,
+         help="checkpoint finished chunks in OUTPUT_DIR/.audiototext/ and resume from them after an "
+              "interruption (removed once the files are written)")
+
     d = p.add_argument_group("DeepL translation of the lines (needs an API key)")
     d.add_argument("--deepl-target", "--deepl_target", dest="deepl_target", default=None, metavar="LANGUAGE",
                    help="translate into this DeepL language (name or code): " + ", ".join(TARGET_NAMES))
@@ -146,6 +173,12 @@ def options_from_args(args: argparse.Namespace) -> Options:
         writer=WriterOptions(max_line_width=args.max_line_width, max_line_count=args.max_line_count,
                              highlight_words=args.highlight_words, max_words_per_line=args.max_words_per_line),
         deepl=deepl, progress=not args.no_progress and not args.quiet,
+        parallel=ParallelOptions(
+            mode=args.parallel, batch_size=args.batch_size, workers=args.workers, ray_address=args.ray_address,
+            ray_num_cpus=args.ray_num_cpus, ray_num_gpus=args.ray_num_gpus, checkpoints=args.resume,
+            segmentation=SegmentationOptions(vad=args.vad, noise_db=args.silence_db, min_silence=args.min_silence,
+                                             min_chunk=min(args.min_chunk, args.max_chunk),
+                                             max_chunk=args.max_chunk)),
     )
 
 
@@ -167,24 +200,46 @@ class _TqdmHandler(logging.Handler):
             self.handleError(record)
 
 
-def _setup_logging(quiet: bool) -> None:
+def _setup_logging(quiet: bool):
+    """Print the library's log lines plainly; returns a function that restores the logger."""
+    root = logging.getLogger("audiototext")
+    saved = (root.handlers[:], root.level, root.propagate)
     handler = _TqdmHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
-    root = logging.getLogger("audiototext")
     root.handlers[:] = [handler]
     root.setLevel(logging.ERROR if quiet else logging.INFO)
     root.propagate = False
 
+    def restore() -> None:
+        root.handlers[:], root.level, root.propagate = saved[0], saved[1], saved[2]
+
+    return restore
+
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0: every input succeeded)."""
+    """Run the CLI; returns the exit status (0: every input succeeded).
+
+    ``audiototext serve ...`` starts the HTTP service instead (see :mod:`audiototext.service`).
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["serve"]:
+        from .service import main as serve_main
+
+        return serve_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
-    _setup_logging(args.quiet)
     try:
         options = options_from_args(args)
     except AudioToTextError as e:
         parser.error(str(e))
+    restore_logging = _setup_logging(args.quiet)
+    try:
+        return _run(args, options)
+    finally:
+        restore_logging()
+
+
+def _run(args: argparse.Namespace, options: Options) -> int:
     callbacks = Callbacks(on_segment=None if args.quiet else _print_line,
                           on_translated_line=None if args.quiet else _print_line,
                           on_file_start=None if args.quiet else (lambda s: print(f"==> {s}", file=sys.stderr)))

@@ -53,7 +53,7 @@ def english_wav(media_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def spanish_wav(media_dir) -> Path:
-    return speak(SPANISH_TEXT, "es", media_dir / "spanish.wav")
+    return speak(SPANISH_TEXT, "es", media_dir / "spanish.wav", speed=120)
 
 
 @pytest.fixture(scope="session")
@@ -111,3 +111,25 @@ def word_error_rate(reference: str, hypothesis: str, language: str = "en") -> fl
 @pytest.fixture(scope="session")
 def wer():
     return word_error_rate
+
+
+@pytest.fixture
+def deepl_fast_retries(monkeypatch):
+    """No DeepL env leaking in, and the deepl package's retries kept short (one retry, 10 ms)."""
+    deepl = pytest.importorskip("deepl")
+    import logging
+
+    monkeypatch.delenv("DEEPL_AUTH_KEY", raising=False)
+    monkeypatch.delenv("DEEPL_SERVER_URL", raising=False)
+    monkeypatch.setattr(deepl.http_client, "max_network_retries", 1)
+    monkeypatch.setattr(deepl.http_client._BackoffTimer, "BACKOFF_INITIAL", 0.01)
+    logging.getLogger("deepl").setLevel(logging.WARNING)
+
+
+@pytest.fixture
+def fake_deepl(deepl_fast_retries):
+    """A fake DeepL API on 127.0.0.1 that the real ``deepl`` package talks to (tests/fake_deepl.py)."""
+    from fake_deepl import FakeDeepLServer
+
+    with FakeDeepLServer() as state:
+        yield state

@@ -88,7 +88,7 @@ def test_turbo_translate_warns(caplog):
 
 def test_options_validation():
     assert DecodeOptions(language="Castilian").language == "es"
-    assert DecodeOptions(temperature_increment_on_fallback=0.2).temperatures == (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    assert DecodeOptions(temperature_increment_on_fallback=0.2).temperatures == pytest.approx((0.0, 0.2, 0.4, 0.6, 0.8, 1.0))
     assert DecodeOptions(temperature_increment_on_fallback=None).temperatures == (0.0,)
     with pytest.raises(OptionsError, match="Unknown task"):
         DecodeOptions(task="summarize")

@@ -1,0 +1,60 @@
+"""The CLI's DeepL step end to end: real transcription, the real deepl package, a fake DeepL server."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from audiototext.cli import main
+
+ARGS = ["--engine", "faster-whisper", "--beam_size", "1", "--best_of", "1", "--no-progress"]
+TIMES = re.compile(r"^\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}$", re.M)
+
+
+@pytest.mark.slow
+def test_translates_after_writing_transcripts(tmp_path, spanish_wav, fake_deepl, capsys):
+    argv = [str(spanish_wav), "-o", str(tmp_path), "--deepl-target", "English (British)",
+            "--deepl-api-key", fake_deepl.auth_key, "--deepl-server-url", fake_deepl.url, *ARGS]
+    assert main(argv) == 0
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["spanish.srt", "spanish.txt", "spanish.vtt", "spanish_English (British).srt",
+                     "spanish_English (British).txt", "spanish_English (British).vtt"]
+    source = (tmp_path / "spanish.srt").read_text(encoding="utf-8")
+    translated = (tmp_path / "spanish_English (British).srt").read_text(encoding="utf-8")
+    assert TIMES.findall(source) == TIMES.findall(translated) and TIMES.findall(source)
+    assert "good" in translated.lower() or "thank" in translated.lower(), translated
+    out, err = capsys.readouterr()
+    assert "DeepL: Translate results from Spanish [ES] to English (British) [EN-GB]" in err
+    assert re.search(r"DeepL: Character usage: \d+ / 500000 \(\d+\.\d\d%\)", err)
+    assert out.count("[00:00.000 --> ") == 2  # the transcript's first line, then its translation
+
+
+@pytest.mark.slow
+def test_bad_key_keeps_transcripts(tmp_path, spanish_wav, fake_deepl, capsys):
+    argv = [str(spanish_wav), "-o", str(tmp_path), "--deepl-target", "de", "--deepl-api-key", "wrong",
+            "--deepl-server-url", fake_deepl.url, *ARGS]
+    assert main(argv) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spanish.srt", "spanish.txt", "spanish.vtt"]
+    assert "historia" in (tmp_path / "spanish.txt").read_text(encoding="utf-8")
+    assert "DeepL rejected the key: check deepl_api_key / DEEPL_AUTH_KEY" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_env_key_and_nothing_to_translate(tmp_path, spanish_wav, fake_deepl, monkeypatch, capsys):
+    monkeypatch.setenv("DEEPL_AUTH_KEY", fake_deepl.auth_key)
+    monkeypatch.setenv("DEEPL_SERVER_URL", fake_deepl.url)
+    argv = [str(spanish_wav), "-o", str(tmp_path), "--deepl-target", "Spanish", "--output-formats", "srt", *ARGS]
+    assert main(argv) == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["spanish.srt"]
+    assert "Nothing to translate" in capsys.readouterr().err
+    assert not fake_deepl.translate_requests
+
+
+def test_unknown_target_fails_before_transcribing(tmp_path, spanish_wav, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([str(spanish_wav), "-o", str(tmp_path), "--deepl-target", "Klingon"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Klingon" in err and "English (British)" in err
+    assert not list(tmp_path.iterdir())
