@@ -19,6 +19,7 @@ from . import media
 from .engines import DEFAULT_ENGINE, DecodeOptions, Engine, Hooks, load_engine
 from .errors import AudioToTextError
 from .languages import language_name
+from .parallel import Backend, Checkpoints, ParallelOptions, Progress, ProgressBar, make_backend, resolve_mode
 from .subtitles import WriterOptions, write_files
 from .transcript import Segment, Transcript
 
@@ -43,6 +44,9 @@ class Options:
         writer: line-width and word-highlight options of the writers.
         deepl: translate the lines with DeepL after writing (None: don't).
         progress: show tqdm.auto progress bars.
+        parallel: long audio: cut at silences and decode the chunks in parallel (see
+            :class:`~audiototext.parallel.ParallelOptions`; ``mode="off"`` is the engine's own
+            sequential decoding, identical to its CLI).
     """
 
     model: str = "base"
@@ -55,6 +59,7 @@ class Options:
     writer: WriterOptions = WriterOptions()
     deepl: object | None = None  # translation.DeepLOptions; typed loosely so deepl stays optional
     progress: bool = False
+    parallel: ParallelOptions = ParallelOptions()
 
 
 @dataclass
@@ -80,6 +85,7 @@ class Callbacks:
     on_segment: Callable[[Segment], None] | None = None
     on_translated_line: Callable[[Segment], None] | None = None
     on_file_start: Callable[[str], None] | None = None
+    on_progress: Callable[[Progress], None] | None = None
 
 
 class Pipeline:
@@ -89,6 +95,7 @@ class Pipeline:
         self.options = options
         self.callbacks = callbacks or Callbacks()
         self._engine: Engine | None = None
+        self._backends: dict[str, Backend] = {}
 
     @property
     def engine(self) -> Engine:
@@ -97,8 +104,27 @@ class Pipeline:
                                        device=self.options.device, threads=self.options.threads)
         return self._engine
 
-    def transcribe_audio(self, audio: np.ndarray, *, name: str = "audio") -> Transcript:
-        """Transcribe decoded 16 kHz mono float32 audio."""
+    def backend(self, mode: str) -> Backend:
+        """The executor for a parallel ``mode``, made once and kept for the next inputs."""
+        if mode not in self._backends:
+            o = self.options
+            self._backends[mode] = make_backend(mode, engine=o.engine, model=o.model, device=o.device,
+                                                threads=o.threads, options=o.parallel, loaded=lambda: self.engine)
+        return self._backends[mode]
+
+    def close(self) -> None:
+        """Stop worker processes and Ray actors (the in-process model stays loaded)."""
+        while self._backends:
+            self._backends.popitem()[1].close()
+
+    def transcribe_audio(self, audio: np.ndarray, *, name: str = "audio", checkpoint_root: Path | None = None,
+                         stem: str = "audio") -> Transcript:
+        """Transcribe decoded 16 kHz mono float32 audio.
+
+        Long audio is cut at silences and decoded in parallel unless ``options.parallel.mode`` is
+        "off"; with ``checkpoint_root`` each finished chunk is checkpointed there (see
+        :func:`audiototext.parallel.transcribe_parallel`).
+        """
         decode = self.options.decode
         duration = len(audio) / media.SAMPLE_RATE
         if audio.size == 0 or float(np.max(np.abs(audio))) < SILENCE_PEAK:
@@ -109,12 +135,32 @@ class Pipeline:
             if decode.language is None:
                 log.info("Detected language: %s", language_name(code))
 
-        hooks = Hooks(on_segment=self.callbacks.on_segment, on_language=on_language,
-                      progress=self.options.progress)
-        transcript = self.engine.transcribe(audio, decode, hooks)
+        mode = resolve_mode(self.options.parallel, duration)
+        if mode == "off":
+            hooks = Hooks(on_segment=self.callbacks.on_segment, on_language=on_language,
+                          progress=self.options.progress)
+            transcript = self.engine.transcribe(audio, decode, hooks)
+        else:
+            transcript = self._transcribe_parallel(audio, mode, on_language, checkpoint_root, stem)
         if not transcript.text.strip():
             log.warning("%s: no speech found", name)
         return transcript
+
+    def _transcribe_parallel(self, audio, mode, on_language, checkpoint_root, stem) -> Transcript:
+        from .parallel import transcribe_parallel
+
+        listeners = [f for f in (self.callbacks.on_progress, ProgressBar() if self.options.progress else None) if f]
+
+        def on_progress(event: Progress) -> None:
+            for listener in listeners:
+                listener(event)
+
+        o = self.options
+        return transcribe_parallel(audio, o.decode, o.parallel, mode=mode, engine=o.engine, model=o.model,
+                                   device=o.device, threads=o.threads, checkpoint_root=checkpoint_root, stem=stem,
+                                   backend=self.backend(mode) if mode in ("processes", "ray") else None,
+                                   loaded=lambda: self.engine, on_progress=on_progress,
+                                   on_segment=self.callbacks.on_segment, on_language=on_language)
 
     def run_file(self, source: str | Path) -> FileResult:
         """Transcribe (and translate) one input; errors are caught and recorded, not raised."""
@@ -124,11 +170,15 @@ class Pipeline:
         try:
             item = media.resolve(source, progress=self.options.progress)
             audio = media.load_audio(item.path)
-            result.transcript = self.transcribe_audio(audio, name=str(source))
+            result.transcript = self.transcribe_audio(audio, name=str(source),
+                                                      checkpoint_root=self.options.output_dir, stem=item.stem)
             result.outputs = write_files(result.transcript, self.options.output_dir, item.stem,
                                          self.options.formats, self.options.writer)
             for path in result.outputs:
                 log.info("Wrote %s", path)
+            if result.transcript.extra.get("checkpoint_dir"):
+                # The outputs are on disk: the chunk checkpoints have served their purpose.
+                Checkpoints(result.transcript.extra["checkpoint_dir"]).remove()
             if self.options.deepl is not None:
                 self._translate(result, item.stem)
         except AudioToTextError as e:
@@ -152,7 +202,10 @@ class Pipeline:
 
     def run(self, sources: Sequence[str | Path]) -> list[FileResult]:
         """Every input in turn, each isolated from the others' failures."""
-        return [self.run_file(source) for source in sources]
+        try:
+            return [self.run_file(source) for source in sources]
+        finally:
+            self.close()
 
 
 def run(sources: Sequence[str | Path], options: Options = Options(),
@@ -162,7 +215,8 @@ def run(sources: Sequence[str | Path], options: Options = Options(),
 
 
 def transcribe(source: str | Path, *, model: str = "base", engine: str = DEFAULT_ENGINE,
-               device: str | None = None, progress: bool = False, **decode) -> Transcript:
+               device: str | None = None, progress: bool = False,
+               parallel: str | ParallelOptions = "auto", **decode) -> Transcript:
     """Transcribe one file or URL and return its :class:`Transcript` (writes no files).
 
     Args:
@@ -171,17 +225,24 @@ def transcribe(source: str | Path, *, model: str = "base", engine: str = DEFAULT
         engine: "openai-whisper" (default) or "faster-whisper".
         device: "cuda"/"cpu"/None.
         progress: show a progress bar.
+        parallel: "auto", "off", "batched", "processes", "ray", or a
+            :class:`~audiototext.parallel.ParallelOptions`.
         **decode: fields of :class:`~audiototext.engines.DecodeOptions`, e.g. ``task="translate"``,
             ``language="Spanish"``, ``initial_prompt=...``, ``beam_size=5``.
 
     Raises:
         AudioToTextError: the input, model or options are invalid.
     """
+    if isinstance(parallel, str):
+        parallel = ParallelOptions(mode=parallel)
     options = Options(model=model, engine=engine, device=device, progress=progress,
-                      decode=DecodeOptions(**decode))
+                      decode=DecodeOptions(**decode), parallel=parallel)
     pipeline = Pipeline(options)
     item = media.resolve(source, progress=progress)
-    return pipeline.transcribe_audio(media.load_audio(item.path), name=str(source))
+    try:
+        return pipeline.transcribe_audio(media.load_audio(item.path), name=str(source))
+    finally:
+        pipeline.close()
 
 
 __all__ = ["Options", "FileResult", "Callbacks", "Pipeline", "run", "transcribe"]

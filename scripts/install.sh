@@ -16,4 +16,12 @@ fi
 PIP="python3 -m pip install -q --disable-pip-version-check"
 # torch first, pinned: a plain "torch" requirement on a machine without it pulls the CUDA build.
 python3 -c "import torch" 2>/dev/null || $PIP "torch==${TORCH_VERSION:-2.13.0}"
-$PIP -e ".[test,offline,faster,deepl]"
+$PIP -e ".[test,offline,faster,deepl,notebook,service]"
+
+# The notebook's browser test drives Debian's Chromium with Playwright (never a downloaded browser);
+# the emoji font makes its screenshots show the notebook's icons.
+if ! command -v chromium >/dev/null || [ ! -d /usr/share/fonts/truetype/noto ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-liberation fonts-noto-color-emoji >/dev/null
+fi

@@ -84,7 +84,12 @@ class Hooks:
 
 
 class Engine(Protocol):
-    """What every engine offers."""
+    """What every engine offers.
+
+    ``transcribe`` decodes one whole recording sequentially, exactly as the engine's own CLI does.
+    ``detect_language`` and ``transcribe_batch`` serve :mod:`audiototext.parallel`: chunks of at
+    most 30 s decoded together, times relative to each chunk's start.
+    """
 
     name: str
     model_name: str
@@ -92,6 +97,12 @@ class Engine(Protocol):
     is_multilingual: bool
 
     def transcribe(self, audio: np.ndarray, options: DecodeOptions, hooks: Hooks = ...) -> Transcript:
+        ...
+
+    def detect_language(self, audio: np.ndarray) -> str:
+        ...
+
+    def transcribe_batch(self, chunks: list[np.ndarray], options: DecodeOptions) -> list[tuple[Segment, ...]]:
         ...
 
 
@@ -164,6 +175,31 @@ def english_only_check(engine: Engine, options: DecodeOptions) -> DecodeOptions:
     if options.task == "translate":
         log.warning("%s is an English-only model; it cannot translate, transcribing instead", engine.model_name)
     return dataclasses.replace(options, language="en", task="transcribe")
+
+
+def compression_ratio(text: str) -> float:
+    """gzip compression ratio of ``text``, Whisper's measure of a repetition loop."""
+    import zlib
+
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+def chunk_verdict(text: str, avg_logprob: float, no_speech_prob: float, options: DecodeOptions) -> str:
+    """Whisper's per-window test, for one decoded chunk: "ok", "silent" or "retry".
+
+    "silent": the model says no speech and is unsure of the text (whisper skips such windows);
+    "retry": the text looks like a loop or is improbable, so decode again at a higher temperature.
+    """
+    if (options.no_speech_threshold is not None and no_speech_prob > options.no_speech_threshold
+            and (options.logprob_threshold is None or avg_logprob < options.logprob_threshold)):
+        return "silent"
+    if options.compression_ratio_threshold is not None and \
+            compression_ratio(text) > options.compression_ratio_threshold:
+        return "retry"
+    if options.logprob_threshold is not None and avg_logprob < options.logprob_threshold:
+        return "retry"
+    return "ok"
 
 
 class ProgressBar:

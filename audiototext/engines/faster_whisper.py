@@ -11,7 +11,8 @@ import numpy as np
 from ..errors import ModelError
 from ..models import ModelSpec, offline, offline_fallback
 from ..transcript import Segment, Transcript, Word
-from . import DecodeOptions, Hooks, ProgressBar, describe_device, english_only_check, log_model, warn_turbo_translate
+from . import (DecodeOptions, Hooks, ProgressBar, chunk_verdict, describe_device, english_only_check, log_model,
+               warn_turbo_translate)
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,74 @@ class FasterWhisperEngine:
             bar.close()
         return Transcript(tuple(segments), info.language, duration, options.task)
 
+    def detect_language(self, audio: np.ndarray) -> str:
+        """The language of the first 30 s of ``audio`` ("en" for English-only models)."""
+        if not self.is_multilingual:
+            return "en"
+        language, probability, _ = self.model.detect_language(audio[: 30 * 16000])
+        log.debug("Detected language %s with probability %.2f", language, probability)
+        return language
+
+    def transcribe_batch(self, chunks: list[np.ndarray], options: DecodeOptions) -> list[tuple[Segment, ...]]:
+        """Decode chunks of at most 30 s together; segment times are relative to each chunk.
+
+        The first temperature runs batched through faster-whisper's BatchedInferencePipeline on
+        our own chunks (its forward step: one encoder call, one ``generate`` for the batch, then
+        the split at timestamp tokens). Chunks that fail Whisper's thresholds go through the
+        sequential ``transcribe`` with the rest of the temperature schedule, because the batched
+        ``generate`` keeps top-k 1 and so ignores the temperature. ``options.language`` should be
+        set (see :meth:`detect_language`); condition_on_previous_text cannot cross chunks.
+        """
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import BatchedInferencePipeline, TranscriptionOptions, get_suppressed_tokens
+
+        if not chunks:
+            return []
+        options = english_only_check(self, options)
+        language = options.language or self.detect_language(chunks[0])
+        tokenizer = Tokenizer(self.model.hf_tokenizer, self.is_multilingual, task=options.task, language=language)
+        kwargs = self._kwargs(options)
+        native = TranscriptionOptions(
+            beam_size=kwargs["beam_size"], best_of=kwargs["best_of"], patience=kwargs["patience"],
+            length_penalty=kwargs["length_penalty"], repetition_penalty=1, no_repeat_ngram_size=0,
+            log_prob_threshold=options.logprob_threshold, no_speech_threshold=options.no_speech_threshold,
+            compression_ratio_threshold=options.compression_ratio_threshold,
+            condition_on_previous_text=False, prompt_reset_on_temperature=0.5,
+            temperatures=[options.temperatures[0]], initial_prompt=options.initial_prompt or None, prefix=None,
+            suppress_blank=True, suppress_tokens=get_suppressed_tokens(tokenizer, kwargs["suppress_tokens"]),
+            without_timestamps=False, max_initial_timestamp=1.0, word_timestamps=options.word_timestamps,
+            prepend_punctuations="\"'“¿([{-", append_punctuations="\"'.。,，!！?？:：”)]}、",
+            multilingual=False, max_new_tokens=None, clip_timestamps="0",
+            hallucination_silence_threshold=None, hotwords=None,
+        )
+        features = np.stack([pad_or_trim(self.model.feature_extractor(c)[..., :-1]) for c in chunks])
+        metadata = [{"offset": 0.0, "duration": len(c) / 16000, "segments": []} for c in chunks]
+        outputs = BatchedInferencePipeline(self.model).forward(features, tokenizer, metadata, native)
+
+        results: list[tuple[Segment, ...]] = []
+        for chunk, parts in zip(chunks, outputs):
+            text = "".join(p["text"] for p in parts)
+            logprob = parts[0]["avg_logprob"] if parts else 0.0
+            no_speech = parts[0]["no_speech_prob"] if parts else 1.0
+            verdict = chunk_verdict(text, logprob, no_speech, options)
+            if verdict == "silent" or not text.strip():
+                results.append(())
+            elif verdict == "retry" and len(options.temperatures) > 1:
+                results.append(self._fallback(chunk, options, language))
+            else:
+                results.append(tuple(_part_to_segment(p) for p in parts if p["text"].strip()))
+        return results
+
+    def _fallback(self, chunk: np.ndarray, options: DecodeOptions, language: str) -> tuple[Segment, ...]:
+        log.debug("A chunk failed the decoding thresholds at temperature %.1f; decoding it again",
+                  options.temperatures[0])
+        kwargs = self._kwargs(options)
+        kwargs.update(language=language, temperature=list(options.temperatures[1:]),
+                      condition_on_previous_text=False)
+        segments, _ = self.model.transcribe(chunk, **kwargs)
+        return tuple(s for s in (to_segment(n) for n in segments) if s.text.strip())
+
     def _kwargs(self, options: DecodeOptions) -> dict:
         return dict(
             task=options.task,
@@ -109,6 +178,12 @@ class FasterWhisperEngine:
             length_penalty=options.length_penalty or 1,
             suppress_tokens=[int(t) for t in options.suppress_tokens.split(",") if t.strip()],
         )
+
+
+def _part_to_segment(part: dict) -> Segment:
+    """A segment dict of BatchedInferencePipeline.forward -> ours (the batched path's one conversion)."""
+    words = tuple(Word(w["start"], w["end"], w["word"], w["probability"]) for w in part.get("words") or ())
+    return Segment(float(part["start"]), float(part["end"]), part["text"], words)
 
 
 def to_segment(native) -> Segment:

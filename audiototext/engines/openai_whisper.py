@@ -15,7 +15,7 @@ from ..errors import ModelError
 from ..languages import LANGUAGES
 from ..models import ModelSpec, offline, offline_fallback, openai_checkpoint
 from ..transcript import Segment, Transcript
-from . import (DecodeOptions, Hooks, ProgressBar, describe_device, english_only_check, log_model,
+from . import (DecodeOptions, Hooks, ProgressBar, chunk_verdict, describe_device, english_only_check, log_model,
                warn_turbo_translate)
 
 log = logging.getLogger(__name__)
@@ -141,6 +141,86 @@ class OpenAIWhisperEngine:
             hooks.on_language(result["language"])
         return to_transcript(result, duration, options.task)
 
+    def detect_language(self, audio: np.ndarray) -> str:
+        """The language of the first 30 s of ``audio`` ("en" for English-only models)."""
+        if not self.is_multilingual:
+            return "en"
+        _, probs = self.model.detect_language(self._mels([audio[: 30 * 16000]])[0])
+        return max(probs, key=probs.get)
+
+    def _mels(self, chunks: list[np.ndarray]):
+        import torch
+        import whisper
+
+        mels = torch.stack([whisper.log_mel_spectrogram(whisper.pad_or_trim(np.asarray(c, np.float32)),
+                                                        self.model.dims.n_mels) for c in chunks])
+        return mels.to(self.device)
+
+    def transcribe_batch(self, chunks: list[np.ndarray], options: DecodeOptions) -> list[tuple[Segment, ...]]:
+        """Decode chunks of at most 30 s together; segment times are relative to each chunk.
+
+        The chunks' mel spectrograms go through ``whisper.decode`` as one batch at the first
+        temperature. Beam search runs one chunk at a time, because openai-whisper's batched beam
+        search fails for more than one audio (its cross-attention cache keeps the batch size
+        while the beams multiply it: "The size of tensor a (20) must match the size of tensor b (4)").
+        Chunks that fail Whisper's thresholds are decoded again at the next temperatures.
+        """
+        import torch
+        from whisper.decoding import DecodingOptions, decode
+        from whisper.tokenizer import get_tokenizer
+
+        if not chunks:
+            return []
+        options = english_only_check(self, options)
+        language = options.language or self.detect_language(chunks[0])
+        tokenizer = get_tokenizer(self.model.is_multilingual, num_languages=self.model.num_languages,
+                                  language=language, task=options.task)
+        mels = self._mels(chunks)
+        results: list = [None] * len(chunks)
+        pending = list(range(len(chunks)))
+        for temperature in options.temperatures:
+            if not pending:
+                break
+            sampling = temperature > 0
+            decoding = DecodingOptions(
+                task=options.task, language=language, temperature=temperature,
+                beam_size=None if sampling else options.beam_size,
+                best_of=options.best_of if sampling else None,
+                patience=None if sampling else options.patience, length_penalty=options.length_penalty,
+                prompt=options.initial_prompt or None, suppress_tokens=options.suppress_tokens,
+                fp16=self.device.startswith("cuda"),
+            )
+            one_by_one = (decoding.beam_size or 1) > 1 or (decoding.best_of or 1) > 1
+            with torch.no_grad():
+                if one_by_one:
+                    decoded = [decode(self.model, mels[i], decoding) for i in pending]
+                else:
+                    decoded = decode(self.model, mels[pending], decoding)
+            retry = []
+            for i, result in zip(pending, decoded):
+                results[i] = result
+                if chunk_verdict(result.text, result.avg_logprob, result.no_speech_prob, options) == "retry":
+                    retry.append(i)
+            if retry and temperature != options.temperatures[-1]:
+                log.debug("%d chunk(s) failed the decoding thresholds at temperature %.1f; decoding again",
+                          len(retry), temperature)
+            pending = retry
+
+        out = []
+        for i, result in enumerate(results):
+            if chunk_verdict(result.text, result.avg_logprob, result.no_speech_prob, options) == "silent":
+                out.append(())
+                continue
+            segments = split_at_timestamps(result.tokens, tokenizer, len(chunks[i]) / 16000)
+            if options.word_timestamps and segments:
+                from whisper.timing import add_word_timestamps
+
+                num_frames = min(len(chunks[i]) // 160, mels.shape[-1])
+                add_word_timestamps(segments=segments, model=self.model, tokenizer=tokenizer, mel=mels[i],
+                                    num_frames=num_frames, last_speech_timestamp=0.0)
+            out.append(tuple(Segment.from_dict(s) for s in segments if s["text"].strip()))
+        return out
+
     def _kwargs(self, options: DecodeOptions) -> dict:
         return dict(
             task=options.task,
@@ -159,6 +239,38 @@ class OpenAIWhisperEngine:
             length_penalty=options.length_penalty,
             suppress_tokens=options.suppress_tokens,
         )
+
+
+def split_at_timestamps(tokens: list[int], tokenizer, duration: float) -> list[dict]:
+    """One decoded window's tokens -> segment dicts, as ``whisper.transcribe`` splits them.
+
+    Pairs of consecutive timestamp tokens end a segment; text after the last pair runs to the last
+    timestamp, or to the end of the chunk.
+    """
+    begin = tokenizer.timestamp_begin
+    precision = 0.02  # seconds per timestamp token
+    tokens = [t for t in tokens if t != tokenizer.eot]
+    is_time = [t >= begin for t in tokens]
+    cuts = [i + 1 for i in range(len(tokens) - 1) if is_time[i] and is_time[i + 1]]
+    if len(tokens) >= 2 and is_time[-1] and not is_time[-2]:
+        cuts.append(len(tokens))
+    pieces, last = [], 0
+    for cut in cuts:
+        pieces.append(tokens[last:cut])
+        last = cut
+    if last < len(tokens):
+        pieces.append(tokens[last:])
+    segments = []
+    for piece in pieces:
+        times = [(t - begin) * precision for t in piece if t >= begin]
+        text = [t for t in piece if t < tokenizer.eot]
+        if not text:
+            continue
+        start = times[0] if piece[0] >= begin else (segments[-1]["end"] if segments else 0.0)
+        end = times[-1] if piece[-1] >= begin and len(times) > 1 else duration
+        segments.append({"seek": 0, "start": start, "end": max(end, start), "text": tokenizer.decode(text),
+                         "tokens": piece})
+    return segments
 
 
 def to_transcript(result: dict, duration: float, task: str) -> Transcript:
