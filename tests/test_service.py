@@ -1,0 +1,501 @@
+"""The HTTP service against a real uvicorn on 127.0.0.1 with the bundled base model.
+
+Media is served by a local ``http.server``; jobs use faster-whisper with greedy decoding
+(``beam_size=1``) on 1-3 s espeak-ng clips, so the whole module takes well under a minute or two
+on two CPU cores. Each server is a subprocess (``python -m audiototext serve ...``), as a user
+would start it, so ``kill -9`` and a restart are real.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from conftest import ENGLISH_TEXT, speak
+
+httpx = pytest.importorskip("httpx")
+pytest.importorskip("fastapi")
+pytest.importorskip("uvicorn")
+pytest.importorskip("multipart")
+
+pytestmark = pytest.mark.slow
+
+FAST = {"engine": "faster-whisper", "beam_size": 1}
+CLIPS = {
+    "morning": "Good morning everyone.",
+    "weather": "The weather is nice today.",
+    "window": "Please open the window.",
+    "coffee": "I would like a cup of coffee.",
+}
+SMALL_LIMIT_MB = 0.5  # the module server's download/upload limit
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # keep pytest output clean
+        pass
+
+    def do_GET(self):
+        if self.path.startswith("/slow"):
+            time.sleep(4)  # longer than the server's --download-timeout
+        return super().do_GET()
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    """Clips and non-media files, served on 127.0.0.1; yields (base_url, folder)."""
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed (apt-get install ffmpeg)")
+    folder = tmp_path_factory.mktemp("served")
+    for name, text in CLIPS.items():
+        speak(text, "en-us", folder / f"{name}.wav")
+    (folder / "page.html").write_text("<html><body>no media here</body></html>")
+    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", "anoisesrc=r=16000:a=0.05",
+                    "-t", "30", "-ac", "1", str(folder / "big.wav")], check=True)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", folder
+    server.shutdown()
+
+
+class Server:
+    """``python -m audiototext serve`` as a subprocess on a free port."""
+
+    def __init__(self, data_dir: Path, *args: str, token: str | None = None, env: dict | None = None):
+        self.data_dir, self.args, self.token, self.env = data_dir, args, token, env or {}
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = data_dir.parent / f"{data_dir.name}-server.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Server:
+        env = dict(os.environ, AUDIOTOTEXT_OFFLINE="1", **self.env)
+        env.pop("AUDIOTOTEXT_TOKEN", None)
+        if self.token:
+            env["AUDIOTOTEXT_TOKEN"] = self.token
+        with open(self.log, "a") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "audiototext", "serve", "--port", str(self.port),
+                 "--data-dir", str(self.data_dir), *self.args], stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"server exited with {self.proc.returncode}:\n{self.log_text()}")
+            try:
+                if httpx.get(self.url + "/openapi.json", timeout=2).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        pytest.fail(f"server did not start:\n{self.log_text()}")
+
+    def log_text(self, tail: int | None = 5000) -> str:
+        text = self.log.read_text(errors="replace")
+        return text[-tail:] if tail else text
+
+    def kill9(self) -> None:
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(30)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    def request(self, method: str, path: str, **kwargs) -> httpx.Response:
+        headers = kwargs.pop("headers", {})
+        if self.token:
+            headers.setdefault("Authorization", f"Bearer {self.token}")
+        return httpx.request(method, self.url + path, headers=headers, timeout=60, **kwargs)
+
+    def submit(self, slug: str, src_url: str | None = None, **params) -> str:
+        query = {"title_slug": slug, **FAST, **params}
+        if src_url is not None:
+            query["src_url"] = src_url
+        response = self.request("POST", "/api/transcribe", params=query)
+        assert response.status_code == 200, response.text
+        return response.json()["call_id"]
+
+    def status(self, call_id: str) -> dict:
+        response = self.request("GET", f"/api/status/{call_id}")
+        body = response.json()
+        check_status_shape(body)
+        assert response.status_code == (200 if "error" not in body else response.status_code)
+        return body
+
+    def wait(self, call_id: str, timeout: float = 180) -> dict:
+        """Poll until finished, checking the status is consistent at every step."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            body = self.status(call_id)
+            if body["finished"]:
+                return body
+            time.sleep(0.2)
+        pytest.fail(f"job {call_id} did not finish in {timeout} s:\n{self.log_text()}")
+
+
+def check_status_shape(body: dict) -> None:
+    assert isinstance(body["finished"], bool)
+    for key in ("total_segments", "done_segments", "tasks"):
+        assert isinstance(body[key], int) and body[key] >= 0, body
+    assert body["done_segments"] <= body["total_segments"], body
+    if body["finished"] and "error" not in body:
+        assert body["done_segments"] == body["total_segments"] >= 1, body
+    if not body["finished"]:
+        assert body["status"] in ("queued", "running") and "error" not in body
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    server = Server(tmp_path_factory.mktemp("service") / "data", "--workers", "2", "--engine", "faster-whisper",
+                    "--max-download-mb", str(SMALL_LIMIT_MB), "--download-timeout", "2").start()
+    yield server
+    server.stop()
+
+
+def words(text: str) -> str:
+    return "".join(c for c in text.lower() if c.isalpha() or c == " ")
+
+
+# --- the flow ------------------------------------------------------------------------------------
+
+def test_transcribe_status_audio_delete(server, media):
+    base, _ = media
+    call_id = server.submit("morning-talk", f"{base}/morning.wav", language="en")
+    first = server.status(call_id)
+    assert first["finished"] is False or first["status"] == "done"
+    final = server.wait(call_id)
+    assert final == {"finished": True, "status": "done", "title_slug": "morning-talk",
+                     "total_segments": 1, "done_segments": 1, "tasks": 1}
+
+    audio = server.request("GET", "/api/audio/morning-talk")
+    assert audio.status_code == 200
+    body = audio.json()
+    assert body["language"] == "en"
+    assert body["segments"] and set(body["segments"][0]) == {"text", "start", "end"}
+    assert "good morning" in words(" ".join(s["text"] for s in body["segments"]))
+    assert all(0 <= s["start"] <= s["end"] <= 3.5 for s in body["segments"])
+
+    srt = server.request("GET", "/api/audio/morning-talk.srt")
+    assert srt.status_code == 200 and srt.text.startswith("1\n00:00:00,000 --> ")
+    assert srt.headers["content-type"].startswith("application/x-subrip")
+    vtt = server.request("GET", "/api/audio/morning-talk.vtt")
+    assert vtt.text.startswith("WEBVTT\n\n00:00.000 --> ")
+    txt = server.request("GET", "/api/audio/morning-talk.txt")
+    assert "good morning" in words(txt.text)
+    missing = server.request("GET", "/api/audio/morning-talk.tsv")
+    assert missing.status_code == 404 and "output_formats" in missing.json()["detail"]
+
+    deleted = server.request("DELETE", "/api/audio/morning-talk")
+    assert deleted.status_code == 200 and deleted.json() == {"deleted": "morning-talk"}
+    assert server.request("GET", "/api/audio/morning-talk").status_code == 404
+    assert server.request("GET", f"/api/status/{call_id}").status_code == 404
+    assert server.request("DELETE", "/api/audio/morning-talk").status_code == 404
+
+
+def test_upload_flow(server, media):
+    _, folder = media
+    with open(folder / "window.wav", "rb") as f:
+        response = server.request("POST", "/api/transcribe", params={"title_slug": "uploaded", **FAST},
+                                  files={"file": ("my window.wav", f, "audio/wav")})
+    assert response.status_code == 200, response.text
+    assert server.wait(response.json()["call_id"])["status"] == "done"
+    text = " ".join(s["text"] for s in server.request("GET", "/api/audio/uploaded").json()["segments"])
+    assert "window" in words(text)
+
+
+def test_video_page_via_yt_dlp(server, media):
+    pytest.importorskip("yt_dlp")
+    base, _ = media
+    # yt-dlp's generic extractor takes a direct media link as a one-video page.
+    call_id = server.submit("as-video", f"{base}/coffee.wav", is_video="true")
+    assert server.wait(call_id)["status"] == "done"
+    text = " ".join(s["text"] for s in server.request("GET", "/api/audio/as-video").json()["segments"])
+    assert "coffee" in words(text)
+    bad = server.request("POST", "/api/transcribe",
+                         params={"title_slug": "bad-page", "src_url": f"{base}/nothing-here", "is_video": "true"})
+    assert bad.status_code == 422 and "could not get the video" in bad.json()["detail"]
+
+
+def test_same_slug_reuses_the_job(server, media):
+    base, _ = media
+    url = f"{base}/weather.wav"
+    first = server.submit("weather", url)
+    # While it is queued or running, the same slug answers the same call_id.
+    assert server.submit("weather", url) == first
+    server.wait(first)
+    before = server.request("GET", "/api/health").json()["jobs"]
+    # Finished: the result is reused, even with another source; nothing is queued.
+    assert server.submit("weather", f"{base}/coffee.wav") == first
+    assert server.request("GET", "/api/health").json()["jobs"] == before
+    # Deleted: the next submission transcribes again under a new call_id.
+    assert server.request("DELETE", "/api/audio/weather").status_code == 200
+    again = server.submit("weather", url)
+    assert again != first
+    assert server.wait(again)["status"] == "done"
+
+
+def test_twenty_concurrent_jobs(server, media):
+    base, _ = media
+    names = list(CLIPS)
+    slugs = {f"many-{i:02d}": names[i % len(names)] for i in range(20)}
+
+    def post(item):
+        slug, clip = item
+        return slug, server.submit(slug, f"{base}/{clip}.wav", language="en")
+
+    with ThreadPoolExecutor(20) as pool:
+        call_ids = dict(pool.map(post, slugs.items()))
+    assert len(set(call_ids.values())) == 20
+
+    seen_finished: set[str] = set()
+    deadline = time.monotonic() + 300
+    while len(seen_finished) < 20 and time.monotonic() < deadline:
+        for slug, call_id in call_ids.items():
+            body = server.status(call_id)  # shape and invariants checked on every poll
+            if slug in seen_finished:
+                assert body["finished"], "a finished job went back to unfinished"
+            elif body["finished"]:
+                assert body["status"] == "done", body
+                seen_finished.add(slug)
+        time.sleep(0.3)
+    assert len(seen_finished) == 20, server.log_text()
+    for slug, clip in slugs.items():
+        text = " ".join(s["text"] for s in server.request("GET", f"/api/audio/{slug}").json()["segments"])
+        assert CLIPS[clip].split()[-1].strip(".").lower() in words(text), (slug, text)
+
+
+def test_failed_job_reports_its_error(server, media):
+    base, _ = media
+    # An official model this offline machine has no weights for: the job fails when it runs.
+    call_id = server.submit("no-weights", f"{base}/window.wav", model="small")
+    body = server.wait(call_id)
+    response = server.request("GET", f"/api/status/{call_id}")
+    assert response.status_code == 500
+    assert body["finished"] is True and body["status"] == "failed"
+    assert "Could not download model small" in body["error"]
+    assert server.request("GET", "/api/audio/no-weights").status_code == 404
+    # A failed slug is not a cached result: the next submission is a new job.
+    assert server.submit("no-weights", f"{base}/window.wav", model="small") != call_id
+
+
+# --- bad input -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("slug", ["../../etc/passwd", "..", "a/b", "a.b", "", "x" * 101, "naïve", "a b"])
+def test_bad_slugs_are_refused(server, media, slug):
+    base, _ = media
+    response = server.request("POST", "/api/transcribe", params={"title_slug": slug, "src_url": f"{base}/window.wav"})
+    assert response.status_code == 400
+    assert "title_slug must be 1 to 100 characters" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/api/audio/..%2F..%2Fjobs.sqlite3", "/api/audio/..%2Fjobs", "/api/audio/%2e%2e",
+                                  "/api/audio/a%2F..%2F..%2Fx.srt"])
+def test_traversal_paths_are_refused(server, path):
+    response = httpx.get(server.url + path, timeout=10)  # httpx sends the path as given
+    assert response.status_code == 400
+    assert "title_slug must be" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("url, status, message", [
+    ("file:///etc/passwd", 400, "must be an http:// or https:// link"),
+    ("/etc/passwd", 400, "must be an http:// or https:// link"),
+    ("ftp://127.0.0.1/a.wav", 400, "must be an http:// or https:// link"),
+    ("{base}/no-such-file.wav", 422, "HTTP 404"),
+    ("{base}/page.html", 422, "not an audio or video file ffmpeg can read"),
+    ("{base}/big.wav", 413, "limit of 524288 bytes"),
+    ("{base}/slow/window.wav", 422, "timed out"),
+])
+def test_bad_sources_are_refused_before_queuing(server, media, url, status, message):
+    base, _ = media
+    before = server.request("GET", "/api/health").json()["jobs"]
+    response = server.request("POST", "/api/transcribe",
+                              params={"title_slug": "bad-source", "src_url": url.format(base=base)})
+    assert response.status_code == status, response.text
+    detail = response.json()["detail"]
+    assert message in detail
+    assert str(server.data_dir) not in detail  # no server paths in messages
+    assert server.request("GET", "/api/health").json()["jobs"] == before
+    assert not any((server.data_dir / "downloads").glob("*/bad-source*"))
+
+
+def test_oversize_upload_is_refused(server, media):
+    _, folder = media
+    with open(folder / "big.wav", "rb") as f:
+        response = server.request("POST", "/api/transcribe", params={"title_slug": "big-upload"},
+                                  files={"file": ("big.wav", f, "audio/wav")})
+    assert response.status_code == 413 and "limit of 524288 bytes" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("params, message", [
+    ({}, "either as src_url"),
+    ({"model": "/root/secret.pt"}, "Unknown model"),
+    ({"language": "Klingon"}, "Unknown language"),
+    ({"output_formats": "docx"}, "Unknown output format"),
+    ({"task": "summarize"}, "Unknown task"),
+])
+def test_bad_options_are_refused(server, media, params, message):
+    base, _ = media
+    query = {"title_slug": "bad-options", **params}
+    if params:
+        query["src_url"] = f"{base}/window.wav"
+    response = server.request("POST", "/api/transcribe", params=query)
+    assert response.status_code == 400 and message in response.json()["detail"]
+
+
+def test_unknown_call_id_and_slug(server):
+    response = server.request("GET", "/api/status/0123456789abcdef")
+    assert response.status_code == 404 and "unknown call_id" in response.json()["detail"]
+    response = server.request("GET", "/api/audio/never-made.srt")
+    assert response.status_code == 404 and "no transcript for 'never-made'" in response.json()["detail"]
+
+
+def test_docs_are_served(server):
+    assert server.request("GET", "/docs").status_code == 200
+    spec = server.request("GET", "/openapi.json").json()
+    assert {"/api/transcribe", "/api/status/{call_id}", "/api/audio/{name}"} <= set(spec["paths"])
+
+
+# --- token, queue, restart -----------------------------------------------------------------------
+
+def test_token_guards_every_endpoint_but_the_docs(tmp_path):
+    server = Server(tmp_path / "data", token="s3cret").start()
+    try:
+        for method, path in [("POST", "/api/transcribe?title_slug=a&src_url=http://127.0.0.1:9/a.wav"),
+                             ("GET", "/api/status/abc"), ("GET", "/api/audio/a"), ("GET", "/api/audio/a.srt"),
+                             ("DELETE", "/api/audio/a"), ("GET", "/api/health")]:
+            missing = httpx.request(method, server.url + path, timeout=10)
+            assert missing.status_code == 401, (method, path)
+            assert missing.json() == {"detail": "missing bearer token: send 'Authorization: Bearer <token>'"}
+            assert missing.headers["www-authenticate"].startswith("Bearer")
+            wrong = httpx.request(method, server.url + path, headers={"Authorization": "Bearer nope"}, timeout=10)
+            assert wrong.status_code == 401 and wrong.json() == {"detail": "wrong bearer token"}
+        assert server.request("GET", "/api/health").status_code == 200  # with the token
+        assert server.request("GET", "/api/status/abc").status_code == 404
+        for path in ("/docs", "/openapi.json"):
+            assert httpx.get(server.url + path, timeout=10).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_full_queue_answers_429(tmp_path, media):
+    """In-process, without starting the workers: the queue fills and stays full."""
+    from fastapi.testclient import TestClient
+
+    from audiototext.service import Settings, create_app
+
+    base, _ = media
+    app = create_app(Settings(data_dir=tmp_path / "data", queue_size=1))
+    client = TestClient(app)  # no `with`: the lifespan, and so the workers, never start
+    ok = client.post("/api/transcribe", params={"title_slug": "one", "src_url": f"{base}/window.wav"})
+    assert ok.status_code == 200
+    full = client.post("/api/transcribe", params={"title_slug": "two", "src_url": f"{base}/window.wav"})
+    assert full.status_code == 429 and "queue is full" in full.json()["detail"]
+    assert full.headers["retry-after"]
+    # The first is still queued and reported so; the second left nothing behind.
+    assert client.get(f"/api/status/{ok.json()['call_id']}").json()["status"] == "queued"
+    assert app.state.store.counts()["queued"] == 1
+
+
+@pytest.fixture(scope="module")
+def long_clip(media):
+    """About 75 s of speech: long enough to be caught mid-job."""
+    _, folder = media
+    return speak(" ".join([ENGLISH_TEXT] * 6), "en-us", folder / "long.wav", speed=170)
+
+
+def test_kill_9_and_restart_resumes(tmp_path, media, long_clip):
+    base, _ = media
+    data = tmp_path / "data"
+    # --batch-size 1: each chunk is checkpointed as soon as it is decoded.
+    server = Server(data, "--engine", "faster-whisper", "--batch-size", "1").start()
+    try:
+        short = server.submit("short-one", f"{base}/coffee.wav")
+        server.wait(short)
+        short_files = {p.name: p.stat().st_mtime_ns for p in (data / "audio" / "short-one").iterdir()}
+
+        long_id = server.submit("long-one", f"{base}/long.wav", language="en")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # mid-job: some progress made, not finished
+            body = server.status(long_id)
+            assert not body["finished"], "the job finished before it could be interrupted"
+            if body["done_segments"] > 0:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail(f"no progress:\n{server.log_text()}")
+        server.kill9()
+
+        server.start()  # same port, same data dir
+        final = server.wait(long_id)
+        assert final["status"] == "done" and final["done_segments"] == final["total_segments"] >= 2
+        text = " ".join(s["text"] for s in server.request("GET", "/api/audio/long-one").json()["segments"])
+        assert words(text).count("newspaper") >= 4, text
+        log = server.log_text(tail=None)
+        assert "Resuming 1 unfinished job" in log
+        # The chunks finished before the kill were not decoded again.
+        assert re.search(r"Resuming: [1-9]\d* of \d+ chunks were already transcribed", log), log
+        assert not list((data / "audio" / "long-one" / ".audiototext").glob("*/chunk-*"))  # cleaned up
+        # The finished job was neither redone nor lost.
+        assert server.status(short)["status"] == "done"
+        assert {p.name: p.stat().st_mtime_ns for p in (data / "audio" / "short-one").iterdir()} == short_files
+        assert server.submit("short-one", f"{base}/coffee.wav") == short
+    finally:
+        server.stop()
+
+
+def test_ray_backend(tmp_path, media):
+    """Chunks on the actors of a real local Ray cluster that the test starts (``ray start --head``)."""
+    pytest.importorskip("ray")
+    if shutil.which("ray") is None:
+        pytest.skip("the ray command is not installed")
+    base, _ = media
+    port = free_port()
+    ray_dir = Path("/tmp") / f"ray-{os.getpid()}-{port}"  # short: Ray's socket paths have a length limit
+    # A loopback-only test cluster: no token auth (`ray start` turns it on by default where a
+    # ~/.ray/auth_token exists; a real cluster's token goes to the service with RAY_AUTH_MODE=token).
+    ray_env = {"RAY_AUTH_MODE": "disabled"}
+    head = subprocess.Popen(
+        ["ray", "start", "--head", "--block", "--port", str(port), "--node-ip-address", "127.0.0.1",
+         "--num-cpus", "2", "--include-dashboard=false", "--disable-usage-stats", "--temp-dir", str(ray_dir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env={**os.environ, **ray_env})
+    server = Server(tmp_path / "data", "--engine", "faster-whisper", "--backend", "ray",
+                    "--ray-address", f"127.0.0.1:{port}", "--ray-actors", "1", "--ray-num-cpus", "1", env=ray_env)
+    try:
+        server.start()
+        call_id = server.submit("on-ray", f"{base}/coffee.wav")
+        final = server.wait(call_id)
+        assert final["status"] == "done" and final["tasks"] == 1, (final, server.log_text())
+        text = " ".join(s["text"] for s in server.request("GET", "/api/audio/on-ray").json()["segments"])
+        assert "coffee" in words(text)
+        log = server.log_text(tail=None)
+        assert "Joined Ray at 127.0.0.1:" in log and "Decoding on 1 Ray actor" in log
+    finally:
+        server.stop()
+        head.terminate()  # `ray start --block` stops the processes it started on SIGTERM
+        try:
+            head.wait(60)
+        except subprocess.TimeoutExpired:
+            head.kill()
+        shutil.rmtree(ray_dir, ignore_errors=True)
