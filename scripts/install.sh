@@ -16,7 +16,7 @@ fi
 PIP="python3 -m pip install -q --disable-pip-version-check"
 # torch first, pinned: a plain "torch" requirement on a machine without it pulls the CUDA build.
 python3 -c "import torch" 2>/dev/null || $PIP "torch==${TORCH_VERSION:-2.13.0}"
-$PIP -e ".[test,offline,faster,deepl,notebook,service]"
+$PIP -e ".[test,offline,faster,deepl,notebook,service,ray]"
 
 # The notebook's browser test drives Debian's Chromium with Playwright (never a downloaded browser);
 # the emoji font makes its screenshots show the notebook's icons.

@@ -1,0 +1,146 @@
+"""AudioToText.ipynb in a real browser: JupyterLab on 127.0.0.1, driven by Debian's headless Chromium
+through Playwright. A person's path in plain Jupyter: open the notebook, run Setup and the form cell,
+fill the widget form, press Run, wait for the results to list the .srt, and keep a screenshot."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Outbound connections fail here (and should not be tried): no sandbox in containers, no GPU.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+TOKEN = "audiototext-browser-test"
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def jupyter_lab(tmp_path):
+    """JupyterLab serving ``tmp_path/lab`` on 127.0.0.1; yields its base URL."""
+    pytest.importorskip("jupyterlab")
+    root = tmp_path / "lab"
+    root.mkdir()
+    port = _free_port()
+    # No "Jupyter news?" toast over the page (it would also try the network).
+    labconfig = tmp_path / "jupyter-config" / "labconfig"
+    labconfig.mkdir(parents=True)
+    (labconfig / "page_config.json").write_text(
+        '{"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": true}}')
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces")}
+    log = open(tmp_path / "jupyter.log", "wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+         f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}",
+         "--allow-root",
+         f"--ServerApp.root_dir={root}", "--LabApp.news_url=", "--LabApp.check_for_updates_class="
+         "jupyterlab.NeverCheckForUpdate", "--LabApp.extension_manager=readonly"],
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("JupyterLab did not start:\n" + (tmp_path / "jupyter.log").read_text()[-3000:])
+                time.sleep(0.5)
+        yield url, root
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def test_widget_form_in_jupyterlab(jupyter_lab, english_wav, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).is_file():
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    url, root = jupyter_lab
+    shutil.copy(ROOT / "AudioToText.ipynb", root / "AudioToText.ipynb")
+    shutil.copy(english_wav, root / "speech.wav")
+    screenshot = tmp_path / "notebook-form.png"
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 2400})
+        page.set_default_timeout(60_000)
+        try:
+            page.goto(f"{url}/lab/tree/AudioToText.ipynb?reset&token={TOKEN}")
+            cells = page.locator(".jp-NotebookPanel .jp-Cell.jp-CodeCell")
+            cells.first.wait_for()
+
+            def run_cell(cell) -> None:
+                """Select the cell and press Shift+Enter, again if Lab was not ready to take the key."""
+                started = cell.locator(".jp-InputPrompt").filter(has_text=re.compile(r"\[(\*|\d+)\]"))
+                for _ in range(4):
+                    cell.locator(".jp-InputArea-editor").click()
+                    page.keyboard.press("Escape")  # command mode: the cell is selected, not edited
+                    page.keyboard.press("Shift+Enter")
+                    try:
+                        started.wait_for(timeout=15_000)
+                        return
+                    except sync_api.TimeoutError:
+                        continue
+                pytest.fail("JupyterLab did not run the cell")
+
+            run_cell(cells.first)  # Step 1: install (already installed here) and check the machine
+            cells.first.locator(".jp-OutputArea-output").filter(has_text="audiototext").first.wait_for(timeout=90_000)
+            run_cell(cells.nth(cells.count() - 1))  # the widget form (Shift+Enter then adds a cell below)
+            form = page.locator(".audiototext-form").last
+            form.wait_for()
+
+            form.locator(".audiototext-audio_file input").fill("speech.wav")
+            form.locator(".audiototext-use_model select").select_option("base")
+            form.locator(".audiototext-engine select").select_option("faster-whisper")
+            form.locator(".audiototext-language select").select_option("English")
+            form.locator(".audiototext-run").click()
+
+            results = form.locator(".audiototext-output .audiototext-results")
+            results.wait_for(timeout=150_000)
+            form.locator(".audiototext-output details").last.wait_for()
+            page.wait_for_timeout(500)  # let the preview lay out before the picture
+            form.scroll_into_view_if_needed()
+            form.screenshot(path=str(screenshot))
+            listed = results.inner_text()
+            output = form.locator(".audiototext-output").inner_text()
+        except BaseException:  # pytest.fail and timeouts alike: keep a picture of what the page showed
+            page.screenshot(path=str(tmp_path / "failure.png"))
+            print(f"\nfailure screenshot: {tmp_path / 'failure.png'}\n"
+                  + (tmp_path / "jupyter.log").read_text(errors="replace")[-3000:])
+            raise
+        finally:
+            browser.close()
+
+    assert "speech.srt" in listed and "speech.vtt" in listed and "speech.txt" in listed, listed
+    assert "audio_transcription.zip" in listed
+    assert "Detected language" not in output  # English was chosen, nothing to detect
+    assert "-->" in output and "fox" in output.lower(), output
+    assert (root / "audio_transcription" / "speech.srt").is_file()
+    assert screenshot.stat().st_size > 10_000
+    print(f"\nscreenshot: {screenshot}\nresults list:\n{listed}")
