@@ -32,7 +32,7 @@ import numpy as np
 from .engines import DecodeOptions, Engine
 from .errors import AudioToTextError, OptionsError
 from .segmentation import SAMPLE_RATE, Chunk, SegmentationOptions, plan
-from .transcript import Segment, Transcript, Word
+from .transcript import Segment, Transcript
 
 log = logging.getLogger(__name__)
 

@@ -214,7 +214,7 @@ def normalize_regions(regions: Sequence[Region], duration: float, max_len: float
     out: list[Region] = []
     for s, e in merged:
         # Last resort, when no detector split it: cut evenly (logged, as it may cut a word).
-        pieces = math.ceil((e - s) / max_len - 1e-9)
+        pieces = max(1, math.ceil((e - s) / max_len - 1e-9))
         if pieces > 1:
             log.debug("Speech from %.2f to %.2f s has no pause; cutting it into %d pieces", s, e, pieces)
         step = (e - s) / pieces
@@ -236,7 +236,8 @@ def plan_chunks(regions: Sequence[Region], duration: float, *, min_chunk: float 
         duration: length of the audio in seconds.
         min_chunk: length from which the longest pause is preferred over filling the window.
         max_chunk: longest chunk in seconds.
-        pad: silence kept on each side of the speech (less where the neighbour is closer).
+        pad: silence kept on each side of the speech; a pause shorter than two pads is cut in
+            its middle, a longer one keeps ``pad`` on each side and its inside is not decoded.
     """
     speech = normalize_regions(regions, duration, max_chunk)
     groups: list[Region] = []
@@ -261,9 +262,9 @@ def plan_chunks(regions: Sequence[Region], duration: float, *, min_chunk: float 
         after = groups[index + 1][0] if index + 1 < len(groups) else None
         lo = max(0.0, s - pad) if before is None else max(s - pad, (before + s) / 2)
         hi = min(duration, e + pad) if after is None else min(e + pad, (e + after) / 2)
-        room = max_chunk - (e - s)
+        room = max(0.0, max_chunk - (e - s))
         if (s - lo) + (hi - e) > room:
-            scale = room / ((s - lo) + (hi - e))
+            scale = room / ((s - lo) + (hi - e))  # > 0: it exceeds room >= 0
             lo, hi = s - (s - lo) * scale, e + (hi - e) * scale
         lo, hi = max(0.0, min(lo, s)), min(duration, max(hi, e))
         chunks.append(Chunk(index, lo, hi))

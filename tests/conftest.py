@@ -133,3 +133,60 @@ def fake_deepl(deepl_fast_retries):
 
     with FakeDeepLServer() as state:
         yield state
+
+
+#: Sentences of the long-speech fixture, each with words found in no other, so a word lost or
+#: doubled at a chunk seam shows in the counts.
+LONG_SENTENCES = (
+    "The library opens early every morning.",
+    "My grandmother plants tomatoes in the garden.",
+    "A yellow taxi waited in front of the hotel.",
+    "Scientists found a new planet far away.",
+    "The orchestra played a symphony by Mozart.",
+    "Please remember to close the window.",
+    "Children were building castles on the beach.",
+    "The train to London leaves from platform seven.",
+    "Fresh coffee smells wonderful in the kitchen.",
+    "Our football team won the championship yesterday.",
+    "The mountain village was covered with snow.",
+    "She painted a picture of a big elephant.",
+    "Engineers repaired the bridge over the river.",
+    "A bicycle is cheaper than a motorcycle.",
+    "The museum shows skeletons of dinosaurs.",
+    "We watched the sunset from the lighthouse.",
+)
+
+
+@pytest.fixture(scope="session")
+def long_speech(media_dir):
+    """About 70 s of espeak-ng English: LONG_SENTENCES joined by 0.7 s pauses, speech from the
+    very first to the very last sample's second (nothing to drop at either end).
+
+    Returns (path, sentences, [(start, end) seconds of each sentence]).
+    """
+    import numpy as np
+
+    from audiototext.media import load_audio
+
+    pieces, times, cursor = [], [], 0.0
+    pause = np.zeros(int(0.7 * 16000), np.float32)
+    for i, sentence in enumerate(LONG_SENTENCES):
+        audio = load_audio(speak(sentence, "en-us", media_dir / f"long-{i:02d}.wav", speed=160))
+        nonzero = np.flatnonzero(np.abs(audio) > 1e-3)
+        audio = audio[nonzero[0]: nonzero[-1] + 1]  # espeak's own leading/trailing silence out
+        if pieces:
+            pieces.append(pause)
+            cursor += len(pause) / 16000
+        times.append((cursor, cursor + len(audio) / 16000))
+        pieces.append(audio)
+        cursor += len(audio) / 16000
+    path = media_dir / "long-speech.wav"
+    pcm = (np.concatenate(pieces) * 32767).astype("<i2").tobytes()
+    import wave
+
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(pcm)
+    return path, LONG_SENTENCES, times

@@ -11,8 +11,8 @@ import numpy as np
 from ..errors import ModelError
 from ..models import ModelSpec, offline, offline_fallback
 from ..transcript import Segment, Transcript, Word
-from . import (DecodeOptions, Hooks, ProgressBar, chunk_verdict, describe_device, english_only_check, log_model,
-               warn_turbo_translate)
+from . import (DecodeOptions, Hooks, ProgressBar, chunk_verdict, decode_until_covered, describe_device,
+               english_only_check, log_model, split_at_timestamps, warn_turbo_translate)
 
 log = logging.getLogger(__name__)
 
@@ -105,15 +105,15 @@ class FasterWhisperEngine:
         """Decode chunks of at most 30 s together; segment times are relative to each chunk.
 
         The first temperature runs batched through faster-whisper's BatchedInferencePipeline on
-        our own chunks (its forward step: one encoder call, one ``generate`` for the batch, then
-        the split at timestamp tokens). Chunks that fail Whisper's thresholds go through the
+        our own chunks (its ``generate_segment_batched``: one encoder call and one ``generate``
+        for the batch), split at timestamp tokens; chunks that Whisper ended early are continued
+        (:func:`~audiototext.engines.decode_until_covered`). Chunks that fail Whisper's thresholds go through the
         sequential ``transcribe`` with the rest of the temperature schedule, because the batched
         ``generate`` keeps top-k 1 and so ignores the temperature. ``options.language`` should be
         set (see :meth:`detect_language`); condition_on_previous_text cannot cross chunks.
         """
-        from faster_whisper.audio import pad_or_trim
         from faster_whisper.tokenizer import Tokenizer
-        from faster_whisper.transcribe import BatchedInferencePipeline, TranscriptionOptions, get_suppressed_tokens
+        from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
 
         if not chunks:
             return []
@@ -134,23 +134,43 @@ class FasterWhisperEngine:
             multilingual=False, max_new_tokens=None, clip_timestamps="0",
             hallucination_silence_threshold=None, hotwords=None,
         )
-        features = np.stack([pad_or_trim(self.model.feature_extractor(c)[..., :-1]) for c in chunks])
-        metadata = [{"offset": 0.0, "duration": len(c) / 16000, "segments": []} for c in chunks]
-        outputs = BatchedInferencePipeline(self.model).forward(features, tokenizer, metadata, native)
+        return decode_until_covered(chunks, lambda pieces: self._decode(pieces, options, language, tokenizer,
+                                                                        native))
 
-        results: list[tuple[Segment, ...]] = []
-        for chunk, parts in zip(chunks, outputs):
+    def _decode(self, chunks, options, language, tokenizer, native) -> list[tuple[Segment, ...]]:
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.transcribe import BatchedInferencePipeline
+
+        features = np.stack([pad_or_trim(self.model.feature_extractor(c)[..., :-1]) for c in chunks])
+        pipeline = BatchedInferencePipeline(self.model)
+        encoded, outputs = pipeline.generate_segment_batched(features, tokenizer, native)
+
+        results: list = []
+        for chunk, output in zip(chunks, outputs):
+            parts = split_at_timestamps(output["tokens"], tokenizer, len(chunk) / 16000)
             text = "".join(p["text"] for p in parts)
-            logprob = parts[0]["avg_logprob"] if parts else 0.0
-            no_speech = parts[0]["no_speech_prob"] if parts else 1.0
-            verdict = chunk_verdict(text, logprob, no_speech, options)
+            verdict = chunk_verdict(text, output["avg_logprob"], output["no_speech_prob"], options)
             if verdict == "silent" or not text.strip():
                 results.append(())
             elif verdict == "retry" and len(options.temperatures) > 1:
                 results.append(self._fallback(chunk, options, language))
             else:
-                results.append(tuple(_part_to_segment(p) for p in parts if p["text"].strip()))
-        return results
+                results.append(parts)
+        if options.word_timestamps:
+            self._add_words(results, features, encoded, chunks, tokenizer, native)
+        return [r if isinstance(r, tuple) else tuple(_part_to_segment(p) for p in r if p["text"].strip())
+                for r in results]
+
+    def _add_words(self, results, features, encoded, chunks, tokenizer, native) -> None:
+        """Word timestamps for the batch-decoded chunks, from the batch's encoder output."""
+        decoded = [i for i, r in enumerate(results) if isinstance(r, list)]
+        if not decoded:
+            return
+        if len(decoded) < len(results):  # the aligner wants every batch item: encode the others again
+            encoded = self.model.encode(features[decoded])
+        self.model.add_word_timestamps([results[i] for i in decoded], tokenizer, encoded,
+                                       [int(np.ceil(len(chunks[i]) / 160)) for i in decoded],
+                                       native.prepend_punctuations, native.append_punctuations, 0.0)
 
     def _fallback(self, chunk: np.ndarray, options: DecodeOptions, language: str) -> tuple[Segment, ...]:
         log.debug("A chunk failed the decoding thresholds at temperature %.1f; decoding it again",
@@ -182,7 +202,8 @@ class FasterWhisperEngine:
 
 def _part_to_segment(part: dict) -> Segment:
     """A segment dict of BatchedInferencePipeline.forward -> ours (the batched path's one conversion)."""
-    words = tuple(Word(w["start"], w["end"], w["word"], w["probability"]) for w in part.get("words") or ())
+    words = tuple(Word(float(w["start"]), float(w["end"]), w["word"], float(w["probability"]))
+                  for w in part.get("words") or ())
     return Segment(float(part["start"]), float(part["end"]), part["text"], words)
 
 

@@ -15,8 +15,8 @@ from ..errors import ModelError
 from ..languages import LANGUAGES
 from ..models import ModelSpec, offline, offline_fallback, openai_checkpoint
 from ..transcript import Segment, Transcript
-from . import (DecodeOptions, Hooks, ProgressBar, chunk_verdict, describe_device, english_only_check, log_model,
-               warn_turbo_translate)
+from . import (DecodeOptions, Hooks, ProgressBar, chunk_verdict, decode_until_covered, describe_device,
+               english_only_check, log_model, split_at_timestamps, warn_turbo_translate)
 
 log = logging.getLogger(__name__)
 
@@ -163,10 +163,9 @@ class OpenAIWhisperEngine:
         temperature. Beam search runs one chunk at a time, because openai-whisper's batched beam
         search fails for more than one audio (its cross-attention cache keeps the batch size
         while the beams multiply it: "The size of tensor a (20) must match the size of tensor b (4)").
-        Chunks that fail Whisper's thresholds are decoded again at the next temperatures.
+        Chunks that fail Whisper's thresholds are decoded again at the next temperatures, and
+        chunks that Whisper ended early are continued (:func:`~audiototext.engines.decode_until_covered`).
         """
-        import torch
-        from whisper.decoding import DecodingOptions, decode
         from whisper.tokenizer import get_tokenizer
 
         if not chunks:
@@ -175,6 +174,12 @@ class OpenAIWhisperEngine:
         language = options.language or self.detect_language(chunks[0])
         tokenizer = get_tokenizer(self.model.is_multilingual, num_languages=self.model.num_languages,
                                   language=language, task=options.task)
+        return decode_until_covered(chunks, lambda pieces: self._decode(pieces, options, language, tokenizer))
+
+    def _decode(self, chunks, options: DecodeOptions, language: str, tokenizer) -> list[tuple[Segment, ...]]:
+        import torch
+        from whisper.decoding import DecodingOptions, decode
+
         mels = self._mels(chunks)
         results: list = [None] * len(chunks)
         pending = list(range(len(chunks)))
@@ -239,38 +244,6 @@ class OpenAIWhisperEngine:
             length_penalty=options.length_penalty,
             suppress_tokens=options.suppress_tokens,
         )
-
-
-def split_at_timestamps(tokens: list[int], tokenizer, duration: float) -> list[dict]:
-    """One decoded window's tokens -> segment dicts, as ``whisper.transcribe`` splits them.
-
-    Pairs of consecutive timestamp tokens end a segment; text after the last pair runs to the last
-    timestamp, or to the end of the chunk.
-    """
-    begin = tokenizer.timestamp_begin
-    precision = 0.02  # seconds per timestamp token
-    tokens = [t for t in tokens if t != tokenizer.eot]
-    is_time = [t >= begin for t in tokens]
-    cuts = [i + 1 for i in range(len(tokens) - 1) if is_time[i] and is_time[i + 1]]
-    if len(tokens) >= 2 and is_time[-1] and not is_time[-2]:
-        cuts.append(len(tokens))
-    pieces, last = [], 0
-    for cut in cuts:
-        pieces.append(tokens[last:cut])
-        last = cut
-    if last < len(tokens):
-        pieces.append(tokens[last:])
-    segments = []
-    for piece in pieces:
-        times = [(t - begin) * precision for t in piece if t >= begin]
-        text = [t for t in piece if t < tokenizer.eot]
-        if not text:
-            continue
-        start = times[0] if piece[0] >= begin else (segments[-1]["end"] if segments else 0.0)
-        end = times[-1] if piece[-1] >= begin and len(times) > 1 else duration
-        segments.append({"seek": 0, "start": start, "end": max(end, start), "text": tokenizer.decode(text),
-                         "tokens": piece})
-    return segments
 
 
 def to_transcript(result: dict, duration: float, task: str) -> Transcript:

@@ -1,0 +1,110 @@
+"""Long audio end to end: the CLI resumes after kill -9, and silence or noise produce no text."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from audiototext.cli import main
+
+FAST = ["--engine", "faster-whisper", "--model", "tiny.en", "--beam_size", "5", "--no_progress"]
+
+
+def _run_cli(args, out: Path) -> subprocess.Popen:
+    env = {**os.environ, "AUDIOTOTEXT_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "audiototext", *args, "-o", str(out)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _outputs(directory: Path) -> dict[str, str]:
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.*")) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_and_writes_the_same_files(long_speech, tmp_path):
+    path, _, _ = long_speech
+    args = [str(path), *FAST, "--parallel", "batched", "--batch-size", "1", "--min-chunk", "3", "--max-chunk", "6",
+            "-f", "all"]
+
+    whole = tmp_path / "whole"
+    done = _run_cli(args, whole)
+    log_whole = done.communicate(timeout=300)[0]
+    assert done.returncode == 0, log_whole
+
+    resumed = tmp_path / "resumed"
+    run = _run_cli(args, resumed)
+    deadline = time.monotonic() + 240
+    while not list(resumed.glob(".audiototext/*/chunk-*.json")):
+        assert run.poll() is None, "the run ended before its first checkpoint: " + run.communicate()[0]
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    os.kill(run.pid, signal.SIGKILL)
+    run.communicate()
+    saved = list(resumed.glob(".audiototext/*/chunk-*.json"))
+    assert saved and not (resumed / f"{path.stem}.srt").exists()
+
+    again = _run_cli(args, resumed)
+    log_again = again.communicate(timeout=300)[0]
+    assert again.returncode == 0, log_again
+    assert f"Resuming: {len(saved)} of " in log_again, log_again
+    assert _outputs(resumed) == _outputs(whole)
+    assert set(_outputs(whole)) == {f"{path.stem}.{ext}" for ext in ("txt", "vtt", "srt", "tsv", "json")}
+    assert not (resumed / ".audiototext").exists()  # checkpoints go once the files are written
+
+
+@pytest.fixture(scope="module")
+def minute_of(media_dir):
+    def make(kind: str) -> Path:
+        path = media_dir / f"minute-{kind}.wav"
+        source = {"silence": "anoisesrc=r=16000:color=white:amplitude=0.0003:seed=3",  # room tone, not zeros
+                  "noise": "anoisesrc=r=16000:color=pink:amplitude=0.08:seed=11"}[kind]
+        subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", source, "-t", "60", "-ac", "1",
+                        str(path)], check=True)
+        return path
+
+    return make
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["silence", "noise"])
+def test_a_minute_without_speech_gives_no_text(minute_of, kind, tmp_path, capsys):
+    path = minute_of(kind)
+    status = main([str(path), *FAST, "--parallel", "batched", "-o", str(tmp_path), "-f", "txt,srt"])
+    assert status == 0
+    assert (tmp_path / f"{path.stem}.txt").read_text() == ""
+    assert (tmp_path / f"{path.stem}.srt").read_text() == ""
+    assert "No speech found by silero" in capsys.readouterr().err  # the voice detector decided, not the model
+
+
+@pytest.mark.slow
+def test_auto_uses_chunks_for_long_audio_and_reports_progress(long_speech, tmp_path, wer):
+    from audiototext.pipeline import Callbacks, Options, Pipeline
+    from audiototext.engines import DecodeOptions
+    from audiototext.parallel import ParallelOptions
+    from audiototext.segmentation import SegmentationOptions
+
+    path, sentences, _ = long_speech
+    events = []
+    options = Options(model="tiny.en", engine="faster-whisper", decode=DecodeOptions(language="en"),
+                      output_dir=tmp_path, formats=("txt",),
+                      parallel=ParallelOptions(segmentation=SegmentationOptions(min_chunk=10, max_chunk=20)))
+    import audiototext.parallel as parallel
+
+    # 50 s of speech is under auto's one-minute floor: lower it to exercise auto's choice.
+    original = parallel.AUTO_MIN_DURATION
+    parallel.AUTO_MIN_DURATION = 30.0
+    try:
+        [result] = Pipeline(options, Callbacks(on_progress=events.append)).run([path])
+    finally:
+        parallel.AUTO_MIN_DURATION = original
+    assert result.ok, result.error
+    assert result.transcript.extra["chunks"] >= 3
+    assert events[-1].finished and events[-1].done_segments == events[-1].total_segments >= 3
+    assert wer(" ".join(sentences), result.transcript.text) < 0.3
+    assert not (tmp_path / ".audiototext").exists()
