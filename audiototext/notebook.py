@@ -32,8 +32,8 @@ from .engines import DEFAULT_ENGINE, ENGINES, DecodeOptions
 from .errors import AudioToTextError, MediaError, OptionsError, TranslationError
 from .languages import LANGUAGE_NAMES, language_name, resolve_language
 from .models import MODELS
-from .pipeline import Callbacks, FileResult, Options, Pipeline
-from .subtitles import OUTPUT_PRESETS, WriterOptions, format_timestamp, parse_formats, write_files
+from .pipeline import Callbacks, FileResult, Options, Pipeline, translate_result
+from .subtitles import OUTPUT_PRESETS, WriterOptions, format_timestamp, parse_formats
 from .translation import COHERENCE_MODES, FORMALITIES, TARGET_NAMES, DeepLOptions, resolve_target
 
 log = logging.getLogger(__name__)
@@ -652,8 +652,6 @@ def translate(transcription: Transcription, **form) -> list[Path]:
 
     A DeepL failure shows one message and keeps every file already written.
     """
-    from .translation import translate_transcript, translated_suffix
-
     setup_logging()
     unknown = sorted(set(form) - set(DEEPL_FIELDS))
     if unknown:
@@ -672,23 +670,14 @@ def translate(transcription: Transcription, **form) -> list[Path]:
             continue
         _write(f"\n▶ DeepL: {result.source}")
         try:
-            translation = translate_transcript(result.transcript, options, on_line=_print_segment)
+            paths = translate_result(result, options, output_dir=run.output_dir, formats=run.formats,
+                                     writer=run.writer, on_line=_print_segment)
         except (TranslationError, OptionsError) as e:
             _show(f"<p>❌ {html.escape(str(e))}<br>The transcription files are kept.</p>",
                   f"❌ {e}\nThe transcription files are kept.")
             if getattr(e, "kind", None) in ("config", "auth", "quota") or isinstance(e, OptionsError):
                 break  # the same answer for every other file
             continue
-        result.translation = translation
-        if translation.skipped:
-            continue
-        stem = result.outputs[0].stem
-        paths = write_files(translation.transcript, run.output_dir, stem, run.formats, run.writer,
-                            suffix=translated_suffix(translation.target))
-        for path in paths:
-            log.info("Wrote %s", path)
-        # running this step again with another target adds that language's files
-        result.translated_outputs = [*(p for p in result.translated_outputs if p not in paths), *paths]
         written.extend(paths)
     return written
 

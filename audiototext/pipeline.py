@@ -180,25 +180,13 @@ class Pipeline:
                 # The outputs are on disk: the chunk checkpoints have served their purpose.
                 Checkpoints(result.transcript.extra["checkpoint_dir"]).remove()
             if self.options.deepl is not None:
-                self._translate(result, item.stem)
+                o = self.options
+                translate_result(result, o.deepl, output_dir=o.output_dir, formats=o.formats, writer=o.writer,
+                                 on_line=self.callbacks.on_translated_line)
         except AudioToTextError as e:
             log.error("%s", e)
             result.error = e
         return result
-
-    def _translate(self, result: FileResult, stem: str) -> None:
-        from .translation import translate_transcript, translated_suffix
-
-        translation = translate_transcript(result.transcript, self.options.deepl,
-                                           on_line=self.callbacks.on_translated_line)
-        result.translation = translation
-        if translation.skipped:
-            return
-        result.translated_outputs = write_files(translation.transcript, self.options.output_dir, stem,
-                                                self.options.formats, self.options.writer,
-                                                suffix=translated_suffix(translation.target))
-        for path in result.translated_outputs:
-            log.info("Wrote %s", path)
 
     def run(self, sources: Sequence[str | Path]) -> list[FileResult]:
         """Every input in turn, each isolated from the others' failures."""
@@ -206,6 +194,32 @@ class Pipeline:
             return [self.run_file(source) for source in sources]
         finally:
             self.close()
+
+
+def translate_result(result: FileResult, deepl, *, output_dir: Path, formats: Sequence[str],
+                     writer: WriterOptions = WriterOptions(), on_line: Callable[[Segment], None] | None = None,
+                     ) -> list[Path]:
+    """Translate a finished input's lines with DeepL and write ``<stem>_<target>.<ext>`` beside them.
+
+    Returns the translated files (none when the transcript is already in the target language).
+
+    Raises:
+        TranslationError: DeepL failed; the transcript files already written are untouched.
+    """
+    from .translation import translate_transcript, translated_suffix
+
+    translation = translate_transcript(result.transcript, deepl, on_line=on_line)
+    result.translation = translation
+    if translation.skipped:
+        return []
+    stem = result.outputs[0].stem  # the transcript files are written first: name these alike
+    paths = write_files(translation.transcript, output_dir, stem, formats, writer,
+                        suffix=translated_suffix(translation.target))
+    for path in paths:
+        log.info("Wrote %s", path)
+    # translating again into another target adds that language's files
+    result.translated_outputs = [*(p for p in result.translated_outputs if p not in paths), *paths]
+    return paths
 
 
 def run(sources: Sequence[str | Path], options: Options = Options(),

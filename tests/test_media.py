@@ -6,7 +6,6 @@ import http.server
 import subprocess
 import threading
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -29,11 +29,6 @@ from audiototext.translation import (
     translated_suffix,
 )
 
-try:
-    from fake_deepl import FakeDeepLServer
-except ImportError:  # tests/ imported as a package
-    from tests.fake_deepl import FakeDeepLServer
-
 CONTEXT, LINES = COHERENCE_MODES
 
 TALK = [

@@ -11,7 +11,7 @@ import importlib
 import logging
 import os
 import platform
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Protocol
 
 import numpy as np
