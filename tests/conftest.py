@@ -190,3 +190,15 @@ def long_speech(media_dir):
         w.setframerate(16000)
         w.writeframes(pcm)
     return path, LONG_SENTENCES, times
+
+
+@pytest.fixture(autouse=True)
+def _restore_package_logger():
+    """Front ends (CLI, notebook, service) configure the ``audiototext`` logger when they run;
+    tests call them in-process, so put it back after each test (caplog needs propagation)."""
+    import logging
+
+    root = logging.getLogger("audiototext")
+    saved = (root.handlers[:], root.level, root.propagate)
+    yield
+    root.handlers[:], root.level, root.propagate = saved[0], saved[1], saved[2]
