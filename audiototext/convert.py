@@ -293,9 +293,26 @@ def _count_layers(model: Ct2Model, side: str) -> int:
     return n
 
 
-def _dimensions(model: Ct2Model):
-    from whisper.model import ModelDimensions
+@dataclass(frozen=True)
+class ModelDimensions:
+    """openai-whisper's ``whisper.model.ModelDimensions``, field for field (``asdict`` gives its checkpoint dims).
 
+    Kept here so that reading a model's size (logged on every run) does not import whisper, and so torch.
+    """
+
+    n_mels: int
+    n_audio_ctx: int
+    n_audio_state: int
+    n_audio_head: int
+    n_audio_layer: int
+    n_vocab: int
+    n_text_ctx: int
+    n_text_state: int
+    n_text_head: int
+    n_text_layer: int
+
+
+def _dimensions(model: Ct2Model) -> ModelDimensions:
     v = model.variables
     try:
         conv1 = v["encoder/conv1/weight"]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audiototext.engines import DecodeOptions
+from audiototext.engines import DecodeOptions, decode_until_covered, pack_pieces, split_at_pieces
 from audiototext.errors import OptionsError
 from audiototext.media import load_audio
 from audiototext.parallel import (BatchedBackend, Checkpoints, ParallelOptions, Progress, checkpoint_key,
@@ -95,6 +95,54 @@ def test_drop_loops_drops_loops_and_runs_of_identical_lines():
     kept, dropped = drop_loops(s)
     assert [x.text for x in kept] == [" Hello there.", " Bye.", " Bye.", " The end."]
     assert dropped == 3
+
+
+# --- continuing chunks Whisper ended early, rests packed into shared windows ------------------------
+
+
+def test_pack_pieces_fills_windows_in_order():
+    assert pack_pieces([10, 10, 8, 25, 3], window=30, gap=1) == [[0, 1, 2], [3, 4]]
+    assert pack_pieces([30, 1], window=30, gap=1) == [[0], [1]]
+    assert pack_pieces([]) == []
+
+
+def test_split_at_pieces_cuts_lines_by_word_times():
+    def w(start, end, text):
+        return Word(start, end, text, 0.9)
+
+    # Pieces [0, 3] and [4, 10] (1 s gap); Whisper wrote one line across both. A word in the gap
+    # belongs to the piece after it.
+    line = Segment(0.0, 7.0, " a b c d", (w(0.2, 1.0, " a"), w(1.0, 2.8, " b"), w(3.2, 3.9, " c"), w(4.1, 7.5, " d")))
+    alone = Segment(5.0, 6.0, " e")  # no words: the piece it starts in
+    parts = split_at_pieces([line, alone], [(0.0, 3.0), (4.0, 10.0)])
+    assert [s.text for s in parts[0]] == [" a b"]
+    assert [s.text for s in parts[1]] == [" c d", " e"]
+    assert parts[0][0].start == 0.2 and parts[0][0].end == 2.8
+    assert parts[1][0].start == 4.0 and parts[1][0].end == 7.5  # kept inside its piece
+
+
+def test_decode_until_covered_packs_rests_and_rebases_them():
+    rate = 16000
+    chunks = [np.zeros(int(20 * rate), np.float32), np.zeros(int(25 * rate), np.float32)]
+    calls = []
+
+    def first(pieces):
+        calls.append(("first", [len(p) / rate for p in pieces]))
+        # Each chunk ends early: the first at 16 s of 20, the second at 21 s of 25.
+        return [(Segment(0.0, 16.0, " one"),), (Segment(0.0, 21.0, " two"),)]
+
+    def packed(pieces):
+        calls.append(("packed", [len(p) / rate for p in pieces]))
+        # One window: the first rest [0, 4], 1 s of silence, the second rest [5, 9].
+        words = (Word(0.1, 3.5, " one-rest", 0.9), Word(5.2, 8.8, " two-rest", 0.9))
+        return [(Segment(0.1, 8.8, " one-rest two-rest", words),)]
+
+    out = decode_until_covered(chunks, first, decode_packed=packed, keep_words=False, gap=1.0)
+    assert calls == [("first", [20.0, 25.0]), ("packed", [9.0])]
+    assert [(s.start, s.end, s.text, s.words) for s in out[0]] == [(0.0, 16.0, " one", ()),
+                                                                   (16.1, 19.5, " one-rest", ())]
+    assert [(round(s.start, 6), round(s.end, 6), s.text) for s in out[1]] == [(0.0, 21.0, " two"),
+                                                                              (21.2, 24.8, " two-rest")]
 
 
 # --- checkpoints, progress and resume with a scripted backend --------------------------------------

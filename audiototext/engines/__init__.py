@@ -236,37 +236,123 @@ def split_at_timestamps(tokens: list[int], tokenizer, duration: float) -> list[d
     return segments
 
 
-def decode_until_covered(chunks: list[np.ndarray], decode_batch, *, min_rest: float = 1.5,
-                         max_rounds: int = 4) -> list[tuple[Segment, ...]]:
+def pack_pieces(lengths: list[float], *, window: float = 30.0, gap: float = 1.0) -> list[list[int]]:
+    """Consecutive pieces grouped into windows of at most ``window`` seconds, ``gap`` seconds apart."""
+    windows: list[list[int]] = []
+    used = 0.0
+    for k, length in enumerate(lengths):
+        if windows and used + gap + length <= window:
+            windows[-1].append(k)
+            used += gap + length
+        else:
+            windows.append([k])
+            used = length
+    return windows
+
+
+def split_at_pieces(segments, bounds: list[tuple[float, float]]) -> list[list[Segment]]:
+    """Segments of a packed window, cut where its pieces meet; each part kept within its piece.
+
+    Whisper writes lines that run from one piece into the next (the base model does so even
+    across 3 s of silence), so lines are cut by their words' times: a word belongs to the piece its
+    middle falls in, and a word in a gap to the piece after it (a rest starts on speech, right after
+    the gap, and word times drift early there; it ends on a pause). A line without words belongs
+    to the piece it starts in.
+    """
+    import dataclasses
+
+    edges = np.array([bounds[0][0]] + [hi for _, hi in bounds[:-1]])
+
+    def owner(t: float) -> int:
+        return max(0, int(np.searchsorted(edges, t, side="right")) - 1)
+
+    parts: list[list[Segment]] = [[] for _ in bounds]
+
+    def add(j, start, end, text, words):
+        lo, hi = bounds[j]
+        start = min(max(start, lo), hi)
+        end = min(max(end, start), hi)
+        words = tuple(dataclasses.replace(w, start=min(max(w.start, start), end), end=min(max(w.end, start), end))
+                      for w in words)
+        if text.strip():
+            parts[j].append(Segment(start, end, text, words))
+
+    for segment in segments:
+        if not segment.words:
+            add(owner(segment.start), segment.start, segment.end, segment.text, ())
+            continue
+        run: list = []
+        for word in segment.words:
+            j = owner((word.start + word.end) / 2)
+            if run and j != run[0][0]:
+                add(run[0][0], run[0][1].start, run[-1][1].end, "".join(w.word for _, w in run), [w for _, w in run])
+                run = []
+            run.append((j, word))
+        add(run[0][0], run[0][1].start, run[-1][1].end, "".join(w.word for _, w in run), [w for _, w in run])
+    return parts
+
+
+def decode_until_covered(chunks: list[np.ndarray], decode_batch, *, decode_packed=None, keep_words: bool = True,
+                         min_rest: float = 1.5, max_rounds: int = 4, gap: float = 1.0) -> list[tuple[Segment, ...]]:
     """Decode chunks in batches until each chunk's audio is covered, as Whisper's seek does.
 
     Whisper often ends a window early: its last timestamp at 17 s of a 28 s chunk, the rest
     never written. Sequential Whisper survives this because its next window starts at that
     timestamp; a chunk decoded once would lose the rest (12% of the words of a Spanish test
     recording). So the rest of every such chunk (more than ``min_rest`` seconds after its last
-    timestamp) is decoded again, batched with the other chunks' rests, and appended.
+    timestamp) is decoded again and appended.
+
+    The rests are short (2-11 s) and every window costs a full 30 s encoder pass however little it
+    holds, so with ``decode_packed`` the rests of a round share windows, ``gap`` seconds of
+    silence apart, and its lines are cut back into rests by word times (:func:`split_at_pieces`).
+    A rest the window ended before reaching is decoded again in the next round.
 
     Args:
         chunks: 16 kHz audio of each chunk (at most 30 s).
-        decode_batch: decodes a list of audio pieces into segments relative to each piece, and
-            says whether each piece ended on a timestamp before its end (a list of
-            ``(segments, ended_early)``).
+        decode_batch: decodes a list of audio pieces (at most 30 s) into segments relative to each.
+        decode_packed: the same, with word timestamps; None decodes every rest in its own window.
+        keep_words: keep the words of lines cut from packed windows (False: they were only asked
+            for to cut the lines).
     """
+    rate = 16000
     results: list[list[Segment]] = [[] for _ in chunks]
     pending = [(i, 0.0) for i in range(len(chunks))]
-    for _ in range(max_rounds):
+    for round_ in range(max_rounds):
         if not pending:
             break
-        pieces = [chunks[i][int(round(offset * 16000)):] for i, offset in pending]
-        decoded = decode_batch(pieces)
+        rests = [chunks[i][int(round(offset * rate)):] for i, offset in pending]
+        lengths = [len(r) / rate for r in rests]
+        packed = round_ > 0 and decode_packed is not None
+        windows = pack_pieces(lengths, gap=gap) if packed else [[k] for k in range(len(rests))]
+        silence = np.zeros(round(gap * rate), dtype=np.float32)
+        audio = []
+        for window in windows:
+            parts = [rests[window[0]]]
+            for k in window[1:]:
+                parts += [silence, rests[k]]
+            audio.append(np.concatenate(parts) if len(parts) > 1 else parts[0])
+        decoded = (decode_packed if packed else decode_batch)(audio)
         follow = []
-        for (i, offset), piece, segments in zip(pending, pieces, decoded):
-            # Times in the rest are re-based onto the chunk by Segment.shifted, like everywhere else.
-            results[i].extend(s.shifted(offset) for s in segments)
-            if segments:
-                last = segments[-1].end
-                if len(piece) / 16000 - last > min_rest and last > 0:
-                    follow.append((i, offset + last))
+        for window, segments in zip(windows, decoded):
+            starts = [float(t) for t in np.cumsum([0.0] + [lengths[k] + gap for k in window[:-1]])]
+            if len(window) == 1:
+                owned = [list(segments)]
+            else:
+                owned = split_at_pieces(segments, [(s, s + lengths[k]) for s, k in zip(starts, window)])
+            reached = max((j for j, own in enumerate(owned) if own), default=-1)
+            for j, k in enumerate(window):
+                i, offset = pending[k]
+                # Times in a rest are re-based onto its chunk by Segment.shifted, like everywhere else.
+                for segment in owned[j]:
+                    segment = segment.shifted(offset - starts[j])
+                    results[i].append(segment if keep_words or not packed else
+                                      Segment(segment.start, segment.end, segment.text))
+                if owned[j]:
+                    last = owned[j][-1].end - starts[j]
+                    if lengths[k] - last > min_rest and last > 0:
+                        follow.append((i, offset + last))
+                elif j > reached >= 0:
+                    follow.append((i, offset))  # the window ended before this rest began
         pending = follow
     return [tuple(r) for r in results]
 

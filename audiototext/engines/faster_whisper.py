@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from pathlib import Path
@@ -107,7 +108,9 @@ class FasterWhisperEngine:
         The first temperature runs batched through faster-whisper's BatchedInferencePipeline on
         our own chunks (its ``generate_segment_batched``: one encoder call and one ``generate``
         for the batch), split at timestamp tokens; chunks that Whisper ended early are continued
-        (:func:`~audiototext.engines.decode_until_covered`). Chunks that fail Whisper's thresholds go through the
+        (:func:`~audiototext.engines.decode_until_covered`), their rests packed several to a
+        window and decoded with word timestamps, which say where to cut a line that runs from
+        one rest into the next. Chunks that fail Whisper's thresholds go through the
         sequential ``transcribe`` with the rest of the temperature schedule, because the batched
         ``generate`` keeps top-k 1 and so ignores the temperature. ``options.language`` should be
         set (see :meth:`detect_language`); condition_on_previous_text cannot cross chunks.
@@ -134,8 +137,12 @@ class FasterWhisperEngine:
             multilingual=False, max_new_tokens=None, clip_timestamps="0",
             hallucination_silence_threshold=None, hotwords=None,
         )
-        return decode_until_covered(chunks, lambda pieces: self._decode(pieces, options, language, tokenizer,
-                                                                        native))
+        words = dataclasses.replace(options, word_timestamps=True)
+        native_words = dataclasses.replace(native, word_timestamps=True)
+        return decode_until_covered(
+            chunks, lambda pieces: self._decode(pieces, options, language, tokenizer, native),
+            decode_packed=lambda pieces: self._decode(pieces, words, language, tokenizer, native_words),
+            keep_words=options.word_timestamps)
 
     def _decode(self, chunks, options, language, tokenizer, native) -> list[tuple[Segment, ...]]:
         from faster_whisper.audio import pad_or_trim
