@@ -386,14 +386,6 @@ class Checkpoints:
 # --- stitching and the hallucination guard ---------------------------------------------------------
 
 
-def _clamp(segment: Segment, lo: float, hi: float) -> Segment:
-    start = min(max(segment.start, lo), hi)
-    end = min(max(segment.end, start), hi)
-    words = tuple(dataclasses.replace(w, start=min(max(w.start, start), end), end=min(max(w.end, start), end))
-                  for w in segment.words)
-    return dataclasses.replace(segment, start=start, end=end, words=words)
-
-
 def place(chunk: Chunk, segments: Sequence[Segment], after: float = 0.0) -> list[Segment]:
     """One chunk's segments on the whole audio's time line, none starting before ``after``.
 
@@ -402,22 +394,42 @@ def place(chunk: Chunk, segments: Sequence[Segment], after: float = 0.0) -> list
     """
     out = []
     for segment in segments:
-        segment = _clamp(segment.shifted(chunk.start), max(after, chunk.start), chunk.end)
+        segment = segment.shifted(chunk.start).clamped(max(after, chunk.start), chunk.end)
         out.append(segment)
         after = segment.end
     return out
 
 
+class Stitcher:
+    """Places chunks on the whole audio's time line in start order, each as soon as every chunk
+    before it is done, so live output and the final transcript come from the same placement."""
+
+    def __init__(self, chunks: Sequence[Chunk]):
+        self.order = sorted(chunks, key=lambda c: c.start)
+        self.segments: list[Segment] = []
+        self.placed = 0
+
+    def advance(self, results: dict[int, Sequence[Segment]]) -> list[Segment]:
+        """Place the chunks now ready; return their segments (time order, after all earlier ones)."""
+        new: list[Segment] = []
+        while self.placed < len(self.order) and self.order[self.placed].index in results:
+            chunk = self.order[self.placed]
+            segments = place(chunk, results[chunk.index], self.segments[-1].end if self.segments else 0.0)
+            self.segments.extend(segments)
+            new.extend(segments)
+            self.placed += 1
+        return new
+
+
 def stitch(chunks: Sequence[Chunk], results: dict[int, Sequence[Segment]]) -> list[Segment]:
-    """Segments of every chunk on the whole audio's time line, in order.
+    """Segments of every chunk on the whole audio's time line, in order (a chunk with no result: none).
 
     Chunks do not overlap, so no word is decoded twice; the planner cuts in silences, so none
     is cut in half.
     """
-    out: list[Segment] = []
-    for chunk in sorted(chunks, key=lambda c: c.start):
-        out.extend(place(chunk, results.get(chunk.index, ()), out[-1].end if out else 0.0))
-    return out
+    stitcher = Stitcher(chunks)
+    stitcher.advance({c.index: results.get(c.index, ()) for c in chunks})
+    return stitcher.segments
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -518,21 +530,16 @@ def transcribe_chunks(audio: np.ndarray, options: DecodeOptions, backend: Backen
     if done:
         log.info("Skipping %d finished chunks; %d batches left", sum(c.index in done for c in chunks), len(batches))
 
-    by_start = sorted(chunks, key=lambda c: c.start)
-    shown = 0
-    placed: list[Segment] = []
+    # A checkpointed chunk in a batch that is decoded again gets that batch's new result (what an
+    # uninterrupted run writes), so only results that will not change are placed.
+    redo = {index for batch in batches for index, _ in batch}
+    final = {index: segments for index, segments in done.items() if index not in redo}
+    stitcher = Stitcher(chunks)
 
     def show_ready() -> None:
-        # Segments go out in time order as soon as every chunk before them is done.
-        nonlocal shown
-        while shown < total and by_start[shown].index in done:
-            chunk_segments = place(by_start[shown], done[by_start[shown].index],
-                                   placed[-1].end if placed else 0.0)
-            placed.extend(chunk_segments)
-            for segment in chunk_segments:
-                if on_segment:
-                    on_segment(segment)
-            shown += 1
+        for segment in stitcher.advance(final):
+            if on_segment:
+                on_segment(segment)
 
     dropped = 0
     emit(Progress(total, len(done), backend.tasks))
@@ -542,7 +549,7 @@ def transcribe_chunks(audio: np.ndarray, options: DecodeOptions, backend: Backen
             # The guard runs per chunk, before the checkpoint: Whisper's loops live inside a window.
             segments, n = drop_loops(segments)
             dropped += n
-            done[index] = tuple(segments)
+            done[index] = final[index] = tuple(segments)
             if checkpoints:
                 checkpoints.save(index, segments)
         emit(Progress(total, len(done), backend.tasks))
@@ -552,8 +559,7 @@ def transcribe_chunks(audio: np.ndarray, options: DecodeOptions, backend: Backen
         log.warning("Dropped %d segment%s that repeated a phrase in a loop (a Whisper hallucination)",
                     dropped, "s" if dropped > 1 else "")
     emit(Progress(total, total, backend.tasks, True))
-    segments = stitch(chunks, done)
-    return Transcript(tuple(segments), language, duration, options.task)
+    return Transcript(tuple(stitcher.segments), language, duration, options.task)
 
 
 def transcribe_parallel(audio: np.ndarray, options: DecodeOptions, parallel: ParallelOptions, *, mode: str,
@@ -632,5 +638,5 @@ def _has_cuda(engine: str) -> bool:
 
 __all__ = ["MODES", "ParallelOptions", "Progress", "ProgressCallback", "ProgressBar", "Backend",
            "BatchedBackend", "ProcessBackend", "RayBackend", "Checkpoints", "checkpoint_key", "place", "stitch",
-           "is_loop", "drop_loops", "resolve_mode", "split_cores", "make_backend", "transcribe_chunks",
+           "Stitcher", "is_loop", "drop_loops", "resolve_mode", "split_cores", "make_backend", "transcribe_chunks",
            "transcribe_parallel"]

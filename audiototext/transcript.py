@@ -43,6 +43,14 @@ class Segment:
             words=tuple(w.shifted(offset) for w in self.words),
         )
 
+    def clamped(self, lo: float, hi: float) -> "Segment":
+        """The segment kept within ``[lo, hi]``, its words within its own new span."""
+        start = min(max(self.start, lo), hi)
+        end = min(max(self.end, start), hi)
+        words = tuple(dataclasses.replace(w, start=min(max(w.start, start), end), end=min(max(w.end, start), end))
+                      for w in self.words)
+        return Segment(start, end, self.text, words)
+
     def to_dict(self, index: int, *, with_words: bool | None = None) -> dict:
         """The segment as the ``whisper`` CLI's result dict holds it (what its writers read).
 

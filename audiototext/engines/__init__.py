@@ -259,8 +259,6 @@ def split_at_pieces(segments, bounds: list[tuple[float, float]]) -> list[list[Se
     the gap, and word times drift early there; it ends on a pause). A line without words belongs
     to the piece it starts in.
     """
-    import dataclasses
-
     edges = np.array([bounds[0][0]] + [hi for _, hi in bounds[:-1]])
 
     def owner(t: float) -> int:
@@ -269,13 +267,8 @@ def split_at_pieces(segments, bounds: list[tuple[float, float]]) -> list[list[Se
     parts: list[list[Segment]] = [[] for _ in bounds]
 
     def add(j, start, end, text, words):
-        lo, hi = bounds[j]
-        start = min(max(start, lo), hi)
-        end = min(max(end, start), hi)
-        words = tuple(dataclasses.replace(w, start=min(max(w.start, start), end), end=min(max(w.end, start), end))
-                      for w in words)
         if text.strip():
-            parts[j].append(Segment(start, end, text, words))
+            parts[j].append(Segment(start, end, text, tuple(words)).clamped(*bounds[j]))
 
     for segment in segments:
         if not segment.words:
