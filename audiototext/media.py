@@ -6,6 +6,7 @@ Every failure becomes a :class:`MediaError` that names the input and says what t
 
 from __future__ import annotations
 
+import contextlib
 import email.message
 import logging
 import os
@@ -17,6 +18,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -79,7 +81,12 @@ def resolve(source: str | os.PathLike, *, download_dir: Path | None = None, prog
     source = str(source)
     if is_url(source):
         target_dir = Path(download_dir) if download_dir else Path(tempfile.mkdtemp(prefix="audiototext-"))
-        path = download(source, target_dir, progress=progress, max_bytes=max_bytes, timeout=timeout)
+        try:
+            path = download(source, target_dir, progress=progress, max_bytes=max_bytes, timeout=timeout)
+        except BaseException:
+            if not download_dir:
+                shutil.rmtree(target_dir, ignore_errors=True)
+            raise
         return MediaInput(source, path, path.stem)
     if "://" in source:
         raise MediaError(f"{source}: only http:// and https:// links can be downloaded", source=source)
@@ -89,6 +96,34 @@ def resolve(source: str | os.PathLike, *, download_dir: Path | None = None, prog
     if path.is_dir():
         raise MediaError(f"{source}: is a directory; give the audio or video files inside it", source=source)
     return MediaInput(source, path, path.stem)
+
+
+@contextlib.contextmanager
+def fetched(source: str | os.PathLike, *, progress: bool = True, max_bytes: int | None = None,
+            timeout: float = 60.0) -> Iterator[MediaInput]:
+    """:func:`resolve` ``source``; a link is downloaded into a temporary folder, removed on exit.
+
+    The folder goes also when the download or the decoding fails, or on Ctrl-C (issue 10, point 8).
+
+    Raises:
+        MediaError: as :func:`resolve`.
+    """
+    if not is_url(str(source)):
+        yield resolve(source, progress=progress)
+        return
+    folder = Path(tempfile.mkdtemp(prefix="audiototext-"))
+    try:
+        yield resolve(source, download_dir=folder, progress=progress, max_bytes=max_bytes, timeout=timeout)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def natural_stem(source: str) -> str | None:
+    """The name a local source's output files take (its stem); None for a link, whose name is
+    known only once downloaded (``Content-Disposition``, else the link's last path part)."""
+    if is_url(str(source)):
+        return None
+    return Path(str(source)).expanduser().stem or None
 
 
 def _filename_from(response, url: str) -> str:
@@ -157,8 +192,12 @@ def download(url: str, dest_dir: Path, *, progress: bool = True, max_bytes: int 
     return path
 
 
-def probe(path: Path | str) -> MediaInfo:
+def probe(path: Path | str, *, name: str | None = None) -> MediaInfo:
     """Duration and stream counts of a media file.
+
+    Args:
+        path: the local file.
+        name: how messages name it (the link the user gave, not a temporary download).
 
     Raises:
         MediaError: ffmpeg missing, the file is not media, or it has no audio stream.
@@ -166,11 +205,12 @@ def probe(path: Path | str) -> MediaInfo:
     import ffmpeg
 
     require_ffmpeg()
+    name = name or str(path)
     try:
         info = ffmpeg.probe(str(path))
     except ffmpeg.Error as e:
-        detail = _ffmpeg_reason(e)
-        raise MediaError(f"{path}: not an audio or video file ffmpeg can read ({detail})", source=str(path)) from e
+        detail = _ffmpeg_reason(e).replace(str(path), name)
+        raise MediaError(f"{name}: not an audio or video file ffmpeg can read ({detail})", source=name) from e
     streams = info.get("streams", [])
     audio = [s for s in streams if s.get("codec_type") == "audio"]
     video = [s for s in streams if s.get("codec_type") == "video"
@@ -178,7 +218,7 @@ def probe(path: Path | str) -> MediaInfo:
     fmt = info.get("format", {})
     if not audio:
         what = "a video with no audio stream" if video else "no audio stream"
-        raise MediaError(f"{path}: {what}; nothing to transcribe", source=str(path))
+        raise MediaError(f"{name}: {what}; nothing to transcribe", source=name)
     duration = _float(fmt.get("duration")) or max((_float(s.get("duration")) for s in audio), default=0.0)
     return MediaInfo(Path(path), duration, len(audio), len(video), fmt.get("format_name", ""))
 
@@ -195,15 +235,21 @@ def _ffmpeg_reason(error) -> str:
     return lines[-1] if lines else "unknown ffmpeg error"
 
 
-def load_audio(path: Path | str, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+def load_audio(path: Path | str, *, sample_rate: int = SAMPLE_RATE, name: str | None = None) -> np.ndarray:
     """Decode the first audio stream of any media file to mono float32 at ``sample_rate``.
+
+    Args:
+        path: the local file.
+        sample_rate: samples per second of the result.
+        name: how messages name it (the link the user gave, not a temporary download).
 
     Raises:
         MediaError: not media, no audio stream, or no samples at all.
     """
     import ffmpeg
 
-    probe(path)  # clear errors for "not media" / "no audio" before decoding
+    name = name or str(path)
+    probe(path, name=name)  # clear errors for "not media" / "no audio" before decoding
     try:
         out, _ = (
             ffmpeg.input(str(path), threads=0)
@@ -211,8 +257,9 @@ def load_audio(path: Path | str, *, sample_rate: int = SAMPLE_RATE) -> np.ndarra
             .run(cmd="ffmpeg", capture_stdout=True, capture_stderr=True, quiet=True)
         )
     except ffmpeg.Error as e:
-        raise MediaError(f"{path}: ffmpeg could not decode the audio ({_ffmpeg_reason(e)})", source=str(path)) from e
+        detail = _ffmpeg_reason(e).replace(str(path), name)
+        raise MediaError(f"{name}: ffmpeg could not decode the audio ({detail})", source=name) from e
     audio = np.frombuffer(out, np.int16).astype(np.float32) / 32768.0
     if audio.size == 0:
-        raise MediaError(f"{path}: the audio is empty (0 samples); nothing to transcribe", source=str(path))
+        raise MediaError(f"{name}: the audio is empty (0 samples); nothing to transcribe", source=name)
     return audio

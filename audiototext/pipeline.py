@@ -1,14 +1,22 @@
 """The one orchestration used by the CLI, the notebook and the HTTP service.
 
-For each input: resolve (path or URL) -> decode -> transcribe -> write files -> (optionally)
-translate with DeepL and write the translated files. Inputs are isolated: one that fails is
-recorded and the others go on. Transcript files are on disk before translation starts, so a
-DeepL failure never loses them.
+First a preflight (:meth:`Pipeline.preflight`): the model resolves, the output folder takes a
+file, the DeepL key is accepted with quota left, all before any input is downloaded or decoded.
+Then for each input: resolve (path or URL, downloaded into a temporary folder removed right
+after) -> decode -> transcribe -> write files -> (optionally) translate with DeepL and write the
+translated files. Inputs are isolated: one that fails is recorded and the others go on.
+Transcript files are on disk before translation starts, so a DeepL failure never loses them; an
+output folder that cannot take them (read-only, full) gets them rescued elsewhere
+(:func:`rescue_dir`), and the error says where. Two inputs with the same name get distinct output
+names (:func:`output_stems`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -16,11 +24,14 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import media
-from .engines import DEFAULT_ENGINE, DecodeOptions, Engine, Hooks, load_engine
+from .engines import DecodeOptions, Engine, load_engine
+from .engines.device import default_device
 from .errors import AudioToTextError
+from .events import Callbacks, ProgressBar, fan_out
 from .languages import language_name
-from .parallel import Backend, Checkpoints, ParallelOptions, Progress, ProgressBar, make_backend, resolve_mode
-from .subtitles import WriterOptions, write_files
+from .longaudio import Backend, EngineSpec, LongAudioResult, ParallelOptions, make_backend, resolve_mode
+from .longaudio.source import AudioSource, DecodedFile, as_source, duration_of, peak, whole
+from .subtitles import OutputError, WriterOptions, write_files
 from .transcript import Segment, Transcript
 
 log = logging.getLogger(__name__)
@@ -29,13 +40,20 @@ log = logging.getLogger(__name__)
 SILENCE_PEAK = 1e-4
 
 
+def _default_engine() -> str:
+    from .options import default_engine  # the rule lives with the other option rules
+
+    return default_engine()
+
+
 @dataclass(frozen=True)
 class Options:
     """Everything a run needs besides its inputs. Defaults do the right thing.
 
     Attributes:
         model: official name ("base", "large-v3", "turbo") or a local path.
-        engine: "openai-whisper" or "faster-whisper".
+        engine: "faster-whisper" (the default when installed), "openai-whisper", or "openai-api"
+            (OpenAI's API, with ``api_key``).
         device: "cuda", "cpu" or None (a GPU when there is one).
         threads: CPU threads (None: all cores).
         decode: task, language, prompt and decoding options.
@@ -44,13 +62,14 @@ class Options:
         writer: line-width and word-highlight options of the writers.
         deepl: translate the lines with DeepL after writing (None: don't).
         progress: show tqdm.auto progress bars.
-        parallel: long audio: cut at silences and decode the chunks in parallel (see
-            :class:`~audiototext.parallel.ParallelOptions`; ``mode="off"`` is the engine's own
-            sequential decoding, identical to its CLI).
+        parallel: how audio is decoded: windows of speech packed across pauses, decoded in
+            batches (see :class:`~audiototext.longaudio.ParallelOptions`); ``mode="off"`` is the
+            engine's own sequential decoding, identical to its CLI.
+        api_key: OpenAI API key for the "openai-api" engine.
     """
 
     model: str = "base"
-    engine: str = DEFAULT_ENGINE
+    engine: str = field(default_factory=_default_engine)
     device: str | None = None
     threads: int | None = None
     decode: DecodeOptions = DecodeOptions()
@@ -60,11 +79,24 @@ class Options:
     deepl: object | None = None  # translation.DeepLOptions; typed loosely so deepl stays optional
     progress: bool = False
     parallel: ParallelOptions = ParallelOptions()
+    api_key: str | None = None
 
 
 @dataclass
 class FileResult:
-    """What happened to one input."""
+    """What happened to one input.
+
+    Attributes:
+        source: the input as given (path or link).
+        transcript: the transcript, once transcribed.
+        outputs: files written to the output folder.
+        translation: the DeepL result (``translation.TranslationResult``), if translated.
+        translated_outputs: the translated files.
+        error: what went wrong, or None.
+        stem: the name its files take (``<stem>.srt``): the input's name, or ``"clip (2)"`` when
+            an earlier input of the run has the same name.
+        rescued: files written to :func:`rescue_dir` because the output folder refused them.
+    """
 
     source: str
     transcript: Transcript | None = None
@@ -72,113 +104,214 @@ class FileResult:
     translation: object | None = None  # translation.TranslationResult
     translated_outputs: list[Path] = field(default_factory=list)
     error: AudioToTextError | None = None
+    stem: str | None = None
+    rescued: list[Path] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
 
-@dataclass
-class Callbacks:
-    """Live reporting for front ends (the library itself never prints)."""
+def output_stems(sources: Sequence[str | Path]) -> list[str | None]:
+    """The output name of each input of one run, distinct: ``clip``, ``clip (2)``, ``clip (3)``...
 
-    on_segment: Callable[[Segment], None] | None = None
-    on_translated_line: Callable[[Segment], None] | None = None
-    on_file_start: Callable[[str], None] | None = None
-    on_progress: Callable[[Progress], None] | None = None
+    Names are compared ignoring case (macOS and Windows folders do). A name comes from the path
+    alone (its stem) and is numbered in the order of the inputs, so the same command names the
+    same files again and a resumed run finds its checkpoints. None for a link: it is named after
+    its download, numbered past every name reserved here.
+    """
+    taken: set[str] = set()
+    stems: list[str | None] = []
+    for source in sources:
+        stem = media.natural_stem(str(source))
+        if stem is not None:
+            stem = _distinct(stem, taken)
+        stems.append(stem)
+    return stems
+
+
+def _distinct(stem: str, taken: set[str]) -> str:
+    name, n = stem, 1
+    while name.casefold() in taken:
+        n += 1
+        name = f"{stem} ({n})"
+    taken.add(name.casefold())
+    return name
+
+
+def rescue_dir() -> Path:
+    """Where transcripts go when the output folder refuses them: ``<cache>/rescued``.
+
+    The cache is ``$AUDIOTOTEXT_CACHE`` or ``~/.cache/audiototext``; when that cannot be written
+    either, the system's temporary folder (``/tmp/audiototext-rescued``).
+    """
+    from .models import cache_dir
+
+    for candidate in (cache_dir() / "rescued", Path(tempfile.gettempdir()) / "audiototext-rescued"):
+        try:
+            candidate.mkdir(parents=True, exist_ok=True)
+            if os.access(candidate, os.W_OK):
+                return candidate
+        except OSError:
+            continue
+    return Path(tempfile.gettempdir())
 
 
 class Pipeline:
     """Runs inputs through one loaded model (loaded once, on first use)."""
 
-    def __init__(self, options: Options = Options(), callbacks: Callbacks | None = None):
-        self.options = options
+    def __init__(self, options: Options | None = None, callbacks: Callbacks | None = None):
+        self.options = options if options is not None else Options()
         self.callbacks = callbacks or Callbacks()
         self._engine: Engine | None = None
         self._backends: dict[str, Backend] = {}
+        self._checked: Options | None = None  # the options the last successful preflight checked
+        self._stems: set[str] = set()  # output names used in this run (case folded)
+
+    @property
+    def mode(self) -> str:
+        """How audio is decoded: "off" (the engine's own sequential decoding), "batched", "processes", "ray"."""
+        return resolve_mode(self.options.parallel)
 
     @property
     def engine(self) -> Engine:
+        """The engine in this process, loaded on first use (once, whatever the number of inputs)."""
         if self._engine is None:
-            self._engine = load_engine(self.options.engine, self.options.model,
-                                       device=self.options.device, threads=self.options.threads)
+            o = self.options
+            workers = 1 if self.mode == "off" else (o.parallel.workers or default_workers(o.engine, o.device))
+            self._engine = load_engine(o.engine, o.model, device=o.device, threads=o.threads, workers=workers,
+                                       api_key=o.api_key)
         return self._engine
 
     def backend(self, mode: str) -> Backend:
         """The executor for a parallel ``mode``, made once and kept for the next inputs."""
         if mode not in self._backends:
             o = self.options
-            self._backends[mode] = make_backend(mode, engine=o.engine, model=o.model, device=o.device,
-                                                threads=o.threads, options=o.parallel, loaded=lambda: self.engine)
+            spec = EngineSpec(o.engine, o.model, o.device, o.threads)
+            self._backends[mode] = make_backend(mode, spec, o.parallel, loaded=lambda: self.engine)
         return self._backends[mode]
 
     def close(self) -> None:
-        """Stop worker processes and Ray actors (the in-process model stays loaded)."""
+        """Stop worker processes and Ray actors (the in-process model stays loaded); never raises."""
         while self._backends:
-            self._backends.popitem()[1].close()
+            mode, backend = self._backends.popitem()
+            try:
+                backend.close()
+            except Exception as e:  # noqa: BLE001 - clean-up must not hide the error that led here
+                log.warning("Could not stop the %s workers cleanly: %s", mode, e)
 
-    def transcribe_audio(self, audio: np.ndarray, *, name: str = "audio", checkpoint_root: Path | None = None,
-                         stem: str = "audio") -> Transcript:
-        """Transcribe decoded 16 kHz mono float32 audio.
+    def preflight(self) -> None:
+        """Check what can fail before the first input is downloaded or decoded.
 
-        Long audio is cut at silences and decoded in parallel unless ``options.parallel.mode`` is
-        "off"; with ``checkpoint_root`` each finished chunk is checkpointed there (see
-        :func:`audiototext.parallel.transcribe_parallel`).
+        The model resolves (an unknown name fails at once), the engine exists, the output folder
+        exists or is created and takes a file, and with DeepL the key is accepted and quota is
+        left (one usage request). Done once per options.
+
+        Raises:
+            AudioToTextError: ``ModelError``, ``OptionsError``, ``OutputError`` or
+                ``TranslationError``, saying what to change.
         """
-        decode = self.options.decode
-        duration = len(audio) / media.SAMPLE_RATE
-        if audio.size == 0 or float(np.max(np.abs(audio))) < SILENCE_PEAK:
+        o = self.options
+        if self._checked is not None and self._checked == o:
+            return
+        from .engines import engine_class
+        from .options import API_ENGINE
+
+        if o.engine != API_ENGINE:  # the API's models are not Whisper checkpoints
+            from .models import resolve
+
+            resolve(o.model)
+        engine_class(o.engine)
+        check_output_dir(o.output_dir)
+        if o.deepl is not None:
+            check_deepl(o.deepl)
+        self._checked = o
+
+    def transcribe_audio(self, audio: np.ndarray | AudioSource, *, name: str = "audio",
+                         checkpoint_root: Path | None = None, stem: str = "audio") -> Transcript:
+        """Transcribe 16 kHz mono audio (an array, or a :class:`~audiototext.longaudio.source.AudioSource`).
+
+        With ``checkpoint_root`` each decoded window is checkpointed under it (see
+        :func:`audiototext.longaudio.transcribe_windows`) and left there for the caller.
+        """
+        return self._transcribe(as_source(audio), name=name, checkpoint_root=checkpoint_root, stem=stem).transcript
+
+    def _transcribe(self, source: AudioSource, *, name: str, checkpoint_root: Path | None,
+                    stem: str) -> LongAudioResult:
+        o, decode = self.options, self.options.decode
+        duration = duration_of(source)
+        if duration == 0 or peak(source) < SILENCE_PEAK:
             log.warning("%s: the audio is silent (peak below -80 dBFS); nothing to transcribe", name)
-            return Transcript((), decode.language, duration, decode.task)
+            return LongAudioResult(Transcript((), decode.language, duration, decode.task))
 
         def on_language(code: str) -> None:
             if decode.language is None:
                 log.info("Detected language: %s", language_name(code))
 
-        mode = resolve_mode(self.options.parallel, duration)
-        if mode == "off":
-            hooks = Hooks(on_segment=self.callbacks.on_segment, on_language=on_language,
-                          progress=self.options.progress)
-            transcript = self.engine.transcribe(audio, decode, hooks)
+        callbacks = Callbacks(on_segment=self.callbacks.on_segment, on_language=on_language,
+                              on_progress=fan_out(self.callbacks.on_progress,
+                                                  ProgressBar() if o.progress else None))
+        if self.mode == "off":
+            result = LongAudioResult(self.engine.transcribe(whole(source), decode, callbacks))
         else:
-            transcript = self._transcribe_parallel(audio, mode, on_language, checkpoint_root, stem)
-        if not transcript.text.strip():
+            result = self._transcribe_windows(source, callbacks, checkpoint_root, stem)
+        if not result.transcript.text.strip():
             log.warning("%s: no speech found", name)
-        return transcript
+        return result
 
-    def _transcribe_parallel(self, audio, mode, on_language, checkpoint_root, stem) -> Transcript:
-        from .parallel import transcribe_parallel
-
-        listeners = [f for f in (self.callbacks.on_progress, ProgressBar() if self.options.progress else None) if f]
-
-        def on_progress(event: Progress) -> None:
-            for listener in listeners:
-                listener(event)
+    def _transcribe_windows(self, source: AudioSource, callbacks: Callbacks, checkpoint_root: Path | None,
+                            stem: str) -> LongAudioResult:
+        from .longaudio import default_batch_size, open_checkpoints, plan, transcribe_windows
+        from .events import Progress
 
         o = self.options
-        return transcribe_parallel(audio, o.decode, o.parallel, mode=mode, engine=o.engine, model=o.model,
-                                   device=o.device, threads=o.threads, checkpoint_root=checkpoint_root, stem=stem,
-                                   backend=self.backend(mode) if mode in ("processes", "ray") else None,
-                                   loaded=lambda: self.engine, on_progress=on_progress,
-                                   on_segment=self.callbacks.on_segment, on_language=on_language)
+        windows = plan(source, o.parallel.speech)
+        if not windows:  # no speech, no decoding, no invented text
+            log.warning("No speech found by %s voice detection; nothing to transcribe", o.parallel.speech.vad)
+            callbacks.progress(Progress(0, 0, 0, True))
+            return LongAudioResult(Transcript((), o.decode.language, duration_of(source), o.decode.task))
+        backend = self.backend(self.mode)
+        device = getattr(self._engine, "device", None) or o.device or default_device(o.engine)
+        batch_size = o.parallel.batch_size or default_batch_size(device)
+        checkpoints = None
+        if o.parallel.checkpoints and checkpoint_root is not None:
+            checkpoints = open_checkpoints(source, windows, root=checkpoint_root, stem=stem, engine=o.engine,
+                                           model=o.model, options=o.decode, batch_size=batch_size,
+                                           tasks=backend.tasks)
+        return transcribe_windows(source, windows, o.decode, backend, batch_size=batch_size, callbacks=callbacks,
+                                  checkpoints=checkpoints)
 
-    def run_file(self, source: str | Path) -> FileResult:
-        """Transcribe (and translate) one input; errors are caught and recorded, not raised."""
-        result = FileResult(str(source))
+    def _transcribe_file(self, path: Path, result: FileResult) -> LongAudioResult:
+        """A hosted engine (OpenAI's API) takes the file itself; its pieces are checkpointed."""
+        from .longaudio.checkpoints import CHECKPOINT_DIR, Checkpoints
+
+        o = self.options
+        callbacks = Callbacks(on_segment=self.callbacks.on_segment, on_language=self.callbacks.on_language,
+                              on_progress=fan_out(self.callbacks.on_progress, ProgressBar() if o.progress else None))
+        folder = Path(o.output_dir) / CHECKPOINT_DIR / f"{result.stem}-api"
+        transcript = self.engine.transcribe_file(path, o.decode, callbacks,
+                                                 checkpoint_dir=folder if o.parallel.checkpoints else None)
+        return LongAudioResult(transcript, Checkpoints(folder) if o.parallel.checkpoints else None)
+
+    def run_file(self, source: str | Path, *, stem: str | None = None) -> FileResult:
+        """Transcribe (and translate) one input; errors are caught and recorded, not raised.
+
+        Args:
+            source: a media file or an http(s) link (downloaded into a temporary folder that is
+                removed as soon as the audio is decoded, also when that fails).
+            stem: the output files' name; None: the input's own name, made distinct from the
+                names this run gave before.
+        """
+        result = FileResult(str(source), stem=stem)
         if self.callbacks.on_file_start:
             self.callbacks.on_file_start(str(source))
         try:
-            item = media.resolve(source, progress=self.options.progress)
-            audio = media.load_audio(item.path)
-            result.transcript = self.transcribe_audio(audio, name=str(source),
-                                                      checkpoint_root=self.options.output_dir, stem=item.stem)
-            result.outputs = write_files(result.transcript, self.options.output_dir, item.stem,
-                                         self.options.formats, self.options.writer)
-            for path in result.outputs:
-                log.info("Wrote %s", path)
-            if result.transcript.extra.get("checkpoint_dir"):
-                # The outputs are on disk: the chunk checkpoints have served their purpose.
-                Checkpoints(result.transcript.extra["checkpoint_dir"]).remove()
+            self.preflight()
+            done = self._transcribe_input(source, stem, result)
+            result.transcript = done.transcript
+            result.outputs = self._write(result, result.transcript)
+            if done.checkpoints:  # the outputs are on disk: the checkpoints have served their purpose
+                done.checkpoints.remove()
             if self.options.deepl is not None:
                 o = self.options
                 translate_result(result, o.deepl, output_dir=o.output_dir, formats=o.formats, writer=o.writer,
@@ -186,14 +319,140 @@ class Pipeline:
         except AudioToTextError as e:
             log.error("%s", e)
             result.error = e
+        except OSError as e:
+            # The disk or the system refused something (checkpoints on a read-only folder, a full
+            # temporary folder): report it like any other failure of this input, and go on.
+            error = AudioToTextError(f"{source}: {e.strerror or e} ({e.filename or 'no file'}); free some "
+                                     "space or choose a writable output folder, then run again", source=str(source))
+            log.error("%s", error)
+            result.error = error
         return result
 
-    def run(self, sources: Sequence[str | Path]) -> list[FileResult]:
-        """Every input in turn, each isolated from the others' failures."""
+    def _transcribe_input(self, source: str | Path, stem: str | None, result: FileResult) -> LongAudioResult:
+        """Fetch, decode to a temporary file (the download goes as soon as it is decoded), transcribe."""
+        from .engines import engine_class
+
+        hosted = getattr(engine_class(self.options.engine), "hosted", False)
+        with media.fetched(source, progress=self.options.progress) as item:
+            result.stem = self._claim(stem, item, str(source))
+            if hosted:
+                return self._transcribe_file(item.path, result)
+            audio = DecodedFile(item.path, name=str(source))
+        with audio:
+            return self._transcribe(audio, name=str(source), checkpoint_root=self.options.output_dir,
+                                    stem=result.stem)
+
+    def _claim(self, stem: str | None, item: media.MediaInput, source: str) -> str:
+        """The output name for ``item``: ``stem`` when given, else its own name made distinct."""
+        if stem is not None:
+            self._stems.add(stem.casefold())
+            return stem
+        name = _distinct(item.stem, self._stems)
+        if name != item.stem:
+            log.info("%s: another input of this run is named %s: its files are named %s.*", source, item.stem, name)
+        return name
+
+    def _write(self, result: FileResult, transcript: Transcript, *, suffix: str = "") -> list[Path]:
+        """Write ``transcript`` into the output folder; rescue it when the folder refuses.
+
+        Raises:
+            OutputError: the folder refused the files; the message says where they were saved.
+        """
+        o = self.options
         try:
-            return [self.run_file(source) for source in sources]
+            paths = write_files(transcript, o.output_dir, result.stem, o.formats, o.writer, suffix=suffix)
+        except OutputError as e:
+            raise self._rescue(result, transcript, suffix, e) from e
+        for path in paths:
+            log.info("Wrote %s", path)
+        return paths
+
+    def _rescue(self, result: FileResult, transcript: Transcript, suffix: str, error: OutputError) -> OutputError:
+        o = self.options
+        where = rescue_dir()
+        try:
+            saved = write_files(transcript, where, result.stem, o.formats, o.writer, suffix=suffix)
+        except OutputError as second:
+            return OutputError(f"{result.source}: could not write its files to {o.output_dir} ({error.reason}) nor "
+                               f"to {where} ({second.reason}); free some space or choose another output folder, "
+                               "then run again", source=result.source, path=str(o.output_dir))
+        result.rescued += saved
+        names = ", ".join(p.name for p in saved)
+        return OutputError(f"{result.source}: could not write its files to {o.output_dir} ({error.reason}); they "
+                           f"were saved in {where} instead ({names}). Free some space or choose another output "
+                           "folder", source=result.source, path=str(o.output_dir), rescued=[str(p) for p in saved])
+
+    def run(self, sources: Sequence[str | Path]) -> list[FileResult]:
+        """Every input in turn, each isolated from the others' failures.
+
+        The preflight runs first: when it fails, no input is touched and every result carries
+        its error. Inputs with the same name get distinct output names (:func:`output_stems`).
+        """
+        sources = list(sources)
+        try:
+            try:
+                self.preflight()
+            except AudioToTextError as e:
+                log.error("%s", e)
+                return [FileResult(str(source), error=e) for source in sources]
+            stems = output_stems(sources)
+            # Links are named once downloaded; reserving every local name first keeps them apart.
+            self._stems = {stem.casefold() for stem in stems if stem}
+            results = []
+            for source, stem in zip(sources, stems):
+                if stem is not None and stem != media.natural_stem(str(source)):
+                    log.info("%s: another input of this run has the same name: its files are named %s.*",
+                             source, stem)
+                results.append(self.run_file(source, stem=stem))
+            return results
         finally:
+            self._stems = set()
             self.close()
+
+
+
+def default_workers(engine: str, device: str | None) -> int:
+    """Decoding streams for the in-process engine: 1 on a GPU (one stream of big batches), the
+    cores shared out on a CPU (2 cores: 2 workers of 1 thread; measured 19 % faster than 1 x 2)."""
+    from .engines.device import split_cores
+
+    if (device or default_device(engine)).startswith("cuda"):
+        return 1
+    return split_cores()[0]
+
+
+def check_output_dir(output_dir: Path) -> None:
+    """Create ``output_dir`` if needed and write and remove a probe file in it.
+
+    Raises:
+        OutputError: the folder cannot be created or written (read-only, full, not a folder).
+    """
+    probe = Path(output_dir) / f".audiototext-probe-{uuid.uuid4().hex[:8]}"
+    try:
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        with open(probe, "x", encoding="utf-8") as f:
+            f.write("probe\n")
+    except OSError as e:
+        raise OutputError(f"{output_dir}: cannot write the output files there ({e.strerror or e}); choose "
+                          "another output folder or free some space", path=str(output_dir), reason=e.strerror) from e
+    finally:
+        try:
+            probe.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+def check_deepl(deepl) -> None:
+    """One DeepL usage request: the key is accepted and this billing period has quota left.
+
+    Raises:
+        TranslationError: no key, a rejected key, quota used up, no network ("kind" says which).
+    """
+    # TODO(translation): a public check in audiototext.translation would spare these private names.
+    from .translation.client import _refuse_if_quota_reached, _translator
+
+    with _translator(deepl.resolved_auth_key, deepl.resolved_server_url) as translator:
+        _refuse_if_quota_reached(translator)
 
 
 def translate_result(result: FileResult, deepl, *, output_dir: Path, formats: Sequence[str],
@@ -212,7 +471,7 @@ def translate_result(result: FileResult, deepl, *, output_dir: Path, formats: Se
     result.translation = translation
     if translation.skipped:
         return []
-    stem = result.outputs[0].stem  # the transcript files are written first: name these alike
+    stem = result.stem or result.outputs[0].stem  # name these like the transcript files
     paths = write_files(translation.transcript, output_dir, stem, formats, writer,
                         suffix=translated_suffix(translation.target))
     for path in paths:
@@ -222,13 +481,13 @@ def translate_result(result: FileResult, deepl, *, output_dir: Path, formats: Se
     return paths
 
 
-def run(sources: Sequence[str | Path], options: Options = Options(),
+def run(sources: Sequence[str | Path], options: Options | None = None,
         callbacks: Callbacks | None = None) -> list[FileResult]:
     """Transcribe ``sources`` and write their files; see :class:`Options`."""
     return Pipeline(options, callbacks).run(list(sources))
 
 
-def transcribe(source: str | Path, *, model: str = "base", engine: str = DEFAULT_ENGINE,
+def transcribe(source: str | Path, *, model: str = "base", engine: str | None = None,
                device: str | None = None, progress: bool = False,
                parallel: str | ParallelOptions = "auto", **decode) -> Transcript:
     """Transcribe one file or URL and return its :class:`Transcript` (writes no files).
@@ -236,11 +495,11 @@ def transcribe(source: str | Path, *, model: str = "base", engine: str = DEFAULT
     Args:
         source: a media file path or an http(s) URL.
         model: official Whisper name or local model path.
-        engine: "openai-whisper" (default) or "faster-whisper".
+        engine: "faster-whisper" (default when installed) or "openai-whisper".
         device: "cuda"/"cpu"/None.
         progress: show a progress bar.
         parallel: "auto", "off", "batched", "processes", "ray", or a
-            :class:`~audiototext.parallel.ParallelOptions`.
+            :class:`~audiototext.longaudio.ParallelOptions`.
         **decode: fields of :class:`~audiototext.engines.DecodeOptions`, e.g. ``task="translate"``,
             ``language="Spanish"``, ``initial_prompt=...``, ``beam_size=5``.
 
@@ -249,14 +508,17 @@ def transcribe(source: str | Path, *, model: str = "base", engine: str = DEFAULT
     """
     if isinstance(parallel, str):
         parallel = ParallelOptions(mode=parallel)
-    options = Options(model=model, engine=engine, device=device, progress=progress,
+    options = Options(model=model, engine=engine or _default_engine(), device=device, progress=progress,
                       decode=DecodeOptions(**decode), parallel=parallel)
     pipeline = Pipeline(options)
-    item = media.resolve(source, progress=progress)
     try:
-        return pipeline.transcribe_audio(media.load_audio(item.path), name=str(source))
+        with media.fetched(source, progress=progress) as item:
+            audio = DecodedFile(item.path, name=str(source))
+        with audio:
+            return pipeline.transcribe_audio(audio, name=str(source))
     finally:
         pipeline.close()
 
 
-__all__ = ["Options", "FileResult", "Callbacks", "Pipeline", "run", "transcribe"]
+__all__ = ["Options", "FileResult", "Callbacks", "Pipeline", "run", "transcribe", "output_stems", "rescue_dir",
+           "check_output_dir", "check_deepl", "translate_result"]

@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from audiototext.errors import OptionsError
+from audiototext.errors import AudioToTextError, OptionsError
 from audiototext.transcript import Segment, Transcript, Word
 
 __all__ = [
     "FORMATS",
     "OUTPUT_PRESETS",
+    "OutputError",
     "WriterOptions",
     "format_timestamp",
     "output_path",
@@ -60,6 +61,13 @@ _UNLIMITED_WIDTH = 1000
 _UNLIMITED_WORDS = 1000
 # Without preserved segments, a gap longer than this between words starts a new subtitle.
 _LONG_PAUSE_S = 3.0
+
+
+class OutputError(AudioToTextError):
+    """The output folder refused a file (read-only, full, not a folder, no permission).
+
+    Attributes (when known): ``path`` the file or folder, ``reason`` the system's words.
+    """
 
 
 def parse_formats(value: str | Iterable[str]) -> tuple[str, ...]:
@@ -412,15 +420,26 @@ def write_files(
 
     Raises:
         OptionsError: an unknown format or a bad stem.
+        OutputError: the folder cannot be created or a file cannot be written (read-only, full);
+            no half-written file is left behind.
     """
     chosen = parse_formats(formats)
     targets = [output_path(Path(output_dir), stem, fmt, suffix) for fmt in chosen]
     if any(fmt in ("vtt", "srt") for fmt in chosen):
         _warn_unused_options(transcript, options)
-    Path(output_dir).mkdir(parents=True, exist_ok=True)
-    for fmt, target in zip(chosen, targets):
-        _write_atomically(target, functools.partial(_WRITERS[fmt], transcript, options=options))
-        logger.debug("Wrote %s", target)
+    target = Path(output_dir)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for fmt, target in zip(chosen, targets):
+            _write_atomically(target, functools.partial(_WRITERS[fmt], transcript, options=options))
+            logger.debug("Wrote %s", target)
+    except OSError as e:
+        reason = e.strerror or str(e)
+        raise OutputError(
+            f"{target}: cannot be written ({reason}); choose another output folder or free some space",
+            path=str(target),
+            reason=reason,
+        ) from e
     return targets
 
 
@@ -433,5 +452,8 @@ def _write_atomically(target: Path, write_to: Callable[[TextIO], None]) -> None:
             write_to(stream)
         os.replace(temporary, target)
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        try:
+            temporary.unlink(missing_ok=True)
+        except OSError:  # a read-only folder: there is nothing to remove, and no second error
+            pass
         raise

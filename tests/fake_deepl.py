@@ -15,8 +15,9 @@ Switches (attributes, set per test): ``fail_status`` (answer that status), ``mov
 the last word of each line element into the next one, as real reordering does), ``drop_line`` /
 ``duplicate_line`` (number of a line element to lose or repeat), ``strip_tags``, ``break_xml``,
 ``add_period``, ``close_connection``, ``merge_every`` (every n-th line element gives its words to
-the next one and comes back empty); ``fail_path`` limits ``fail_status`` to one path. Every request
-is recorded in ``requests``.
+the next one and comes back empty), ``extra_targets`` (more entries for ``/v2/languages?type=target``,
+e.g. ``[TEST_LANGUAGE]``: a language DeepL added after the built-in list was written);
+``fail_path`` limits ``fail_status`` to one path. Every request is recorded in ``requests``.
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ TARGET_LANGUAGES = [
     {"language": "JA", "name": "Japanese", "supports_formality": True},
     {"language": "ZH-HANS", "name": "Chinese (simplified)", "supports_formality": False},
 ]
+#: A target language no built-in list has, for ``extra_targets``.
+TEST_LANGUAGE = {"language": "ZZ", "name": "Test language", "supports_formality": False}
 _NO_FORMALITY = {"EN-GB", "EN-US", "ZH", "ZH-HANS", "ZH-HANT", "AR", "BG", "CS", "DA", "EL", "ET",
                  "FI", "HE", "HU", "ID", "KO", "LT", "LV", "NB", "RO", "SK", "SL", "SV", "TH",
                  "TR", "UK", "VI"}
@@ -142,6 +145,7 @@ class FakeDeepL:
     add_period: bool = False
     close_connection: bool = False
     merge_every: int | None = None
+    extra_targets: list[dict] = field(default_factory=list)
     url: str = ""
     requests: list[Recorded] = field(default_factory=list)
     glossaries: dict[str, dict] = field(default_factory=dict)
@@ -287,7 +291,7 @@ class FakeDeepL:
             return 200, {"character_count": self.usage_count, "character_limit": self.usage_limit}
         if path == "/v2/languages":
             if str(data.get("type", "source")) == "target":
-                return 200, TARGET_LANGUAGES
+                return 200, TARGET_LANGUAGES + self.extra_targets
             return 200, [{"language": "EN", "name": "English"}, {"language": "ES", "name": "Spanish"}]
         if path == "/v2/glossary-language-pairs":
             pairs = [("en", "es"), ("es", "en"), ("en", "de"), ("de", "en"), ("es", "ja")]

@@ -71,18 +71,34 @@ def test_word_level_line_width(tmp_path, english_wav):
     assert max(len(line) for line in text_lines) > 16  # lines are filled, not one word each
 
 
-def test_word_options_need_word_timestamps(tmp_path, english_wav, capsys):
+@pytest.mark.slow
+def test_word_options_turn_word_timestamps_on(tmp_path, english_wav, capsys):
+    # One rule for every face (audiototext/options.py): a line-width option turns word timestamps
+    # on, and says so. (This test asserted the old CLI-only error "--max_line_width requires
+    # --word_timestamps True" before the options contract, issue 11 point 1.)
+    argv = [str(english_wav), "--language", "English", "-o", str(tmp_path), "--output-formats", "srt",
+            "--max_line_width", "20", "--no-progress", *GREEDY]
+    assert main(argv) == 0
+    assert "max_line_width needs word timestamps: turning word_timestamps on" in capsys.readouterr().err
+    cues = (tmp_path / "english.srt").read_text(encoding="utf-8").strip().split("\n\n")
+    text_lines = [line for cue in cues for line in cue.splitlines()[2:]]
+    assert len(text_lines) >= 6 and all(len(line) <= 20 or " " not in line for line in text_lines)
+
+
+def test_word_options_with_word_timestamps_false_exit_2(tmp_path, english_wav, capsys):
     with pytest.raises(SystemExit) as info:
-        main([str(english_wav), "--max_line_width", "20"])
+        main([str(english_wav), "-o", str(tmp_path), "--max_line_width", "20", "--word_timestamps", "False"])
     assert info.value.code == 2
-    assert "--max_line_width requires --word_timestamps True" in capsys.readouterr().err
+    assert "--max_line_width needs word timestamps, but --word_timestamps is set to False" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize("argv,message", [
     (["--output-formats", "txt,docx"], "docx"),
     (["--language", "Klingon"], "Unknown language 'Klingon'"),
-    (["--task", "summarize"], "invalid choice"),
-    (["--engine", "whisperx"], "invalid choice"),
+    (["--task", "summarize"], "Unknown --task 'summarize': use one of transcribe, translate"),
+    (["--engine", "whisperx"], "Unknown --engine 'whisperx': use one of"),
+    (["--temperature", "5"], "--temperature must be between 0 and 1, not 5"),
 ])
 def test_bad_options_exit_2(tmp_path, english_wav, capsys, argv, message):
     with pytest.raises(SystemExit) as info:
@@ -96,6 +112,7 @@ def test_unknown_model_exit_1(tmp_path, english_wav, capsys):
     assert main([str(english_wav), "--model", "gigantic", "-o", str(tmp_path), "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert "gigantic: unknown model name. Valid model names: tiny.en, tiny, base.en, base" in err
+    assert "==> " not in err  # the preflight failed before the first input was opened
 
 
 @pytest.mark.slow

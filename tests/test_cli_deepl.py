@@ -31,13 +31,15 @@ def test_translates_after_writing_transcripts(tmp_path, spanish_wav, fake_deepl,
 
 
 @pytest.mark.slow
-def test_bad_key_keeps_transcripts(tmp_path, spanish_wav, fake_deepl, capsys):
+def test_bad_key_fails_before_transcribing(tmp_path, spanish_wav, fake_deepl, capsys):
+    # The key is checked up front (issue 10, point 9): nothing is decoded or written. A key refused
+    # only once translating (the transcripts are then kept) is tested in tests/test_reliability.py.
     argv = [str(spanish_wav), "-o", str(tmp_path), "--deepl-target", "de", "--deepl-api-key", "wrong",
             "--deepl-server-url", fake_deepl.url, *ARGS]
     assert main(argv) == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["spanish.srt", "spanish.txt", "spanish.vtt"]
-    assert "historia" in (tmp_path / "spanish.txt").read_text(encoding="utf-8")
-    assert "DeepL rejected the key: check deepl_api_key / DEEPL_AUTH_KEY" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+    err = capsys.readouterr().err
+    assert "DeepL rejected the key: check deepl_api_key / DEEPL_AUTH_KEY" in err and "Detected language" not in err
 
 
 @pytest.mark.slow

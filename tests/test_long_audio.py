@@ -29,8 +29,8 @@ def _outputs(directory: Path) -> dict[str, str]:
 @pytest.mark.slow
 def test_killed_run_resumes_and_writes_the_same_files(long_speech, tmp_path):
     path, _, _ = long_speech
-    args = [str(path), *FAST, "--parallel", "batched", "--batch-size", "1", "--min-chunk", "3", "--max-chunk", "6",
-            "-f", "all"]
+    # One window per batch and one worker: each window is checkpointed as soon as it is decoded.
+    args = [str(path), *FAST, "--parallel", "batched", "--batch-size", "1", "--workers", "1", "-f", "all"]
 
     whole = tmp_path / "whole"
     done = _run_cli(args, whole)
@@ -40,19 +40,19 @@ def test_killed_run_resumes_and_writes_the_same_files(long_speech, tmp_path):
     resumed = tmp_path / "resumed"
     run = _run_cli(args, resumed)
     deadline = time.monotonic() + 240
-    while not list(resumed.glob(".audiototext/*/chunk-*.json")):
+    while not list(resumed.glob(".audiototext/*/window-*.json")):
         assert run.poll() is None, "the run ended before its first checkpoint: " + run.communicate()[0]
         assert time.monotonic() < deadline
         time.sleep(0.02)
     os.kill(run.pid, signal.SIGKILL)
     run.communicate()
-    saved = list(resumed.glob(".audiototext/*/chunk-*.json"))
+    saved = list(resumed.glob(".audiototext/*/window-*.json"))
     assert saved and not (resumed / f"{path.stem}.srt").exists()
 
     again = _run_cli(args, resumed)
     log_again = again.communicate(timeout=300)[0]
     assert again.returncode == 0, log_again
-    assert f"Resuming: {len(saved)} of " in log_again, log_again
+    assert f"Resuming: {len(saved)} window" in log_again, log_again
     assert _outputs(resumed) == _outputs(whole)
     assert set(_outputs(whole)) == {f"{path.stem}.{ext}" for ext in ("txt", "vtt", "srt", "tsv", "json")}
     assert not (resumed / ".audiototext").exists()  # checkpoints go once the files are written
@@ -83,28 +83,17 @@ def test_a_minute_without_speech_gives_no_text(minute_of, kind, tmp_path, capsys
 
 
 @pytest.mark.slow
-def test_auto_uses_chunks_for_long_audio_and_reports_progress(long_speech, tmp_path, wer):
-    from audiototext.pipeline import Callbacks, Options, Pipeline
+def test_auto_decodes_windows_and_reports_progress(long_speech, tmp_path, wer):
     from audiototext.engines import DecodeOptions
-    from audiototext.parallel import ParallelOptions
-    from audiototext.segmentation import SegmentationOptions
+    from audiototext.pipeline import Callbacks, Options, Pipeline
 
     path, sentences, _ = long_speech
     events = []
     options = Options(model="tiny.en", engine="faster-whisper", decode=DecodeOptions(language="en"),
-                      output_dir=tmp_path, formats=("txt",),
-                      parallel=ParallelOptions(segmentation=SegmentationOptions(min_chunk=10, max_chunk=20)))
-    import audiototext.parallel as parallel
-
-    # 50 s of speech is under auto's one-minute floor: lower it to exercise auto's choice.
-    original = parallel.AUTO_MIN_DURATION
-    parallel.AUTO_MIN_DURATION = 30.0
-    try:
-        [result] = Pipeline(options, Callbacks(on_progress=events.append)).run([path])
-    finally:
-        parallel.AUTO_MIN_DURATION = original
+                      output_dir=tmp_path, formats=("txt",))
+    [result] = Pipeline(options, Callbacks(on_progress=events.append)).run([path])
     assert result.ok, result.error
-    assert result.transcript.extra["chunks"] >= 3
-    assert events[-1].finished and events[-1].done_segments == events[-1].total_segments >= 3
+    assert events[-1].finished and events[-1].done_segments == events[-1].total_segments >= 2
+    assert [e.done_segments for e in events] == sorted(e.done_segments for e in events)
     assert wer(" ".join(sentences), result.transcript.text) < 0.3
     assert not (tmp_path / ".audiototext").exists()

@@ -1,4 +1,4 @@
-"""The faster-whisper engine (CTranslate2): CUDA float16 on a GPU, int8 on CPU."""
+"""The faster-whisper engine (CTranslate2): CUDA float16 on a GPU, int8 on a CPU."""
 
 from __future__ import annotations
 
@@ -6,16 +6,22 @@ import dataclasses
 import logging
 import os
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
 from ..errors import ModelError
+from ..events import Callbacks, SequentialProgress
 from ..models import ModelSpec, offline, offline_fallback
 from ..transcript import Segment, Transcript, Word
-from . import (DecodeOptions, Hooks, ProgressBar, chunk_verdict, decode_until_covered, describe_device,
-               english_only_check, log_model, split_at_timestamps, warn_turbo_translate)
+from . import DecodeOptions, english_only_check, log_model, warn_turbo_translate
+from .device import default_device, describe_device, split_cores
+from .windows import Decoded, WindowText, decode_windows, words_from_alignment
 
 log = logging.getLogger(__name__)
+
+#: Windows encoded per CTranslate2 call on a CPU: small encoder batches run faster per window there.
+CPU_ENCODE_BATCH = 2
 
 
 def ct2_model_dir(spec: ModelSpec) -> Path:
@@ -36,36 +42,39 @@ def ct2_model_dir(spec: ModelSpec) -> Path:
         return offline_fallback(spec.size, e)
 
 
-def _gpu_name() -> str | None:
-    try:
-        import torch
-
-        return torch.cuda.get_device_name(0)
-    except Exception:  # noqa: BLE001 - torch is optional for this engine
-        return None
-
-
 class FasterWhisperEngine:
-    """faster-whisper's WhisperModel behind the engine interface."""
+    """faster-whisper's WhisperModel behind the engine interface.
+
+    On a CPU with ``workers`` > 1 the model is loaded once and served by that many CTranslate2
+    replicas (``num_workers``), each with its share of the cores, so that several windows
+    batches decode at the same time from as many threads.
+    """
 
     name = "faster-whisper"
 
     def __init__(self, spec: ModelSpec, *, device: str | None = None, threads: int | None = None,
-                 compute_type: str | None = None):
-        import ctranslate2
+                 workers: int = 1, compute_type: str | None = None):
+        import ctranslate2  # noqa: F401 - fail here, clearly, when the extra is missing
         from faster_whisper import WhisperModel
 
-        self.device = device or ("cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu")
-        self.threads = threads or os.cpu_count() or 1
-        self.compute_type = compute_type or ("float16" if self.device.startswith("cuda") else "int8")
-        log.info("Using %s", describe_device(self.device, _gpu_name() if self.device != "cpu" else None,
-                                             self.threads))
+        self.device = device or default_device(self.name)
+        on_gpu = self.device.startswith("cuda")
+        self.workers = max(1, workers)
+        if on_gpu:
+            self.threads = threads or 1
+        else:
+            self.workers, self.threads = split_cores(self.workers, threads) if self.workers > 1 else \
+                (1, threads or os.cpu_count() or 1)
+        self.compute_type = compute_type or ("float16" if on_gpu else "int8")
+        log.info("Using %s", describe_device(self.device, self.threads, self.workers))
         self.spec = spec
         self.model_name = spec.name
         self.model_dir = ct2_model_dir(spec)
         try:
             self.model = WhisperModel(str(self.model_dir), device=self.device.split(":")[0],
-                                      compute_type=self.compute_type, cpu_threads=self.threads)
+                                      device_index=int(self.device.split(":")[1]) if ":" in self.device else 0,
+                                      compute_type=self.compute_type, cpu_threads=self.threads,
+                                      num_workers=self.workers)
         except (RuntimeError, ValueError) as e:
             raise ModelError(f"{self.model_dir}: faster-whisper could not load the model ({e})",
                              model=str(self.model_dir)) from e
@@ -74,24 +83,21 @@ class FasterWhisperEngine:
 
         log_model(self, count_openai_parameters(self.model_dir))
 
-    def transcribe(self, audio: np.ndarray, options: DecodeOptions, hooks: Hooks = Hooks()) -> Transcript:
+    def transcribe(self, audio: np.ndarray, options: DecodeOptions, callbacks: Callbacks = Callbacks()) -> Transcript:
+        """The whole recording, sequentially, as faster-whisper's own ``transcribe`` decodes it."""
         options = english_only_check(self, options)
         warn_turbo_translate(self.spec.size, options)
         duration = len(audio) / 16000
         segments_iter, info = self.model.transcribe(audio, **self._kwargs(options))
-        if hooks.on_language:
-            hooks.on_language(info.language)
-        bar = ProgressBar(duration, hooks.progress)
+        callbacks.language(info.language)
+        progress = SequentialProgress(duration, callbacks)
         segments = []
-        try:
-            for native in segments_iter:
-                segment = to_segment(native)
-                segments.append(segment)
-                bar.advance_to(segment.end)
-                if hooks.on_segment:
-                    hooks.on_segment(segment)
-        finally:
-            bar.close()
+        for native in segments_iter:
+            segment = to_segment(native)
+            segments.append(segment)
+            progress.advance_to(segment.end)
+            callbacks.segment(segment)
+        progress.finish()
         return Transcript(tuple(segments), info.language, duration, options.task)
 
     def detect_language(self, audio: np.ndarray) -> str:
@@ -102,91 +108,17 @@ class FasterWhisperEngine:
         log.debug("Detected language %s with probability %.2f", language, probability)
         return language
 
-    def transcribe_batch(self, chunks: list[np.ndarray], options: DecodeOptions) -> list[tuple[Segment, ...]]:
-        """Decode chunks of at most 30 s together; segment times are relative to each chunk.
+    def decode_windows(self, audio: Sequence[np.ndarray], options: DecodeOptions) -> list[WindowText]:
+        """Windows of at most 30 s decoded as one batch (see :func:`~audiototext.engines.windows.decode_windows`).
 
-        The first temperature runs batched through faster-whisper's BatchedInferencePipeline on
-        our own chunks (its ``generate_segment_batched``: one encoder call and one ``generate``
-        for the batch), split at timestamp tokens; chunks that Whisper ended early are continued
-        (:func:`~audiototext.engines.decode_until_covered`), their rests packed several to a
-        window and decoded with word timestamps, which say where to cut a line that runs from
-        one rest into the next. Chunks that fail Whisper's thresholds go through the
-        sequential ``transcribe`` with the rest of the temperature schedule, because the batched
-        ``generate`` keeps top-k 1 and so ignores the temperature. ``options.language`` should be
-        set (see :meth:`detect_language`); condition_on_previous_text cannot cross chunks.
+        Safe to call from up to ``workers`` threads at once.
         """
-        from faster_whisper.tokenizer import Tokenizer
-        from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
-
-        if not chunks:
+        if not audio:
             return []
         options = english_only_check(self, options)
-        language = options.language or self.detect_language(chunks[0])
-        tokenizer = Tokenizer(self.model.hf_tokenizer, self.is_multilingual, task=options.task, language=language)
-        kwargs = self._kwargs(options)
-        native = TranscriptionOptions(
-            beam_size=kwargs["beam_size"], best_of=kwargs["best_of"], patience=kwargs["patience"],
-            length_penalty=kwargs["length_penalty"], repetition_penalty=1, no_repeat_ngram_size=0,
-            log_prob_threshold=options.logprob_threshold, no_speech_threshold=options.no_speech_threshold,
-            compression_ratio_threshold=options.compression_ratio_threshold,
-            condition_on_previous_text=False, prompt_reset_on_temperature=0.5,
-            temperatures=[options.temperatures[0]], initial_prompt=options.initial_prompt or None, prefix=None,
-            suppress_blank=True, suppress_tokens=get_suppressed_tokens(tokenizer, kwargs["suppress_tokens"]),
-            without_timestamps=False, max_initial_timestamp=1.0, word_timestamps=options.word_timestamps,
-            prepend_punctuations="\"'“¿([{-", append_punctuations="\"'.。,，!！?？:：”)]}、",
-            multilingual=False, max_new_tokens=None, clip_timestamps="0",
-            hallucination_silence_threshold=None, hotwords=None,
-        )
-        words = dataclasses.replace(options, word_timestamps=True)
-        native_words = dataclasses.replace(native, word_timestamps=True)
-        return decode_until_covered(
-            chunks, lambda pieces: self._decode(pieces, options, language, tokenizer, native),
-            decode_packed=lambda pieces: self._decode(pieces, words, language, tokenizer, native_words),
-            keep_words=options.word_timestamps)
-
-    def _decode(self, chunks, options, language, tokenizer, native) -> list[tuple[Segment, ...]]:
-        from faster_whisper.audio import pad_or_trim
-        from faster_whisper.transcribe import BatchedInferencePipeline
-
-        features = np.stack([pad_or_trim(self.model.feature_extractor(c)[..., :-1]) for c in chunks])
-        pipeline = BatchedInferencePipeline(self.model)
-        encoded, outputs = pipeline.generate_segment_batched(features, tokenizer, native)
-
-        results: list = []
-        for chunk, output in zip(chunks, outputs):
-            parts = split_at_timestamps(output["tokens"], tokenizer, len(chunk) / 16000)
-            text = "".join(p["text"] for p in parts)
-            verdict = chunk_verdict(text, output["avg_logprob"], output["no_speech_prob"], options)
-            if verdict == "silent" or not text.strip():
-                results.append(())
-            elif verdict == "retry" and len(options.temperatures) > 1:
-                results.append(self._fallback(chunk, options, language))
-            else:
-                results.append(parts)
-        if options.word_timestamps:
-            self._add_words(results, features, encoded, chunks, tokenizer, native)
-        return [r if isinstance(r, tuple) else tuple(_part_to_segment(p) for p in r if p["text"].strip())
-                for r in results]
-
-    def _add_words(self, results, features, encoded, chunks, tokenizer, native) -> None:
-        """Word timestamps for the batch-decoded chunks, from the batch's encoder output."""
-        decoded = [i for i, r in enumerate(results) if isinstance(r, list)]
-        if not decoded:
-            return
-        if len(decoded) < len(results):  # the aligner wants every batch item: encode the others again
-            encoded = self.model.encode(features[decoded])
-        self.model.add_word_timestamps([results[i] for i in decoded], tokenizer, encoded,
-                                       [int(np.ceil(len(chunks[i]) / 160)) for i in decoded],
-                                       native.prepend_punctuations, native.append_punctuations, 0.0)
-
-    def _fallback(self, chunk: np.ndarray, options: DecodeOptions, language: str) -> tuple[Segment, ...]:
-        log.debug("A chunk failed the decoding thresholds at temperature %.1f; decoding it again",
-                  options.temperatures[0])
-        kwargs = self._kwargs(options)
-        kwargs.update(language=language, temperature=list(options.temperatures[1:]),
-                      condition_on_previous_text=False)
-        segments, _ = self.model.transcribe(chunk, **kwargs)
-        return tuple(s for s in (to_segment(n) for n in segments) if s.text.strip())
+        if options.language is None:
+            options = dataclasses.replace(options, language=self.detect_language(audio[0]))
+        return decode_windows(_CT2Windows(self, options), audio, options)
 
     def _kwargs(self, options: DecodeOptions) -> dict:
         return dict(
@@ -203,15 +135,96 @@ class FasterWhisperEngine:
             best_of=options.best_of or 1,
             patience=options.patience or 1,
             length_penalty=options.length_penalty or 1,
-            suppress_tokens=[int(t) for t in options.suppress_tokens.split(",") if t.strip()],
+            suppress_tokens=suppress_token_ids(options),
         )
 
 
-def _part_to_segment(part: dict) -> Segment:
-    """A segment dict of BatchedInferencePipeline.forward -> ours (the batched path's one conversion)."""
-    words = tuple(Word(float(w["start"]), float(w["end"]), w["word"], float(w["probability"]))
-                  for w in part.get("words") or ())
-    return Segment(float(part["start"]), float(part["end"]), part["text"], words)
+def suppress_token_ids(options: DecodeOptions) -> list[int]:
+    return [int(t) for t in options.suppress_tokens.split(",") if t.strip()]
+
+
+class _CT2Windows:
+    """The batched primitives of :class:`~audiototext.engines.windows.WindowModel` on CTranslate2.
+
+    Encoder outputs are kept on the host as numpy arrays, one per window, so any subset of a
+    batch (the windows that fall back, the ones with text to align) is regrouped without
+    encoding again; moving 3 MB per window to the GPU and back costs well under a millisecond.
+    """
+
+    def __init__(self, engine: FasterWhisperEngine, options: DecodeOptions):
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        self.engine = engine
+        self.model = engine.model
+        self.tokenizer = Tokenizer(self.model.hf_tokenizer, engine.is_multilingual, task=options.task,
+                                   language=options.language)
+        self.suppress = get_suppressed_tokens(self.tokenizer, suppress_token_ids(options))
+        self.encode_batch = CPU_ENCODE_BATCH if engine.device == "cpu" else 32
+
+    def encode(self, audio: Sequence[np.ndarray]) -> list[np.ndarray]:
+        import ctranslate2
+        from faster_whisper.audio import pad_or_trim
+
+        extractor = self.model.feature_extractor
+        features = np.stack([pad_or_trim(extractor(a)[..., :-1]) for a in audio]).astype(np.float32)
+        out: list[np.ndarray] = []
+        for k in range(0, len(features), self.encode_batch):
+            view = ctranslate2.StorageView.from_array(np.ascontiguousarray(features[k:k + self.encode_batch]))
+            out.extend(np.array(self.model.model.encode(view, to_cpu=True)))
+        return out
+
+    def _view(self, encoded: Sequence[np.ndarray]):
+        import ctranslate2
+
+        return ctranslate2.StorageView.from_array(np.ascontiguousarray(np.stack(encoded)))
+
+    def prompt_tokens(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text)
+
+    def generate(self, encoded: Sequence[np.ndarray], options: DecodeOptions, temperature: float,
+                 prompt: Sequence[int]) -> list[Decoded]:
+        t = self.tokenizer
+        full = [([t.sot_prev, *prompt] if prompt else []) + [*t.sot_sequence, t.no_timestamps]] * len(encoded)
+        length_penalty = options.length_penalty or 1
+        sampling = temperature > 0
+        results = self.model.model.generate(
+            self._view(encoded), full,
+            beam_size=1 if sampling else (options.beam_size or 1),
+            num_hypotheses=(options.best_of or 1) if sampling else 1,
+            sampling_topk=0 if sampling else 1, sampling_temperature=temperature if sampling else 1.0,
+            patience=options.patience or 1, length_penalty=length_penalty, max_length=self.model.max_length,
+            suppress_blank=True, suppress_tokens=self.suppress, return_scores=True, return_no_speech_prob=True,
+        )
+        out = []
+        for result in results:
+            tokens = [tok for tok in result.sequences_ids[0] if tok < t.eot]
+            cumulative = result.scores[0] * (len(result.sequences_ids[0]) ** length_penalty)
+            out.append(Decoded(tuple(tokens), t.decode(tokens), cumulative / (len(result.sequences_ids[0]) + 1),
+                               float(result.no_speech_prob), temperature))
+        return out
+
+    def align(self, encoded: Sequence[np.ndarray], tokens: Sequence[Sequence[int]],
+              frames: Sequence[int]) -> list[list[Word]]:
+        t = self.tokenizer
+        results = self.model.model.align(self._view(encoded), t.sot_sequence, [list(x) for x in tokens],
+                                         list(frames), median_filter_width=7)
+        out = []
+        for result, text_tokens in zip(results, tokens):
+            words, word_tokens = t.split_to_word_tokens(list(text_tokens) + [t.eot])
+            if len(word_tokens) <= 1:
+                out.append([])
+                continue
+            text_indices = np.array([pair[0] for pair in result.alignments])
+            time_indices = np.array([pair[1] for pair in result.alignments])
+            boundaries = np.pad(np.cumsum([len(w) for w in word_tokens[:-1]]), (1, 0))
+            jumps = np.pad(np.diff(text_indices), (1, 0), constant_values=1).astype(bool)
+            jump_times = time_indices[jumps] / self.model.tokens_per_second
+            probs = result.text_token_probs
+            out.append(words_from_alignment(
+                words[:-1], jump_times[boundaries[:-1]], jump_times[boundaries[1:]],
+                [float(np.mean(probs[i:j])) if j > i else 0.0 for i, j in zip(boundaries[:-1], boundaries[1:])]))
+        return out
 
 
 def to_segment(native) -> Segment:

@@ -2,54 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
+import dataclasses
 import logging
 import os
-import re
-import sys
+from typing import Sequence
 
 import numpy as np
 
 from ..errors import ModelError
-from ..languages import LANGUAGES
+from ..events import Callbacks, SequentialProgress
 from ..models import ModelSpec, offline, offline_fallback, openai_checkpoint
-from ..transcript import Segment, Transcript
-from . import (DecodeOptions, Hooks, ProgressBar, chunk_verdict, decode_until_covered, describe_device,
-               english_only_check, log_model, split_at_timestamps, warn_turbo_translate)
+from ..transcript import Segment, Transcript, Word
+from . import DecodeOptions, english_only_check, log_model, warn_turbo_translate
+from .device import default_device, describe_device
+from .windows import Decoded, WindowText, decode_windows, words_from_alignment
 
 log = logging.getLogger(__name__)
-
-# whisper.transcribe(verbose=True) prints "[00:00.000 --> 00:06.040]  text" per segment and
-# "Detected language: Spanish"; it has no callback, so its stdout is read line by line.
-_SEGMENT_LINE = re.compile(r"^\[((?:\d+:)?\d+:\d+\.\d+) --> ((?:\d+:)?\d+:\d+\.\d+)\] (.*)$")
-_LANGUAGE_LINE = re.compile(r"^Detected language: (.+)$")
-_NAME_TO_CODE = {name.title(): code for code, name in LANGUAGES.items()}
-
-
-def _seconds(stamp: str) -> float:
-    parts = [float(p) for p in stamp.split(":")]
-    return sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
-
-
-class _LineSink(io.TextIOBase):
-    """A text stream that hands each complete line to ``handle``, run with the real stdout back."""
-
-    def __init__(self, handle, stdout):
-        self.handle = handle
-        self.stdout = stdout
-        self.pending = ""
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        self.pending += text
-        *lines, self.pending = self.pending.split("\n")
-        for line in lines:
-            with contextlib.redirect_stdout(self.stdout):
-                self.handle(line)
-        return len(text)
 
 
 def load_whisper_model(spec: ModelSpec, device: str):
@@ -92,54 +60,51 @@ def _load_checkpoint_with_heads(checkpoint, ct2_dir, device: str):
 
 
 class OpenAIWhisperEngine:
-    """openai-whisper: CUDA + fp16 when a GPU is present, else CPU fp32 on all cores."""
+    """openai-whisper: CUDA + fp16 when a GPU is present, else CPU fp32 on all cores.
+
+    One decoding stream (``workers`` is 1): torch already spreads every operation over the cores.
+    """
 
     name = "openai-whisper"
 
-    def __init__(self, spec: ModelSpec, *, device: str | None = None, threads: int | None = None):
+    def __init__(self, spec: ModelSpec, *, device: str | None = None, threads: int | None = None,
+                 workers: int = 1):
         import torch
 
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.device = device or default_device(self.name)
         self.threads = threads or os.cpu_count() or 1
+        self.workers = 1
         if self.device == "cpu":
             torch.set_num_threads(self.threads)
-        gpu = torch.cuda.get_device_name(self.device) if self.device.startswith("cuda") else None
-        log.info("Using %s", describe_device(self.device, gpu, self.threads))
+        log.info("Using %s", describe_device(self.device, self.threads))
         self.spec = spec
         self.model_name = spec.name
         self.model = load_whisper_model(spec, self.device)
         self.is_multilingual = bool(self.model.is_multilingual)
         log_model(self, sum(int(np.prod(p.shape)) for p in self.model.parameters()))
 
-    def transcribe(self, audio: np.ndarray, options: DecodeOptions, hooks: Hooks = Hooks()) -> Transcript:
+    @property
+    def fp16(self) -> bool:
+        return self.device.startswith("cuda")
+
+    def transcribe(self, audio: np.ndarray, options: DecodeOptions, callbacks: Callbacks = Callbacks()) -> Transcript:
+        """The whole recording, sequentially, exactly as the ``whisper`` CLI decodes it.
+
+        whisper has no per-segment callback and printing is process-wide (capturing it mixed the
+        lines of jobs running in threads), so it runs silently and its lines are reported when
+        it is done.
+        """
         options = english_only_check(self, options)
         warn_turbo_translate(self.spec.size, options)
         duration = len(audio) / 16000
-        bar = ProgressBar(duration, hooks.progress)
-        detected: list[str] = []
-
-        def handle(line: str) -> None:
-            if match := _SEGMENT_LINE.match(line):
-                start, end = _seconds(match[1]), _seconds(match[2])
-                bar.advance_to(end)
-                if hooks.on_segment and match[3].strip():
-                    hooks.on_segment(Segment(start, end, match[3]))
-            elif match := _LANGUAGE_LINE.match(line):
-                detected.append(_NAME_TO_CODE.get(match[1], match[1]))
-                if hooks.on_language:
-                    hooks.on_language(detected[0])
-            elif line.strip():
-                log.debug("whisper: %s", line)
-
-        sink = _LineSink(handle, sys.stdout)
-        try:
-            with contextlib.redirect_stdout(sink):
-                result = self.model.transcribe(audio, verbose=True, **self._kwargs(options))
-        finally:
-            bar.close()
-        if not detected and hooks.on_language:
-            hooks.on_language(result["language"])
-        return to_transcript(result, duration, options.task)
+        progress = SequentialProgress(duration, callbacks)
+        result = self.model.transcribe(audio, verbose=None, **self._kwargs(options))
+        callbacks.language(result["language"])
+        transcript = to_transcript(result, duration, options.task)
+        for segment in transcript.segments:
+            callbacks.segment(segment)
+        progress.finish()
+        return transcript
 
     def detect_language(self, audio: np.ndarray) -> str:
         """The language of the first 30 s of ``audio`` ("en" for English-only models)."""
@@ -148,7 +113,7 @@ class OpenAIWhisperEngine:
         _, probs = self.model.detect_language(self._mels([audio[: 30 * 16000]])[0])
         return max(probs, key=probs.get)
 
-    def _mels(self, chunks: list[np.ndarray]):
+    def _mels(self, chunks: Sequence[np.ndarray]):
         import torch
         import whisper
 
@@ -156,75 +121,14 @@ class OpenAIWhisperEngine:
                                                         self.model.dims.n_mels) for c in chunks])
         return mels.to(self.device)
 
-    def transcribe_batch(self, chunks: list[np.ndarray], options: DecodeOptions) -> list[tuple[Segment, ...]]:
-        """Decode chunks of at most 30 s together; segment times are relative to each chunk.
-
-        The chunks' mel spectrograms go through ``whisper.decode`` as one batch at the first
-        temperature. Beam search runs one chunk at a time, because openai-whisper's batched beam
-        search fails for more than one audio (its cross-attention cache keeps the batch size
-        while the beams multiply it: "The size of tensor a (20) must match the size of tensor b (4)").
-        Chunks that fail Whisper's thresholds are decoded again at the next temperatures, and
-        chunks that Whisper ended early are continued (:func:`~audiototext.engines.decode_until_covered`).
-        """
-        from whisper.tokenizer import get_tokenizer
-
-        if not chunks:
+    def decode_windows(self, audio: Sequence[np.ndarray], options: DecodeOptions) -> list[WindowText]:
+        """Windows of at most 30 s decoded as one batch (see :func:`~audiototext.engines.windows.decode_windows`)."""
+        if not audio:
             return []
         options = english_only_check(self, options)
-        language = options.language or self.detect_language(chunks[0])
-        tokenizer = get_tokenizer(self.model.is_multilingual, num_languages=self.model.num_languages,
-                                  language=language, task=options.task)
-        return decode_until_covered(chunks, lambda pieces: self._decode(pieces, options, language, tokenizer))
-
-    def _decode(self, chunks, options: DecodeOptions, language: str, tokenizer) -> list[tuple[Segment, ...]]:
-        import torch
-        from whisper.decoding import DecodingOptions, decode
-
-        mels = self._mels(chunks)
-        results: list = [None] * len(chunks)
-        pending = list(range(len(chunks)))
-        for temperature in options.temperatures:
-            if not pending:
-                break
-            sampling = temperature > 0
-            decoding = DecodingOptions(
-                task=options.task, language=language, temperature=temperature,
-                beam_size=None if sampling else options.beam_size,
-                best_of=options.best_of if sampling else None,
-                patience=None if sampling else options.patience, length_penalty=options.length_penalty,
-                prompt=options.initial_prompt or None, suppress_tokens=options.suppress_tokens,
-                fp16=self.device.startswith("cuda"),
-            )
-            one_by_one = (decoding.beam_size or 1) > 1 or (decoding.best_of or 1) > 1
-            with torch.no_grad():
-                if one_by_one:
-                    decoded = [decode(self.model, mels[i], decoding) for i in pending]
-                else:
-                    decoded = decode(self.model, mels[pending], decoding)
-            retry = []
-            for i, result in zip(pending, decoded):
-                results[i] = result
-                if chunk_verdict(result.text, result.avg_logprob, result.no_speech_prob, options) == "retry":
-                    retry.append(i)
-            if retry and temperature != options.temperatures[-1]:
-                log.debug("%d chunk(s) failed the decoding thresholds at temperature %.1f; decoding again",
-                          len(retry), temperature)
-            pending = retry
-
-        out = []
-        for i, result in enumerate(results):
-            if chunk_verdict(result.text, result.avg_logprob, result.no_speech_prob, options) == "silent":
-                out.append(())
-                continue
-            segments = split_at_timestamps(result.tokens, tokenizer, len(chunks[i]) / 16000)
-            if options.word_timestamps and segments:
-                from whisper.timing import add_word_timestamps
-
-                num_frames = min(len(chunks[i]) // 160, mels.shape[-1])
-                add_word_timestamps(segments=segments, model=self.model, tokenizer=tokenizer, mel=mels[i],
-                                    num_frames=num_frames, last_speech_timestamp=0.0)
-            out.append(tuple(Segment.from_dict(s) for s in segments if s["text"].strip()))
-        return out
+        if options.language is None:
+            options = dataclasses.replace(options, language=self.detect_language(audio[0]))
+        return decode_windows(_TorchWindows(self, options), audio, options)
 
     def _kwargs(self, options: DecodeOptions) -> dict:
         return dict(
@@ -237,13 +141,127 @@ class OpenAIWhisperEngine:
             logprob_threshold=options.logprob_threshold,
             no_speech_threshold=options.no_speech_threshold,
             word_timestamps=options.word_timestamps,
-            fp16=self.device.startswith("cuda"),
+            fp16=self.fp16,
             beam_size=options.beam_size,
             best_of=options.best_of,
             patience=options.patience,
             length_penalty=options.length_penalty,
             suppress_tokens=options.suppress_tokens,
         )
+
+
+def batched_decoding_task(model, options):
+    """A ``whisper.decoding.DecodingTask`` whose beam search and best-of sampling work on batches.
+
+    openai-whisper repeats the text tokens once per beam but not the audio features, so its
+    cross-attention sees ``n_audio`` rows against ``n_audio x beams`` (upstream fails with "The
+    size of tensor a (20) must match the size of tensor b (4)" for more than one audio). Here the
+    encoded audio is repeated per beam as well; the rest is whisper's own code.
+    """
+    from whisper.decoding import DecodingTask
+
+    class BatchedDecodingTask(DecodingTask):
+        def _get_audio_features(self, mel):
+            return super()._get_audio_features(mel).repeat_interleave(self.n_group, dim=0)
+
+        def _detect_language(self, audio_features, tokens):
+            languages, probs = super()._detect_language(audio_features[:: self.n_group], tokens)
+            return languages, probs
+
+    return BatchedDecodingTask(model, options)
+
+
+class _TorchWindows:
+    """The batched primitives of :class:`~audiototext.engines.windows.WindowModel` on openai-whisper."""
+
+    def __init__(self, engine: OpenAIWhisperEngine, options: DecodeOptions):
+        from whisper.tokenizer import get_tokenizer
+
+        self.engine = engine
+        self.model = engine.model
+        self.tokenizer = get_tokenizer(self.model.is_multilingual, num_languages=self.model.num_languages,
+                                       language=options.language, task=options.task)
+
+    def encode(self, audio: Sequence[np.ndarray]) -> list:
+        import torch
+
+        mels = self.engine._mels(audio)
+        with torch.no_grad():
+            features = self.model.encoder(mels.half() if self.engine.fp16 else mels)
+        return list(features)
+
+    def prompt_tokens(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text)
+
+    def generate(self, encoded: Sequence, options: DecodeOptions, temperature: float,
+                 prompt: Sequence[int]) -> list[Decoded]:
+        import torch
+        from whisper.decoding import DecodingOptions
+
+        sampling = temperature > 0
+        decoding = DecodingOptions(
+            task=options.task, language=options.language, temperature=temperature,
+            beam_size=None if sampling else options.beam_size, best_of=options.best_of if sampling else None,
+            patience=None if sampling else options.patience, length_penalty=options.length_penalty,
+            prompt=list(prompt) or None, suppress_tokens=options.suppress_tokens, without_timestamps=True,
+            fp16=self.engine.fp16)
+        with torch.no_grad():
+            results = batched_decoding_task(self.model, decoding).run(torch.stack(list(encoded)))
+        out = []
+        for result in results:
+            tokens = tuple(t for t in result.tokens if t < self.tokenizer.eot)
+            out.append(Decoded(tokens, self.tokenizer.decode(list(tokens)), float(result.avg_logprob),
+                               float(result.no_speech_prob), temperature))
+        return out
+
+    def align(self, encoded: Sequence, tokens: Sequence[Sequence[int]], frames: Sequence[int]) -> list[list[Word]]:
+        """Word times from the alignment heads' cross-attention (whisper's ``find_alignment``), batched.
+
+        The audio features are already encoded, so only the decoder runs (whisper's own function
+        runs the encoder again); the token rows are padded with end-of-text, which a causal
+        decoder never looks back at.
+        """
+        import torch
+        from whisper.model import disable_sdpa
+        from whisper.timing import dtw, median_filter
+
+        t = self.tokenizer
+        head = [*t.sot_sequence, t.no_timestamps]
+        rows = [head + list(x) + [t.eot] for x in tokens]
+        width = max(len(r) for r in rows)
+        batch = torch.tensor([r + [t.eot] * (width - len(r)) for r in rows], device=self.model.device)
+        qks: list = [None] * self.model.dims.n_text_layer
+        hooks = [block.cross_attn.register_forward_hook(lambda _, ins, outs, index=i: qks.__setitem__(index, outs[-1]))
+                 for i, block in enumerate(self.model.decoder.blocks)]
+        try:
+            with torch.no_grad(), disable_sdpa():
+                logits = self.model.decoder(batch, torch.stack(list(encoded)))
+        finally:
+            for hook in hooks:
+                hook.remove()
+        probs = logits[:, len(t.sot_sequence):, : t.eot].float().softmax(dim=-1)
+        heads = self.model.alignment_heads.indices().T
+        out = []
+        for b, (text_tokens, n_frames) in enumerate(zip(tokens, frames)):
+            text_tokens = list(text_tokens)
+            token_probs = probs[b, np.arange(len(text_tokens)), text_tokens].tolist()
+            weights = torch.stack([qks[layer][b, h] for layer, h in heads])[:, : len(rows[b]), : n_frames // 2]
+            weights = weights.float().softmax(dim=-1)
+            std, mean = torch.std_mean(weights, dim=-2, keepdim=True, unbiased=False)
+            weights = median_filter((weights - mean) / std, 7)
+            matrix = weights.mean(axis=0)[len(t.sot_sequence): -1]
+            text_indices, time_indices = dtw(-matrix)
+            words, word_tokens = t.split_to_word_tokens(text_tokens + [t.eot])
+            if len(word_tokens) <= 1:
+                out.append([])
+                continue
+            boundaries = np.pad(np.cumsum([len(w) for w in word_tokens[:-1]]), (1, 0))
+            jumps = np.pad(np.diff(text_indices), (1, 0), constant_values=1).astype(bool)
+            jump_times = time_indices[jumps] / 50  # whisper.audio.TOKENS_PER_SECOND
+            out.append(words_from_alignment(
+                words[:-1], jump_times[boundaries[:-1]], jump_times[boundaries[1:]],
+                [float(np.mean(token_probs[i:j])) if j > i else 0.0 for i, j in zip(boundaries[:-1], boundaries[1:])]))
+        return out
 
 
 def to_transcript(result: dict, duration: float, task: str) -> Transcript:

@@ -1,0 +1,162 @@
+"""Windows packed across pauses, each with a time map back to the recording.
+
+Speech regions (:mod:`.speech`) are packed in time order into windows of at most 30 s (Whisper's
+window), the way faster-whisper's batched pipeline and WhisperX pack them: a pause inside a
+window is shortened to at most ``pause`` seconds (half of it kept after the speech before, half
+before the speech after: real background audio, no inserted zeros), so the encoder runs as few
+windows as the speech needs. Each window keeps its :class:`Piece` list — where every stretch of
+its audio came from — and maps any time in the window back onto the recording exactly
+(:meth:`Window.to_source`): monotonic, inside the speech, the ends kept.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .source import SAMPLE_RATE, AudioSource
+from .speech import Region
+
+#: Whisper's window, in seconds.
+WINDOW = 30.0
+
+
+@dataclass(frozen=True)
+class Piece:
+    """``[start, end)`` seconds of the recording, placed at ``offset`` seconds into its window."""
+
+    start: float
+    end: float
+    offset: float
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Window:
+    """One window to decode: pieces of the recording, in order, back to back.
+
+    Attributes:
+        index: the window's number (first-pass windows in time order, then continuations).
+        pieces: where its audio comes from.
+    """
+
+    index: int
+    pieces: tuple[Piece, ...]
+
+    @property
+    def duration(self) -> float:
+        last = self.pieces[-1]
+        return last.offset + last.duration
+
+    @property
+    def start(self) -> float:
+        return self.pieces[0].start
+
+    @property
+    def end(self) -> float:
+        return self.pieces[-1].end
+
+    def audio(self, source: AudioSource) -> np.ndarray:
+        """The window's samples: its pieces read from ``source`` and joined."""
+        parts = [source.read(p.start, p.end) for p in self.pieces]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def piece_at(self, t: float) -> int:
+        """Index of the piece window time ``t`` falls in (the last one for times past the end)."""
+        offsets = [p.offset for p in self.pieces]
+        return max(0, bisect.bisect_right(offsets, t) - 1)
+
+    def to_source(self, t: float) -> float:
+        """Window time -> recording time: exact inside a piece, clamped to the window's speech."""
+        piece = self.pieces[self.piece_at(t)]
+        return min(max(piece.start + (t - piece.offset), piece.start), piece.end)
+
+    def after(self, t: float) -> list[Region]:
+        """The recording's stretches this window holds after window time ``t`` (for a continuation)."""
+        out = []
+        for p in self.pieces:
+            lo = max(p.start, p.start + (t - p.offset))
+            if lo < p.end:
+                out.append((lo, p.end))
+        return out
+
+
+def padded_pieces(regions: Sequence[Region], duration: float, pause: float) -> list[Region]:
+    """Each speech region widened by up to ``pause / 2`` on each side, never past half the gap to a neighbour."""
+    half = pause / 2
+    out = []
+    for i, (s, e) in enumerate(regions):
+        lo = max(0.0, s - half) if i == 0 else max(s - half, (regions[i - 1][1] + s) / 2)
+        hi = min(duration, e + half) if i == len(regions) - 1 else min(e + half, (e + regions[i + 1][0]) / 2)
+        out.append((min(lo, s), max(hi, e)))
+    return out
+
+
+def pack(stretches: Sequence[Region], *, window: float = WINDOW, first_index: int = 0) -> list[Window]:
+    """Consecutive stretches of the recording packed into windows of at most ``window`` seconds.
+
+    A stretch longer than a window is cut into equal parts (the detectors already cut speech longer
+    than that at its quietest point; this is the last resort for hand-made regions).
+    """
+    windows: list[Window] = []
+    current: list[Piece] = []
+    used = 0.0
+
+    def close() -> None:
+        nonlocal current, used
+        if current:
+            windows.append(Window(first_index + len(windows), tuple(current)))
+        current, used = [], 0.0
+
+    for s, e in stretches:
+        parts = max(1, int(np.ceil((e - s) / window - 1e-9)))
+        step = (e - s) / parts
+        for k in range(parts):
+            lo, hi = s + k * step, (e if k == parts - 1 else s + (k + 1) * step)
+            if current and used + (hi - lo) > window + 1e-9:
+                close()
+            current.append(Piece(lo, hi, used))
+            used += hi - lo
+    close()
+    return windows
+
+
+def plan_windows(regions: Sequence[Region], duration: float, *, pause: float = 0.4,
+                 window: float = WINDOW) -> list[Window]:
+    """Speech regions -> windows: pauses shortened to ``pause`` seconds, packed up to ``window`` seconds.
+
+    Guarantees (property-tested): windows in time order and not overlapping, each at most
+    ``window`` long, their pieces inside ``[0, duration]`` and covering every region entirely.
+    """
+    clipped = sorted((max(0.0, float(s)), min(float(duration), float(e))) for s, e in regions)
+    merged: list[list[float]] = []
+    for s, e in clipped:
+        if e <= s:
+            continue
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    speech = [(s, e) for s, e in merged]
+    return pack(padded_pieces(speech, duration, pause), window=window)
+
+
+def continuation(windows: Sequence[tuple[Window, float]], *, window: float = WINDOW,
+                 first_index: int) -> list[Window]:
+    """Windows for the audio that decoded windows left untranscribed.
+
+    Args:
+        windows: (window, window time from which its audio was not transcribed) pairs.
+        first_index: the index of the first new window.
+    """
+    rests = [stretch for w, t in sorted(windows, key=lambda wt: wt[0].start) for stretch in w.after(t)]
+    return pack(rests, window=window, first_index=first_index)
+
+
+__all__ = ["WINDOW", "Piece", "Window", "padded_pieces", "pack", "plan_windows", "continuation"]

@@ -1,0 +1,78 @@
+"""The original AudioToText's command line still works (issue 12, point 6): its README's four
+example commands, unchanged but for the file names and ``--model base``, on real speech with the
+bundled base model, DeepL answered by the fake server."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from audiototext.cli import main
+from conftest import speak
+
+TIMES = re.compile(r"^\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}$", re.M)
+
+
+@pytest.fixture(scope="module")
+def french_wav(media_dir):
+    return speak("Bonjour à tous. Aujourd'hui, nous allons parler de la ville et de ses habitants. Merci beaucoup.",
+                 "fr", media_dir / "french.wav", speed=130)
+
+
+@pytest.fixture(scope="module")
+def four_clips(media_dir):
+    sentences = ["Good morning, my friends.", "The water is very important.", "We go to the school today.",
+                 "The children learned many things."]
+    return [speak(text, "en-us", media_dir / f"{name}.wav") for name, text in zip("abcd", sentences)]
+
+
+@pytest.mark.slow
+def test_model_and_output_dir(tmp_path, english_wav, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main([str(english_wav), "--model", "base", "--output_dir", "audio_transcription"]) == 0
+    out = tmp_path / "audio_transcription"
+    assert sorted(p.name for p in out.iterdir()) == ["english.srt", "english.txt", "english.vtt"]
+    assert "coffee" in (out / "english.txt").read_text(encoding="utf-8").lower()
+
+
+@pytest.mark.slow
+def test_translate_french_to_english_txt(tmp_path, french_wav, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main([str(french_wav), "--task", "translate", "--language", "French", "--output_format", "txt"]) == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["french.txt"]
+    text = (tmp_path / "french.txt").read_text(encoding="utf-8").lower()
+    assert any(word in text for word in ("hello", "everyone", "city", "today", "thank")), text
+    assert "bonjour" not in text and "ville" not in text, text
+
+
+@pytest.mark.slow
+def test_four_files_with_deepl(tmp_path, four_clips, fake_deepl, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DEEPL_SERVER_URL", fake_deepl.url)
+    argv = [*map(str, four_clips), "--model", "base", "--output_formats", "txt,vtt,srt",
+            "--deepl_target_language", "Spanish", "--deepl_api_key", fake_deepl.auth_key]
+    assert main(argv) == 0
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == sorted(f"{stem}{suffix}.{ext}" for stem in "abcd" for suffix in ("", "_Spanish")
+                           for ext in ("txt", "vtt", "srt"))
+    for stem in "abcd":
+        source = (tmp_path / f"{stem}.srt").read_text(encoding="utf-8")
+        translated = (tmp_path / f"{stem}_Spanish.srt").read_text(encoding="utf-8")
+        assert TIMES.findall(source) == TIMES.findall(translated) and TIMES.findall(source)
+    assert "muy importante" in (tmp_path / "b_Spanish.txt").read_text(encoding="utf-8").lower()
+    assert capsys.readouterr().err.count("DeepL: Translate results from English [EN] to Spanish [ES]") == 4
+
+
+@pytest.mark.slow
+def test_api_key_transcribes_with_the_api(tmp_path, english_wav, monkeypatch, capsys):
+    from fake_openai import FakeOpenAIServer
+
+    monkeypatch.chdir(tmp_path)
+    with FakeOpenAIServer() as fake:  # the original's "--api_key" command; OPENAI_BASE_URL points at the fake
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+        assert main([str(english_wav), "--output_formats", "txt,vtt,srt", "--api_key", fake.api_key]) == 0
+        assert [r.model for r in fake.requests] == ["whisper-1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["english.srt", "english.txt", "english.vtt"]
+    assert TIMES.findall((tmp_path / "english.srt").read_text(encoding="utf-8"))
+    assert fake.api_key not in capsys.readouterr().err

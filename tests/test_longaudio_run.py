@@ -1,0 +1,343 @@
+"""Running long audio: batches, continuations, checkpoints, progress, cues and the loop guard;
+then the real engines (batched beam search, fallback per window, seams) and backends."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from audiototext.engines import DecodeOptions
+from audiototext.engines.windows import WindowText, verdict
+from audiototext.events import Callbacks, Progress
+from audiototext.longaudio import (EARLY_STOP, ParallelOptions, SpeechOptions, batch_groups, default_batch_size, plan,
+                                   resolve_mode, transcribe_windows)
+from audiototext.longaudio.checkpoints import Checkpoints, checkpoint_key
+from audiototext.longaudio.plan import Piece, Window, plan_windows
+from audiototext.longaudio.source import ArraySource
+from audiototext.longaudio.stitch import SUBTITLE_GAP, Placed, make_cues, place_words, trim_loops
+from audiototext.media import load_audio
+from audiototext.transcript import Word
+
+RATE = 16000
+
+
+def ramp(seconds: float) -> ArraySource:
+    """Audio whose every sample is its own time (in units of 1/10000 s): a decoder can read where a
+    window's audio came from, so the test can check that words land back exactly there."""
+    return ArraySource(np.arange(int(seconds * RATE), dtype=np.float32) / RATE / 10000)
+
+
+def scripted_words(audio: np.ndarray) -> list[Word]:
+    """One word per second of the window, named after the recording time of the audio it starts on."""
+    words = []
+    for k in range(int(len(audio) / RATE)):
+        source = round(float(audio[int((k + 0.1) * RATE)]) * 10000, 3)
+        words.append(Word(k + 0.1, k + 0.15, f" t{source:g}", 0.9))
+    return words
+
+
+class ScriptedBackend:
+    """Decodes by reading the ramp. A window longer than 20 s holding the recording's second 40
+    'stops early' halfway, as Whisper sometimes does."""
+
+    name = "scripted"
+
+    def __init__(self, tasks: int = 2):
+        self.tasks = tasks
+        self.batches: list[list[int]] = []
+
+    def detect_language(self, audio):
+        return "en"
+
+    def submit(self, batch, options) -> Future:
+        self.batches.append(list(batch.indices))
+        results = []
+        for index, audio in zip(batch.indices, batch.audio):
+            words = scripted_words(audio)
+            first, last = audio[0] * 10000, audio[-1] * 10000
+            if len(audio) > 20 * RATE and first <= 40 <= last:
+                words = [w for w in words if w.end <= len(audio) / RATE / 2]
+            results.append((index, WindowText("".join(w.word for w in words), tuple(words))))
+        future: Future = Future()
+        future.set_result(results)
+        return future
+
+    def close(self):
+        pass
+
+
+REGIONS = [(0.5, 9.0), (10.0, 24.0), (29.0, 33.5), (34.0, 58.0), (63.0, 80.0), (81.0, 95.5)]
+
+
+def run(backend, *, batch_size=2, checkpoints=None, events=None, lines=None, seconds=100.0, language="en"):
+    source = ramp(seconds)
+    windows = plan_windows(REGIONS, seconds, pause=0.4)
+    callbacks = Callbacks(on_progress=(events.append if events is not None else None),
+                          on_segment=(lines.append if lines is not None else None))
+    return windows, transcribe_windows(source, windows, DecodeOptions(language=language), backend,
+                                       batch_size=batch_size, callbacks=callbacks, checkpoints=checkpoints)
+
+
+def test_words_land_exactly_where_their_audio_came_from():
+    windows, result = run(ScriptedBackend())
+    placed = [(w.start, w.word) for s in result.transcript.segments for w in (s.words or [])]
+    assert placed == []  # no word timestamps asked for: cues carry no words
+    for cue in result.transcript.segments:
+        first = float(cue.text.split()[0][1:])
+        assert cue.start == pytest.approx(first, abs=0.05)  # exact unless the word straddles a removed pause
+    starts = [c.start for c in result.transcript.segments]
+    assert starts == sorted(starts)
+    assert all(a.end <= b.start + 1e-9 for a, b in zip(result.transcript.segments, result.transcript.segments[1:]))
+
+
+def test_a_window_whisper_ended_early_gets_one_continuation():
+    events = []
+    windows, result = run(ScriptedBackend(), events=events)
+    assert result.extra_windows == 1 and result.windows == len(windows)
+    said = [float(w[1:]) for s in result.transcript.segments for w in s.text.split()]
+    # Every second of speech was transcribed once, the stopped window's rest included.
+    holder = next(w for w in windows if w.start <= 40 <= w.end)
+    assert any(t > holder.to_source(holder.duration / 2) + 1 for t in said if holder.start <= t <= holder.end)
+    assert len(said) == len(set(said))
+    assert events[-1] == Progress(len(windows) + 1, len(windows) + 1, 2, True)
+    assert [e.total_segments for e in events][0] == len(windows)  # the extra window counted when made
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 8))
+def test_batch_size_never_changes_what_is_transcribed(batch_size):
+    _, reference = run(ScriptedBackend(), batch_size=1)
+    _, result = run(ScriptedBackend(tasks=3), batch_size=batch_size)
+    assert result.transcript.segments == reference.transcript.segments
+    assert result.extra_windows == reference.extra_windows
+
+
+def test_checkpoints_and_resume_decode_only_unfinished_batches(tmp_path):
+    store = Checkpoints(tmp_path / "ck")
+    _, whole = run(ScriptedBackend(), batch_size=2, checkpoints=store, language=None)
+    done = store.load()
+    assert sorted(done) == list(range(whole.windows + whole.extra_windows))
+    assert store.get_meta("language") == "en"
+    for index in (1, 2):  # lose two windows: batches [0, 1] and [2, 3] are decoded again, whole
+        (tmp_path / "ck" / f"window-{index:05d}.json").unlink()
+    (tmp_path / "ck" / "window-00003.json").write_text("{not json")
+    backend = ScriptedBackend()
+    events = []
+    _, resumed = run(backend, batch_size=2, checkpoints=store, events=events, language=None)
+    assert backend.batches == [[0, 1], [2, 3]]
+    assert resumed.transcript == whole.transcript
+    assert events[0].done_segments == whole.windows - 4
+    store.remove()
+    assert not (tmp_path / "ck").exists()
+
+
+def test_checkpoint_key_depends_on_everything_that_changes_the_text():
+    windows = plan_windows(REGIONS, 100, pause=0.4)
+    base = dict(engine="faster-whisper", model="base", options=DecodeOptions(), windows=windows, batching=(4, 2))
+    key = checkpoint_key("abc", **base)
+    assert key == checkpoint_key("abc", **base)
+    changes = [dict(engine="openai-whisper"), dict(model="tiny.en"), dict(options=DecodeOptions(beam_size=1)),
+               dict(windows=windows[:-1]), dict(batching=(4, 1))]
+    for change in changes:
+        assert checkpoint_key("abc", **{**base, **change}) != key
+    assert checkpoint_key("abd", **base) != key
+
+
+def test_live_cues_come_in_time_order_and_equal_the_transcript():
+    lines = []
+    _, result = run(ScriptedBackend(), lines=lines)
+    assert tuple(lines) == result.transcript.segments
+
+
+def test_modes_and_batch_sizes():
+    assert resolve_mode(ParallelOptions()) == "batched"
+    assert resolve_mode(ParallelOptions(mode="off")) == "off"
+    assert default_batch_size("cpu") == 4 and default_batch_size("cuda") == 16
+    sizes = [len(g) for g in batch_groups(list(range(19)), 4, 2)]
+    assert sizes == [4, 3, 3, 3, 3, 3]  # six batches of 3-4: three rounds for two workers, none alone
+    assert [len(g) for g in batch_groups(list(range(6)), 4, 2)] == [3, 3]
+    assert [len(g) for g in batch_groups(list(range(7)), 2, 1)] == [2, 2, 2, 1]
+    assert batch_groups([], 4, 2) == []
+    with pytest.raises(Exception, match="batched"):
+        ParallelOptions(mode="threads")
+    with pytest.raises(Exception, match="batch_size"):
+        ParallelOptions(batch_size=0)
+
+
+# --- cues and the loop guard ---------------------------------------------------------------------
+
+
+def _placed(window: Window, texts_and_times) -> list[Placed]:
+    return place_words(window, [Word(s, e, t, 0.9) for t, s, e in texts_and_times])
+
+
+def test_cues_end_at_sentences_and_removed_pauses():
+    # Two pieces 5 s apart in the recording, back to back in the window.
+    window = Window(0, (Piece(0.0, 6.0, 0.0), Piece(11.0, 17.0, 6.0)))
+    words = _placed(window, [(" The", 0.2, 0.5), (" cat", 0.5, 0.9), (" sat", 0.9, 1.3), (" down", 1.3, 1.8),
+                             (" quietly.", 1.8, 2.6), (" Then", 3.0, 3.4), (" it", 3.4, 3.6), (" went", 5.0, 5.5),
+                             (" away", 6.2, 6.8), (" home.", 6.8, 7.4)])
+    cues = make_cues(words, {0: window}, keep_words=True)
+    assert [c.text for c in cues] == [" The cat sat down quietly.", " Then it went", " away home."]
+    assert cues[2].start == pytest.approx(11.2) and cues[2].end == pytest.approx(12.4)
+    assert 11.0 - 6.0 > SUBTITLE_GAP
+    assert all(c.start <= w.start <= w.end <= c.end for c in cues for w in c.words)
+
+
+def test_long_cues_are_cut_at_a_clause():
+    window = Window(0, (Piece(0.0, 30.0, 0.0),))
+    text = "one two three four, five six seven eight nine ten eleven twelve thirteen fourteen fifteen " \
+           "sixteen seventeen eighteen nineteen twenty"
+    words = _placed(window, [(" " + w, k * 0.5, k * 0.5 + 0.4) for k, w in enumerate(text.split())])
+    cues = make_cues(words, {0: window}, keep_words=False)
+    assert cues[0].text == " one two three four,"
+    assert all(c.end - c.start <= 8.0 and len(c.text) <= 84 for c in cues)
+    assert "".join(c.text for c in cues) == "".join(p.word.word for p in words)
+
+
+def test_loop_guard_cuts_loops_and_keeps_choruses():
+    window = Window(0, (Piece(0.0, 30.0, 0.0),))
+    loop = _placed(window, [(" la", k * 0.2, k * 0.2 + 0.1) for k in range(40)])
+    kept, cut = trim_loops(loop)
+    assert [p.word.word for p in kept] == [" la", " la"] and cut == 38
+    chorus = " We will rock you." * 4 + " No, no, no."
+    words = _placed(window, [(" " + w, k * 0.3, k * 0.3 + 0.2) for k, w in enumerate(chorus.split())])
+    kept, cut = trim_loops(words)
+    assert cut == 0 and len(kept) == len(words)
+
+
+# --- the real engines ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def speech_windows(long_speech):
+    path, sentences, times = long_speech
+    source = ArraySource(load_audio(path))
+    return source, plan(source), sentences, times
+
+
+def _normalize(text: str) -> list[str]:
+    from whisper.normalizers import EnglishTextNormalizer
+
+    return EnglishTextNormalizer()(text).split()
+
+
+def _count(words: list[str], phrase: list[str]) -> int:
+    n = len(phrase)
+    return sum(words[i:i + n] == phrase for i in range(len(words) - n + 1))
+
+
+def assert_every_sentence_once(transcript, sentences, times, wer, max_wer=0.1):
+    """No sentence lost or doubled (its first and last words found once), cues in order and where it was said."""
+    text = transcript.text
+    assert wer(" ".join(sentences), text) <= max_wer, text
+    words = _normalize(text)
+    for sentence in sentences:  # the small models misspell a word now and then: one end of each suffices
+        counts = [_count(words, phrase) for phrase in (_normalize(sentence)[:2], _normalize(sentence)[-2:])]
+        assert max(counts) == 1 and (min(counts) == 1 or max_wer > 0.1), (sentence, text)
+    previous = 0.0
+    for cue in transcript.segments:
+        assert previous <= cue.start <= cue.end <= transcript.duration + 1e-6
+        said = [(s, e) for s, e in times if s - 1.0 <= cue.start and cue.end <= e + 1.0]
+        assert said or cue.end - cue.start > 0, cue
+        previous = cue.end
+
+
+@pytest.mark.slow
+def test_faster_whisper_windows_transcribe_every_sentence(speech_windows, load_engine, wer):
+    from audiototext.longaudio.backends import ThreadBackend
+
+    source, windows, sentences, times = speech_windows
+    engine = load_engine("faster-whisper", "base")
+    events = []
+    result = transcribe_windows(source, windows, DecodeOptions(language="en"), ThreadBackend(engine), batch_size=2,
+                                callbacks=Callbacks(on_progress=events.append))
+    assert_every_sentence_once(result.transcript, sentences, times, wer)
+    assert result.extra_windows == 0
+    assert events[-1] == Progress(len(windows), len(windows), 1, True)
+    for sentence, (start, end) in zip(sentences, times):  # each sentence's first word starts where it was said
+        first = _normalize(sentence)[0]
+        cue = next(c for c in result.transcript.segments if _normalize(c.text)[:1] == [first]
+                   and abs(c.start - start) < 1.5)
+        assert abs(cue.start - start) < 0.6, (sentence, cue, start)
+
+
+@pytest.mark.slow
+def test_openai_whisper_batched_beam_search_equals_one_by_one(speech_windows, load_engine):
+    from audiototext.engines.openai_whisper import _TorchWindows
+
+    source, windows, _, _ = speech_windows
+    engine = load_engine("openai-whisper", "tiny.en")
+    options = DecodeOptions(language="en", beam_size=5)
+    model = _TorchWindows(engine, options)
+    encoded = model.encode([w.audio(source) for w in windows[:3]])
+    batched = model.generate(encoded, options, 0.0, [])
+    alone = [model.generate([e], options, 0.0, [])[0] for e in encoded]
+    assert [d.tokens for d in batched] == [d.tokens for d in alone]
+    assert all(len(d.tokens) > 10 for d in batched)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["openai-whisper", "faster-whisper"])
+def test_fallback_is_per_window_inside_the_batch(media_dir, load_engine, name):
+    from conftest import speak
+
+    plain = load_audio(speak("The weather is nice today and we will walk to the park.", "en-us",
+                             media_dir / "plain.wav"))
+    chant = load_audio(speak("la " * 40, "en-us", media_dir / "chant.wav", speed=220))[: 16000 * 29]
+    engine = load_engine(name, "tiny.en")
+    # Whisper's log-probability threshold passes clear speech and fails what it makes of a fast
+    # one-syllable chant (never called silent here: the no-speech test is off).
+    options = DecodeOptions(language="en", beam_size=2, best_of=2, logprob_threshold=-1.0, no_speech_threshold=None)
+    first, second = engine.decode_windows([plain, chant], options)
+    assert first.temperature == 0.0 and "weather" in first.text.lower()
+    assert second.temperature > 0.0  # decoded again, alone, at the next temperatures
+    assert verdict(first.text, 0.0, 0.0, options) == "ok"
+
+
+@pytest.mark.slow
+def test_process_pool_gives_the_same_text(speech_windows, wer):
+    from audiototext.longaudio.backends import EngineSpec, ProcessBackend
+
+    source, windows, sentences, times = speech_windows
+    backend = ProcessBackend(EngineSpec("faster-whisper", "tiny.en", threads=2), workers=2)
+    try:
+        events = []
+        result = transcribe_windows(source, windows, DecodeOptions(language="en"), backend, batch_size=1,
+                                    callbacks=Callbacks(on_progress=events.append))
+    finally:
+        backend.close()
+    assert events[-1].tasks == 2
+    assert_every_sentence_once(result.transcript, sentences, times, wer, max_wer=0.3)
+
+
+@pytest.mark.slow
+def test_ray_actors_transcribe_on_a_local_ray(speech_windows, wer):
+    ray = pytest.importorskip("ray")
+    from audiototext.longaudio.backends import EngineSpec, RayBackend, RaySettings
+
+    source, windows, sentences, times = speech_windows
+    # A real local Ray on this machine's 2 CPUs, bound to loopback; each actor reserves half a CPU.
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False,
+             _node_ip_address="127.0.0.1")
+    try:
+        backend = RayBackend(EngineSpec("faster-whisper", "tiny.en", threads=1),
+                             RaySettings(actors=2, num_cpus=0.5, num_gpus=0))
+        try:
+            events = []
+            result = transcribe_windows(source, windows, DecodeOptions(language="en"), backend, batch_size=1,
+                                        callbacks=Callbacks(on_progress=events.append))
+        finally:
+            backend.close()
+        assert events[-1].tasks == 2
+        assert_every_sentence_once(result.transcript, sentences, times, wer, max_wer=0.3)
+    finally:
+        ray.shutdown()
+
+
+def test_windows_reach_speech_options():
+    assert SpeechOptions().pause == 0.4 and EARLY_STOP == 3.0

@@ -1,0 +1,196 @@
+"""Failures around the transcription (issue 10): an output folder that is read-only or full, and
+Ctrl-C. Real media and the bundled models; a tiny tmpfs stands for the full or read-only disk
+(tests run as root, so chmod would not stop a write)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+import audiototext.pipeline
+from audiototext.cli import main
+from audiototext.engines import DecodeOptions
+from audiototext.pipeline import Callbacks, Options, Pipeline
+from audiototext.subtitles import OutputError
+from conftest import speak
+
+
+@pytest.fixture(scope="module")
+def short_clips(media_dir) -> list[Path]:
+    return [speak("Good morning everyone, and welcome to the garden.", "en-us", media_dir / "garden.wav"),
+            speak("The library opens early every morning.", "en-us", media_dir / "library.wav")]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 64 KiB tmpfs mounted on a fresh folder; skipped where mounting is not permitted."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def _read_only(folder: Path) -> None:
+    subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+
+
+def _fill(folder: Path) -> None:
+    try:
+        with open(folder / "filler", "wb", buffering=0) as f:
+            while True:
+                f.write(b"\0" * 4096)
+    except OSError:  # ENOSPC: full, as wanted
+        pass
+
+
+@pytest.fixture
+def rescued(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "rescued"
+    folder.mkdir()
+    monkeypatch.setattr(audiototext.pipeline, "rescue_dir", lambda: folder)
+    return folder
+
+
+def _options(out: Path) -> Options:
+    return Options(model="base", engine="faster-whisper", decode=DecodeOptions(language="en", beam_size=1, best_of=1),
+                   output_dir=out, formats=("txt", "srt"))
+
+
+def _break_on_first_file(action, folder):
+    done = []
+
+    def on_file_start(source: str) -> None:
+        if not done:
+            action(folder)
+            done.append(source)
+
+    return Callbacks(on_file_start=on_file_start)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("break_disk,reason", [(_read_only, "Read-only file system"),
+                                               (_fill, "No space left on device")])
+def test_output_folder_refusing_files_loses_no_transcript(small_disk, rescued, short_clips, break_disk, reason):
+    # The folder passes the preflight, then turns read-only (or fills up) while the first input runs.
+    pipeline = Pipeline(_options(small_disk), _break_on_first_file(break_disk, small_disk))
+    results = pipeline.run(short_clips)
+    assert len(results) == 2
+    for result, clip in zip(results, short_clips):
+        assert isinstance(result.error, OutputError)
+        assert result.transcript is not None and result.transcript.text.strip()  # the later input was tried too
+        message = str(result.error)
+        assert message.startswith(f"{clip}: could not write its files to {small_disk} ({reason})")
+        assert f"they were saved in {rescued} instead ({clip.stem}.txt, {clip.stem}.srt)" in message
+        assert result.rescued == [rescued / f"{clip.stem}.txt", rescued / f"{clip.stem}.srt"]
+    assert "garden" in (rescued / "garden.txt").read_text(encoding="utf-8").lower()
+    assert "library" in (rescued / "library.txt").read_text(encoding="utf-8").lower()
+    leftovers = [p.name for p in small_disk.iterdir() if p.name != "filler"]
+    assert leftovers == []  # no half-written or temporary file left behind
+
+
+def test_read_only_folder_fails_the_preflight(small_disk, short_clips, capsys):
+    _read_only(small_disk)
+    assert main([str(short_clips[0]), "-o", str(small_disk), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert f"{small_disk}: cannot write the output files there (Read-only file system); choose another " \
+           "output folder" in err
+    assert "Traceback" not in err and "==> " not in err
+
+
+def test_full_folder_fails_the_preflight(small_disk, short_clips, capsys):
+    _fill(small_disk)
+    assert main([str(short_clips[0]), "-o", str(small_disk / "sub"), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot write the output files there (No space left on device)" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_full_folder_from_the_cli_exits_1_and_names_the_rescue(small_disk, rescued, short_clips, monkeypatch,
+                                                                capsys):
+    import audiototext.cli
+
+    real = audiototext.cli.Pipeline
+
+    def pipeline(options, callbacks):
+        return real(options, Callbacks(on_segment=callbacks.on_segment,
+                                       on_file_start=_break_on_first_file(_fill, small_disk).on_file_start))
+
+    monkeypatch.setattr(audiototext.cli, "Pipeline", pipeline)
+    argv = [*map(str, short_clips), "-o", str(small_disk), "--engine", "faster-whisper", "--language", "en",
+            "-f", "txt", "--beam_size", "1", "--best_of", "1", "--no-progress"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.count(f"were saved in {rescued} instead") == 2
+    assert "2 of 2 inputs failed" in err
+    assert sorted(p.name for p in rescued.iterdir()) == ["garden.txt", "library.txt"]
+
+
+# --- Ctrl-C (issue 10, point 7) --------------------------------------------------------------------
+
+
+def _interrupt_after_first_line(argv: list[str]) -> tuple[int, str, str]:
+    """Run the CLI, send SIGINT once its first transcribed line appears; (status, output before, after)."""
+    env = {**os.environ, "AUDIOTOTEXT_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    run = subprocess.Popen([sys.executable, "-m", "audiototext", *argv], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+    watchdog = threading.Timer(300, run.kill)  # a hung run fails the test instead of hanging it
+    watchdog.start()
+    try:
+        before = []
+        for line in run.stdout:  # wait for the first transcribed line, not for a fixed time
+            before.append(line)
+            if line.startswith("["):
+                break
+        assert run.poll() is None, "the run ended before its first line: " + "".join(before)
+        run.send_signal(signal.SIGINT)
+        after = run.communicate(timeout=240)[0]
+    finally:
+        watchdog.cancel()
+    return run.returncode, "".join(before), after
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["off", "batched"])
+def test_ctrl_c_says_what_is_kept_and_exits_130(long_speech, tmp_path, mode):
+    path, _, _ = long_speech
+    out = tmp_path / "out"
+    argv = [str(path), "--engine", "faster-whisper", "--model", "tiny.en", "--parallel", mode, "--batch-size", "1",
+            "--workers", "1", "-o", str(out), "--no-progress"]
+    status, before, after = _interrupt_after_first_line(argv)
+    log = before + after
+    assert status == 130, log
+    assert "Traceback" not in log and "KeyboardInterrupt" not in log, log
+    said = [line for line in after.splitlines() if line.startswith("Interrupted")]
+    assert len(said) == 1, log
+    if mode == "off":  # the engine's own sequential decoding keeps no checkpoints
+        assert said[0] == "Interrupted: the files already written are kept; run the same command again to " \
+                          "transcribe the rest.", log
+    else:
+        assert said[0] == (f"Interrupted: the files already written are kept, and the decoded windows are saved in "
+                           f"{out / '.audiototext'}/: run the same command again to resume from them."), log
+        assert list(out.glob(".audiototext/*/window-*.json"))  # what the line promises is there
+    assert not list(out.glob("*.txt"))
+
+
+def test_interrupted_message_names_the_checkpoints(tmp_path):
+    from audiototext.cli import interrupted_message
+
+    assert interrupted_message(None).endswith("run the same command again to transcribe the rest.")
+    assert interrupted_message(tmp_path).endswith("run the same command again to transcribe the rest.")
+    (tmp_path / ".audiototext" / "talk-0123").mkdir(parents=True)
+    assert f"saved in {tmp_path / '.audiototext'}/: run the same command again to resume" in \
+        interrupted_message(tmp_path)
