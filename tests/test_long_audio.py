@@ -97,3 +97,14 @@ def test_auto_decodes_windows_and_reports_progress(long_speech, tmp_path, wer):
     assert [e.done_segments for e in events] == sorted(e.done_segments for e in events)
     assert wer(" ".join(sentences), result.transcript.text) < 0.3
     assert not (tmp_path / ".audiototext").exists()
+
+
+@pytest.mark.slow
+def test_short_noise_never_reaches_the_model(noise_wav, tmp_path, capsys):
+    # 30 s of pink noise once took 158 s with openai-whisper: voice detection guards short audio too.
+    status = main([str(noise_wav), "--engine", "openai-whisper", "--model", "base", "--no_progress",
+                   "-o", str(tmp_path), "-f", "txt"])
+    assert status == 0
+    assert (tmp_path / f"{noise_wav.stem}.txt").read_text() == ""
+    err = capsys.readouterr().err
+    assert "No speech found by silero" in err and "Detected language" not in err

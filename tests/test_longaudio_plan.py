@@ -164,3 +164,28 @@ def test_auto_noise_level_follows_the_recording():
     assert auto_noise_db(frame_levels(loud)) > auto_noise_db(frame_levels(quiet))
     assert -70 <= auto_noise_db(frame_levels(quiet)) <= -25
     assert auto_noise_db(None) == -50.0
+
+
+@pytest.mark.slow
+def test_memory_stays_flat_with_duration(tmp_path):
+    """Two hours are decoded and scanned block by block (issue 10, item 11): the peak of what
+    numpy allocates stays far below the 690 MB a whole float32 + int16 copy would take."""
+    import subprocess
+    import tracemalloc
+
+    path = tmp_path / "two-hours.flac"
+    tone_every_ten_minutes = "aevalsrc='0.3*sin(2*PI*440*t)*lt(mod(t,600),3)':s=16000:d=7200"
+    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", tone_every_ten_minutes, "-ac", "1",
+                    "-c:a", "flac", str(path)], check=True)
+    tracemalloc.start()
+    try:
+        with DecodedFile(path) as source:
+            windows = plan(source, SpeechOptions(vad="silencedetect"))
+            audio = windows[-1].audio(source)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # Twelve 3 s tones, packed across the ten-minute pauses into two windows.
+    assert sum(len(w.pieces) for w in windows) == 12 and len(windows) == 2
+    assert windows[-1].pieces[-1].start == pytest.approx(6600, abs=0.5)
+    assert audio.size and peak < 100e6, f"peak {peak / 1e6:.0f} MB"

@@ -341,3 +341,36 @@ def test_ray_actors_transcribe_on_a_local_ray(speech_windows, wer):
 
 def test_windows_reach_speech_options():
     assert SpeechOptions().pause == 0.4 and EARLY_STOP == 3.0
+
+
+@pytest.fixture(scope="module")
+def three_minutes(media_dir):
+    """33 espeak-ng sentences with 1 s pauses (about 3 minutes): the file on which a sentence
+    once vanished with ``--batch-size 2`` (issue 10, item 2)."""
+    from conftest import LONG_SENTENCES, speak
+
+    sentences = [*LONG_SENTENCES, *LONG_SENTENCES, LONG_SENTENCES[0]]
+    pause = np.zeros(RATE, np.float32)
+    parts = []
+    for i, sentence in enumerate(sentences):
+        audio = load_audio(speak(sentence, "en-us", media_dir / f"three-{i:02d}.wav", speed=150))
+        parts += [audio, pause]
+    return ArraySource(np.concatenate(parts)), sentences
+
+
+@pytest.mark.slow
+def test_batch_size_never_changes_the_sentences_transcribed(three_minutes, load_engine):
+    from audiototext.longaudio.backends import ThreadBackend
+
+    source, sentences = three_minutes
+    windows = plan(source)
+    engine = load_engine("faster-whisper", "tiny.en")
+    found = {}
+    for batch_size in (1, 2, 8):
+        result = transcribe_windows(source, windows, DecodeOptions(language="en"), ThreadBackend(engine),
+                                    batch_size=batch_size)
+        words = _normalize(result.transcript.text)
+        # Each sentence's last two words (they are unique to it); the 33rd repeats the first.
+        found[batch_size] = [_count(words, _normalize(s)[-2:]) for s in sentences[:16]]
+    assert found[1] == found[2] == found[8]
+    assert all(count >= 2 for count in found[1][:1]) and sum(c >= 1 for c in found[1]) >= 15, found

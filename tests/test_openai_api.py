@@ -329,7 +329,7 @@ def test_plan_pieces_invariants():
 
 def test_piece_denser_than_planned_is_split_again(fake, minute_wav, monkeypatch):
     # Plan as if FLAC took 8,000 B/s: pieces come out over the limit and are halved until they fit.
-    monkeypatch.setattr(openai_api, "_BYTES_PER_SECOND", 8000)
+    monkeypatch.setattr(openai_api.pieces, "_BYTES_PER_SECOND", 8000)
     path, times, duration = minute_wav
     t = make_engine(fake, max_bytes=SMALL // 2).transcribe_file(path, DecodeOptions())
     assert len(fake.requests) >= 3 and all(size <= SMALL // 2 for size in fake.sizes())

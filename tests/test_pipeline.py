@@ -18,7 +18,8 @@ import audiototext.media
 from audiototext.cli import main
 from audiototext.engines import DecodeOptions
 from audiototext.errors import MediaError, ModelError
-from audiototext.pipeline import Callbacks, Options, Pipeline, output_stems
+from audiototext.outputs import output_stems
+from audiototext.pipeline import Callbacks, Options, Pipeline
 
 GREEDY = dict(beam_size=1, best_of=1)
 

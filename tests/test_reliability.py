@@ -59,7 +59,7 @@ def _fill(folder: Path) -> None:
 def rescued(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "rescued"
     folder.mkdir()
-    monkeypatch.setattr(audiototext.pipeline, "rescue_dir", lambda: folder)
+    monkeypatch.setattr(audiototext.outputs, "rescue_dir", lambda: folder)
     return folder
 
 

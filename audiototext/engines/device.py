@@ -71,4 +71,12 @@ def split_cores(workers: int | None = None, cores: int | None = None) -> tuple[i
     return workers, max(1, cores // workers)
 
 
-__all__ = ["cuda_available", "default_device", "gpu_name", "cpu_name", "describe_device", "split_cores"]
+def default_workers(engine: str, device: str | None) -> int:
+    """Decoding streams for the in-process engine: 1 on a GPU (one stream of big batches), the
+    cores shared out on a CPU (2 cores: 2 workers of 1 thread; measured 19 % faster than 1 x 2)."""
+    if (device or default_device(engine)).startswith("cuda"):
+        return 1
+    return split_cores()[0]
+
+
+__all__ = ["default_workers", "cuda_available", "default_device", "gpu_name", "cpu_name", "describe_device", "split_cores"]

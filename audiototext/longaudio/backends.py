@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -169,9 +169,13 @@ class RaySettings:
 def start_ray(address: str | None):
     """``ray`` joined to the cluster at ``address`` (None: a new local one); True when this call started it.
 
-    Ray installs its own SIGINT/SIGTERM handlers; the process's own (uvicorn's, the CLI's) are
-    put back, or a stop would not be graceful.
+    None means a new local Ray (or the one ``$RAY_ADDRESS`` names), never "whatever Ray runs on
+    this machine": left to itself, ``ray.init()`` joins any cluster it finds here, another
+    user's or another test's (issue 10, the suite on a loaded machine). Ray installs its own
+    SIGINT/SIGTERM handlers; the process's own (uvicorn's, the CLI's) are put back, or a stop
+    would not be graceful.
     """
+    import os
     import signal
     import threading
 
@@ -181,10 +185,11 @@ def start_ray(address: str | None):
         raise OptionsError("Ray is not installed: pip install 'audiototext[ray]'") from e
     if ray.is_initialized():
         return ray, False
+    target = address or os.environ.get("RAY_ADDRESS") or "local"
     main = threading.current_thread() is threading.main_thread()
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)} if main else {}
     try:
-        ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+        ray.init(address=target, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
     except Exception as e:  # noqa: BLE001 - any connection failure gets the same advice
         raise AudioToTextError(f"Could not start or join Ray at {address or 'a new local cluster'} ({e}); "
                                "check --ray-address", address=address) from e
@@ -200,36 +205,121 @@ class RayBackend:
     """Ray actors holding a loaded model, on a local Ray or on the cluster at ``settings.address``.
 
     Each actor reserves ``num_cpus`` and ``num_gpus``; on a small machine give actors a fraction
-    of a CPU (e.g. 0.5) so that they cannot starve the other tasks of the cluster. A lost actor
-    (its node died) is restarted wherever the cluster has room and its batches run again.
+    of a CPU (e.g. 0.5) so that they cannot starve the other tasks of the cluster. Actors are
+    spread over the cluster's nodes.
+
+    A lost node (issue 10): its actors' batches fail as soon as Ray notices and go to the live
+    actors here, so a job never waits on an actor that may find no room to restart; the lost
+    actors restart wherever the cluster has room (``max_restarts=-1``) and take batches again
+    once they answer. ``tasks`` counts the actors decoding now.
     """
 
     name = "ray"
+    #: Times one batch is sent again after losing its actor, per actor, before the job fails.
+    RESENDS_PER_ACTOR = 3
 
     def __init__(self, spec: EngineSpec, settings: RaySettings = RaySettings()):
+        import threading
+
         self.ray, self.started = start_ray(settings.address)
         resources = self.ray.cluster_resources()
         gpus = settings.num_gpus if settings.num_gpus is not None else (1.0 if resources.get("GPU", 0) >= 1 else 0.0)
         workers = settings.actors
         if workers is None:
             workers = int(resources.get("GPU", 0) // gpus) if gpus else max(1, int(resources.get("CPU", 1) // 2))
-        self.tasks = max(1, workers)
-        threads = spec.threads or max(1, int(resources.get("CPU", 1) // self.tasks))
+        count = max(1, workers)
+        threads = spec.threads or max(1, int(resources.get("CPU", 1) // count))
         cpus = settings.num_cpus if settings.num_cpus is not None else float(threads)
-        actor = self.ray.remote(num_cpus=cpus, num_gpus=gpus, max_restarts=-1, max_task_retries=-1)(_RayWorker)
+        # max_task_retries=0: a batch on a lost actor fails here, to be sent to a live actor
+        # (_settle), instead of waiting inside Ray for that actor's restart.
+        actor = self.ray.remote(num_cpus=cpus, num_gpus=gpus, max_restarts=-1, max_task_retries=0,
+                                scheduling_strategy="SPREAD")(_RayWorker)
         worker_spec = EngineSpec(spec.engine, spec.model, spec.device, threads)
-        self.actors = [actor.remote(worker_spec) for _ in range(self.tasks)]
+        self.actors = [actor.remote(worker_spec) for _ in range(count)]
+        self._lost: dict[int, object] = {}  # actor index -> readiness probe (ObjectRef) of a lost actor
+        self._lock = threading.Lock()
         self.next = 0
-        log.info("Decoding on %d Ray actor%s (%g CPU, %g GPU, %d threads each)", self.tasks,
-                 "s" if self.tasks > 1 else "", cpus, gpus, threads)
+        log.info("Decoding on %d Ray actor%s (%g CPU, %g GPU, %d threads each)", count,
+                 "s" if count > 1 else "", cpus, gpus, threads)
+
+    @property
+    def tasks(self) -> int:
+        """Actors decoding now: all of them, less those lost and not back yet."""
+        with self._lock:
+            self._check_lost()
+            return len(self.actors) - len(self._lost)
+
+    def _check_lost(self) -> None:
+        """Lost actors whose readiness probe has answered are live again (call with the lock held)."""
+        for index, probe in list(self._lost.items()):
+            ready, _ = self.ray.wait([probe], timeout=0)
+            if not ready:
+                continue
+            try:
+                self.ray.get(probe)
+            except self.ray.exceptions.RayError:
+                self._lost[index] = self.actors[index].__ray_ready__.remote()  # lost again: ask again
+            else:
+                log.info("Ray actor %d is back", index)
+                del self._lost[index]
+
+    def _pick(self) -> int:
+        """The next live actor, round robin; when none is live, the next one (the batch waits for it)."""
+        with self._lock:
+            self._check_lost()
+            for _ in range(len(self.actors)):
+                index = self.next % len(self.actors)
+                self.next += 1
+                if index not in self._lost:
+                    return index
+            self.next += 1
+            return (self.next - 1) % len(self.actors)
+
+    def _lose(self, index: int, error: BaseException) -> None:
+        with self._lock:
+            if index not in self._lost:
+                log.warning("Ray actor %d was lost (%s); its batches go to the other actors until it is back",
+                            index, str(error).splitlines()[0][:200] if str(error) else type(error).__name__)
+                self._lost[index] = self.actors[index].__ray_ready__.remote()
 
     def detect_language(self, audio: np.ndarray) -> str:
-        return self.ray.get(self.actors[0].detect_language.remote(audio))
+        for _ in range(self.RESENDS_PER_ACTOR * len(self.actors)):
+            index = self._pick()
+            try:
+                return self.ray.get(self.actors[index].detect_language.remote(audio))
+            except self.ray.exceptions.RayActorError as e:
+                self._lose(index, e)
+        raise AudioToTextError("Every Ray actor was lost while detecting the language; check the cluster")
 
     def submit(self, batch: Batch, options: DecodeOptions) -> Future:
-        actor = self.actors[self.next % len(self.actors)]
-        self.next += 1
-        return actor.decode.remote(batch, options).future()
+        outer: Future = Future()
+        self._send(batch, options, outer, sent=1)
+        return outer
+
+    def _send(self, batch: Batch, options: DecodeOptions, outer: Future, sent: int) -> None:
+        index = self._pick()
+        inner = self.actors[index].decode.remote(batch, options).future()
+        inner.add_done_callback(lambda done: self._settle(done, index, batch, options, outer, sent))
+
+    def _settle(self, done: Future, index: int, batch: Batch, options: DecodeOptions, outer: Future,
+                sent: int) -> None:
+        """A batch's answer: its result; or, when its actor was lost, the batch sent to another actor."""
+        error = done.exception()
+        if error is None:
+            outer.set_result(done.result())
+        elif isinstance(error, self.ray.exceptions.RayActorError) and \
+                sent < self.RESENDS_PER_ACTOR * len(self.actors):
+            self._lose(index, error)
+            try:
+                self._send(batch, options, outer, sent + 1)
+            except Exception as e:  # noqa: BLE001 - the job must fail, not wait for a future never settled
+                outer.set_exception(e)
+        elif isinstance(error, self.ray.exceptions.RayActorError):
+            outer.set_exception(AudioToTextError(
+                f"Ray lost the actor of windows {list(batch.indices)} {sent} times ({error}); check the cluster",
+                windows=list(batch.indices)))
+        else:
+            outer.set_exception(error)
 
     def close(self) -> None:
         for actor in self.actors:

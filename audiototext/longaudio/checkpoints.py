@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 from pathlib import Path
 from typing import Sequence
 
+from ..files import write_text
 from ..transcript import Word
 from ..engines.windows import WindowText
 from .plan import Window
@@ -22,18 +22,6 @@ from .plan import Window
 log = logging.getLogger(__name__)
 
 CHECKPOINT_DIR = ".audiototext"
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink(missing_ok=True)
 
 
 def checkpoint_key(fingerprint: str, *, engine: str, model: str, options, windows: Sequence[Window],
@@ -76,7 +64,7 @@ class Checkpoints:
         return done
 
     def save(self, index: int, result: WindowText) -> None:
-        atomic_write(self.directory / f"window-{index:05d}.json", _to_json(index, result))
+        write_text(self.directory / f"window-{index:05d}.json", _to_json(index, result))
 
     def get_meta(self, name: str) -> str | None:
         try:
@@ -85,7 +73,7 @@ class Checkpoints:
             return None
 
     def set_meta(self, name: str, value: str) -> None:
-        atomic_write(self.directory / "meta.json", json.dumps({name: value}))
+        write_text(self.directory / "meta.json", json.dumps({name: value}))
 
     def remove(self) -> None:
         """Delete the checkpoints (and ``.audiototext/`` when no other input left any); never raises."""
@@ -96,4 +84,4 @@ class Checkpoints:
             pass
 
 
-__all__ = ["CHECKPOINT_DIR", "Checkpoints", "checkpoint_key", "atomic_write"]
+__all__ = ["CHECKPOINT_DIR", "Checkpoints", "checkpoint_key"]

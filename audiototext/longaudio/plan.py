@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .source import SAMPLE_RATE, AudioSource
+from .source import AudioSource
 from .speech import Region
 
 #: Whisper's window, in seconds.

@@ -18,7 +18,7 @@ without it.
 
 from __future__ import annotations
 
-from .client import TranslationResult, Usage, available_targets, translate_transcript
+from .client import TranslationResult, Usage, available_targets, check_access, translate_transcript
 from .options import DeepLOptions, read_glossary
 from .targets import (
     CHARACTER_SPLIT_LANGUAGES,
@@ -37,6 +37,7 @@ from .targets import (
 from .windows import MAX_REQUEST_BYTES, MAX_TEXTS_PER_REQUEST, WINDOW_CHARS, split_proportionally
 
 __all__ = [
+    "check_access",
     "CHARACTER_SPLIT_LANGUAGES",
     "COHERENCE_MODES",
     "DEEPL_TARGETS",

@@ -384,3 +384,13 @@ def _translated_segment(segment: Segment, text: str) -> Segment:
     # keep Whisper's leading space: writers strip it, the "text" property joins on it
     lead = segment.text[: len(segment.text) - len(segment.text.lstrip())]
     return Segment(segment.start, segment.end, lead + text.strip() if text.strip() else "")
+
+
+def check_access(options) -> None:
+    """One usage request: the key is accepted and this billing period has quota left (a preflight).
+
+    Raises:
+        TranslationError: no key, a rejected key, quota used up, no network ("kind" says which).
+    """
+    with _translator(options.resolved_auth_key, options.resolved_server_url) as translator:
+        _refuse_if_quota_reached(translator)

@@ -1,0 +1,272 @@
+"""Every option, defined once: the registry the CLI, the notebook and the service derive from.
+
+The checks and suggestion lists import what they need when called, so importing the registry
+stays light (no engine, no DeepL package).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import OptionsError
+from .spec import _CLI, _LOCAL, API_ENGINE, API_MODEL, FACES, Option, default_engine
+
+#: Why a face lacks an option (``Option.why``).
+_SERVER = "a server setting of the service (audiototext serve --help)"
+_SECRET = "the service reads secrets from its own environment, never from a request"
+_CLUSTER = "a deployment setting: the service has --backend ray"
+_LONG_AUDIO_SERVER = "the service decodes long audio as its --backend says"
+
+# --- checks of free values (lazy imports keep this module light) ---------------------------------
+
+def _check_language(value: str) -> str:
+    from ..languages import resolve_language
+
+    resolve_language(value)
+    return value
+
+
+def _check_formats(value: str) -> tuple[str, ...]:
+    from ..subtitles import parse_formats
+
+    return parse_formats(value)
+
+
+def _check_tokens(value: str) -> str:
+    try:
+        [int(token) for token in value.split(",") if token.strip()]
+    except ValueError:
+        raise OptionsError(f"suppress_tokens must be comma-separated token ids (-1: symbols), not {value!r}",
+                           option="suppress_tokens", value=value) from None
+    return value
+
+
+def _check_target(value: str | None) -> str | None:
+    from ..translation import resolve_target
+
+    if value:
+        resolve_target(value)  # an unknown target fails before any transcription
+    return value or None
+
+
+def _check_model(value: str) -> str:
+    if not value.strip():
+        raise OptionsError("model must not be empty: give an official name such as base, or a path",
+                           option="model")
+    return value.strip()
+
+
+def _models() -> tuple[str, ...]:
+    from ..models import MODELS
+
+    return MODELS
+
+
+def _languages() -> tuple[str, ...]:
+    from ..languages import LANGUAGE_NAMES
+
+    return ("Auto-Detect", *LANGUAGE_NAMES)
+
+
+def _output_presets() -> tuple[str, ...]:
+    from ..subtitles import OUTPUT_PRESETS
+
+    return OUTPUT_PRESETS
+
+
+def _deepl_targets() -> tuple[str, ...]:
+    from ..translation import TARGET_NAMES
+
+    return ("", *TARGET_NAMES)
+
+
+def _model_options() -> tuple[Option, ...]:
+    """Model and engine."""
+    from ..engines import ENGINES
+
+    # The API engine is chosen here even before its module registers it in ENGINES.
+    engines = (*ENGINES, *(() if API_ENGINE in ENGINES else (API_ENGINE,)))
+    return (
+        Option("model", str, "base", group="model", check=_check_model, suggestions=_models,
+               form_name="use_model", form_default="large-v3", metavar="NAME_OR_PATH",
+               help="Whisper model: tiny, base, small, medium (+ .en), large-v1/v2/v3, turbo, or a .pt "
+                    "checkpoint / CTranslate2 directory (English with tiny..medium uses the .en model)"),
+        Option("engine", str, default_engine, group="model", choices=engines,
+               default_text="faster-whisper if installed, else openai-whisper",
+               help="transcription engine (openai-api: OpenAI's API, needs --api_key)"),
+        Option("device", str, None, group="model", nullable=True, faces=_LOCAL, why=_SERVER,
+               help="cuda or cpu (default: the GPU when there is one)"),
+        Option("threads", int, None, group="model", nullable=True, zero_is_none=True, min=0, faces=_LOCAL,
+               why=_SERVER, help="CPU threads (0: all cores)"),
+    )
+
+
+def _decode_options() -> tuple[Option, ...]:
+    """Decoding (whisper's names and defaults)."""
+    return (
+        Option("task", str, "transcribe", choices=("transcribe", "translate"),
+               labels={"Transcribe": "transcribe", "Translate to English": "translate"},
+               help="transcribe in the spoken language, or translate to English"),
+        Option("language", str, "auto", check=_check_language, suggestions=_languages,
+               synonyms={"Auto-Detect": "auto"}, form_default="Auto-Detect",
+               help="spoken language (name or code), or auto to detect it"),
+        Option("initial_prompt", str, None, nullable=True, form_name="prompt", aliases=("--prompt",),
+               help="text to prime the first window (names, spelling, style)"),
+        Option("condition_on_previous_text", bool, True, form_name="coherence_preference",
+               aliases=("--coherence_preference", "--coherence-preference"),
+               labels={"More coherence, but may repeat text": True,
+                       "Less repetitions, but may have less coherence": False},
+               help="sequential decoding (--parallel off) gives each 30 s window the previous text as a "
+                    "prompt (False avoids repetition loops); the default windowed decoding never does: each "
+                    "window is decoded alone, which measured 2 WER points better"),
+        Option("temperature", float, 0.0, min=0.0, max=1.0, help="sampling temperature"),
+        Option("temperature_increment_on_fallback", float, 0.2, nullable=True, min=0.0, max=1.0,
+               help="temperature step when decoding fails the thresholds below (None: no fallback)"),
+        Option("best_of", int, 5, nullable=True, min=1, max=20, help="candidates when sampling"),
+        Option("beam_size", int, 5, nullable=True, min=1, max=20,
+               help="beams in beam search (None or 1: greedy, fastest)"),
+        Option("patience", float, None, nullable=True, min=0.0, min_open=True, help="beam search patience"),
+        Option("length_penalty", float, None, nullable=True, min=0.0, max=1.0,
+               help="beam search length penalty alpha (None: length normalisation)"),
+        Option("suppress_tokens", str, "-1", check=_check_tokens, help="token ids to suppress (-1: symbols)"),
+        Option("compression_ratio_threshold", float, 2.4, nullable=True, min=0.0, min_open=True,
+               help="treat output as failed above this gzip compression ratio"),
+        Option("logprob_threshold", float, -1.0, nullable=True, max=0.0,
+               help="treat output as failed below this average log probability"),
+        Option("no_speech_threshold", float, 0.6, nullable=True, min=0.0, max=1.0,
+               help="treat a window as silence above this no-speech probability"),
+        Option("word_timestamps", bool, False,
+               help="word-level timestamps (turned on by the four subtitle layout options)"),
+    )
+
+
+def _output_options() -> tuple[Option, ...]:
+    """Output files and subtitle layout."""
+    return (
+        Option("output_dir", Path, Path("."), group="output", aliases=("-o",), form_default="audio_transcription",
+               faces=_LOCAL, why="the service keeps each job's files under --data-dir",
+               help="directory for the output files"),
+        Option("output_formats", str, "txt,vtt,srt", group="output", check=_check_formats,
+               suggestions=_output_presets, aliases=("--output_format", "--output-format", "-f"),
+               help="comma-separated list of txt, vtt, srt, tsv, json, or all"),
+        Option("highlight_words", bool, False, group="output",
+               help="underline each word as it is spoken in srt/vtt (turns on word timestamps)"),
+        Option("max_line_width", int, None, group="output", nullable=True, min=1,
+               help="characters per line before breaking (turns on word timestamps)"),
+        Option("max_line_count", int, None, group="output", nullable=True, min=1,
+               help="lines per subtitle cue, with --max_line_width (turns on word timestamps)"),
+        Option("max_words_per_line", int, None, group="output", nullable=True, min=1,
+               help="words per subtitle cue (turns on word timestamps)"),
+        Option("quiet", bool, False, group="output", flag=True, faces=_CLI,
+               why="terminal presentation", help="print only errors"),
+        Option("no_progress", bool, False, group="output", flag=True, faces=_CLI,
+               why="terminal presentation", help="hide progress bars"),
+        Option("skip_install", bool, False, group="output", flag=True, faces=_CLI,
+               why="the original AudioToText's command line; accepted and ignored",
+               help="accepted for the original AudioToText command line; does nothing"),
+    )
+
+
+def _long_audio_options() -> tuple[Option, ...]:
+    """Long audio: voice detection, windows, workers, Ray."""
+    from ..longaudio import DETECTORS, MODES
+
+    return (
+        Option("parallel", str, "auto", group="long audio", choices=MODES, faces=_LOCAL, why=_LONG_AUDIO_SERVER,
+               help="auto: windows of speech packed across pauses, decoded in batches in this process "
+                    "(= batched); off: the engine's own sequential decoding (identical to its CLI); "
+                    "processes: a CPU process pool; ray: Ray actors (pip install 'audiototext[ray]')"),
+        Option("batch_size", int, None, group="long audio", nullable=True, min=1, max=256, faces=_LOCAL,
+               why=_SERVER, help="windows decoded together at most (None: 16 on a GPU, 4 per worker on a CPU)"),
+        Option("workers", int, None, group="long audio", nullable=True, min=1, faces=_LOCAL, why=_SERVER,
+               help="decoding threads, processes or Ray actors (None: 1 on a GPU; on a CPU the cores shared "
+                    "out, 2 cores -> 2 workers of 1 thread; one Ray actor per GPU)"),
+        Option("vad", str, "silero", group="long audio", choices=DETECTORS,
+               faces=_LOCAL, why=_LONG_AUDIO_SERVER,
+               help="how speech is found: silero voice activity (ignores noise and most music), ffmpeg "
+                    "silencedetect (by level), or off (every second is decoded: songs, music)"),
+        Option("silence_db", float, None, group="long audio", nullable=True, min=-100.0, max=0.0, faces=_LOCAL,
+               why=_LONG_AUDIO_SERVER, help="silencedetect level in dBFS (None: 30 dB below the loud parts)"),
+        Option("min_silence", float, 0.16, group="long audio", min=0.0, max=10.0, faces=_LOCAL,
+               why=_LONG_AUDIO_SERVER, help="shortest pause between two stretches of speech, in seconds"),
+        Option("pause", float, 0.4, group="long audio", min=0.0, max=5.0, faces=_LOCAL, why=_LONG_AUDIO_SERVER,
+               help="longest pause kept inside a window, in seconds; longer ones are shortened to this "
+                    "(times stay exact)"),
+        Option("resume", bool, True, group="long audio", faces=_LOCAL, why="the service always resumes",
+               help="checkpoint decoded windows in OUTPUT_DIR/.audiototext/ and resume from them after an "
+                    "interruption (removed once the files are written)"),
+        Option("ray_address", str, None, group="long audio", nullable=True, faces=_CLI, why=_CLUSTER,
+               help="Ray cluster to join, e.g. auto or ray://host:10001 (None: start a local Ray)"),
+        Option("ray_num_cpus", float, None, group="long audio", nullable=True, min=0.0, min_open=True,
+               faces=_CLI, why=_CLUSTER, help="CPUs each Ray actor reserves (None: its threads)"),
+        Option("ray_num_gpus", float, None, group="long audio", nullable=True, min=0.0, faces=_CLI, why=_CLUSTER,
+               help="GPUs each Ray actor reserves (None: 1 if the cluster has GPUs)"),
+    )
+
+
+def _deepl_options() -> tuple[Option, ...]:
+    """DeepL translation."""
+    from ..translation import COHERENCE_MODES, FORMALITIES, TARGET_NAMES
+
+    return (
+        Option("deepl_target", str, None, group="deepl", nullable=True, check=_check_target,
+               suggestions=_deepl_targets, form_name="deepl_target_language", metavar="LANGUAGE",
+               aliases=("--deepl_target_language", "--deepl-target-language"),
+               help="translate the lines into this DeepL language, by name or code (EN-GB, de): "
+                    + ", ".join(TARGET_NAMES),
+               doc="translate the lines into this DeepL target, by name (`\"Portuguese (Brazilian)\"`) or code "
+                   "(`EN-GB`, `de`); `English`, `Portuguese` and `Chinese` mean British, European and simplified; "
+                   "bare `EN`/`PT` are refused"),
+        Option("deepl_api_key", str, None, group="deepl", nullable=True, faces=_LOCAL, why=_SECRET,
+               help="DeepL API key (default: $DEEPL_AUTH_KEY)"),
+        Option("deepl_formality", str, "default", group="deepl", choices=FORMALITIES,
+               help="formality, where the target language has it"),
+        Option("deepl_coherence", str, COHERENCE_MODES[0], group="deepl", choices=COHERENCE_MODES,
+               form_name="deepl_coherence_preference", metavar="MODE",
+               aliases=("--deepl_coherence_preference", "--deepl-coherence-preference"),
+               synonyms={"True": COHERENCE_MODES[0], "False": COHERENCE_MODES[1],
+                         "context": COHERENCE_MODES[0], "lines": COHERENCE_MODES[1]},
+               help="how lines are sent (True: share context; False: each line independently)"),
+        Option("deepl_glossary", Path, None, group="deepl", nullable=True, faces=_LOCAL, metavar="CSV",
+               why="a file on the user's machine", help="glossary file, one 'source,target' pair per row"),
+        Option("deepl_server_url", str, None, group="deepl", nullable=True, faces=_CLI,
+               why="testing and self-hosted DeepL: elsewhere set $DEEPL_SERVER_URL",
+               help="another DeepL API server (default: $DEEPL_SERVER_URL or DeepL's)"),
+    )
+
+
+def _api_options() -> tuple[Option, ...]:
+    """The OpenAI API engine."""
+    return (
+        Option("api_key", str, None, group="api", nullable=True, faces=_LOCAL, why=_SECRET,
+               help=f"OpenAI API key: transcribe with OpenAI's API (engine {API_ENGINE}, model {API_MODEL}) "
+                    "instead of a local model"),
+    )
+
+
+#: Every option, in help order.
+OPTIONS: tuple[Option, ...] = (*_model_options(), *_decode_options(), *_output_options(), *_long_audio_options(),
+                               *_deepl_options(), *_api_options())
+#: Options by name.
+REGISTRY: dict[str, Option] = {o.name: o for o in OPTIONS}
+
+
+def option(name: str) -> Option:
+    """The option called ``name`` (or whose notebook field is ``name``).
+
+    Raises:
+        OptionsError: no such option; the message lists them.
+    """
+    if name in REGISTRY:
+        return REGISTRY[name]
+    for o in OPTIONS:
+        if o.form == name:
+            return o
+    raise OptionsError(f"Unknown option {name!r}: use one of {', '.join(REGISTRY)}", option=name)
+
+
+def for_face(face: str) -> list[Option]:
+    """The options ``face`` ("cli", "notebook", "service") offers, in help order."""
+    if face not in FACES:
+        raise OptionsError(f"Unknown face {face!r}: use one of {', '.join(FACES)}")
+    return [o for o in OPTIONS if face in o.faces]

@@ -1,0 +1,230 @@
+"""An option: what it is called on each face, its type, default, allowed values and range, and how a
+value given as text or typed is parsed and checked (:class:`Option`); the option groups and faces."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from ..errors import OptionsError
+
+log = logging.getLogger(__name__)
+
+FACES = ("cli", "notebook", "service")
+_ALL = frozenset(FACES)
+_CLI = frozenset({"cli"})
+_LOCAL = frozenset({"cli", "notebook"})
+
+#: Option groups, in the order help, forms and documentation show them.
+GROUPS: dict[str, str] = {
+    "model": "Model and engine",
+    "decode": "Decoding",
+    "output": "Output files and subtitle layout",
+    "long audio": "Long audio: speech packed into windows across pauses, decoded in parallel, resumable",
+    "deepl": "DeepL translation of the lines (needs a DeepL API key)",
+    "api": "OpenAI API engine (needs an OpenAI API key)",
+}
+
+#: The engine that sends the audio to OpenAI's API (audiototext/engines/openai_api.py).
+API_ENGINE = "openai-api"
+#: The API engine's model when none is given.
+API_MODEL = "whisper-1"
+#: Options that cut subtitle lines by word times, so they need word timestamps (rule 1).
+LINE_OPTIONS = ("highlight_words", "max_line_width", "max_line_count", "max_words_per_line")
+#: Sizes that have an English-only ``.en`` model (rule 3).
+ENGLISH_SIZES = ("tiny", "base", "small", "medium")
+
+_UNSET: Any = object()
+
+
+def default_engine() -> str:
+    """faster-whisper when the ``faster_whisper`` package is importable, else openai-whisper.
+
+    faster-whisper is 4x faster on a CPU with the same accuracy (README, "Long audio, fast").
+    """
+    return "faster-whisper" if importlib.util.find_spec("faster_whisper") is not None else "openai-whisper"
+
+
+@dataclass(frozen=True, eq=False)
+class Option:
+    """One user-facing option.
+
+    Attributes:
+        name: snake_case; the CLI flag (``--name`` and ``--name-with-dashes``), the service's
+            query parameter and the notebook's field unless ``form_name`` is set.
+        type: str, int, float, bool or Path; strings are converted to it.
+        default: the value when the option is not given, or a function called at use.
+        help: one line of help.
+        group: a key of :data:`GROUPS`.
+        choices: the allowed values (empty: any value of the type).
+        labels: display label -> value, for dropdowns ("Translate to English" -> "translate").
+        synonyms: other accepted spellings -> value, not shown in dropdowns.
+        suggestions: dropdown entries for a free value (model names, languages), or a function
+            returning them.
+        check: validates and normalises a value (raises :class:`OptionsError`).
+        min, max: numeric range, inclusive; ``min_open`` excludes ``min`` itself.
+        nullable: None is a value ("none" or "" from a string).
+        zero_is_none: 0 means None (``threads 0``: all cores).
+        flag: a CLI switch without value (``--quiet``).
+        aliases: extra CLI flags ("-o", "--prompt").
+        faces: where the option is offered; ``why`` says why a face lacks it.
+        form_name: the notebook's field name, when it differs (AudioToText's names).
+        form_default: the notebook's default, when it differs (``large-v3`` on a Colab GPU).
+        default_text: how the help shows a computed default.
+        metavar: the CLI's placeholder for the value.
+        doc: the README's text, when ``help`` is too long for a table.
+    """
+
+    name: str
+    type: type
+    default: Any = None
+    help: str = ""
+    group: str = "decode"
+    choices: tuple = ()
+    labels: Mapping[str, Any] = field(default_factory=dict)
+    synonyms: Mapping[str, Any] = field(default_factory=dict)
+    suggestions: tuple | Callable[[], tuple] = ()
+    check: Callable[[Any], Any] | None = None
+    min: float | None = None
+    max: float | None = None
+    min_open: bool = False
+    nullable: bool = False
+    zero_is_none: bool = False
+    flag: bool = False
+    aliases: tuple[str, ...] = ()
+    faces: frozenset[str] = _ALL
+    why: str = ""
+    form_name: str | None = None
+    form_default: Any = _UNSET
+    default_text: str | None = None
+    metavar: str | None = None
+    doc: str | None = None
+
+    @property
+    def flags(self) -> list[str]:
+        """The CLI flags: ``--name``, ``--name-with-dashes``, then the aliases."""
+        flags = [f"--{self.name}"]
+        if "_" in self.name:
+            flags.append(f"--{self.name.replace('_', '-')}")
+        return flags + [a for a in self.aliases if a not in flags]
+
+    @property
+    def form(self) -> str:
+        """The notebook's field name."""
+        return self.form_name or self.name
+
+    def default_value(self, face: str = "cli") -> Any:
+        """The default, computed when it is a function (the notebook's own where it has one)."""
+        value = self.form_default if face == "notebook" and self.form_default is not _UNSET else self.default
+        return value() if callable(value) else value
+
+    def dropdown(self) -> tuple:
+        """What a dropdown lists: the labels, else the choices, else the suggestions."""
+        if self.labels:
+            return tuple(self.labels)
+        if self.choices:
+            return tuple(self.choices)
+        return tuple(self.suggestions() if callable(self.suggestions) else self.suggestions)
+
+    def display(self, face: str = "cli") -> str:
+        """The option's name as the user typed it on ``face`` (``--temperature``, ``prompt``)."""
+        return f"--{self.name}" if face == "cli" else self.form if face == "notebook" else self.name
+
+    def range_text(self) -> str:
+        """ "between 0 and 1", "at least 1", "greater than 0", "at most 0" or ""."""
+        if self.min is not None and self.max is not None and not self.min_open:
+            return f"between {_num(self.min)} and {_num(self.max)}"
+        parts = []
+        if self.min is not None:
+            parts.append(f"{'greater than' if self.min_open else 'at least'} {_num(self.min)}")
+        if self.max is not None:
+            parts.append(f"at most {_num(self.max)}")
+        return " and ".join(parts)
+
+    def parse(self, raw: Any, face: str = "cli") -> Any:
+        """``raw`` (typed, or a string) as this option's value, validated.
+
+        Raises:
+            OptionsError: wrong type, not an allowed value, or out of range; the message names
+                the option as ``face`` shows it and says what is allowed.
+        """
+        label = self.display(face)
+        if isinstance(raw, str):
+            text = raw.strip()
+            for mapping in (self.labels, self.synonyms):
+                for key, value in mapping.items():
+                    if text.lower() == str(key).lower():
+                        return value
+            if self.nullable and text.lower() in ("", "none"):
+                return None
+            value = self._from_string(text, label)
+        elif raw is None:
+            if not self.nullable:
+                raise OptionsError(f"{label} needs a value", option=self.name)
+            return None
+        else:
+            value = self._from_typed(raw, label)
+        if self.zero_is_none and value == 0:
+            return None
+        if self.choices:
+            value = self._choice(value, raw, label, face)
+        self._check_range(value, label)
+        return self.check(value) if self.check else value
+
+    def _from_string(self, text: str, label: str) -> Any:
+        try:
+            if self.type is bool:
+                lowered = text.lower()
+                if lowered in ("true", "1", "yes", "y", "on"):
+                    return True
+                if lowered in ("false", "0", "no", "n", "off"):
+                    return False
+                raise ValueError
+            if self.type is int:
+                return int(text)
+            if self.type is float:
+                return float(text)
+        except ValueError:
+            raise OptionsError(f"{label} must be {_kind(self.type)}, not {text!r}", option=self.name,
+                               value=text) from None
+        return Path(text).expanduser() if self.type is Path else text
+
+    def _from_typed(self, raw: Any, label: str) -> Any:
+        ok = {bool: isinstance(raw, bool),
+              int: isinstance(raw, int) and not isinstance(raw, bool)
+              or isinstance(raw, float) and raw.is_integer(),
+              float: isinstance(raw, (int, float)) and not isinstance(raw, bool),
+              Path: isinstance(raw, (str, Path))}.get(self.type, True)
+        if not ok:
+            raise OptionsError(f"{label} must be {_kind(self.type)}, not {raw!r}", option=self.name, value=raw)
+        if self.type in (int, float):
+            return self.type(raw)
+        return Path(raw).expanduser() if self.type is Path else raw
+
+    def _choice(self, value: Any, raw: Any, label: str, face: str) -> Any:
+        for choice in self.choices:
+            if value == choice or isinstance(value, str) and value.lower() == str(choice).lower():
+                return choice
+        accepted = list(self.labels) if self.labels and face == "notebook" else list(self.choices)
+        raise OptionsError(f"Unknown {label} {raw!r}: use one of {', '.join(map(str, accepted))}",
+                           option=self.name, value=raw)
+
+    def _check_range(self, value: Any, label: str) -> None:
+        if value is None or self.type not in (int, float):
+            return
+        low = self.min is not None and (value <= self.min if self.min_open else value < self.min)
+        high = self.max is not None and value > self.max
+        if low or high:
+            raise OptionsError(f"{label} must be {self.range_text()}, not {_num(value)}", option=self.name,
+                               value=value)
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _kind(kind: type) -> str:
+    return {bool: "True or False", int: "a whole number", float: "a number", Path: "a path"}.get(kind, "text")

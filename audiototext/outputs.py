@@ -1,0 +1,122 @@
+"""Where output files go: their names, the folder checked up front, and files rescued when it refuses them.
+
+Two inputs with the same name get distinct names (:func:`output_stems`); the output folder is
+checked before any input is touched (:func:`check_output_dir`); when it refuses files in the
+middle of a run (read-only, full), the transcript is written to :func:`rescue_dir` instead and
+the error says where (:func:`write_or_rescue`), so a finished transcript is never lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from . import media
+from .subtitles import OutputError, WriterOptions, write_files
+from .transcript import Transcript
+
+log = logging.getLogger(__name__)
+
+
+def output_stems(sources: Sequence[str | Path]) -> list[str | None]:
+    """The output name of each input of one run, distinct: ``clip``, ``clip (2)``, ``clip (3)``...
+
+    Names are compared ignoring case (macOS and Windows folders do). A name comes from the path
+    alone (its stem) and is numbered in the order of the inputs, so the same command names the
+    same files again and a resumed run finds its checkpoints. None for a link: it is named after
+    its download, numbered past every name reserved here.
+    """
+    taken: set[str] = set()
+    stems: list[str | None] = []
+    for source in sources:
+        stem = media.natural_stem(str(source))
+        if stem is not None:
+            stem = _distinct(stem, taken)
+        stems.append(stem)
+    return stems
+
+
+def _distinct(stem: str, taken: set[str]) -> str:
+    name, n = stem, 1
+    while name.casefold() in taken:
+        n += 1
+        name = f"{stem} ({n})"
+    taken.add(name.casefold())
+    return name
+
+
+def rescue_dir() -> Path:
+    """Where transcripts go when the output folder refuses them: ``<cache>/rescued``.
+
+    The cache is ``$AUDIOTOTEXT_CACHE`` or ``~/.cache/audiototext``; when that cannot be written
+    either, the system's temporary folder (``/tmp/audiototext-rescued``).
+    """
+    from .models import cache_dir
+
+    for candidate in (cache_dir() / "rescued", Path(tempfile.gettempdir()) / "audiototext-rescued"):
+        try:
+            candidate.mkdir(parents=True, exist_ok=True)
+            if os.access(candidate, os.W_OK):
+                return candidate
+        except OSError:
+            continue
+    return Path(tempfile.gettempdir())
+
+
+def check_output_dir(output_dir: Path) -> None:
+    """Create ``output_dir`` if needed and write and remove a probe file in it.
+
+    Raises:
+        OutputError: the folder cannot be created or written (read-only, full, not a folder).
+    """
+    probe = Path(output_dir) / f".audiototext-probe-{uuid.uuid4().hex[:8]}"
+    try:
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        with open(probe, "x", encoding="utf-8") as f:
+            f.write("probe\n")
+    except OSError as e:
+        raise OutputError(f"{output_dir}: cannot write the output files there ({e.strerror or e}); choose "
+                          "another output folder or free some space", path=str(output_dir), reason=e.strerror) from e
+    finally:
+        try:
+            probe.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+@dataclass
+class Written:
+    """What :func:`write_or_rescue` wrote: in the output folder, or rescued elsewhere with the error saying so."""
+
+    paths: list[Path] = field(default_factory=list)
+    rescued: list[Path] = field(default_factory=list)
+    error: OutputError | None = None
+
+
+def write_or_rescue(transcript: Transcript, output_dir: Path, stem: str, formats: Sequence[str],
+                    writer: WriterOptions, *, suffix: str = "", source: str = "") -> Written:
+    """Write ``transcript``'s files into ``output_dir``; when it refuses them, into :func:`rescue_dir`."""
+    try:
+        return Written(write_files(transcript, output_dir, stem, formats, writer, suffix=suffix))
+    except OutputError as error:
+        where = rescue_dir()
+        try:
+            saved = write_files(transcript, where, stem, formats, writer, suffix=suffix)
+        except OutputError as second:
+            return Written(error=OutputError(
+                f"{source}: could not write its files to {output_dir} ({error.reason}) nor to {where} "
+                f"({second.reason}); free some space or choose another output folder, then run again",
+                source=source, path=str(output_dir)))
+        names = ", ".join(p.name for p in saved)
+        return Written(rescued=saved, error=OutputError(
+            f"{source}: could not write its files to {output_dir} ({error.reason}); they were saved in {where} "
+            f"instead ({names}). Free some space or choose another output folder", source=source,
+            path=str(output_dir), rescued=[str(p) for p in saved]))
+
+
+__all__ = ["output_stems", "rescue_dir", "check_output_dir", "Written", "write_or_rescue"]
