@@ -1,6 +1,8 @@
 """AudioToText.ipynb in a real browser: JupyterLab on 127.0.0.1, driven by Debian's headless Chromium
-through Playwright. A person's path in plain Jupyter: open the notebook, run Setup and the form cell,
-fill the widget form, press Run, wait for the results to list the .srt, and keep a screenshot."""
+through Playwright. A person's path in plain Jupyter: open the notebook, run Setup and the Jupyter-only
+form cell, fill the widget form, press Run, wait for the results to list the .srt and for the player
+to load the audio and its subtitle track, and keep a screenshot. Every wait is on a DOM state, with
+generous limits (a loaded 2-core machine took over 60 s before: issue 10, point 12)."""
 
 from __future__ import annotations
 
@@ -58,7 +60,7 @@ def jupyter_lab(tmp_path):
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while True:
             try:
                 urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2).close()
@@ -77,6 +79,13 @@ def jupyter_lab(tmp_path):
         log.close()
 
 
+#: Generous limits for a loaded 2-core machine (issue 10, point 12): every wait is on a DOM state,
+#: these only bound how long a state may take to appear.
+START_S = 180
+KERNEL_S = 300
+RUN_S = 900
+
+
 def test_widget_form_in_jupyterlab(jupyter_lab, english_wav, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).is_file():
@@ -89,46 +98,72 @@ def test_widget_form_in_jupyterlab(jupyter_lab, english_wav, tmp_path):
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 2400})
-        page.set_default_timeout(60_000)
+        page.set_default_timeout(START_S * 1000)
         try:
-            page.goto(f"{url}/lab/tree/AudioToText.ipynb?reset&token={TOKEN}")
+            page.goto(f"{url}/lab/tree/AudioToText.ipynb?reset&token={TOKEN}", timeout=START_S * 1000)
             cells = page.locator(".jp-NotebookPanel .jp-Cell.jp-CodeCell")
             cells.first.wait_for()
+            # The kernel is ready when Lab's status says so (a cell run before that is lost).
+            page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
+                         "[data-status='idle'].jp-Notebook-ExecutionIndicator").first.wait_for(timeout=KERNEL_S * 1000)
 
             def run_cell(cell) -> None:
                 """Select the cell and press Shift+Enter, again if Lab was not ready to take the key."""
                 started = cell.locator(".jp-InputPrompt").filter(has_text=re.compile(r"\[(\*|\d+)\]"))
-                for _ in range(4):
+                for _ in range(6):
                     cell.locator(".jp-InputArea-editor").click()
                     page.keyboard.press("Escape")  # command mode: the cell is selected, not edited
                     page.keyboard.press("Shift+Enter")
                     try:
-                        started.wait_for(timeout=15_000)
+                        started.wait_for(timeout=30_000)
                         return
                     except sync_api.TimeoutError:
                         continue
                 pytest.fail("JupyterLab did not run the cell")
 
             run_cell(cells.first)  # Step 1: install (already installed here) and check the machine
-            cells.first.locator(".jp-OutputArea-output").filter(has_text="audiototext").first.wait_for(timeout=90_000)
-            run_cell(cells.nth(cells.count() - 1))  # the widget form (Shift+Enter then adds a cell below)
+            cells.first.locator(".jp-OutputArea-output").filter(has_text="audiototext").first.wait_for(
+                timeout=KERNEL_S * 1000)
+            run_cell(cells.nth(cells.count() - 1))  # the Jupyter-only widget form (Shift+Enter adds a cell below)
             form = page.locator(".audiototext-form").last
-            form.wait_for()
+            form.wait_for(timeout=KERNEL_S * 1000)
 
             form.locator(".audiototext-audio_file input").fill("speech.wav")
-            form.locator(".audiototext-use_model select").select_option("base")
+            form.locator(".audiototext-use_model input").fill("base")
             form.locator(".audiototext-engine select").select_option("faster-whisper")
-            form.locator(".audiototext-language select").select_option("English")
+            form.locator(".audiototext-language input").fill("English")
             form.locator(".audiototext-run").click()
 
-            results = form.locator(".audiototext-output .audiototext-results")
-            results.wait_for(timeout=150_000)
-            form.locator(".audiototext-output details").last.wait_for()
-            page.wait_for_timeout(500)  # let the preview lay out before the picture
+            output = form.locator(".audiototext-output")
+            results = output.locator(".audiototext-results")
+            results.wait_for(timeout=RUN_S * 1000)
+            output.locator("details").last.wait_for(timeout=RUN_S * 1000)
+            # The player: Jupyter serves speech.wav (referenced, not embedded), its track loads.
+            player = output.locator("video.audiototext-player")
+            player.wait_for()
+            page.wait_for_function(
+                """() => { const v = document.querySelector('.audiototext-output video.audiototext-player');
+                           const t = v && v.textTracks[0];
+                           return v && v.readyState >= 1 && t && t.cues && t.cues.length > 0; }""",
+                timeout=KERNEL_S * 1000)
+            player_state = page.evaluate(
+                """() => { const v = document.querySelector('.audiototext-output video.audiototext-player');
+                           return {src: v.currentSrc, duration: v.duration,
+                                   tracks: Array.from(v.textTracks).map(t => [t.language, t.label, t.cues.length]),
+                                   cue: v.textTracks[0].cues[0].text}; }""")
+            # Seek into the first line: the browser shows the default track's cue over the picture.
+            page.evaluate("document.querySelector('.audiototext-output video.audiototext-player').currentTime = 1.5")
+            page.wait_for_function(
+                """() => { const t = document.querySelector('.audiototext-output video.audiototext-player')
+                                          .textTracks[0];
+                           return t.mode === 'showing' && t.activeCues && t.activeCues.length > 0; }""",
+                timeout=KERNEL_S * 1000)
+            captions = output.locator(".audiototext-captions")
+            captions.filter(has_text=re.compile("fox", re.I)).wait_for(timeout=KERNEL_S * 1000)
             form.scroll_into_view_if_needed()
             form.screenshot(path=str(screenshot))
             listed = results.inner_text()
-            output = form.locator(".audiototext-output").inner_text()
+            printed = output.inner_text()
         except BaseException:  # pytest.fail and timeouts alike: keep a picture of what the page showed
             page.screenshot(path=str(tmp_path / "failure.png"))
             print(f"\nfailure screenshot: {tmp_path / 'failure.png'}\n"
@@ -138,9 +173,12 @@ def test_widget_form_in_jupyterlab(jupyter_lab, english_wav, tmp_path):
             browser.close()
 
     assert "speech.srt" in listed and "speech.vtt" in listed and "speech.txt" in listed, listed
-    assert "audio_transcription.zip" in listed
-    assert "Detected language" not in output  # English was chosen, nothing to detect
-    assert "-->" in output and "fox" in output.lower(), output
+    assert "speech.wav" in listed and "audio_transcription.zip" in listed
+    assert "Detected language" not in printed  # English was chosen, nothing to detect
+    assert "-->" in printed and "fox" in printed.lower(), printed
+    assert player_state["src"].split("?")[0] == f"{url}/files/speech.wav", player_state  # served, not embedded
+    assert 5 < player_state["duration"] < 30 and player_state["tracks"] == [["en", "English", 3]], player_state
+    assert "fox" in player_state["cue"].lower(), player_state
     assert (root / "audio_transcription" / "speech.srt").is_file()
     assert screenshot.stat().st_size > 10_000
-    print(f"\nscreenshot: {screenshot}\nresults list:\n{listed}")
+    print(f"\nscreenshot: {screenshot}\nplayer: {player_state}\nresults list:\n{listed}")

@@ -77,7 +77,6 @@ def test_service_parameters_map_to_the_registry():
         assert "service" in options.option(f.name).faces, f.name
 
 
-@pytest.mark.xfail(strict=True, reason="mapped in notebook/service refactor")
 def test_notebook_offers_every_notebook_option():
     from audiototext import notebook
 

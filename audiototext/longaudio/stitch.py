@@ -27,6 +27,9 @@ MAX_CUE_SECONDS = 8.0
 MAX_CUE_CHARS = 84
 #: A cue shorter than this many characters is not ended at a sentence end (it joins the next one).
 MIN_CUE_CHARS = 12
+#: The silence a piece keeps after its speech when a pause was removed after it (half the packing's
+#: default pause): a word whose middle falls there was said after the pause (its time drifted early).
+TRAILING_SILENCE = 0.2
 
 _SENTENCE_END = re.compile(r"[.!?…。！？؟][\"'»”’)\]」』]*$")
 _CLAUSE_END = re.compile(r"[,;:、，；：—-][\"'»”’)\]」』]*$")
@@ -46,12 +49,17 @@ def place_words(window: Window, words: Iterable[Word], after: float = 0.0) -> li
     """A window's words moved onto the recording (never before ``after``), each tagged with its piece."""
     out = []
     for w in words:
-        piece = window.piece_at((w.start + w.end) / 2)
+        middle = (w.start + w.end) / 2
+        piece = window.piece_at(middle)
         p = window.pieces[piece]
+        follows_removed_pause = piece + 1 < len(window.pieces) and window.pieces[piece + 1].start > p.end + 1e-6
+        if follows_removed_pause and p.offset + p.duration - middle < TRAILING_SILENCE:
+            piece += 1
+            p = window.pieces[piece]
         start = min(max(window.to_source(w.start), p.start, after), p.end)
         end = min(max(window.to_source(w.end), start), p.end)
         out.append(Placed(Word(start, end, w.word, w.probability), window.index, piece))
-        after = start
+        after = end
     return out
 
 

@@ -57,9 +57,10 @@ def _check_model(value: str) -> str:
 
 
 def _models() -> tuple[str, ...]:
+    from ..engines.openai_api.catalog import MODELS as API_MODELS
     from ..models import MODELS
 
-    return MODELS
+    return (*MODELS, *API_MODELS)
 
 
 def _languages() -> tuple[str, ...]:

@@ -1,0 +1,180 @@
+"""Colab glue: uploads, Google Drive, secrets, the microphone, downloads.
+
+The only module that imports ``google.colab`` (each function imports what it needs, so this
+module imports anywhere). Tests put a fake ``google.colab`` in ``sys.modules``
+(tests/fake_colab.py) and point :data:`~audiototext.notebook.fields.DRIVE_MOUNT` at a temporary folder.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import subprocess
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from ..errors import MediaError, OptionsError
+from . import fields
+
+log = logging.getLogger(__name__)
+
+#: Recordings are saved as ``recording-1.wav``, ``recording-2.wav``... never over an earlier one.
+RECORDING_STEM = "recording"
+
+
+def in_colab() -> bool:
+    """True inside a Google Colab runtime (which imports ``google.colab`` at start)."""
+    return "google.colab" in sys.modules
+
+
+def in_jupyter() -> bool:
+    """True inside an IPython kernel (Jupyter, JupyterLab, VS Code, Colab)."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    shell = ipython.get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
+def environment() -> str:
+    """ "colab", "jupyter" or "python"."""
+    return "colab" if in_colab() else "jupyter" if in_jupyter() else "python"
+
+
+def secret(name: str) -> str | None:
+    """A Colab secret's value, or None outside Colab or when it is missing or not shared. Never logged."""
+    if not in_colab():
+        return None
+    try:
+        from google.colab import userdata
+
+        value = userdata.get(name)
+    except Exception as e:  # noqa: BLE001 - SecretNotFoundError, NotebookAccessError, TimeoutException
+        log.info("Colab secret %s is not available (%s)", name, type(e).__name__)
+        return None
+    text = str(value or "").strip()
+    return text or None
+
+
+def mounted() -> bool:
+    return Path(fields.DRIVE_MOUNT, "MyDrive").is_dir()
+
+
+def mount_drive() -> None:
+    """Mount Google Drive where Colab mounts it (Colab asks for permission once).
+
+    Raises:
+        OptionsError: outside Colab.
+    """
+    if not in_colab():
+        raise OptionsError("Google Drive paths work in Colab only: download the file and give its path, or "
+                           "choose a local output_dir")
+    from google.colab import drive
+
+    drive.mount(fields.DRIVE_MOUNT)
+
+
+def ensure_drive(paths: Sequence[str]) -> None:
+    """Mount Drive when one of ``paths`` is on it and it is not mounted yet."""
+    if any(fields.on_drive(p) for p in paths) and not mounted():
+        mount_drive()
+
+
+def upload(directory: Path) -> list[str]:
+    """Colab's upload dialog (waits for the user); the files are saved in ``directory``.
+
+    Colab saves each file in the current folder under a unique name (``talk (1).mp3`` when
+    ``talk.mp3`` exists) and returns those names.
+
+    Raises:
+        OptionsError: nothing was uploaded.
+    """
+    from google.colab import files
+
+    uploaded = files.upload()
+    if not uploaded:
+        raise OptionsError("Nothing was uploaded: run this step again and choose files")
+    paths = []
+    for name, content in uploaded.items():
+        path = Path(name)
+        if not path.is_file():  # older Colab versions only return the bytes
+            path = Path(directory) / Path(name).name
+            path.write_bytes(content)
+        paths.append(str(path))
+    return paths
+
+
+def download(path: Path) -> None:
+    """Offer ``path`` as a browser download (Colab)."""
+    from google.colab import files
+
+    files.download(str(path))
+
+
+_RECORDER_JS = """
+async function audiototextRecord() {
+  const stream = await navigator.mediaDevices.getUserMedia({audio: true});
+  const recorder = new MediaRecorder(stream);
+  const chunks = [];
+  recorder.ondataavailable = (e) => chunks.push(e.data);
+  const button = document.createElement("button");
+  button.textContent = "🔴 Recording... press to stop";
+  document.body.appendChild(button);
+  const stopped = new Promise((resolve) => { recorder.onstop = resolve; });
+  button.onclick = () => { recorder.stop(); stream.getTracks().forEach((t) => t.stop()); };
+  recorder.start();
+  await stopped;
+  button.remove();
+  const blob = new Blob(chunks, {type: recorder.mimeType});
+  return await new Promise((resolve) => {
+    const reader = new FileReader();
+    reader.onloadend = () => resolve(reader.result);
+    reader.readAsDataURL(blob);
+  });
+}
+"""
+
+
+def recording_path(directory: Path) -> Path:
+    """The first free ``recording-N.wav`` in ``directory``: a new recording never replaces an earlier one."""
+    n = 1
+    while (Path(directory) / f"{RECORDING_STEM}-{n}.wav").exists():
+        n += 1
+    return Path(directory) / f"{RECORDING_STEM}-{n}.wav"
+
+
+def record(directory: Path = Path(".")) -> Path:
+    """Record the microphone until the Stop button is pressed; save it as a new WAV and play it back.
+
+    Raises:
+        OptionsError: outside Colab.
+        MediaError: ffmpeg cannot read what the browser recorded.
+    """
+    if not in_colab():
+        raise OptionsError("Recording the microphone works in Colab only: record with another program and give "
+                           "the file in audio_file")
+    from google.colab.output import eval_js
+    from IPython.display import Audio, Javascript
+
+    from ..media import require_ffmpeg
+    from .output import display
+
+    require_ffmpeg()
+    display(Javascript(_RECORDER_JS))
+    data_url = str(eval_js("audiototextRecord()"))
+    recorded = base64.b64decode(data_url.split(",", 1)[1])
+    path = recording_path(directory)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        subprocess.run(["ffmpeg", "-n", "-loglevel", "error", "-i", "pipe:0", "-ac", "1", str(path)],
+                       input=recorded, capture_output=True, check=True)
+    except subprocess.CalledProcessError as e:
+        raise MediaError(f"Could not convert the recording ({e.stderr.decode(errors='replace').strip()}): "
+                         "record again", source=fields.MICROPHONE) from e
+    display(Audio(filename=str(path)))
+    return path
+
+
+__all__ = ["RECORDING_STEM", "in_colab", "in_jupyter", "environment", "secret", "mounted", "mount_drive",
+           "ensure_drive", "upload", "download", "recording_path", "record"]

@@ -1,0 +1,123 @@
+"""What the notebook shows: the library's log lines, live subtitle lines, HTML, one-line errors.
+
+Front ends print; the library only logs and calls :class:`~audiototext.events.Callbacks`. Live
+lines reach the cell through those callbacks (never by capturing ``sys.stdout``) and are written
+with ``tqdm.write`` so they go around a live progress bar.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import sys
+
+from ..errors import AudioToTextError
+from ..events import Callbacks
+from ..subtitles import format_timestamp
+from ..transcript import Segment
+from .colab import in_colab, in_jupyter
+
+
+class NotebookError(AudioToTextError):
+    """A step could not go on. IPython shows only its message, not a traceback wall."""
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython calls this instead of formatting the traceback (IPython's InteractiveShell.showtraceback).
+        return [f"\x1b[1;31m❌ {self.message}\x1b[0m"]
+
+
+def stop(error: AudioToTextError) -> NotebookError:
+    """The error to raise from a step: the same message, shown without a traceback."""
+    return NotebookError(str(error), cause=type(error).__name__)
+
+
+class _PrintHandler(logging.Handler):
+    """The library's log lines, printed in the cell's output (around any live progress bar)."""
+
+    marks = {logging.WARNING: "⚠️ ", logging.ERROR: "❌ ", logging.CRITICAL: "❌ "}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            write(self.marks.get(record.levelno, "") + self.format(record))
+        except Exception:  # noqa: BLE001 - logging must never raise
+            self.handleError(record)
+
+
+def write(line: str) -> None:
+    """Print one line in the cell, around a live tqdm bar."""
+    from tqdm.auto import tqdm
+
+    tqdm.write(line, file=sys.stdout)
+
+
+def setup_logging() -> None:
+    """Print the library's INFO lines (detected language, files written...) in the notebook."""
+    root = logging.getLogger("audiototext")
+    if not any(isinstance(h, _PrintHandler) for h in root.handlers):
+        handler = _PrintHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    root.propagate = False
+
+
+def segment_line(segment: Segment) -> str:
+    """ "[00:01.500 --> 00:04.000] Hola." """
+    return f"[{format_timestamp(segment.start)} --> {format_timestamp(segment.end)}] {segment.text.strip()}"
+
+
+def print_segment(segment: Segment) -> None:
+    write(segment_line(segment))
+
+
+def rich() -> bool:
+    """Whether the cell shows HTML (Colab, Jupyter) rather than plain text."""
+    return in_colab() or in_jupyter()
+
+
+def display(obj) -> None:
+    """Show a rich object (HTML, Audio, a widget) in the cell."""
+    from IPython.display import display as show
+
+    show(obj)
+
+
+def show(html_text: str, plain: str) -> None:
+    """HTML in a notebook, ``plain`` elsewhere."""
+    if rich():
+        from IPython.display import HTML
+
+        display(HTML(html_text))
+    else:
+        print(plain)
+
+
+def show_error(error: Exception, note: str = "") -> None:
+    """One red line (and a note) without stopping the step."""
+    text = f"❌ {error}" + (f"\n{note}" if note else "")
+    show(f"<p style='color:#c00'>❌ {html.escape(str(error))}" + (f"<br>{html.escape(note)}" if note else "") + "</p>",
+         text)
+
+
+def human_size(size: int) -> str:
+    """1536 -> "1.5 KB"."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover
+
+
+def callbacks() -> Callbacks:
+    """Live lines: each input's name, each line as soon as it is final, each DeepL line. The pipeline
+    draws the progress bar itself (``Options.progress``) and logs how the audio was cut up."""
+
+    def on_file_start(source: str) -> None:
+        write(f"\n▶ {source}")
+
+    return Callbacks(on_segment=print_segment, on_file_start=on_file_start, on_translated_line=print_segment)
+
+
+__all__ = ["NotebookError", "stop", "write", "setup_logging", "segment_line", "print_segment", "rich", "display",
+           "show", "show_error", "human_size", "callbacks"]

@@ -1,0 +1,290 @@
+"""The Results step's pieces: the file list, the zip, the player with subtitle tracks, burned subtitles.
+
+Pure where it can be (HTML and names are built from data and tested without a model); ffmpeg is
+called with argument lists, never through a shell.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import mimetypes
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from ..errors import MediaError
+from ..languages import language_name
+from ..media import is_url
+from ..pipeline import FileResult
+from ..subtitles import WriterOptions, write
+from ..transcript import Transcript
+from .output import human_size
+
+#: In Colab the player embeds the media in the page (the runtime's files are not served to the
+#: browser); above this size it says so instead of putting a huge base64 blob in the notebook.
+PLAYER_EMBED_LIMIT = 50 * 1024 * 1024
+#: Burned-in copies: ``<name>_subtitled.mp4``.
+BURNED_SUFFIX = "_subtitled"
+#: The picture behind the subtitles when the input has no video.
+BACKGROUND = "color=c=black:s=1280x720:r=15"
+#: How many lines of each subtitle file the Results step previews.
+PREVIEW_LINES = 24
+
+
+@dataclass(frozen=True)
+class Track:
+    """One subtitle track of the player.
+
+    Attributes:
+        label: what the player's menu shows ("Spanish", "English (British)").
+        srclang: BCP 47 language tag ("es", "en-gb").
+        transcript: the lines.
+    """
+
+    label: str
+    srclang: str
+    transcript: Transcript
+
+
+def tracks(result: FileResult, translations: Sequence = ()) -> list[Track]:
+    """The transcript's track, then one per DeepL translation (``TranslationResult``), in order."""
+    if result.transcript is None:
+        return []
+    transcript = result.transcript
+    code = transcript.text_language or transcript.language or "und"
+    found = [Track(language_name(code) if code != "und" else "Subtitles", code.lower(), transcript)]
+    for translation in translations:
+        if translation.transcript is not None and not translation.skipped:
+            found.append(Track(translation.target.name, translation.target.code.lower(), translation.transcript))
+    return found
+
+
+def vtt_text(transcript: Transcript, writer: WriterOptions = WriterOptions()) -> str:
+    """The transcript as WebVTT, written in memory (the user's formats may lack vtt; no file is listed)."""
+    stream = io.StringIO()
+    write(transcript, "vtt", stream, writer)
+    return stream.getvalue()
+
+
+def data_url(content: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(content).decode('ascii')}"
+
+
+def player_html(src: str, found: Sequence[Track], *, video: bool = True,
+                writer: WriterOptions = WriterOptions()) -> str:
+    """An HTML5 player of ``src`` with each track selectable (the first shown by default).
+
+    Audio plays in a ``<video>`` element too (an ``<audio>`` element has no subtitle menu); browsers
+    draw no captions over audio, so a line under it shows the chosen track's current cue.
+    """
+    player_id = f"audiototext-player-{uuid.uuid4().hex[:12]}"
+    style = "width:100%;max-width:720px" + ("" if video else ";height:120px;background:#000")
+    rows = [f'<video id="{player_id}" class="audiototext-player" controls preload="metadata" style="{style}" '
+            f'src="{html.escape(src, quote=True)}">']
+    for i, track in enumerate(found):
+        vtt = data_url(vtt_text(track.transcript, writer).encode("utf-8"), "text/vtt")
+        rows.append(f'  <track kind="subtitles" srclang="{html.escape(track.srclang, quote=True)}" '
+                    f'label="{html.escape(track.label, quote=True)}" src="{vtt}"{" default" if i == 0 else ""}>')
+    rows.append("</video>")
+    if not video:
+        rows.append(_CAPTIONS.replace("PLAYER_ID", player_id))
+    return "\n".join(rows)
+
+
+#: The caption line under an audio player: the showing track's active cue, updated as it plays.
+_CAPTIONS = """<div class="audiototext-captions" id="PLAYER_ID-captions" style="max-width:720px;min-height:2.6em;\
+box-sizing:border-box;padding:4px 8px;background:#000;color:#fff;font-size:1.2em;text-align:center"></div>
+<script>
+(function () {
+  const video = document.getElementById("PLAYER_ID"), line = document.getElementById("PLAYER_ID-captions");
+  if (!video || !line) return;
+  const show = () => {
+    const track = Array.from(video.textTracks).find((t) => t.mode === "showing");
+    line.textContent = track && track.activeCues ? Array.from(track.activeCues).map((c) => c.text).join(" ") : "";
+  };
+  for (const track of video.textTracks) track.addEventListener("cuechange", show);
+  video.textTracks.addEventListener("change", show);
+  video.addEventListener("timeupdate", show);
+})();
+</script>"""
+
+
+def media_source(source: str, environment: str, *, limit: int | None = None) -> tuple[str | None, str]:
+    """Where the player takes ``source`` from, or why it cannot: ``(src, "")`` or ``(None, reason)``.
+
+    A link is played from the link. In Jupyter a file under the notebook's folder is referenced by
+    its relative path (Jupyter serves it); in Colab, or outside that folder, it is embedded when it
+    is at most ``limit`` bytes (default :data:`PLAYER_EMBED_LIMIT`), else the reason says so.
+    """
+    limit = PLAYER_EMBED_LIMIT if limit is None else limit
+    if is_url(source):
+        return source, ""
+    path = Path(source).expanduser()
+    if not path.is_file():
+        return None, f"{source} is no longer here: nothing to play"
+    if environment == "jupyter":
+        relative = os.path.relpath(path.resolve(), Path.cwd().resolve()) if path.is_absolute() else str(path)
+        if not relative.startswith(".."):
+            return "/".join(Path(relative).parts), ""
+    size = path.stat().st_size
+    if size > limit:
+        return None, (f"{path.name} is {human_size(size)}: too big to play in the notebook (the limit is "
+                      f"{human_size(limit)}). Download it with the subtitle files and open both in a player such "
+                      "as VLC, or set burn_subtitles")
+    mime = mimetypes.guess_type(path.name)[0] or "video/mp4"
+    return data_url(path.read_bytes(), mime), ""
+
+
+def has_video(source: str) -> bool:
+    """Whether the input has a picture (ffprobe for files, the extension for links)."""
+    if is_url(source):
+        return (mimetypes.guess_type(source.split("?")[0])[0] or "").startswith("video/")
+    from ..media import probe
+
+    try:
+        return probe(source).video_streams > 0
+    except MediaError:
+        return False
+
+
+def burn(source: str, track: Track, target: Path, *, video: bool, writer: WriterOptions = WriterOptions()) -> Path:
+    """Write ``target`` (mp4, H.264 + AAC): ``source`` with ``track`` burned into the picture.
+
+    An input without video gets a plain black picture. The file appears only when complete.
+
+    Raises:
+        MediaError: ffmpeg failed (or cannot render subtitles); the message says why.
+    """
+    src = source if is_url(source) else str(Path(source).expanduser().resolve())
+    target = Path(target).resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.stem}.partial.mp4")
+    picture = ["-i", src, "-map", "0:v:0", "-map", "0:a:0?"] if video else \
+        ["-f", "lavfi", "-i", BACKGROUND, "-i", src, "-map", "0:v", "-map", "1:a:0", "-shortest"]
+    with tempfile.TemporaryDirectory(prefix="audiototext-burn-") as folder:
+        with open(Path(folder) / "subtitles.srt", "w", encoding="utf-8") as stream:
+            write(track.transcript, "srt", stream, writer)
+        # Run where subtitles.srt is, so the filter's argument needs no escaping of the user's path.
+        command = ["ffmpeg", "-nostdin", "-y", "-loglevel", "error", *picture, "-vf", "subtitles=subtitles.srt",
+                   "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p", "-c:a", "aac",
+                   "-b:a", "160k", "-movflags", "+faststart", str(partial)]
+        try:
+            subprocess.run(command, cwd=folder, capture_output=True, check=True)
+        except (OSError, subprocess.CalledProcessError) as e:
+            partial.unlink(missing_ok=True)
+            reason = e.stderr.decode(errors="replace").strip()[-500:] if getattr(e, "stderr", None) else str(e)
+            raise MediaError(f"{source}: could not burn the subtitles in ({reason}); the subtitle files are "
+                             "kept", source=source) from e
+    os.replace(partial, target)
+    return target
+
+
+def burned_name(stem: str, track_suffix: str = "") -> str:
+    """ "clip" -> "clip_subtitled.mp4"; with a translation "clip_English (British)_subtitled.mp4"."""
+    return f"{stem}{track_suffix}{BURNED_SUFFIX}.mp4"
+
+
+def zip_files(files: Sequence[Path], target: str | Path) -> Path:
+    """One zip of ``files``, each stored under its folder's name (``audio_transcription/x.srt``).
+
+    Videos are stored as they are (compressing them again gains nothing and takes time).
+    """
+    target = Path(target)
+    partial = target.with_name(f".{target.name}.partial")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            path = Path(path)
+            stored = path.suffix.lower() in (".mp4", ".mkv", ".webm", ".mov")
+            archive.write(path, f"{path.parent.name}/{path.name}",
+                          compress_type=zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
+    os.replace(partial, target)
+    return target
+
+
+def file_link(path: Path, environment: str) -> str:
+    """A download link in Jupyter (for files under the notebook's folder), the name elsewhere."""
+    name = html.escape(path.name)
+    if environment != "jupyter":
+        return name
+    try:
+        relative = os.path.relpath(Path(path).resolve(), Path.cwd().resolve())
+    except ValueError:
+        return name
+    if relative.startswith(".."):
+        return name
+    href = html.escape("/".join(Path(relative).parts), quote=True)
+    return f'<a href="{href}" download="{html.escape(path.name, quote=True)}" target="_blank">{name}</a>'
+
+
+def input_names(results: Sequence[FileResult]) -> list[tuple[str, str]]:
+    """(input, the name its files got) per input: same-named inputs get ``clip``, ``clip (2)``."""
+    return [(r.source, r.stem or Path(r.source).stem) for r in results]
+
+
+def table_html(results: Sequence[FileResult], files: Sequence[Sequence[Path]], environment: str) -> str:
+    """One row per input: the input, its files' name, and its files (``files``, per input) or its error."""
+    rows = []
+    for result, (source, name), paths in zip(results, input_names(results), files):
+        if result.ok:
+            cell = ", ".join(f"{file_link(p, environment)} <small>({human_size(p.stat().st_size)})</small>"
+                             for p in paths if p.is_file())
+        else:
+            cell = f"<span style='color:#c00'>❌ {html.escape(str(result.error))}</span>"
+        rows.append(f"<tr><td>{html.escape(source)}</td><td>{html.escape(name)}.*</td><td>{cell}</td></tr>")
+    return ("<table class='audiototext-files' style='text-align:left'><tr><th style='text-align:left'>input</th>"
+            "<th style='text-align:left'>name</th><th style='text-align:left'>files</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def table_text(results: Sequence[FileResult], files: Sequence[Sequence[Path]]) -> str:
+    """The same as :func:`table_html`, as plain text."""
+    lines = []
+    for result, (source, name), paths in zip(results, input_names(results), files):
+        lines.append(f"  {source} -> {name}.*")
+        if not result.ok:
+            lines.append(f"    ❌ {result.error}")
+        for path in paths:
+            if path.is_file():
+                lines.append(f"    {path}  ({human_size(path.stat().st_size)})")
+    return "\n".join(lines)
+
+
+def preview_file(paths: Sequence[Path]) -> Path | None:
+    """The subtitle file to preview among ``paths``: srt, else vtt, else txt."""
+    by_format = {p.suffix.lstrip("."): p for p in paths}
+    for fmt in ("srt", "vtt", "txt"):
+        if fmt in by_format and by_format[fmt].is_file():
+            return by_format[fmt]
+    return None
+
+
+def preview(path: Path) -> tuple[str, str]:
+    """The first lines of a subtitle file, as (HTML, plain text)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    head = "\n".join(lines[:PREVIEW_LINES]) + ("\n…" if len(lines) > PREVIEW_LINES else "")
+    return (f"<details open><summary>{html.escape(path.name)}</summary><pre>{html.escape(head)}</pre></details>",
+            f"\n--- {path.name} ---\n{head}")
+
+
+def can_burn() -> bool:
+    """Whether ffmpeg here renders subtitles (built with libass)."""
+    if shutil.which("ffmpeg") is None:
+        return False
+    try:
+        out = subprocess.run(["ffmpeg", "-hide_banner", "-filters"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return any(line.split()[1:2] == ["subtitles"] for line in out.splitlines() if line.strip())
+
+
+__all__ = ["PLAYER_EMBED_LIMIT", "BURNED_SUFFIX", "PREVIEW_LINES", "Track", "tracks", "vtt_text", "data_url",
+           "player_html", "media_source", "has_video", "burn", "burned_name", "zip_files", "file_link",
+           "input_names", "table_html", "table_text", "preview_file", "preview", "can_burn"]
