@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from audiototext.jobstore import DONE, FAILED, QUEUED, RUNNING, JobStore, SlugBusy
+from audiototext.service.jobstore import DONE, FAILED, QUEUED, RUNNING, JobStore, SlugBusy
 
 
 @pytest.fixture()
@@ -82,3 +82,15 @@ def test_many_threads_write_at_once(store):
     for t in threads:
         t.join()
     assert store.counts()[DONE] == 20
+
+
+def test_progress_never_goes_back(store):
+    """Issue 10: a late or repeated report (a re-sent batch, a resumed run) cannot undo progress seen."""
+    job = store.create("talk", "src", total_segments=3)
+    store.start(job.call_id)
+    store.progress(job.call_id, total_segments=6, done_segments=4, tasks=2)
+    store.progress(job.call_id, total_segments=6, done_segments=2, tasks=1)  # late
+    got = store.get(job.call_id)
+    assert (got.total_segments, got.done_segments, got.tasks) == (6, 4, 1)
+    store.progress(job.call_id, total_segments=3, done_segments=1, tasks=1)  # the plan shrank
+    assert store.get(job.call_id).done_segments == 3  # never more than the total

@@ -326,7 +326,7 @@ def test_ray_actors_transcribe_on_a_local_ray(speech_windows, wer):
 
     source, windows, sentences, times = speech_windows
     # A real local Ray on this machine's 2 CPUs, bound to loopback; each actor reserves half a CPU.
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False,
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False,
              _node_ip_address="127.0.0.1")
     try:
         backend = RayBackend(EngineSpec("faster-whisper", "tiny.en", threads=1),

@@ -4,7 +4,6 @@ No model runs here: these tests take milliseconds."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from pathlib import Path
 
@@ -70,24 +69,10 @@ def test_notebook_fields_map_to_the_registry():
             assert options.option(name).form == name
 
 
-def test_service_parameters_map_to_the_registry():
-    from audiototext.service import JobRequest
-
-    for f in dataclasses.fields(JobRequest):
-        assert "service" in options.option(f.name).faces, f.name
-
-
 def test_notebook_offers_every_notebook_option():
     from audiototext import notebook
 
     assert {f.name for f in options.form_fields()} <= set(notebook.DEFAULTS)
-
-
-@pytest.mark.xfail(strict=True, reason="mapped in notebook/service refactor")
-def test_service_offers_every_service_option():
-    from audiototext.service import JobRequest
-
-    assert {p.name for p in options.query_parameters()} <= {f.name for f in dataclasses.fields(JobRequest)}
 
 
 def test_markdown_table_lists_every_flag():

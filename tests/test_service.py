@@ -1,38 +1,29 @@
-"""The HTTP service against a real uvicorn on 127.0.0.1 with the bundled base model.
+"""The HTTP contract of the service against a real uvicorn on 127.0.0.1 with the bundled base model.
 
 Media is served by a local ``http.server``; jobs use faster-whisper with greedy decoding
-(``beam_size=1``) on 1-3 s espeak-ng clips, so the whole module takes well under a minute or two
-on two CPU cores. Each server is a subprocess (``python -m audiototext serve ...``), as a user
-would start it, so ``kill -9`` and a restart are real.
+(``beam_size=1``) on 1-3 s espeak-ng clips. Each server is a subprocess (``python -m audiototext
+serve ...``), as a user would start it. Restarts and the data dir's lock are in
+test_service_restart.py, engines in test_service_engines.py, Ray in test_service_ray.py, and the
+pure checks (milliseconds, no model) in test_service_unit.py.
 """
 
 from __future__ import annotations
 
-import functools
-import os
-import re
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
-from conftest import ENGLISH_TEXT, speak
+from conftest import speak
+from test_service_support import FAST, JOB_TIMEOUT, Server, httpx, serve_folder, words
 
-httpx = pytest.importorskip("httpx")
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 pytest.importorskip("multipart")
 
 pytestmark = pytest.mark.slow
 
-FAST = {"engine": "faster-whisper", "beam_size": 1}
 CLIPS = {
     "morning": "Good morning everyone.",
     "weather": "The weather is nice today.",
@@ -40,22 +31,6 @@ CLIPS = {
     "coffee": "I would like a cup of coffee.",
 }
 SMALL_LIMIT_MB = 0.5  # the module server's download/upload limit
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class _Handler(SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:  # keep pytest output clean
-        pass
-
-    def do_GET(self):
-        if self.path.startswith("/slow"):
-            time.sleep(4)  # longer than the server's --download-timeout
-        return super().do_GET()
 
 
 @pytest.fixture(scope="module")
@@ -69,101 +44,9 @@ def media(tmp_path_factory):
     (folder / "page.html").write_text("<html><body>no media here</body></html>")
     subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", "anoisesrc=r=16000:a=0.05",
                     "-t", "30", "-ac", "1", str(folder / "big.wav")], check=True)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", folder
-    server.shutdown()
-
-
-class Server:
-    """``python -m audiototext serve`` as a subprocess on a free port."""
-
-    def __init__(self, data_dir: Path, *args: str, token: str | None = None, env: dict | None = None):
-        self.data_dir, self.args, self.token, self.env = data_dir, args, token, env or {}
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = data_dir.parent / f"{data_dir.name}-server.log"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> Server:
-        env = dict(os.environ, AUDIOTOTEXT_OFFLINE="1", **self.env)
-        env.pop("AUDIOTOTEXT_TOKEN", None)
-        if self.token:
-            env["AUDIOTOTEXT_TOKEN"] = self.token
-        with open(self.log, "a") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "audiototext", "serve", "--port", str(self.port),
-                 "--data-dir", str(self.data_dir), *self.args], stdout=log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"server exited with {self.proc.returncode}:\n{self.log_text()}")
-            try:
-                if httpx.get(self.url + "/openapi.json", timeout=2).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        pytest.fail(f"server did not start:\n{self.log_text()}")
-
-    def log_text(self, tail: int | None = 5000) -> str:
-        text = self.log.read_text(errors="replace")
-        return text[-tail:] if tail else text
-
-    def kill9(self) -> None:
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(30)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-
-    def request(self, method: str, path: str, **kwargs) -> httpx.Response:
-        headers = kwargs.pop("headers", {})
-        if self.token:
-            headers.setdefault("Authorization", f"Bearer {self.token}")
-        return httpx.request(method, self.url + path, headers=headers, timeout=60, **kwargs)
-
-    def submit(self, slug: str, src_url: str | None = None, **params) -> str:
-        query = {"title_slug": slug, **FAST, **params}
-        if src_url is not None:
-            query["src_url"] = src_url
-        response = self.request("POST", "/api/transcribe", params=query)
-        assert response.status_code == 200, response.text
-        return response.json()["call_id"]
-
-    def status(self, call_id: str) -> dict:
-        response = self.request("GET", f"/api/status/{call_id}")
-        body = response.json()
-        check_status_shape(body)
-        assert response.status_code == (200 if "error" not in body else response.status_code)
-        return body
-
-    def wait(self, call_id: str, timeout: float = 180) -> dict:
-        """Poll until finished, checking the status is consistent at every step."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            body = self.status(call_id)
-            if body["finished"]:
-                return body
-            time.sleep(0.2)
-        pytest.fail(f"job {call_id} did not finish in {timeout} s:\n{self.log_text()}")
-
-
-def check_status_shape(body: dict) -> None:
-    assert isinstance(body["finished"], bool)
-    for key in ("total_segments", "done_segments", "tasks"):
-        assert isinstance(body[key], int) and body[key] >= 0, body
-    assert body["done_segments"] <= body["total_segments"], body
-    if body["finished"] and "error" not in body:
-        assert body["done_segments"] == body["total_segments"] >= 1, body
-    if not body["finished"]:
-        assert body["status"] in ("queued", "running") and "error" not in body
+    base, http = serve_folder(folder)
+    yield base, folder
+    http.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -172,10 +55,6 @@ def server(tmp_path_factory):
                     "--max-download-mb", str(SMALL_LIMIT_MB), "--download-timeout", "2").start()
     yield server
     server.stop()
-
-
-def words(text: str) -> str:
-    return "".join(c for c in text.lower() if c.isalpha() or c == " ")
 
 
 # --- the flow ------------------------------------------------------------------------------------
@@ -270,7 +149,7 @@ def test_twenty_concurrent_jobs(server, media):
     assert len(set(call_ids.values())) == 20
 
     seen_finished: set[str] = set()
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + JOB_TIMEOUT
     while len(seen_finished) < 20 and time.monotonic() < deadline:
         for slug, call_id in call_ids.items():
             body = server.status(call_id)  # shape and invariants checked on every poll
@@ -282,7 +161,7 @@ def test_twenty_concurrent_jobs(server, media):
         time.sleep(0.3)
     assert len(seen_finished) == 20, server.log_text()
     for slug, clip in slugs.items():
-        text = " ".join(s["text"] for s in server.request("GET", f"/api/audio/{slug}").json()["segments"])
+        text = server.text(slug)
         assert CLIPS[clip].split()[-1].strip(".").lower() in words(text), (slug, text)
 
 
@@ -416,86 +295,4 @@ def test_full_queue_answers_429(tmp_path, media):
     # The first is still queued and reported so; the second left nothing behind.
     assert client.get(f"/api/status/{ok.json()['call_id']}").json()["status"] == "queued"
     assert app.state.store.counts()["queued"] == 1
-
-
-@pytest.fixture(scope="module")
-def long_clip(media):
-    """About 75 s of speech: long enough to be caught mid-job."""
-    _, folder = media
-    return speak(" ".join([ENGLISH_TEXT] * 6), "en-us", folder / "long.wav", speed=170)
-
-
-def test_kill_9_and_restart_resumes(tmp_path, media, long_clip):
-    base, _ = media
-    data = tmp_path / "data"
-    # --batch-size 1: each chunk is checkpointed as soon as it is decoded.
-    server = Server(data, "--engine", "faster-whisper", "--batch-size", "1").start()
-    try:
-        short = server.submit("short-one", f"{base}/coffee.wav")
-        server.wait(short)
-        short_files = {p.name: p.stat().st_mtime_ns for p in (data / "audio" / "short-one").iterdir()}
-
-        long_id = server.submit("long-one", f"{base}/long.wav", language="en")
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:  # mid-job: some progress made, not finished
-            body = server.status(long_id)
-            assert not body["finished"], "the job finished before it could be interrupted"
-            if body["done_segments"] > 0:
-                break
-            time.sleep(0.1)
-        else:
-            pytest.fail(f"no progress:\n{server.log_text()}")
-        server.kill9()
-
-        server.start()  # same port, same data dir
-        final = server.wait(long_id)
-        assert final["status"] == "done" and final["done_segments"] == final["total_segments"] >= 2
-        text = " ".join(s["text"] for s in server.request("GET", "/api/audio/long-one").json()["segments"])
-        assert words(text).count("newspaper") >= 4, text
-        log = server.log_text(tail=None)
-        assert "Resuming 1 unfinished job" in log
-        # The chunks finished before the kill were not decoded again.
-        assert re.search(r"Resuming: [1-9]\d* of \d+ chunks were already transcribed", log), log
-        assert not list((data / "audio" / "long-one" / ".audiototext").glob("*/chunk-*"))  # cleaned up
-        # The finished job was neither redone nor lost.
-        assert server.status(short)["status"] == "done"
-        assert {p.name: p.stat().st_mtime_ns for p in (data / "audio" / "short-one").iterdir()} == short_files
-        assert server.submit("short-one", f"{base}/coffee.wav") == short
-    finally:
-        server.stop()
-
-
-def test_ray_backend(tmp_path, media):
-    """Chunks on the actors of a real local Ray cluster that the test starts (``ray start --head``)."""
-    pytest.importorskip("ray")
-    if shutil.which("ray") is None:
-        pytest.skip("the ray command is not installed")
-    base, _ = media
-    port = free_port()
-    ray_dir = Path("/tmp") / f"ray-{os.getpid()}-{port}"  # short: Ray's socket paths have a length limit
-    # A loopback-only test cluster: no token auth (`ray start` turns it on by default where a
-    # ~/.ray/auth_token exists; a real cluster's token goes to the service with RAY_AUTH_MODE=token).
-    ray_env = {"RAY_AUTH_MODE": "disabled"}
-    head = subprocess.Popen(
-        ["ray", "start", "--head", "--block", "--port", str(port), "--node-ip-address", "127.0.0.1",
-         "--num-cpus", "2", "--include-dashboard=false", "--disable-usage-stats", "--temp-dir", str(ray_dir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env={**os.environ, **ray_env})
-    server = Server(tmp_path / "data", "--engine", "faster-whisper", "--backend", "ray",
-                    "--ray-address", f"127.0.0.1:{port}", "--ray-actors", "1", "--ray-num-cpus", "1", env=ray_env)
-    try:
-        server.start()
-        call_id = server.submit("on-ray", f"{base}/coffee.wav")
-        final = server.wait(call_id)
-        assert final["status"] == "done" and final["tasks"] == 1, (final, server.log_text())
-        text = " ".join(s["text"] for s in server.request("GET", "/api/audio/on-ray").json()["segments"])
-        assert "coffee" in words(text)
-        log = server.log_text(tail=None)
-        assert "Joined Ray at 127.0.0.1:" in log and "Decoding on 1 Ray actor" in log
-    finally:
-        server.stop()
-        head.terminate()  # `ray start --block` stops the processes it started on SIGTERM
-        try:
-            head.wait(60)
-        except subprocess.TimeoutExpired:
-            head.kill()
-        shutil.rmtree(ray_dir, ignore_errors=True)
+    app.state.lock.release()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
+import threading
 from typing import Sequence
 
 import numpy as np
@@ -150,6 +152,33 @@ class OpenAIWhisperEngine:
         )
 
 
+_SDPA_LOCK = threading.Lock()
+_SDPA_USERS = 0
+_SDPA_SAVED = True
+
+
+@contextlib.contextmanager
+def attention_weights():
+    """whisper's ``disable_sdpa`` for threads: its switch is a class attribute of the whole process,
+    so the first aligning thread turns SDPA off and the last one out restores it (one thread leaving
+    ``disable_sdpa`` while another aligned made the other's attention weights None)."""
+    from whisper.model import MultiHeadAttention
+
+    global _SDPA_USERS, _SDPA_SAVED
+    with _SDPA_LOCK:
+        if _SDPA_USERS == 0:
+            _SDPA_SAVED = MultiHeadAttention.use_sdpa
+            MultiHeadAttention.use_sdpa = False
+        _SDPA_USERS += 1
+    try:
+        yield
+    finally:
+        with _SDPA_LOCK:
+            _SDPA_USERS -= 1
+            if _SDPA_USERS == 0:
+                MultiHeadAttention.use_sdpa = _SDPA_SAVED
+
+
 def batched_decoding_task(model, options):
     """A ``whisper.decoding.DecodingTask`` whose beam search and best-of sampling work on batches.
 
@@ -222,7 +251,6 @@ class _TorchWindows:
         decoder never looks back at.
         """
         import torch
-        from whisper.model import disable_sdpa
         from whisper.timing import dtw, median_filter
 
         t = self.tokenizer
@@ -234,7 +262,7 @@ class _TorchWindows:
         hooks = [block.cross_attn.register_forward_hook(lambda _, ins, outs, index=i: qks.__setitem__(index, outs[-1]))
                  for i, block in enumerate(self.model.decoder.blocks)]
         try:
-            with torch.no_grad(), disable_sdpa():
+            with torch.no_grad(), attention_weights():
                 logits = self.model.decoder(batch, torch.stack(list(encoded)))
         finally:
             for hook in hooks:

@@ -4,7 +4,8 @@ The database lives at ``<data_dir>/jobs.sqlite3`` in WAL mode (readers never wai
 writer), with one connection per thread, as :mod:`sqlite3` requires. Nothing here knows about
 HTTP or Whisper: :mod:`audiototext.service` decides what a job means, this module only
 remembers it. A job that was queued or running when the process died is still queued or
-running here, which is what lets the service resume it on the next start.
+running here, which is what lets the service resume it on the next start. One server at a time
+opens a data dir's store: it holds the dir's lock (:mod:`audiototext.service.lock`) first.
 """
 
 from __future__ import annotations
@@ -185,11 +186,15 @@ class JobStore:
         return job if job and job.status == RUNNING else None
 
     def progress(self, call_id: str, *, total_segments: int, done_segments: int, tasks: int) -> None:
-        """Record progress of a running job (ignored once the job is finished)."""
+        """Record progress of a running job (ignored once the job is finished).
+
+        ``done_segments`` never goes back (a late or repeated report cannot undo progress a client
+        has seen) and never passes ``total_segments``.
+        """
         self._connect().execute(
-            "UPDATE jobs SET total_segments = ?, done_segments = ?, tasks = ?, updated = ?"
-            " WHERE call_id = ? AND status = 'running'",
-            (total_segments, done_segments, tasks, time.time(), call_id))
+            "UPDATE jobs SET total_segments = ?, done_segments = MIN(MAX(done_segments, ?), ?), tasks = ?,"
+            " updated = ? WHERE call_id = ? AND status = 'running'",
+            (total_segments, done_segments, total_segments, tasks, time.time(), call_id))
 
     def finish(self, call_id: str) -> None:
         """Mark a job done; its progress reads complete."""

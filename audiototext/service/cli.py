@@ -1,0 +1,143 @@
+"""``audiototext serve``: the command line, :class:`~.settings.Settings` from it, and the server's start.
+
+The start is ordered so that a server that cannot run touches nothing: the settings are
+checked, then the data dir's lock is taken (a second server on it exits here with status 1),
+then the port is bound (a port in use exits here with status 1, before any job is resumed),
+and only then does the app start its workers and resume the unfinished jobs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import sys
+from pathlib import Path
+
+from ..errors import AudioToTextError
+from .settings import BACKENDS, Settings
+
+log = logging.getLogger("audiototext.service")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="audiototext serve", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="HTTP transcription service: POST /api/transcribe, GET /api/status/{call_id}, "
+                    "GET /api/audio/{slug}[.srt|.vtt|.txt]; docs at /docs. One server per --data-dir.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 exposes it to the network)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1,
+                   help="transcription threads, each with its own model (1 on CPU; more on a big GPU)")
+    p.add_argument("--queue-size", "--queue_size", dest="queue_size", type=int, default=100,
+                   help="jobs that may wait; more are answered 429")
+    p.add_argument("--data-dir", "--data_dir", dest="data_dir", type=Path, default=Path("audiototext-data"),
+                   help="job database, results (audio/<slug>/) and downloads; locked while the server runs")
+    p.add_argument("--backend", choices=BACKENDS, default="local",
+                   help="where windows are decoded: this process, or Ray actors")
+    p.add_argument("--ray-address", "--ray_address", dest="ray_address", default=None,
+                   help="Ray cluster for --backend ray (auto, host:6379, ray://head:10001); default: a local Ray")
+    p.add_argument("--ray-actors", "--ray_actors", dest="ray_actors", type=int, default=None,
+                   help="Ray actors per worker (default: one per GPU, or per two CPUs of the cluster)")
+    p.add_argument("--ray-num-cpus", "--ray_num_cpus", dest="ray_num_cpus", type=float, default=None,
+                   help="CPUs each Ray actor reserves (default: its thread count)")
+    p.add_argument("--batch-size", "--batch_size", dest="batch_size", type=int, default=None,
+                   help="windows of long audio decoded together (1: checkpoint every window at once)")
+    p.add_argument("--token", default=os.environ.get("AUDIOTOTEXT_TOKEN"),
+                   help="require 'Authorization: Bearer TOKEN' (default: $AUDIOTOTEXT_TOKEN; unset: open)")
+    p.add_argument("--model", default=None,
+                   help="default model for jobs, may be a local path (default: base; whisper-1 for openai-api)")
+    p.add_argument("--engine", default=None, help="default engine for jobs: faster-whisper, openai-whisper, "
+                                                  "or openai-api (needs $OPENAI_API_KEY)")
+    p.add_argument("--device", default=None, help="cuda or cpu (default: the GPU when there is one)")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads per worker (0: cores / workers)")
+    p.add_argument("--max-download-mb", "--max_download_mb", dest="max_download_mb", type=float, default=2048,
+                   help="largest download or upload, in MiB")
+    p.add_argument("--download-timeout", "--download_timeout", dest="timeout", type=float, default=60.0,
+                   help="seconds a download may stall before it fails")
+    p.add_argument("--log-level", "--log_level", dest="log_level", default="info",
+                   choices=["debug", "info", "warning", "error"])
+    return p
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """The parsed flags as :class:`Settings`.
+
+    Raises:
+        OptionsError: a value out of range (the message names the flag).
+    """
+    return Settings(data_dir=args.data_dir, host=args.host, port=args.port, workers=args.workers,
+                    queue_size=args.queue_size, max_bytes=int(args.max_download_mb * 1024 * 1024),
+                    timeout=args.timeout, token=args.token or None, model=args.model, engine=args.engine,
+                    device=args.device, threads=args.threads or None, backend=args.backend,
+                    ray_address=args.ray_address, ray_actors=args.ray_actors, ray_num_cpus=args.ray_num_cpus,
+                    batch_size=args.batch_size)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``, bound before any job is resumed.
+
+    Raises:
+        AudioToTextError: the port is taken or the address is not this machine's.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise AudioToTextError(f"cannot listen on {host}:{port} ({e.strerror or e}): is another server using "
+                               "the port? Give another --port", host=host, port=port) from None
+    return sock
+
+
+def _setup_logging(level: str) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("audiototext")
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    root.propagate = False
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``audiototext serve ...``: run the service until interrupted; returns the exit status.
+
+    1 when the data dir is in use by another server or the port cannot be bound; 2 for bad flags
+    or a missing service extra.
+    """
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        settings = settings_from_args(args)
+    except AudioToTextError as e:
+        parser.error(str(e))
+    try:
+        import uvicorn
+
+        from .app import create_app
+    except ImportError:
+        print("audiototext serve needs the service extra: pip install 'audiototext[service]'", file=sys.stderr)
+        return 2
+    _setup_logging(args.log_level)
+    try:
+        app = create_app(settings)  # takes the data dir's lock first
+    except AudioToTextError as e:
+        print(f"audiototext serve: {e}", file=sys.stderr)
+        return 1
+    try:
+        sock = bind(settings.host, settings.port)
+    except AudioToTextError as e:
+        app.state.lock.release()
+        print(f"audiototext serve: {e}", file=sys.stderr)
+        return 1
+    if settings.exposed and not settings.token:
+        log.warning("Listening on %s without --token: anyone who can reach it can submit jobs", settings.host)
+    config = uvicorn.Config(app, host=settings.host, port=sock.getsockname()[1], log_level=args.log_level)
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+__all__ = ["build_parser", "settings_from_args", "bind", "main"]

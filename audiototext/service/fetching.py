@@ -1,0 +1,152 @@
+"""Getting a job's media onto this server before it is queued: a link, a video page, or an upload.
+
+Everything is fetched into ``<data-dir>/downloads/<call_id>/`` with a size limit and a stall
+timeout, then probed by ffmpeg, so a bad link or a file that is not media is answered at once
+(:func:`fetch_media`). yt-dlp (the ``service`` extra) is imported only for ``is_video=true``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from .. import media
+from ..errors import MediaError
+from .checks import safe_suffix
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A job's media on this server: where it is, what the client called it, how long it lasts."""
+
+    path: Path
+    source: str
+    duration: float
+
+
+def fetch_media(dest_dir: Path, stem: str, *, src_url: str | None = None, is_video: bool = False,
+                upload: BinaryIO | None = None, filename: str | None = None, max_bytes: int,
+                timeout: float) -> Fetched:
+    """Download ``src_url`` (or save ``upload``) as ``dest_dir/<stem>.<ext>`` and probe it with ffmpeg.
+
+    On failure ``dest_dir`` is removed and the message names what the client sent, never this
+    server's paths.
+
+    Raises:
+        MediaError: the download failed or timed out, the file passed ``max_bytes`` (then with
+            ``limit``), or ffmpeg cannot read it.
+    """
+    source = src_url if src_url is not None else f"upload:{filename or 'file'}"
+    path = None
+    try:
+        if src_url is not None:
+            path = fetch_url(src_url, dest_dir, stem, is_video=is_video, max_bytes=max_bytes, timeout=timeout)
+        else:
+            path = save_upload(upload, dest_dir, stem, filename=filename, max_bytes=max_bytes)
+        return Fetched(path, source, media.probe(path).duration)
+    except MediaError as e:
+        shutil.rmtree(dest_dir, ignore_errors=True)
+        message = str(e).replace(str(path), source) if path else str(e)
+        if not is_video and src_url is not None and "not an audio or video file" in message:
+            message += "; if it is a web page with a video, send is_video=true"
+        raise MediaError(message, source=source, limit=getattr(e, "limit", None)) from e
+
+
+def fetch_url(url: str, dest_dir: Path, stem: str, *, is_video: bool, max_bytes: int, timeout: float) -> Path:
+    """Download ``url`` (a media link, or with ``is_video`` a video page via yt-dlp) as ``<stem>.<ext>``.
+
+    Raises:
+        MediaError: the download failed, timed out or passed ``max_bytes`` (then with ``limit``).
+    """
+    if is_video:
+        return fetch_video_page(url, dest_dir, stem, max_bytes=max_bytes, timeout=timeout)
+    item = media.resolve(url, download_dir=dest_dir, progress=False, max_bytes=max_bytes, timeout=timeout)
+    path = dest_dir / f"{stem}{safe_suffix(item.path.name)}"
+    os.replace(item.path, path)
+    return path
+
+
+class _YtdlpLog:
+    """yt-dlp's messages into our log; remembers them to explain a missing file."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def debug(self, msg: str) -> None:
+        self.lines.append(msg)
+        log.debug("yt-dlp: %s", msg)
+
+    info = debug
+
+    def warning(self, msg: str) -> None:
+        self.lines.append(msg)
+        log.warning("yt-dlp: %s", msg)
+
+    def error(self, msg: str) -> None:
+        self.lines.append(msg)
+        log.error("yt-dlp: %s", msg)
+
+
+def fetch_video_page(url: str, dest_dir: Path, stem: str, *, max_bytes: int, timeout: float) -> Path:
+    """The best audio (or video) of the page at ``url``, via yt-dlp, as ``<stem>.<ext>``.
+
+    Raises:
+        MediaError: yt-dlp is missing, failed, found nothing, or the file passed ``max_bytes``.
+    """
+    try:
+        import yt_dlp
+    except ImportError as e:
+        raise MediaError("is_video=true needs yt-dlp: pip install 'audiototext[service]'", source=url) from e
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    logger = _YtdlpLog()
+    options = {
+        "outtmpl": str(dest_dir / f"{stem}.%(ext)s"), "format": "bestaudio/best", "noplaylist": True,
+        "playlist_items": "1", "max_filesize": max_bytes, "socket_timeout": timeout, "logger": logger,
+        "quiet": True, "no_warnings": False, "noprogress": True, "overwrites": True, "cachedir": False,
+    }
+    try:
+        with yt_dlp.YoutubeDL(options) as ydl:
+            ydl.download([url])
+    except yt_dlp.utils.DownloadError as e:
+        reason = re.sub(r"^ERROR:\s*", "", str(e)).strip()
+        raise MediaError(f"{url}: could not get the video ({reason}); check the link", source=url) from e
+    files = [p for p in dest_dir.glob(f"{stem}.*") if not p.name.endswith((".part", ".ytdl"))]
+    if not files:
+        if any("max-filesize" in line for line in logger.lines):
+            raise MediaError(f"{url}: the video is more than the limit of {max_bytes} bytes",
+                             source=url, limit=max_bytes)
+        raise MediaError(f"{url}: the page has no video or audio to download; check the link", source=url)
+    return files[0]
+
+
+def save_upload(stream: BinaryIO, dest_dir: Path, stem: str, *, filename: str | None, max_bytes: int) -> Path:
+    """Copy an uploaded file to ``<dest_dir>/<stem>.<ext>``, refusing more than ``max_bytes``.
+
+    Raises:
+        MediaError: the upload is larger than ``max_bytes`` (with ``limit``).
+    """
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    path = dest_dir / f"{stem}{safe_suffix(filename)}"
+    partial = path.with_name(path.name + ".part")
+    done = 0
+    with open(partial, "wb") as out:
+        while chunk := stream.read(1 << 20):
+            done += len(chunk)
+            if done > max_bytes:
+                out.close()
+                partial.unlink(missing_ok=True)
+                raise MediaError(f"upload {filename!r}: more than the limit of {max_bytes} bytes",
+                                 source=filename, limit=max_bytes)
+            out.write(chunk)
+    os.replace(partial, path)
+    return path
+
+
+__all__ = ["Fetched", "fetch_media", "fetch_url", "fetch_video_page", "save_upload"]

@@ -1,0 +1,180 @@
+"""The job runner: a bounded queue of call_ids and the worker threads that run them through the pipeline.
+
+Each worker keeps one :class:`~audiototext.pipeline.Pipeline` per (engine, model), so a model
+is loaded once per worker and reused by every job that asks for it. A job's live progress
+reaches the job store through the pipeline's :class:`~audiototext.events.Callbacks` only
+(:func:`progress_callbacks`); nothing here reads ``sys.stdout``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import shutil
+import threading
+
+from ..errors import AudioToTextError
+from ..events import Callbacks, Progress
+from .checks import failure_status, public_message
+from .jobstore import Job, JobStore
+from .joboptions import job_options
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Starts of one job (restarts included) before it is marked failed.
+MAX_ATTEMPTS = 3
+
+
+class QueueFull(AudioToTextError):
+    """The job queue is full; the client should retry later."""
+
+
+def progress_callbacks(store: JobStore, call_id: str) -> Callbacks:
+    """The pipeline Callbacks that keep a job's ``total_segments``, ``done_segments`` and ``tasks`` current.
+
+    Progress is counted in windows decoded (:class:`~audiototext.events.Progress`), on every path
+    (long audio, the API engine's pieces). The last window is counted when the job is done, its
+    files written (:meth:`JobStore.finish`), so ``finished`` and ``done == total`` come together.
+    """
+
+    def on_progress(event: Progress) -> None:
+        done = min(event.done_segments, max(event.total_segments - 1, 0))
+        store.progress(call_id, total_segments=event.total_segments, done_segments=done, tasks=event.tasks)
+
+    return Callbacks(on_progress=on_progress)
+
+
+class JobRunner:
+    """``settings.workers`` threads taking call_ids from a queue of at most ``settings.queue_size``."""
+
+    def __init__(self, settings: Settings, store: JobStore):
+        self.settings = settings
+        self.store = store
+        self.queue: queue.Queue[str | None] = queue.Queue(maxsize=settings.queue_size)
+        self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()
+        self._slug_locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def slug_lock(self, slug: str):
+        """Serialise submissions for one slug (the dedupe rules need a consistent view)."""
+        with self._locks_lock:
+            lock = self._slug_locks.setdefault(slug, threading.Lock())
+        with lock:
+            yield
+
+    def submit(self, call_id: str) -> None:
+        """Queue a stored job.
+
+        Raises:
+            QueueFull: ``queue_size`` jobs are waiting already.
+        """
+        try:
+            self.queue.put_nowait(call_id)
+        except queue.Full:
+            raise QueueFull(f"the queue is full ({self.settings.queue_size} jobs waiting); retry later",
+                            call_id=call_id) from None
+
+    def start(self) -> None:
+        """Start the workers, then queue the jobs a previous run left unfinished.
+
+        Raises:
+            AudioToTextError: ``backend="ray"`` and Ray cannot be started or joined.
+        """
+        if self.settings.backend == "ray":
+            # Joined once, before the workers: their actors then live as long as the service, and
+            # the long-audio backend, which shuts down only a Ray it started itself, leaves it running.
+            from ..longaudio.backends import start_ray
+
+            start_ray(self.settings.ray_address)
+        for number in range(self.settings.workers):
+            thread = threading.Thread(target=self._work, name=f"audiototext-worker-{number}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        unfinished = self.store.unfinished()
+        if unfinished:
+            log.info("Resuming %d unfinished job(s) from %s", len(unfinished), self.store.path)
+            # Blocking puts, off the startup path: there may be more than queue_size of them.
+            threading.Thread(target=lambda: [self.queue.put(job.call_id) for job in unfinished],
+                             name="audiototext-resume", daemon=True).start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Ask the workers to stop after their current job; running jobs resume on the next start."""
+        self._stopping.set()
+        for _ in self._threads:
+            with contextlib.suppress(queue.Full):
+                self.queue.put_nowait(None)
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def _work(self) -> None:
+        pipelines: dict[tuple, object] = {}
+        try:
+            while not self._stopping.is_set():
+                call_id = self.queue.get()
+                if call_id is None:
+                    break
+                try:
+                    self._run(call_id, pipelines)
+                except Exception:  # noqa: BLE001 - a worker must survive any one job
+                    log.exception("job %s: unexpected failure", call_id)
+                    with contextlib.suppress(Exception):
+                        self.store.fail(call_id, "internal error while transcribing; see the server log",
+                                        http_status=500)
+                finally:
+                    self.queue.task_done()
+        finally:
+            for pipeline in pipelines.values():
+                pipeline.close()
+
+    def _run(self, call_id: str, pipelines: dict) -> None:
+        job = self.store.start(call_id)
+        if job is None:  # deleted, or finished by an earlier run
+            return
+        if job.attempts > MAX_ATTEMPTS:
+            # A job that takes the server down with it (out of memory...) must not do so forever.
+            self.store.fail(call_id, f"the server stopped {MAX_ATTEMPTS} times while transcribing this job; "
+                                     "giving up (see the server log)", http_status=500)
+            return
+        if job.attempts > 1:
+            log.info("job %s (%s): resuming, attempt %d", call_id, job.slug, job.attempts)
+        try:
+            options = job_options(job.params, self.settings, self.settings.result_dir(job.slug))
+        except AudioToTextError as e:
+            self._fail(job, e)
+            return
+        pipeline = self._pipeline(pipelines, options)
+        pipeline.options = options  # same model; this job's options
+        pipeline.callbacks = progress_callbacks(self.store, call_id)
+        log.info("job %s (%s): transcribing %s", call_id, job.slug, job.source)
+        result = pipeline.run_file(job.media_path, stem=job.slug)
+        if result.ok:
+            self.store.finish(call_id)
+            log.info("job %s (%s): done, %d segments", call_id, job.slug, len(result.transcript.segments))
+        else:
+            self._fail(job, result.error)
+        # The input is kept only while a restart may need it.
+        shutil.rmtree(self.settings.downloads_dir / call_id, ignore_errors=True)
+
+    @staticmethod
+    def _pipeline(pipelines: dict, options):
+        """This worker's pipeline for ``options``' engine and model (one model per worker at a time)."""
+        from ..pipeline import Pipeline
+
+        key = (options.engine, options.model)
+        if key not in pipelines:
+            while pipelines:  # memory is the scarce thing: the previous model goes first
+                pipelines.popitem()[1].close()
+            pipelines[key] = Pipeline(options)
+        return pipelines[key]
+
+    def _fail(self, job: Job, error: BaseException) -> None:
+        self.store.fail(job.call_id, public_message(error, media_path=job.media_path, source=job.source),
+                        http_status=failure_status(error))
+        log.info("job %s (%s): failed: %s", job.call_id, job.slug, error)
+
+
+__all__ = ["MAX_ATTEMPTS", "QueueFull", "JobRunner", "progress_callbacks"]
