@@ -14,6 +14,8 @@ names (:func:`output_stems`).
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -117,6 +119,7 @@ class Pipeline:
         self.options = options if options is not None else Options()
         self.callbacks = callbacks or Callbacks()
         self._engine: Engine | None = None
+        self._loading: Future | None = None  # the engine loading in the background (see load_ahead)
         self._backends: dict[str, Backend] = {}
         self._checked: Options | None = None  # the options the last successful preflight checked
         self._stems: set[str] = set()  # output names used in this run (case folded)
@@ -130,11 +133,32 @@ class Pipeline:
     def engine(self) -> Engine:
         """The engine in this process, loaded on first use (once, whatever the number of inputs)."""
         if self._engine is None:
-            o = self.options
-            workers = 1 if self.mode == "off" else (o.parallel.workers or default_workers(o.engine, o.device))
-            self._engine = load_engine(o.engine, o.model, device=o.device, threads=o.threads, workers=workers,
-                                       api_key=o.api_key)
+            loading, self._loading = self._loading, None
+            self._engine = loading.result() if loading is not None else self._load_engine()
         return self._engine
+
+    def _load_engine(self) -> Engine:
+        o = self.options
+        workers = 1 if self.mode == "off" else (o.parallel.workers or default_workers(o.engine, o.device))
+        return load_engine(o.engine, o.model, device=o.device, threads=o.threads, workers=workers, api_key=o.api_key)
+
+    def load_ahead(self) -> None:
+        """Start loading the in-process engine in a thread, while the input is fetched, decoded and
+        scanned for speech (ffmpeg and voice detection each keep one core busy; loading keeps the
+        other). Its errors surface where the engine is first used. Nothing to do for workers in
+        other processes or on Ray, which load their own."""
+        if self._engine is not None or self._loading is not None or self.mode in ("processes", "ray"):
+            return
+        future: Future = Future()
+
+        def load() -> None:
+            try:
+                future.set_result(self._load_engine())
+            except BaseException as e:  # noqa: BLE001 - handed to whoever asks for the engine
+                future.set_exception(e)
+
+        threading.Thread(target=load, name="audiototext-load", daemon=True).start()
+        self._loading = future
 
     def backend(self, mode: str) -> Backend:
         """The executor for a parallel ``mode``, made once and kept for the next inputs."""
@@ -262,6 +286,7 @@ class Pipeline:
             self.callbacks.on_file_start(str(source))
         try:
             self.preflight()
+            self.load_ahead()
             done = self._transcribe_input(source, stem, result)
             result.transcript = done.transcript
             result.outputs = self._write(result, result.transcript)

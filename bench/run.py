@@ -1,18 +1,27 @@
-"""Time Whisper runners on one recording as whole processes and print a table.
+"""Time Whisper runners on several recordings as whole processes, interleaved in rounds, and print medians.
 
-Each runner is a fresh process, started one after the other in this session, so model loading,
-audio decoding and everything else a user waits for is counted. Reported: wall time, realtime
-factor (audio seconds per wall second: higher is faster), peak memory of the whole process tree
-(workers included, sampled every 0.1 s from /proc), and WER against the reference text after
-Whisper's normalisers (English: EnglishTextNormalizer; otherwise BasicTextNormalizer) with jiwer.
+Each run is a fresh process, so model loading, audio decoding and everything else a user waits for
+is counted. The runs are **interleaved**: round 1 runs every runner on every file, then round 2,
+and so on (``--rounds``, default 3), the runner order rotating from one round to the next, so a
+burst of load on the machine spreads over all runners instead of landing on one. Per file it prints
+a markdown table: the **median** wall time over the rounds, realtime factor (audio seconds per
+wall second: higher is faster), speed relative to ``whisper-cli`` and ``fw-batched`` (their median
+over this runner's median), median peak memory of the whole process tree (workers included,
+sampled every 0.1 s from /proc), and WER against the reference text after Whisper's normalisers
+(English: EnglishTextNormalizer; otherwise BasicTextNormalizer) with jiwer, from the last run
+(the table says when the rounds' WERs differ). Every raw run goes to ``rows.json``.
 
 Usage::
 
-    python bench/run.py ../shared/eval/data/long/en_long_mix.opus --ref ../shared/eval/data/long/en_long_mix.txt \\
-        --language en --runners whisper-cli,fw-seq,fw-batched,att-batched,att-processes
+    python bench/run.py --files ../shared/eval/data/long/en_long_mix.opus,../shared/eval/data/long/es_long_mix.opus \\
+        --runners whisper-cli,fw-seq,fw-batched,att,att-openai --rounds 3 --check-targets
 
-The eval data is read where it lies; nothing is copied. Results (texts and a JSON of the rows)
-go to ``bench/results/<name>/`` (ignored by git). Not part of the test suite.
+References are ``<stem>.txt`` next to each file. The spoken language of each file comes from
+``../shared/eval/data/manifest.json`` when the file is listed there, else from ``--language``; it
+is given to **every** runner (``--language`` for the CLIs, ``language=`` for faster-whisper), so
+no runner spends time detecting it. The eval data is read where it lies; nothing is copied.
+Outputs (texts, logs, ``rows.json``) go to ``bench/results/<name>/`` (ignored by git). Not part of
+the test suite.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import argparse
 import json
 import os
 import shlex
+import statistics
 import subprocess
 import sys
 import time
@@ -28,6 +38,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+DEFAULT_MANIFEST = ROOT.parent / "shared" / "eval" / "data" / "manifest.json"
 
 # faster-whisper on its own, as its README shows it: sequential, and its BatchedInferencePipeline
 # with its own defaults (batch 8, beam 5, VAD chunks). The model directory is the same base model.
@@ -45,10 +56,28 @@ with open(out, "w", encoding="utf-8") as f:
     f.write("".join(s.text for s in segments))
 """
 
+#: What each runner is, for the help text and the README.
+RUNNERS = {
+    "whisper-cli": "the whisper command (openai-whisper, fp32 on CPU, its defaults: beam 5, temperature fallback)",
+    "fw-seq": "faster-whisper WhisperModel.transcribe, int8, beam 5",
+    "fw-batched": "faster-whisper BatchedInferencePipeline with its defaults",
+    "att": "audiototext FILE --model base: the default path, no other flag",
+    "att-openai": "audiototext --engine openai-whisper --parallel off (must equal whisper-cli byte for byte)",
+    "att-faster": "audiototext --engine faster-whisper --parallel off",
+    "att-batched": "audiototext --engine faster-whisper --parallel batched",
+    "att-batched-greedy": "the same with --beam_size 1",
+    "att-processes": "audiototext --engine faster-whisper --parallel processes",
+    "att-processes-greedy": "the same with --beam_size 1",
+    "att-ray": "audiototext --engine faster-whisper --parallel ray --ray-num-cpus 0.5",
+    "att-openai-batched": "audiototext --engine openai-whisper --parallel batched",
+}
+DEFAULT_RUNNERS = "whisper-cli,fw-seq,fw-batched,att,att-openai"
+
 
 def model_paths(model: str) -> tuple[str, str]:
     """(CTranslate2 directory, openai-whisper .pt) of ``model``, the offline bundled weights included."""
     sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("AUDIOTOTEXT_OFFLINE", "1")
     from audiototext.engines.faster_whisper import ct2_model_dir
     from audiototext.models import openai_checkpoint, resolve
 
@@ -56,31 +85,32 @@ def model_paths(model: str) -> tuple[str, str]:
     return str(ct2), str(openai_checkpoint(ct2))
 
 
-def runners(audio: str, language: str, model: str, out: Path) -> dict[str, list[str]]:
-    ct2, pt = model_paths(model)
+def commands(audio: str, language: str, model: str, paths: tuple[str, str], out: Path) -> dict[str, list[str]]:
+    """Every runner's command line for ``audio``, its outputs under ``out``."""
+    ct2, pt = paths
     py = sys.executable
-    att = [py, "-m", "audiototext", audio, "--model", model, "-f", "txt", "--no_progress",
-           *(["--language", language] if language != "auto" else [])]
+    lang = ["--language", language] if language != "auto" else []
 
-    def a(name, *flags):
-        return [*att, "-o", str(out / name), *flags]
+    def att(name, *flags):
+        return [py, "-m", "audiototext", audio, "--model", model, "-o", str(out / name), "-f", "txt", "--no_progress",
+                *lang, *flags]
 
     return {
         "whisper-cli": ["whisper", audio, "--model", pt, "--device", "cpu", "--fp16", "False", "--output_format",
-                        "txt", "--output_dir", str(out / "whisper-cli"), "--verbose", "False",
-                        *(["--language", language] if language != "auto" else [])],
+                        "txt", "--output_dir", str(out / "whisper-cli"), "--verbose", "False", *lang],
         "fw-seq": [py, "-c", FW_SCRIPT, ct2, audio, language, str(out / "fw-seq.txt"), "sequential"],
         "fw-batched": [py, "-c", FW_SCRIPT, ct2, audio, language, str(out / "fw-batched.txt"), "batched"],
-        "att-openai": a("att-openai", "--engine", "openai-whisper", "--parallel", "off"),
-        "att-faster": a("att-faster", "--engine", "faster-whisper", "--parallel", "off"),
-        "att-batched": a("att-batched", "--engine", "faster-whisper", "--parallel", "batched"),
-        "att-batched-greedy": a("att-batched-greedy", "--engine", "faster-whisper", "--parallel", "batched",
-                                "--beam_size", "1"),
-        "att-processes": a("att-processes", "--engine", "faster-whisper", "--parallel", "processes"),
-        "att-processes-greedy": a("att-processes-greedy", "--engine", "faster-whisper", "--parallel", "processes",
+        "att": att("att"),
+        "att-openai": att("att-openai", "--engine", "openai-whisper", "--parallel", "off"),
+        "att-faster": att("att-faster", "--engine", "faster-whisper", "--parallel", "off"),
+        "att-batched": att("att-batched", "--engine", "faster-whisper", "--parallel", "batched"),
+        "att-batched-greedy": att("att-batched-greedy", "--engine", "faster-whisper", "--parallel", "batched",
                                   "--beam_size", "1"),
-        "att-ray": a("att-ray", "--engine", "faster-whisper", "--parallel", "ray", "--ray-num-cpus", "0.5"),
-        "att-openai-batched": a("att-openai-batched", "--engine", "openai-whisper", "--parallel", "batched"),
+        "att-processes": att("att-processes", "--engine", "faster-whisper", "--parallel", "processes"),
+        "att-processes-greedy": att("att-processes-greedy", "--engine", "faster-whisper", "--parallel", "processes",
+                                    "--beam_size", "1"),
+        "att-ray": att("att-ray", "--engine", "faster-whisper", "--parallel", "ray", "--ray-num-cpus", "0.5"),
+        "att-openai-batched": att("att-openai-batched", "--engine", "openai-whisper", "--parallel", "batched"),
     }
 
 
@@ -104,10 +134,16 @@ def _tree_rss(pid: int) -> int:
 
 def measure(cmd: list[str], log: Path) -> tuple[float, int, int]:
     """(wall seconds, peak tree RSS bytes, exit status) of ``cmd``, its output in ``log``."""
-    env = {**os.environ, "AUDIOTOTEXT_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "AUDIOTOTEXT_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "PYTHONPATH": path}
+    log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as out:
         start = time.monotonic()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        try:
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        except OSError as e:  # the command itself is missing (no `whisper` on PATH)
+            out.write(f"could not start {cmd[0]}: {e}\n")
+            return time.monotonic() - start, 0, 127
         peak = 0
         while proc.poll() is None:
             peak = max(peak, _tree_rss(proc.pid))
@@ -116,18 +152,26 @@ def measure(cmd: list[str], log: Path) -> tuple[float, int, int]:
     return wall, peak, proc.returncode
 
 
-def hypothesis_text(name: str, out: Path, stem: str) -> str:
+def output_path(name: str, out: Path, stem: str) -> Path | None:
     for path in (out / f"{name}.txt", out / name / f"{stem}.txt"):
         if path.is_file():
-            return path.read_text(encoding="utf-8")
-    return ""
+            return path
+    return None
+
+
+def last_line(log: Path) -> str:
+    try:
+        lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "no log"
+    return lines[-1][:200] if lines else "no output"
 
 
 def wer(reference: str, hypothesis: str, language: str) -> float:
     import jiwer
     from whisper.normalizers import BasicTextNormalizer, EnglishTextNormalizer
 
-    normalize = EnglishTextNormalizer() if language == "en" else BasicTextNormalizer()
+    normalize = EnglishTextNormalizer() if language in ("en", "auto") else BasicTextNormalizer()
     return jiwer.wer(normalize(reference), normalize(hypothesis))
 
 
@@ -137,48 +181,195 @@ def duration_of(audio: str) -> float:
     return float(out.strip())
 
 
+def manifest_languages(manifest: Path) -> dict[str, str]:
+    """Resolved audio path (and bare file name) -> language code, from the eval data's manifest."""
+    try:
+        entries = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    out = {}
+    for entry in entries:
+        if entry.get("audio") and entry.get("lang"):
+            out[str((manifest.parent / entry["audio"]).resolve())] = entry["lang"]
+            out.setdefault(Path(entry["audio"]).name, entry["lang"])
+    return out
+
+
+def rotated(names: list[str], k: int) -> list[str]:
+    k %= len(names)
+    return names[k:] + names[:k]
+
+
+def median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def summarise(rows: list[dict], names: list[str]) -> dict[str, dict]:
+    """Per runner over the rounds of one file: medians of the successful runs, last WER, failures."""
+    out = {}
+    for name in names:
+        runs = [r for r in rows if r["runner"] == name]
+        ok = [r for r in runs if r["status"] == 0]
+        wers = [r["wer"] for r in ok if r["wer"] is not None]
+        out[name] = dict(
+            runs=len(runs), ok=len(ok), wall=median([r["wall_s"] for r in ok]),
+            peak=median([r["peak_mib"] for r in ok]), wer=wers[-1] if wers else None,
+            wer_spread=(min(wers), max(wers)) if len(set(wers)) > 1 else None,
+            failure=next((f"exit {r['status']}: {r['error']}" for r in reversed(runs) if r["status"] != 0), None),
+            identical=[r["identical_to_cli"] for r in ok if r.get("identical_to_cli") is not None],
+        )
+    return out
+
+
+def table(summary: dict[str, dict], duration: float) -> str:
+    lines = ["| runner | median wall (s) | × realtime | vs whisper-cli | vs fw-batched | median peak RAM (MiB) "
+             "| WER % | runs ok |", "|---|---:|---:|---:|---:|---:|---:|---|"]
+    cli, fwb = summary.get("whisper-cli", {}).get("wall"), summary.get("fw-batched", {}).get("wall")
+    for name, s in summary.items():
+        if s["wall"] is None:
+            lines.append(f"| {name} | **failed** | | | | | | 0/{s['runs']}: {s['failure']} |")
+            continue
+        ratio = (lambda ref: f"{ref / s['wall']:.2f}×" if ref else "–")  # noqa: E731
+        wer_text = "–" if s["wer"] is None else f"{s['wer']:.2f}"
+        if s["wer_spread"]:
+            wer_text += f" (runs: {s['wer_spread'][0]:.2f}–{s['wer_spread'][1]:.2f})"
+        runs = f"{s['ok']}/{s['runs']}" + (f"; failed: {s['failure']}" if s["ok"] < s["runs"] else "")
+        lines.append(f"| {name} | {s['wall']:.1f} | {duration / s['wall']:.1f} | {ratio(cli)} | {ratio(fwb)} | "
+                     f"{s['peak']:.0f} | {wer_text} | {runs} |")
+    return "\n".join(lines)
+
+
+def target_lines(summary: dict[str, dict]) -> list[str]:
+    """Issue 9's targets for the default path on this machine: speed, accuracy and memory against the references."""
+    att, cli, fwb = (summary.get(n) or {} for n in ("att", "whisper-cli", "fw-batched"))
+
+    def check(label, needs, test):
+        missing = [n for n, s in needs if not s or s.get("wall") is None]
+        if missing:
+            return f"  {label}: not measured (no successful {', '.join(missing)} run)"
+        ok, detail = test()
+        return f"  {label}: {'met' if ok else 'NOT met'} ({detail})"
+
+    def speed(ref, factor):
+        ratio = ref["wall"] / att["wall"]
+        return ratio >= factor, f"{ratio:.2f}×"
+
+    def accuracy():
+        refs = [s["wer"] for s in (cli, fwb) if s.get("wer") is not None]
+        if att.get("wer") is None or not refs:
+            return False, "no WER (reference text missing?)"
+        bound = min(refs) + 0.5
+        return att["wer"] <= bound, f"{att['wer']:.2f} % vs bound {bound:.2f} %"
+
+    def memory():
+        return att["peak"] <= 1.2 * fwb["peak"], f"{att['peak']:.0f} MiB vs {1.2 * fwb['peak']:.0f} MiB"
+
+    return [
+        check("att >= 1.15× fw-batched", [("att", att), ("fw-batched", fwb)], lambda: speed(fwb, 1.15)),
+        check("att >= 10× whisper-cli", [("att", att), ("whisper-cli", cli)], lambda: speed(cli, 10)),
+        check("att WER <= min(whisper-cli, fw-batched) + 0.5",
+              [("att", att), ("whisper-cli", cli), ("fw-batched", fwb)], accuracy),
+        check("att peak RAM <= 1.2× fw-batched", [("att", att), ("fw-batched", fwb)], memory),
+    ]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("audio")
-    p.add_argument("--ref", required=True, help="reference text (<name>.txt)")
-    p.add_argument("--language", default="auto", help="spoken language code given to every runner, or auto")
+    p.add_argument("--files", required=True, help="comma-separated recordings; references are <stem>.txt beside them")
+    p.add_argument("--language", default="auto",
+                   help="language code for files the manifest does not list, given to every runner (default auto)")
+    p.add_argument("--manifest", type=Path, default=DEFAULT_MANIFEST, help="eval manifest giving each file's language")
     p.add_argument("--model", default="base")
-    p.add_argument("--runners", default="whisper-cli,fw-seq,fw-batched,att-batched,att-processes",
-                   help="comma-separated; any of the names in runners()")
-    p.add_argument("--out", type=Path, default=None, help="results directory (default: bench/results/<name>)")
+    p.add_argument("--runners", default=DEFAULT_RUNNERS,
+                   help=f"comma-separated (default {DEFAULT_RUNNERS}); any of: {', '.join(RUNNERS)}")
+    p.add_argument("--rounds", type=int, default=3, help="rounds of every runner on every file (default 3)")
+    p.add_argument("--check-targets", action="store_true",
+                   help="print per file whether att meets issue 9's targets against whisper-cli and fw-batched")
+    p.add_argument("--out", type=Path, default=None, help="results directory (default: bench/results/<first file>)")
     args = p.parse_args(argv)
 
-    stem = Path(args.audio).stem
-    out = args.out or HERE / "results" / stem
-    out.mkdir(parents=True, exist_ok=True)
-    table = runners(args.audio, args.language, args.model, out)
+    files = [f.strip() for f in args.files.split(",") if f.strip()]
+    missing = [f for f in files if not Path(f).is_file()]
+    if missing:
+        p.error(f"no such files: {', '.join(missing)}")
     names = [n.strip() for n in args.runners.split(",") if n.strip()]
-    unknown = [n for n in names if n not in table]
+    unknown = [n for n in names if n not in RUNNERS]
     if unknown:
-        p.error(f"unknown runners {unknown}; choose from {', '.join(table)}")
-    reference = Path(args.ref).read_text(encoding="utf-8")
-    duration = duration_of(args.audio)
-    language = args.language if args.language != "auto" else "en"
-    rows = []
-    print(f"{stem}: {duration:.0f} s, model {args.model}, {os.cpu_count()} CPUs", flush=True)
-    for name in names:
-        print(f"  running {name}: {shlex.join(table[name])}", flush=True)
-        wall, peak, status = measure(table[name], out / f"{name}.log")
-        text = hypothesis_text(name, out, stem)
-        row = dict(runner=name, wall_s=round(wall, 1), rtf=round(duration / wall, 1), peak_mib=peak // 2**20,
-                   wer=round(100 * wer(reference, text, language), 2) if text else None, status=status)
-        rows.append(row)
-        print(f"    {row}", flush=True)
-        (out / "rows.json").write_text(json.dumps(rows, indent=1))
-    base = {r["runner"]: r["wall_s"] for r in rows}
+        p.error(f"unknown runners {unknown}; choose from {', '.join(RUNNERS)}")
+    if args.rounds < 1:
+        p.error("--rounds must be at least 1")
+    first = Path(files[0]).stem
+    out = args.out or HERE / "results" / (first if len(files) == 1 else f"{first}+{len(files) - 1}")
+    out.mkdir(parents=True, exist_ok=True)
+    languages = manifest_languages(args.manifest)
+    paths = model_paths(args.model)
+
+    info = {}
+    for f in files:
+        stem = Path(f).stem
+        ref = Path(f).with_suffix(".txt")
+        language = languages.get(str(Path(f).resolve())) or languages.get(Path(f).name) or args.language
+        info[f] = dict(stem=stem, duration=duration_of(f), language=language,
+                       reference=ref.read_text(encoding="utf-8") if ref.is_file() else None)
+        print(f"{stem}: {info[f]['duration']:.0f} s, language {language}"
+              f"{'' if ref.is_file() else ', no reference text (no WER)'}", flush=True)
+    print(f"model {args.model}, {os.cpu_count()} CPUs, {args.rounds} rounds of {', '.join(names)}", flush=True)
+
+    rows: list[dict] = []
+    for round_ in range(1, args.rounds + 1):
+        order = rotated(names, round_ - 1)
+        for f in files:
+            meta = info[f]
+            run_dir = out / meta["stem"] / f"round{round_}"
+            table_ = commands(f, meta["language"], args.model, paths, run_dir)
+            for name in order:
+                shown = shlex.join(table_[name]).replace(shlex.quote(FW_SCRIPT), "FW_SCRIPT")
+                print(f"  round {round_} {meta['stem']} {name}: {shown}", flush=True)
+                log = run_dir / f"{name}.log"
+                wall, peak, status = measure(table_[name], log)
+                text_path = output_path(name, run_dir, meta["stem"])
+                text = text_path.read_text(encoding="utf-8") if text_path else None
+                if status == 0 and text is None:
+                    status = -1  # exited 0 but wrote nothing: a failure all the same
+                row = dict(round=round_, file=f, runner=name, wall_s=round(wall, 2), peak_mib=peak // 2**20,
+                           status=status, error=None if status == 0 else last_line(log), log=str(log),
+                           wer=round(100 * wer(meta["reference"], text, meta["language"]), 2)
+                           if text is not None and meta["reference"] is not None else None,
+                           language=meta["language"], output=str(text_path) if text_path else None)
+                rows.append(row)
+                print(f"    {wall:.1f} s, {row['peak_mib']} MiB, WER {row['wer']}"
+                      + ("" if status == 0 else f", FAILED (exit {status}): {row['error']}"), flush=True)
+                (out / "rows.json").write_text(json.dumps(rows, indent=1))
+            _mark_identical(rows, round_, f)
+            (out / "rows.json").write_text(json.dumps(rows, indent=1))
+
     print()
-    print("| runner | wall (s) | × realtime | vs whisper CLI | vs fw-batched | peak RAM (MiB) | WER % |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for r in rows:
-        vs = lambda ref: f"{base[ref] / r['wall_s']:.2f}×" if ref in base else "–"  # noqa: E731
-        print(f"| {r['runner']} | {r['wall_s']} | {r['rtf']} | {vs('whisper-cli')} | {vs('fw-batched')} | "
-              f"{r['peak_mib']} | {r['wer'] if r['wer'] is not None else 'failed'} |")
+    for f in files:
+        meta = info[f]
+        summary = summarise([r for r in rows if r["file"] == f], names)
+        print(f"**{meta['stem']}** ({meta['duration']:.0f} s, {meta['language']}; median of {args.rounds} "
+              f"round{'s' if args.rounds > 1 else ''}, model {args.model})\n")
+        print(table(summary, meta["duration"]))
+        if "att-openai" in summary and "whisper-cli" in summary:
+            same = summary["att-openai"]["identical"]
+            verdict = ("not compared (a run failed)" if not same else
+                       "byte-identical in every round" if all(same) else
+                       f"DIFFERENT in {same.count(False)} of {len(same)} rounds")
+            print(f"\natt-openai .txt vs whisper-cli .txt: {verdict}")
+        if args.check_targets:
+            print("\nTargets (issue 9):")
+            print("\n".join(target_lines(summary)))
+        print()
+    print(f"Raw runs: {out / 'rows.json'}")
     return 0 if all(r["status"] == 0 for r in rows) else 1
+
+
+def _mark_identical(rows: list[dict], round_: int, f: str) -> None:
+    """att-openai's text against whisper-cli's of the same round and file, byte for byte."""
+    by = {r["runner"]: r for r in rows if r["round"] == round_ and r["file"] == f}
+    a, b = by.get("att-openai"), by.get("whisper-cli")
+    if a and b and a["output"] and b["output"]:
+        a["identical_to_cli"] = Path(a["output"]).read_bytes() == Path(b["output"]).read_bytes()
 
 
 if __name__ == "__main__":

@@ -124,7 +124,8 @@ def test_checkpoints_and_resume_decode_only_unfinished_batches(tmp_path):
     store = Checkpoints(tmp_path / "ck")
     _, whole = run(ScriptedBackend(), batch_size=2, checkpoints=store, language=None)
     done = store.load()
-    assert sorted(done) == list(range(whole.windows + whole.extra_windows))
+    # Every window, and the continuation of the one Whisper stopped early (numbered after its origin).
+    assert len(done) == whole.windows + whole.extra_windows and set(range(whole.windows)) < set(done)
     assert store.get_meta("language") == "en"
     for index in (1, 2):  # lose two windows: batches [0, 1] and [2, 3] are decoded again, whole
         (tmp_path / "ck" / f"window-{index:05d}.json").unlink()

@@ -33,7 +33,7 @@ from .checkpoints import CHECKPOINT_DIR, Checkpoints, checkpoint_key
 from .plan import WINDOW, Window, continuation, plan_windows
 from .source import AudioSource, duration_of, fingerprint
 from .speech import DETECTORS, detect_speech
-from .stitch import Placed, make_cues, place_words, trim_loops
+from .stitch import make_cues, place_words, trim_loops
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,14 @@ def early_stop(window: Window, result: WindowText) -> float | None:
 
 
 class _Run:
-    """One long-audio transcription: decode rounds of windows, then stitch."""
+    """One long-audio transcription: decode the windows, continue those Whisper ended early, and
+    place each window's cues as soon as it and every window before it are final.
+
+    A window that stopped early gets a continuation window for the rest, at once (it is decoded
+    while the other batches still run, not after them). Its index is fixed by its origin — window
+    ``i``'s continuation is ``i + n``, that one's ``i + 2n`` (``n`` first-pass windows) — so a
+    resumed run finds its checkpoint whatever order the batches finished in.
+    """
 
     def __init__(self, source: AudioSource, options: DecodeOptions, backend: Backend, *, batch_size: int,
                  callbacks: Callbacks, checkpoints: Checkpoints | None):
@@ -186,7 +193,10 @@ class _Run:
         self.batch_size, self.callbacks, self.checkpoints = batch_size, callbacks, checkpoints
         self.windows: dict[int, Window] = {}
         self.results: dict[int, WindowText] = checkpoints.load() if checkpoints else {}
-        self.decoded = 0
+        self.first: list[Window] = []
+        self.todo: list[list[Window]] = []
+        self.cues: list[Segment] = []
+        self.decoded = self.placed = self.extra = self.cut = 0
 
     def progress(self, finished: bool = False) -> None:
         total = len(self.windows)
@@ -204,73 +214,82 @@ class _Run:
             self.checkpoints.remove()  # a partial set is of no use and must not fill the folder further
             self.checkpoints = None
 
-    def decode(self, windows: Sequence[Window]) -> None:
-        """Decode ``windows`` in fixed batches (consecutive indices), skipping batches already done."""
-        for w in windows:
+    def run(self, first: list[Window]) -> list[Segment]:
+        self.first = first
+        for w in first:
             self.windows[w.index] = w
-        groups = batch_groups(windows, self.batch_size, self.backend.tasks)
-        todo = [g for g in groups if not all(w.index in self.results for w in g)]
-        self.decoded += sum(len(g) for g in groups if g not in todo)
+        groups = batch_groups(first, self.batch_size, self.backend.tasks)
+        self.todo = [g for g in groups if not all(w.index in self.results for w in g)]
+        for w in (w for g in groups if g not in self.todo for w in g):
+            self.decoded += 1
+            self.follow(w)
         self.progress()
+        self.emit_ready()
         running: dict[Future, list[Window]] = {}
-        while todo or running:
-            while todo and len(running) < self.backend.tasks + 1:
-                group = todo.pop(0)
+        while self.todo or running:
+            while self.todo and len(running) < self.backend.tasks + 1:
+                group = self.todo.pop(0)
                 batch = Batch(tuple(w.index for w in group), tuple(w.audio(self.source) for w in group))
                 running[self.backend.submit(batch, self.options)] = group
             finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for future in finished:
-                running.pop(future)
+                group = running.pop(future)
                 for index, result in future.result():
                     self.results[index] = result
                     self.save(index, result)
                     self.decoded += 1
+                for w in group:
+                    self.follow(w)
                 self.progress()
-
-    def run(self, first: list[Window]) -> list[Segment]:
-        self.decode(first)
-        current, extra = first, 0
-        for _ in range(MAX_ROUNDS):
-            stopped = [(w, t) for w in current if (t := early_stop(w, self.results[w.index])) is not None]
-            if not stopped:
-                break
-            current = continuation(stopped, first_index=max(self.windows) + 1)
-            extra += len(current)
-            log.info("Whisper ended %d window%s early; decoding the rest in %d more", len(stopped),
-                     "s" if len(stopped) > 1 else "", len(current))
-            self.decode(current)
-        self.extra = extra
+                self.emit_ready()
+        if self.extra:
+            log.info("Whisper ended %d window%s early: %d more decoded for the rest", self.extra,
+                     "s" if self.extra > 1 else "", self.extra)
+        if self.cut:
+            log.warning("Cut %d word%s that Whisper repeated in a loop (a hallucination)", self.cut,
+                        "s" if self.cut > 1 else "")
         self.progress(finished=True)
-        return self.stitch(first)
+        return self.cues
 
-    def stitch(self, first: list[Window]) -> list[Segment]:
-        """Every window's words on the recording, grouped by the first-pass window they belong to."""
-        starts = [w.start for w in first]
-        groups: dict[int, list[Placed]] = {w.index: [] for w in first}
-        for index in sorted(self.windows):
-            window, result = self.windows[index], self.results[index]
-            for placed in place_words(window, result.words):
-                owner = first[max(0, _bisect(starts, placed.word.start) - 1)].index
-                groups[owner].append(placed)
-        cues: list[Segment] = []
-        cut = 0
-        for w in first:
-            words, n = trim_loops(sorted(groups[w.index], key=lambda p: p.word.start))
-            cut += n
+    def follow(self, window: Window) -> None:
+        """After ``window`` is decoded: its continuation, when Whisper stopped early and rounds are left."""
+        n = len(self.first)
+        stop = early_stop(window, self.results[window.index])
+        if stop is None or window.index // n >= MAX_ROUNDS:
+            return
+        [rest] = continuation([(window, stop)], first_index=window.index + n)
+        self.windows[rest.index] = rest
+        self.extra += 1
+        log.debug("Whisper ended window %d at %.1f of %.1f s; decoding the rest", window.index, stop, window.duration)
+        if rest.index in self.results:  # resumed
+            self.decoded += 1
+            self.follow(rest)
+        else:
+            self.todo.append([rest])
+
+    def chain(self, index: int) -> list[int] | None:
+        """A first-pass window and its continuations, when every one is decoded; else None."""
+        chain = []
+        while index in self.windows:
+            if index not in self.results:
+                return None
+            chain.append(index)
+            index += len(self.first)
+        return chain
+
+    def emit_ready(self) -> None:
+        """Place the cues of every first-pass window that is final, in time order, and report them."""
+        while self.placed < len(self.first) and (chain := self.chain(self.first[self.placed].index)):
+            words = sorted((p for i in chain for p in place_words(self.windows[i], self.results[i].words)),
+                           key=lambda p: p.word.start)
+            words, cut = trim_loops(words)
+            self.cut += cut
             for cue in make_cues(words, self.windows, keep_words=self.options.word_timestamps):
-                if cues and cue.start < cues[-1].end:
-                    cue = cue.clamped(cues[-1].end, max(cue.end, cues[-1].end))
-                cues.append(cue)
+                if self.cues and cue.start < self.cues[-1].end:
+                    cue = cue.clamped(self.cues[-1].end, max(cue.end, self.cues[-1].end))
+                self.cues.append(cue)
                 self.callbacks.segment(cue)
-        if cut:
-            log.warning("Cut %d word%s that Whisper repeated in a loop (a hallucination)", cut, "s" if cut > 1 else "")
-        return cues
-
-
-def _bisect(values: list[float], x: float) -> int:
-    import bisect
-
-    return bisect.bisect_right(values, x + 1e-9)
+            self.placed += 1
 
 
 def transcribe_windows(source: AudioSource, windows: list[Window], options: DecodeOptions, backend: Backend, *,

@@ -12,6 +12,7 @@ its audio came from — and maps any time in the window back onto the recording 
 from __future__ import annotations
 
 import bisect
+import logging
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -19,6 +20,8 @@ import numpy as np
 
 from .source import AudioSource
 from .speech import Region
+
+log = logging.getLogger(__name__)
 
 #: Whisper's window, in seconds.
 WINDOW = 30.0
@@ -127,9 +130,17 @@ def pack(stretches: Sequence[Region], *, window: float = WINDOW, first_index: in
     return windows
 
 
+#: Pauses are shortened below ``pause`` only when that saves a whole window, and never below this.
+PAUSE_FLOOR = 0.2
+
+
 def plan_windows(regions: Sequence[Region], duration: float, *, pause: float = 0.4,
                  window: float = WINDOW) -> list[Window]:
     """Speech regions -> windows: pauses shortened to ``pause`` seconds, packed up to ``window`` seconds.
+
+    Every window costs a full encoder pass however little it holds, so when shorter pauses (down
+    to :data:`PAUSE_FLOOR`) pack the same speech into fewer windows, they are used: a recording
+    whose last window would hold 3 s is not given a sixth encoder pass for it.
 
     Guarantees (property-tested): windows in time order and not overlapping, each at most
     ``window`` long, their pieces inside ``[0, duration]`` and covering every region entirely.
@@ -144,7 +155,15 @@ def plan_windows(regions: Sequence[Region], duration: float, *, pause: float = 0
         else:
             merged.append([s, e])
     speech = [(s, e) for s, e in merged]
-    return pack(padded_pieces(speech, duration, pause), window=window)
+    windows = pack(padded_pieces(speech, duration, pause), window=window)
+    shorter = pause - 0.05
+    while len(windows) > 1 and shorter >= min(PAUSE_FLOOR, pause) - 1e-9:
+        tighter = pack(padded_pieces(speech, duration, shorter), window=window)
+        if len(tighter) < len(windows):
+            log.debug("Pauses shortened to %.2f s: %d windows instead of %d", shorter, len(tighter), len(windows))
+            return tighter
+        shorter -= 0.05
+    return windows
 
 
 def continuation(windows: Sequence[tuple[Window, float]], *, window: float = WINDOW,
@@ -159,4 +178,4 @@ def continuation(windows: Sequence[tuple[Window, float]], *, window: float = WIN
     return pack(rests, window=window, first_index=first_index)
 
 
-__all__ = ["WINDOW", "Piece", "Window", "padded_pieces", "pack", "plan_windows", "continuation"]
+__all__ = ["WINDOW", "PAUSE_FLOOR", "Piece", "Window", "padded_pieces", "pack", "plan_windows", "continuation"]

@@ -133,6 +133,25 @@ def merge_touching(regions: Sequence[Region], tolerance: float = 0.02) -> list[R
     return [(s, e) for s, e in merged]
 
 
+#: Silero runs on one core per block; blocks of this many seconds go to two threads at once.
+SILERO_BLOCK = 120.0
+
+
+def _silero_in_blocks(source: AudioSource, *, threads: int = 2, **options) -> list[Region]:
+    """Silero over consecutive blocks, two at a time (each call uses one core; onnxruntime frees the
+    GIL). Each block is read by its own task, so at most ``threads`` blocks are in memory."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    duration = duration_of(source)
+    spans = [(t, min(t + SILERO_BLOCK, duration)) for t in np.arange(0.0, duration, SILERO_BLOCK)]
+
+    def find(span: tuple[float, float]) -> list[Region]:
+        return [(span[0] + s, span[0] + e) for s, e in silero_speech(source.read(*span), **options)]
+
+    with ThreadPoolExecutor(threads, thread_name_prefix="audiototext-vad") as pool:
+        return [region for found in pool.map(find, spans) for region in found]
+
+
 def detect_speech(source: AudioSource, *, vad: str = "silero", threshold: float = 0.5, min_silence: float = 0.16,
                   noise_db: float | None = None, max_len: float = 28.0) -> list[Region]:
     """Speech regions of the whole source, none longer than ``max_len`` seconds, read block by block.
@@ -147,8 +166,7 @@ def detect_speech(source: AudioSource, *, vad: str = "silero", threshold: float 
     if vad == "off":
         regions = [(0.0, duration)] if duration > 0 else []
     elif vad == "silero":
-        regions = [(offset + s, offset + e) for offset, block in blocks(source)
-                   for s, e in silero_speech(block, threshold=threshold, min_silence=min_silence, max_speech=max_len)]
+        regions = _silero_in_blocks(source, threshold=threshold, min_silence=min_silence, max_speech=max_len)
     else:
         level = noise_db if noise_db is not None else auto_noise_db(
             np.concatenate([frame_levels(block) for _, block in blocks(source)] or [np.zeros(0)]))

@@ -328,7 +328,7 @@ class _Job:
             answer = self.engine._request(part, options)
             result = response_to_transcript(answer, duration=part.end - part.start, task=options.task,
                                             language=options.language if options.task == "transcribe" else None,
-                                            speech=lambda: self.speech_in(part))
+                                            speech=lambda part=part: self.speech_in(part))
             language = language or result.language
             segments += [s.shifted(part.start - piece.start) for s in result.segments]
         return Transcript(tuple(segments), language=language, duration=piece.end - piece.start, task=options.task)
