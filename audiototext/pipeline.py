@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -157,7 +157,9 @@ class Pipeline:
             except BaseException as e:  # noqa: BLE001 - handed to whoever asks for the engine
                 future.set_exception(e)
 
-        threading.Thread(target=load, name="audiototext-load", daemon=True).start()
+        # Not a daemon: the interpreter waits for a load in progress rather than tearing the
+        # thread down inside torch or CTranslate2 at exit (an abort, seen when no speech was found).
+        threading.Thread(target=load, name="audiototext-load").start()
         self._loading = future
 
     def backend(self, mode: str) -> Backend:
@@ -169,7 +171,10 @@ class Pipeline:
         return self._backends[mode]
 
     def close(self) -> None:
-        """Stop worker processes and Ray actors (the in-process model stays loaded); never raises."""
+        """Stop worker processes and Ray actors (the in-process model stays loaded, a load in
+        progress is waited for); never raises."""
+        if self._loading is not None:
+            wait([self._loading])
         while self._backends:
             mode, backend = self._backends.popitem()
             try:

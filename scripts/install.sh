@@ -30,5 +30,5 @@ python3 -c "import torch" 2>/dev/null || $PIP "torch==${TORCH_VERSION:-2.13.0}"
 if [ "$profile" = run ]; then
   $PIP -e ".[offline,faster,deepl]"
 else
-  $PIP -e ".[test,offline,faster,deepl,notebook,service,ray]"
+  $PIP -e ".[test,offline,faster,deepl,api,notebook,service,ray]"
 fi

@@ -11,11 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audiototext.engines import DecodeOptions
-from audiototext.engines.windows import WindowText, verdict
+from audiototext.engines.windows import Encoded, WindowText, verdict
 from audiototext.events import Callbacks, Progress
 from audiototext.longaudio import (EARLY_STOP, ParallelOptions, SpeechOptions, batch_groups, default_batch_size, plan,
                                    resolve_mode, transcribe_windows)
 from audiototext.longaudio.checkpoints import Checkpoints, checkpoint_key
+from audiototext.longaudio.backends import Batch
 from audiototext.longaudio.plan import Piece, Window, plan_windows
 from audiototext.longaudio.source import ArraySource
 from audiototext.longaudio.stitch import SUBTITLE_GAP, Placed, make_cues, place_words, trim_loops
@@ -70,6 +71,23 @@ class ScriptedBackend:
         pass
 
 
+class ScriptedSplitBackend(ScriptedBackend):
+    """The same decoding, offered as the thread backend offers it: windows encoded one by one, then
+    batches decoded (the run then interleaves the two across its workers)."""
+
+    def submit_encode(self, audio) -> Future:
+        future: Future = Future()
+        future.set_result(Encoded(audio, len(audio)))
+        return future
+
+    def submit_decode(self, encoded, options) -> Future:
+        batch = Batch(tuple(range(len(encoded))), tuple(e.features for e in encoded))
+        self.batches.append(["split", len(encoded)])
+        future: Future = Future()
+        future.set_result([r for _, r in super().submit(batch, options).result()])
+        return future
+
+
 REGIONS = [(0.5, 9.0), (10.0, 24.0), (29.0, 33.5), (34.0, 58.0), (63.0, 80.0), (81.0, 95.5)]
 
 
@@ -112,12 +130,16 @@ def test_a_window_whisper_ended_early_gets_one_continuation():
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(1, 8))
-def test_batch_size_never_changes_what_is_transcribed(batch_size):
+@given(st.integers(1, 8), st.booleans())
+def test_batch_size_never_changes_what_is_transcribed(batch_size, split):
     _, reference = run(ScriptedBackend(), batch_size=1)
-    _, result = run(ScriptedBackend(tasks=3), batch_size=batch_size)
+    backend = ScriptedSplitBackend(tasks=3) if split else ScriptedBackend(tasks=3)
+    _, result = run(backend, batch_size=batch_size)
     assert result.transcript.segments == reference.transcript.segments
     assert result.extra_windows == reference.extra_windows
+    if split:  # encoded one by one, then decoded in batches
+        sizes = [b[1] for b in backend.batches if b[0] == "split"]
+        assert sizes and max(sizes) <= batch_size
 
 
 def test_checkpoints_and_resume_decode_only_unfinished_batches(tmp_path):
@@ -308,8 +330,13 @@ def test_fallback_is_per_window_inside_the_batch(media_dir, load_engine, name):
 def test_process_pool_gives_the_same_text(speech_windows, wer):
     from audiototext.longaudio.backends import EngineSpec, ProcessBackend
 
+    decode_on_two_workers(ProcessBackend(EngineSpec("faster-whisper", "tiny.en", threads=2), workers=2),
+                          speech_windows, wer)
+
+
+def decode_on_two_workers(backend, speech_windows, wer) -> None:
+    """Every window on ``backend`` (closed after), one per batch: two workers, every sentence once."""
     source, windows, sentences, times = speech_windows
-    backend = ProcessBackend(EngineSpec("faster-whisper", "tiny.en", threads=2), workers=2)
     try:
         events = []
         result = transcribe_windows(source, windows, DecodeOptions(language="en"), backend, batch_size=1,
@@ -325,21 +352,12 @@ def test_ray_actors_transcribe_on_a_local_ray(speech_windows, wer):
     ray = pytest.importorskip("ray")
     from audiototext.longaudio.backends import EngineSpec, RayBackend, RaySettings
 
-    source, windows, sentences, times = speech_windows
     # A real local Ray on this machine's 2 CPUs, bound to loopback; each actor reserves half a CPU.
     ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False,
              _node_ip_address="127.0.0.1")
     try:
-        backend = RayBackend(EngineSpec("faster-whisper", "tiny.en", threads=1),
-                             RaySettings(actors=2, num_cpus=0.5, num_gpus=0))
-        try:
-            events = []
-            result = transcribe_windows(source, windows, DecodeOptions(language="en"), backend, batch_size=1,
-                                        callbacks=Callbacks(on_progress=events.append))
-        finally:
-            backend.close()
-        assert events[-1].tasks == 2
-        assert_every_sentence_once(result.transcript, sentences, times, wer, max_wer=0.3)
+        decode_on_two_workers(RayBackend(EngineSpec("faster-whisper", "tiny.en", threads=1),
+                                         RaySettings(actors=2, num_cpus=0.5, num_gpus=0)), speech_windows, wer)
     finally:
         ray.shutdown()
 

@@ -82,7 +82,6 @@ def test_markdown_table_lists_every_flag():
     assert "| `--temperature` | `0.0` | sampling temperature; between 0 and 1 |" in table
 
 
-@pytest.mark.xfail(strict=True, reason="README merge pending: the lead pastes markdown_table() into README.md")
 def test_readme_has_the_generated_table():
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     assert options.markdown_table() in readme

@@ -20,7 +20,7 @@ from ..errors import OptionsError
 from ..events import Callbacks
 from ..languages import resolve_language
 from ..transcript import Transcript
-from .windows import WindowText
+from .windows import Encoded, WindowText, decode_encoded, decode_windows
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,40 @@ class Engine(Protocol):
     def decode_windows(self, audio: Sequence[np.ndarray], options: DecodeOptions) -> list[WindowText]:
         ...
 
+    def encode_windows(self, audio: Sequence[np.ndarray]) -> list[Encoded]:
+        ...
+
+    def decode_encoded(self, encoded: Sequence[Encoded], options: DecodeOptions) -> list[WindowText]:
+        ...
+
+
+class WindowDecoding:
+    """The window-decoding half of the interface, for a local engine that provides ``_encode(audio)``
+    (encoder outputs) and ``_window_model(options)`` (its :class:`~.windows.WindowModel`).
+
+    Safe to call from up to ``workers`` threads at once. ``encode_windows`` and ``decode_encoded``
+    are the two halves of ``decode_windows``, so a scheduler can encode window by window and
+    decode in batches (the encoder's output does not depend on its batch).
+    """
+
+    def decode_windows(self, audio: Sequence[np.ndarray], options: DecodeOptions) -> list[WindowText]:
+        """Windows of at most 30 s decoded as one batch (see :func:`.windows.decode_windows`)."""
+        if not audio:
+            return []
+        options = english_only_check(self, options)
+        if options.language is None:
+            options = dataclasses.replace(options, language=self.detect_language(audio[0]))
+        return decode_windows(self._window_model(options), audio, options)
+
+    def encode_windows(self, audio: Sequence[np.ndarray]) -> list[Encoded]:
+        """The encoder's half: windows encoded, ready for :meth:`decode_encoded`."""
+        return [Encoded(f, len(a)) for f, a in zip(self._encode(audio), audio)]
+
+    def decode_encoded(self, encoded: Sequence[Encoded], options: DecodeOptions) -> list[WindowText]:
+        """The decoder's half: encoded windows decoded as one batch (``options.language`` set)."""
+        options = english_only_check(self, options)
+        return decode_encoded(self._window_model(options), encoded, options)
+
 
 ENGINES: dict[str, str] = {
     "openai-whisper": "audiototext.engines.openai_whisper:OpenAIWhisperEngine",
@@ -154,5 +188,5 @@ def english_only_check(engine: Engine, options: DecodeOptions) -> DecodeOptions:
     return dataclasses.replace(options, language="en", task="transcribe")
 
 
-__all__ = ["TASKS", "DecodeOptions", "Engine", "ENGINES", "DEFAULT_ENGINE", "engine_class", "load_engine", "log_model",
+__all__ = ["TASKS", "DecodeOptions", "Engine", "WindowDecoding", "ENGINES", "DEFAULT_ENGINE", "engine_class", "load_engine", "log_model",
            "warn_turbo_translate", "english_only_check"]

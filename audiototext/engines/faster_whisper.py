@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 from pathlib import Path
@@ -14,9 +13,9 @@ from ..errors import ModelError
 from ..events import Callbacks, SequentialProgress
 from ..models import ModelSpec, offline, offline_fallback
 from ..transcript import Segment, Transcript, Word
-from . import DecodeOptions, english_only_check, log_model, warn_turbo_translate
+from . import DecodeOptions, WindowDecoding, english_only_check, log_model, warn_turbo_translate
 from .device import default_device, describe_device, split_cores
-from .windows import Decoded, WindowText, decode_windows, words_from_alignment
+from .windows import Decoded, words_from_alignment
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,7 @@ def ct2_model_dir(spec: ModelSpec) -> Path:
         return offline_fallback(spec.size, e)
 
 
-class FasterWhisperEngine:
+class FasterWhisperEngine(WindowDecoding):
     """faster-whisper's WhisperModel behind the engine interface.
 
     On a CPU with ``workers`` > 1 the model is loaded once and served by that many CTranslate2
@@ -108,17 +107,21 @@ class FasterWhisperEngine:
         log.debug("Detected language %s with probability %.2f", language, probability)
         return language
 
-    def decode_windows(self, audio: Sequence[np.ndarray], options: DecodeOptions) -> list[WindowText]:
-        """Windows of at most 30 s decoded as one batch (see :func:`~audiototext.engines.windows.decode_windows`).
+    def _window_model(self, options: DecodeOptions) -> "_CT2Windows":
+        return _CT2Windows(self, options)
 
-        Safe to call from up to ``workers`` threads at once.
-        """
-        if not audio:
-            return []
-        options = english_only_check(self, options)
-        if options.language is None:
-            options = dataclasses.replace(options, language=self.detect_language(audio[0]))
-        return decode_windows(_CT2Windows(self, options), audio, options)
+    def _encode(self, audio: Sequence[np.ndarray]) -> list[np.ndarray]:
+        import ctranslate2
+        from faster_whisper.audio import pad_or_trim
+
+        extractor = self.model.feature_extractor
+        features = np.stack([pad_or_trim(extractor(a)[..., :-1]) for a in audio]).astype(np.float32)
+        step = CPU_ENCODE_BATCH if self.device == "cpu" else 32
+        out: list[np.ndarray] = []
+        for k in range(0, len(features), step):
+            view = ctranslate2.StorageView.from_array(np.ascontiguousarray(features[k:k + step]))
+            out.extend(np.array(self.model.model.encode(view, to_cpu=True)))
+        return out
 
     def _kwargs(self, options: DecodeOptions) -> dict:
         return dict(
@@ -160,19 +163,9 @@ class _CT2Windows:
         self.tokenizer = Tokenizer(self.model.hf_tokenizer, engine.is_multilingual, task=options.task,
                                    language=options.language)
         self.suppress = get_suppressed_tokens(self.tokenizer, suppress_token_ids(options))
-        self.encode_batch = CPU_ENCODE_BATCH if engine.device == "cpu" else 32
 
     def encode(self, audio: Sequence[np.ndarray]) -> list[np.ndarray]:
-        import ctranslate2
-        from faster_whisper.audio import pad_or_trim
-
-        extractor = self.model.feature_extractor
-        features = np.stack([pad_or_trim(extractor(a)[..., :-1]) for a in audio]).astype(np.float32)
-        out: list[np.ndarray] = []
-        for k in range(0, len(features), self.encode_batch):
-            view = ctranslate2.StorageView.from_array(np.ascontiguousarray(features[k:k + self.encode_batch]))
-            out.extend(np.array(self.model.model.encode(view, to_cpu=True)))
-        return out
+        return self.engine._encode(audio)
 
     def _view(self, encoded: Sequence[np.ndarray]):
         import ctranslate2

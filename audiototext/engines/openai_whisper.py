@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import os
 import threading
@@ -15,9 +14,9 @@ from ..errors import ModelError
 from ..events import Callbacks, SequentialProgress
 from ..models import ModelSpec, offline, offline_fallback, openai_checkpoint
 from ..transcript import Segment, Transcript, Word
-from . import DecodeOptions, english_only_check, log_model, warn_turbo_translate
+from . import DecodeOptions, WindowDecoding, english_only_check, log_model, warn_turbo_translate
 from .device import default_device, describe_device
-from .windows import Decoded, WindowText, decode_windows, words_from_alignment
+from .windows import Decoded, words_from_alignment
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +60,7 @@ def _load_checkpoint_with_heads(checkpoint, ct2_dir, device: str):
     return model
 
 
-class OpenAIWhisperEngine:
+class OpenAIWhisperEngine(WindowDecoding):
     """openai-whisper: CUDA + fp16 when a GPU is present, else CPU fp32 on all cores.
 
     One decoding stream (``workers`` is 1): torch already spreads every operation over the cores.
@@ -123,14 +122,15 @@ class OpenAIWhisperEngine:
         return torch.stack([whisper.log_mel_spectrogram(whisper.pad_or_trim(np.asarray(c, np.float32)),
                                                         self.model.dims.n_mels, device=self.device) for c in chunks])
 
-    def decode_windows(self, audio: Sequence[np.ndarray], options: DecodeOptions) -> list[WindowText]:
-        """Windows of at most 30 s decoded as one batch (see :func:`~audiototext.engines.windows.decode_windows`)."""
-        if not audio:
-            return []
-        options = english_only_check(self, options)
-        if options.language is None:
-            options = dataclasses.replace(options, language=self.detect_language(audio[0]))
-        return decode_windows(_TorchWindows(self, options), audio, options)
+    def _window_model(self, options: DecodeOptions) -> "_TorchWindows":
+        return _TorchWindows(self, options)
+
+    def _encode(self, audio: Sequence[np.ndarray]) -> list:
+        import torch
+
+        mels = self._mels(audio)
+        with torch.no_grad():
+            return list(self.model.encoder(mels.half() if self.fp16 else mels))
 
     def _kwargs(self, options: DecodeOptions) -> dict:
         return dict(
@@ -212,12 +212,7 @@ class _TorchWindows:
                                        language=options.language, task=options.task)
 
     def encode(self, audio: Sequence[np.ndarray]) -> list:
-        import torch
-
-        mels = self.engine._mels(audio)
-        with torch.no_grad():
-            features = self.model.encoder(mels.half() if self.engine.fp16 else mels)
-        return list(features)
+        return self.engine._encode(audio)
 
     def prompt_tokens(self, text: str) -> list[int]:
         return self.tokenizer.encode(text)

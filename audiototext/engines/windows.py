@@ -66,6 +66,19 @@ class WindowText:
     tokens: tuple[int, ...] = ()
 
 
+@dataclass(frozen=True)
+class Encoded:
+    """One window's encoder output (engine-specific: a numpy array, a torch tensor) and its length."""
+
+    features: object
+    samples: int
+
+    @property
+    def frames(self) -> int:
+        """Mel frames of audio the window holds (the alignment looks no further)."""
+        return int(np.ceil(self.samples * FRAMES_PER_SECOND / SAMPLE_RATE))
+
+
 class WindowModel(Protocol):
     """The batched primitives an engine implements for :func:`decode_windows`.
 
@@ -131,15 +144,23 @@ def decode_windows(model: WindowModel, audio: Sequence[np.ndarray], options) -> 
     """
     if not audio:
         return []
-    encoded = model.encode(audio)
-    results = _generate_with_fallback(model, encoded, options, prompt_for(model, options.initial_prompt))
+    return decode_encoded(model, [Encoded(f, len(a)) for f, a in zip(model.encode(audio), audio)], options)
+
+
+def decode_encoded(model: WindowModel, encoded: Sequence[Encoded], options) -> list[WindowText]:
+    """Windows already encoded (one by one or together: the encoder's output does not depend on
+    its batch) decoded as one batch; see :func:`decode_windows`."""
+    if not encoded:
+        return []
+    features = [e.features for e in encoded]
+    results = _generate_with_fallback(model, features, options, prompt_for(model, options.initial_prompt))
     silent = [verdict(d.text, d.avg_logprob, d.no_speech_prob, options) == "silent" or not d.text.strip()
               for d in results]
     speaking = [i for i, s in enumerate(silent) if not s]
     words: dict[int, list[Word]] = {}
     if speaking:
-        frames = [int(np.ceil(len(audio[i]) * FRAMES_PER_SECOND / SAMPLE_RATE)) for i in speaking]
-        aligned = model.align([encoded[i] for i in speaking], [results[i].tokens for i in speaking], frames)
+        aligned = model.align([features[i] for i in speaking], [results[i].tokens for i in speaking],
+                              [encoded[i].frames for i in speaking])
         words = dict(zip(speaking, aligned))
     return [WindowText(d.text, tuple(words.get(i, ())), d.temperature, silent[i], d.tokens)
             for i, d in enumerate(results)]
@@ -206,5 +227,5 @@ def words_from_alignment(word_texts: Sequence[str], starts: Sequence[float], end
     return out
 
 
-__all__ = ["Decoded", "WindowText", "WindowModel", "compression_ratio", "verdict", "prompt_for",
+__all__ = ["Decoded", "WindowText", "Encoded", "WindowModel", "decode_encoded", "compression_ratio", "verdict", "prompt_for",
            "decode_windows", "merge_punctuation", "words_from_alignment", "MAX_PROMPT_TOKENS"]

@@ -18,30 +18,24 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 from ..engines import DecodeOptions
-from ..engines.windows import WindowText
 from ..errors import OptionsError
-from ..events import Callbacks, Progress
-from ..transcript import Segment, Transcript
-from .backends import Backend, Batch, EngineSpec, ProcessBackend, RayBackend, RaySettings, ThreadBackend
+from ..events import Callbacks
+from ..transcript import Transcript
+from .backends import Backend, EngineSpec, ProcessBackend, RayBackend, RaySettings, ThreadBackend
 from .checkpoints import CHECKPOINT_DIR, Checkpoints, checkpoint_key
-from .plan import WINDOW, Window, continuation, plan_windows
+from .plan import WINDOW, Window, plan_windows
 from .source import AudioSource, duration_of, fingerprint
 from .speech import DETECTORS, detect_speech
-from .stitch import make_cues, place_words, trim_loops
+from .run import EARLY_STOP, MAX_ROUNDS, WindowRun, early_stop
 
 log = logging.getLogger(__name__)
 
 MODES = ("auto", "off", "batched", "processes", "ray")
-#: A window whose words end this many seconds before its audio does was ended early by Whisper.
-EARLY_STOP = 3.0
-#: Continuation rounds at most (a window that stops early again gets another one).
-MAX_ROUNDS = 2
 
 
 @dataclass(frozen=True)
@@ -169,137 +163,14 @@ def plan(source: AudioSource, speech: SpeechOptions = SpeechOptions()) -> list[W
     return windows
 
 
-def early_stop(window: Window, result: WindowText) -> float | None:
-    """Window time from which Whisper wrote nothing although the window holds audio, or None."""
-    if result.silent or not result.words:
-        return None
-    last = result.words[-1].end
-    return last if window.duration - last > EARLY_STOP else None
-
-
-class _Run:
-    """One long-audio transcription: decode the windows, continue those Whisper ended early, and
-    place each window's cues as soon as it and every window before it are final.
-
-    A window that stopped early gets a continuation window for the rest, at once (it is decoded
-    while the other batches still run, not after them). Its index is fixed by its origin — window
-    ``i``'s continuation is ``i + n``, that one's ``i + 2n`` (``n`` first-pass windows) — so a
-    resumed run finds its checkpoint whatever order the batches finished in.
-    """
-
-    def __init__(self, source: AudioSource, options: DecodeOptions, backend: Backend, *, batch_size: int,
-                 callbacks: Callbacks, checkpoints: Checkpoints | None):
-        self.source, self.options, self.backend = source, options, backend
-        self.batch_size, self.callbacks, self.checkpoints = batch_size, callbacks, checkpoints
-        self.windows: dict[int, Window] = {}
-        self.results: dict[int, WindowText] = checkpoints.load() if checkpoints else {}
-        self.first: list[Window] = []
-        self.todo: list[list[Window]] = []
-        self.cues: list[Segment] = []
-        self.decoded = self.placed = self.extra = self.cut = 0
-
-    def progress(self, finished: bool = False) -> None:
-        total = len(self.windows)
-        self.callbacks.progress(Progress(total, total if finished else self.decoded, self.backend.tasks, finished))
-
-    def save(self, index: int, result: WindowText) -> None:
-        """Checkpoint one window; a folder that refuses (read-only, full) costs only the resume, said once."""
-        if self.checkpoints is None:
-            return
-        try:
-            self.checkpoints.save(index, result)
-        except OSError as e:
-            log.warning("Cannot save checkpoints in %s (%s): this run goes on, but could not resume if interrupted",
-                        self.checkpoints.directory, e.strerror or e)
-            self.checkpoints.remove()  # a partial set is of no use and must not fill the folder further
-            self.checkpoints = None
-
-    def run(self, first: list[Window]) -> list[Segment]:
-        self.first = first
-        for w in first:
-            self.windows[w.index] = w
-        groups = batch_groups(first, self.batch_size, self.backend.tasks)
-        self.todo = [g for g in groups if not all(w.index in self.results for w in g)]
-        for w in (w for g in groups if g not in self.todo for w in g):
-            self.decoded += 1
-            self.follow(w)
-        self.progress()
-        self.emit_ready()
-        running: dict[Future, list[Window]] = {}
-        while self.todo or running:
-            while self.todo and len(running) < self.backend.tasks + 1:
-                group = self.todo.pop(0)
-                batch = Batch(tuple(w.index for w in group), tuple(w.audio(self.source) for w in group))
-                running[self.backend.submit(batch, self.options)] = group
-            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for future in finished:
-                group = running.pop(future)
-                for index, result in future.result():
-                    self.results[index] = result
-                    self.save(index, result)
-                    self.decoded += 1
-                for w in group:
-                    self.follow(w)
-                self.progress()
-                self.emit_ready()
-        if self.extra:
-            log.info("Whisper ended %d window%s early: %d more decoded for the rest", self.extra,
-                     "s" if self.extra > 1 else "", self.extra)
-        if self.cut:
-            log.warning("Cut %d word%s that Whisper repeated in a loop (a hallucination)", self.cut,
-                        "s" if self.cut > 1 else "")
-        self.progress(finished=True)
-        return self.cues
-
-    def follow(self, window: Window) -> None:
-        """After ``window`` is decoded: its continuation, when Whisper stopped early and rounds are left."""
-        n = len(self.first)
-        stop = early_stop(window, self.results[window.index])
-        if stop is None or window.index // n >= MAX_ROUNDS:
-            return
-        [rest] = continuation([(window, stop)], first_index=window.index + n)
-        self.windows[rest.index] = rest
-        self.extra += 1
-        log.debug("Whisper ended window %d at %.1f of %.1f s; decoding the rest", window.index, stop, window.duration)
-        if rest.index in self.results:  # resumed
-            self.decoded += 1
-            self.follow(rest)
-        else:
-            self.todo.append([rest])
-
-    def chain(self, index: int) -> list[int] | None:
-        """A first-pass window and its continuations, when every one is decoded; else None."""
-        chain = []
-        while index in self.windows:
-            if index not in self.results:
-                return None
-            chain.append(index)
-            index += len(self.first)
-        return chain
-
-    def emit_ready(self) -> None:
-        """Place the cues of every first-pass window that is final, in time order, and report them."""
-        while self.placed < len(self.first) and (chain := self.chain(self.first[self.placed].index)):
-            words = sorted((p for i in chain for p in place_words(self.windows[i], self.results[i].words)),
-                           key=lambda p: p.word.start)
-            words, cut = trim_loops(words)
-            self.cut += cut
-            for cue in make_cues(words, self.windows, keep_words=self.options.word_timestamps):
-                if self.cues and cue.start < self.cues[-1].end:
-                    cue = cue.clamped(self.cues[-1].end, max(cue.end, self.cues[-1].end))
-                self.cues.append(cue)
-                self.callbacks.segment(cue)
-            self.placed += 1
-
-
 def transcribe_windows(source: AudioSource, windows: list[Window], options: DecodeOptions, backend: Backend, *,
                        batch_size: int, callbacks: Callbacks = Callbacks(),
                        checkpoints: Checkpoints | None = None) -> LongAudioResult:
     """Decode planned ``windows`` of ``source`` with ``backend`` and stitch them into a transcript.
 
-    Batches are fixed runs of ``batch_size`` windows, so a resumed run decodes exactly the batches
-    an uninterrupted one would. ``callbacks.on_segment`` receives the cues in time order as soon
-    as they are final.
+    Batches are fixed groups of at most ``batch_size`` windows (:func:`batch_groups`), so a resumed
+    run decodes exactly the batches an uninterrupted one would (see :mod:`.run`).
+    ``callbacks.on_segment`` receives the cues in time order as soon as they are final.
     """
     duration = duration_of(source)
     language = options.language or (checkpoints.get_meta("language") if checkpoints else None)
@@ -311,12 +182,12 @@ def transcribe_windows(source: AudioSource, windows: list[Window], options: Deco
             except OSError:
                 pass  # the first window's checkpoint will say why, once
     callbacks.language(language)
-    run = _Run(source, dataclasses.replace(options, language=language), backend, batch_size=batch_size,
-               callbacks=callbacks, checkpoints=checkpoints)
+    run = WindowRun(source, dataclasses.replace(options, language=language), backend, callbacks=callbacks,
+                    checkpoints=checkpoints)
     if run.results:
         log.info("Resuming: %d window%s already transcribed (checkpoints in %s)", len(run.results),
                  "s" if len(run.results) > 1 else "", checkpoints.directory)
-    cues = run.run(windows)
+    cues = run.run(windows, batch_groups(windows, batch_size, backend.tasks))
     transcript = Transcript(tuple(cues), language, duration, options.task)
     return LongAudioResult(transcript, run.checkpoints, len(windows), run.extra)
 
@@ -329,5 +200,5 @@ def open_checkpoints(source: AudioSource, windows: Sequence[Window], *, root: Pa
     return Checkpoints(Path(root) / CHECKPOINT_DIR / f"{stem}-{key}")
 
 
-__all__ = ["MODES", "SpeechOptions", "ParallelOptions", "LongAudioResult", "resolve_mode", "default_batch_size",
+__all__ = ["EARLY_STOP", "MAX_ROUNDS", "WindowRun", "MODES", "SpeechOptions", "ParallelOptions", "LongAudioResult", "resolve_mode", "default_batch_size",
            "make_backend", "batch_groups", "plan", "early_stop", "transcribe_windows", "open_checkpoints", "EngineSpec", "RaySettings"]

@@ -92,6 +92,14 @@ class ThreadBackend:
     def submit(self, batch: Batch, options: DecodeOptions) -> Future:
         return self.pool.submit(decode_batch, self.engine, batch, options)
 
+    def submit_encode(self, audio: np.ndarray) -> Future:
+        """One window encoded (a future of its :class:`~audiototext.engines.windows.Encoded`)."""
+        return self.pool.submit(lambda: self.engine.encode_windows([audio])[0])
+
+    def submit_decode(self, encoded: list, options: DecodeOptions) -> Future:
+        """Encoded windows decoded as one batch (a future of their results, in order)."""
+        return self.pool.submit(self.engine.decode_encoded, encoded, options)
+
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
 

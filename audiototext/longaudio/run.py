@@ -1,0 +1,200 @@
+"""One long-audio run: windows decoded by a backend, continued where Whisper stopped early, and
+their cues placed on the recording as soon as each window and every window before it are final.
+
+Batches are fixed groups of windows (:func:`audiototext.longaudio.batch_groups`), so a resumed run
+decodes exactly the batches an uninterrupted one would. With several in-process workers (a CPU)
+the work is cut finer: each window is encoded on its own as a task, and a batch is decoded as soon
+as its windows are encoded, so no worker waits while another finishes a big batch (the encoder's
+output does not depend on its batch, and a batch's decoding is the same whoever runs it).
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from typing import Callable
+
+from ..engines import DecodeOptions
+from ..engines.windows import Encoded, WindowText
+from ..events import Callbacks, Progress
+from ..transcript import Segment
+from .backends import Backend, Batch
+from .checkpoints import Checkpoints
+from .plan import Window, continuation
+from .source import AudioSource
+from .stitch import make_cues, place_words, trim_loops
+
+log = logging.getLogger(__name__)
+
+#: A window whose words end this many seconds before its audio does was ended early by Whisper.
+EARLY_STOP = 3.0
+#: Continuation rounds at most (a window that stops early again gets another one).
+MAX_ROUNDS = 2
+
+
+def early_stop(window: Window, result: WindowText) -> float | None:
+    """Window time from which Whisper wrote nothing although the window holds audio, or None."""
+    if result.silent or not result.words:
+        return None
+    last = result.words[-1].end
+    return last if window.duration - last > EARLY_STOP else None
+
+
+class WindowRun:
+    """Decode the windows, continue those Whisper ended early, place the cues.
+
+    A window that stopped early gets a continuation window for the rest at once, decoded while the
+    other batches still run. Its index is fixed by its origin — window ``i``'s continuation is
+    ``i + n``, that one's ``i + 2n`` (``n`` first-pass windows) — so a resumed run finds its
+    checkpoint whatever order the batches finished in.
+    """
+
+    def __init__(self, source: AudioSource, options: DecodeOptions, backend: Backend, *, callbacks: Callbacks,
+                 checkpoints: Checkpoints | None):
+        self.source, self.options, self.backend = source, options, backend
+        self.callbacks, self.checkpoints = callbacks, checkpoints
+        self.windows: dict[int, Window] = {}
+        self.results: dict[int, WindowText] = checkpoints.load() if checkpoints else {}
+        self.first: list[Window] = []
+        self.todo: list[list[Window]] = []
+        self.cues: list[Segment] = []
+        self.decoded = self.placed = self.extra = self.cut = 0
+
+    def run(self, first: list[Window], groups: list[list[Window]]) -> list[Segment]:
+        """Decode ``groups`` (the batches of the ``first``-pass windows) and stitch; the cues in order."""
+        self.first = first
+        for w in first:
+            self.windows[w.index] = w
+        self.todo = [g for g in groups if not all(w.index in self.results for w in g)]
+        for w in (w for g in groups if g not in self.todo for w in g):
+            self.decoded += 1
+            self.follow(w)
+        self.progress()
+        self.emit_ready()
+        split = self.backend.tasks > 1 and hasattr(self.backend, "submit_encode")
+        self.schedule(self._next_split if split else self._next_batch)
+        if self.extra:
+            log.info("Whisper ended %d window%s early: %d more decoded for the rest", self.extra,
+                     "s" if self.extra > 1 else "", self.extra)
+        if self.cut:
+            log.warning("Cut %d word%s that Whisper repeated in a loop (a hallucination)", self.cut,
+                        "s" if self.cut > 1 else "")
+        self.progress(finished=True)
+        return self.cues
+
+    # --- scheduling ------------------------------------------------------------------------------
+
+    def schedule(self, next_task: Callable[[], tuple[Future, Callable] | None]) -> None:
+        """Keep the workers busy (one task queued beyond them) until every batch is decoded.
+
+        ``next_task`` gives a submitted task's future and what to do with its result, or None when
+        nothing can start now.
+        """
+        self.encoded: dict[int, Encoded] = {}
+        self.encoding: set[int] = set()
+        running: dict[Future, Callable] = {}
+        while self.todo or running:
+            while len(running) < self.backend.tasks + 1 and (task := next_task()):
+                running[task[0]] = task[1]
+            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in finished:
+                running.pop(future)(future.result())
+
+    def _next_batch(self) -> tuple[Future, Callable] | None:
+        """A whole batch, encoded and decoded by one worker (processes, Ray, one GPU stream)."""
+        if not self.todo:
+            return None
+        group = self.todo.pop(0)
+        batch = Batch(tuple(w.index for w in group), tuple(w.audio(self.source) for w in group))
+        return self.backend.submit(batch, self.options), lambda result: self.finish(group, [r for _, r in result])
+
+    def _next_split(self) -> tuple[Future, Callable] | None:
+        """A batch whose windows are all encoded, else the next window to encode (a few ahead at most)."""
+        ready = next((g for g in self.todo if all(w.index in self.encoded for w in g)), None)
+        if ready is not None:
+            self.todo.remove(ready)
+            encoded = [self.encoded.pop(w.index) for w in ready]
+            return self.backend.submit_decode(encoded, self.options), lambda result: self.finish(ready, result)
+        window = next((w for g in self.todo for w in g if w.index not in self.encoded
+                       and w.index not in self.encoding), None)
+        if window is None or len(self.encoded) + len(self.encoding) >= 2 * max(map(len, self.todo)) + 2:
+            return None
+        self.encoding.add(window.index)
+
+        def done(encoded: Encoded) -> None:
+            self.encoding.discard(window.index)
+            self.encoded[window.index] = encoded
+
+        return self.backend.submit_encode(window.audio(self.source)), done
+
+    def finish(self, group: list[Window], results: list[WindowText]) -> None:
+        """A batch is decoded: keep, checkpoint, continue where needed, report."""
+        for window, result in zip(group, results):
+            self.results[window.index] = result
+            self.save(window.index, result)
+            self.decoded += 1
+        for window in group:
+            self.follow(window)
+        self.progress()
+        self.emit_ready()
+
+    def follow(self, window: Window) -> None:
+        """After ``window`` is decoded: its continuation, when Whisper stopped early and rounds are left."""
+        n = len(self.first)
+        stop = early_stop(window, self.results[window.index])
+        if stop is None or window.index // n >= MAX_ROUNDS:
+            return
+        [rest] = continuation([(window, stop)], first_index=window.index + n)
+        self.windows[rest.index] = rest
+        self.extra += 1
+        log.debug("Whisper ended window %d at %.1f of %.1f s; decoding the rest", window.index, stop, window.duration)
+        if rest.index in self.results:  # resumed
+            self.decoded += 1
+            self.follow(rest)
+        else:
+            self.todo.insert(0, [rest])  # before the remaining batches: it holds up the cues after it
+
+    # --- reporting ---------------------------------------------------------------------------------
+
+    def progress(self, finished: bool = False) -> None:
+        total = len(self.windows)
+        self.callbacks.progress(Progress(total, total if finished else self.decoded, self.backend.tasks, finished))
+
+    def save(self, index: int, result: WindowText) -> None:
+        """Checkpoint one window; a folder that refuses (read-only, full) costs only the resume, said once."""
+        if self.checkpoints is None:
+            return
+        try:
+            self.checkpoints.save(index, result)
+        except OSError as e:
+            log.warning("Cannot save checkpoints in %s (%s): this run goes on, but could not resume if interrupted",
+                        self.checkpoints.directory, e.strerror or e)
+            self.checkpoints.remove()  # a partial set is of no use and must not fill the folder further
+            self.checkpoints = None
+
+    def chain(self, index: int) -> list[int] | None:
+        """A first-pass window and its continuations, when every one is decoded; else None."""
+        chain = []
+        while index in self.windows:
+            if index not in self.results:
+                return None
+            chain.append(index)
+            index += len(self.first)
+        return chain
+
+    def emit_ready(self) -> None:
+        """Place the cues of every first-pass window that is final, in time order, and report them."""
+        while self.placed < len(self.first) and (chain := self.chain(self.first[self.placed].index)):
+            words = sorted((p for i in chain for p in place_words(self.windows[i], self.results[i].words)),
+                           key=lambda p: p.word.start)
+            words, cut = trim_loops(words)
+            self.cut += cut
+            for cue in make_cues(words, self.windows, keep_words=self.options.word_timestamps):
+                if self.cues and cue.start < self.cues[-1].end:
+                    cue = cue.clamped(self.cues[-1].end, max(cue.end, self.cues[-1].end))
+                self.cues.append(cue)
+                self.callbacks.segment(cue)
+            self.placed += 1
+
+
+__all__ = ["EARLY_STOP", "MAX_ROUNDS", "WindowRun", "early_stop"]
