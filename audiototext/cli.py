@@ -16,6 +16,7 @@ from pathlib import Path
 from . import __version__
 from . import options as registry
 from .errors import AudioToTextError
+from .events import write_line
 from .longaudio.checkpoints import CHECKPOINT_DIR
 from .pipeline import Callbacks, Options, Pipeline
 from .subtitles import format_timestamp
@@ -31,15 +32,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="audiototext",
         description="Transcribe or translate audio/video files and links with Whisper; "
-                    "write txt/vtt/srt/tsv/json; optionally translate the lines with DeepL. "
-                    "Everything is checked before the first input is read.",
+        "write txt/vtt/srt/tsv/json; optionally translate the lines with DeepL. "
+        "Everything is checked before the first input is read.",
     )
     p.add_argument("audio", nargs="+", help="media files (any format ffmpeg reads) or http(s) links")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     groups = {}
     for o in registry.for_face("cli"):
         group = groups.get(o.group) or groups.setdefault(
-            o.group, p if o.group in ("model", "decode", "output") else p.add_argument_group(registry.GROUPS[o.group]))
+            o.group, p if o.group in ("model", "decode", "output") else p.add_argument_group(registry.GROUPS[o.group])
+        )
         if o.flag:
             group.add_argument(*o.flags, dest=o.name, action="store_true", default=argparse.SUPPRESS, help=o.help)
         else:
@@ -71,19 +73,15 @@ def options_from_args(args: argparse.Namespace) -> Options:
 
 
 def _print_line(segment) -> None:
-    from tqdm.auto import tqdm
-
-    tqdm.write(f"[{format_timestamp(segment.start)} --> {format_timestamp(segment.end)}] {segment.text}")
+    write_line(f"[{format_timestamp(segment.start)} --> {format_timestamp(segment.end)}] {segment.text}")
 
 
 class _TqdmHandler(logging.Handler):
     """Log lines written around any live progress bar instead of through it."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        from tqdm.auto import tqdm
-
         try:
-            tqdm.write(self.format(record), file=sys.stderr)
+            write_line(self.format(record), file=sys.stderr)
         except Exception:  # noqa: BLE001 - logging must never raise
             self.handleError(record)
 
@@ -137,21 +135,24 @@ def interrupted_message(output_dir: Path | None) -> str:
     kept = "Interrupted: the files already written are kept"
     checkpoints = Path(output_dir) / CHECKPOINT_DIR if output_dir is not None else None
     if checkpoints is not None and checkpoints.is_dir() and any(checkpoints.iterdir()):
-        return (f"{kept}, and the decoded windows are saved in {checkpoints}/: "
-                "run the same command again to resume from them.")
+        return (
+            f"{kept}, and the decoded windows are saved in {checkpoints}/: "
+            "run the same command again to resume from them."
+        )
     return f"{kept}; run the same command again to transcribe the rest."
 
 
 def _run(args: argparse.Namespace, options: Options, quiet: bool = False) -> int:
-    callbacks = Callbacks(on_segment=None if quiet else _print_line,
-                          on_translated_line=None if quiet else _print_line,
-                          on_file_start=None if quiet else (lambda s: print(f"==> {s}", file=sys.stderr)))
+    callbacks = Callbacks(
+        on_segment=None if quiet else _print_line,
+        on_translated_line=None if quiet else _print_line,
+        on_file_start=None if quiet else (lambda s: print(f"==> {s}", file=sys.stderr)),
+    )
     results = Pipeline(options, callbacks).run(args.audio)
     failed = [r for r in results if not r.ok]
     # After a failed preflight every input carries the same error, already shown once.
     if len(args.audio) > 1 and failed and len({id(r.error) for r in failed}) > 1:
-        print(f"{len(failed)} of {len(results)} inputs failed: " + ", ".join(r.source for r in failed),
-              file=sys.stderr)
+        print(f"{len(failed)} of {len(results)} inputs failed: " + ", ".join(r.source for r in failed), file=sys.stderr)
     return 1 if failed else 0
 
 

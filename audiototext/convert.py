@@ -114,7 +114,7 @@ class _Reader:
     def take(self, n: int, what: str) -> memoryview:
         if n < 0 or self.pos + n > len(self.data):
             raise self.fail(f"{what}: needs {n} bytes, {len(self.data) - self.pos} left")
-        chunk = self.data[self.pos:self.pos + n]
+        chunk = self.data[self.pos : self.pos + n]
         self.pos += n
         return chunk
 
@@ -243,7 +243,7 @@ def _heads_mask(pairs, n_layer: int, n_head: int, where: Path):
     if pairs is None:
         # Same fallback as both openai-whisper's Whisper.__init__ and CTranslate2's converter.
         log.info("%s names no alignment heads; word timestamps will use all heads of the last half of layers", where)
-        mask[n_layer // 2:] = True
+        mask[n_layer // 2 :] = True
         return mask
     for pair in pairs:
         if not (isinstance(pair, (list, tuple)) and len(pair) == 2 and all(isinstance(v, int) for v in pair)):
@@ -275,8 +275,9 @@ def alignment_heads_from_ct2(ct2_dir: Path):
     """
     ct2_dir = Path(ct2_dir)
     dims = _dimensions(read_model_bin(ct2_dir / "model.bin"))
-    return _heads_mask(_read_config(ct2_dir).get("alignment_heads"), dims.n_text_layer, dims.n_text_head,
-                       ct2_dir / "config.json")
+    return _heads_mask(
+        _read_config(ct2_dir).get("alignment_heads"), dims.n_text_layer, dims.n_text_head, ct2_dir / "config.json"
+    )
 
 
 def encode_alignment_heads(mask) -> bytes:
@@ -489,8 +490,9 @@ def _state_dict(model: Ct2Model, dims) -> tuple[dict, set[str]]:
                 path=str(model.path),
             )
         if "decoder/projection/bias" in model.variables:
-            raise ModelError(f"{model.path}: the output projection has a bias, which openai-whisper lacks",
-                             path=str(model.path))
+            raise ModelError(
+                f"{model.path}: the output projection has a bias, which openai-whisper lacks", path=str(model.path)
+            )
     if projection in model.variables:
         m.used.add(projection)
     return m.state, m.used
@@ -507,9 +509,11 @@ def _expected_shapes(dims) -> dict[str, tuple[int, ...]]:
     with torch.device("meta"):
         encoder = AudioEncoder(dims.n_mels, dims.n_audio_ctx, dims.n_audio_state, dims.n_audio_head, dims.n_audio_layer)
         decoder = TextDecoder(dims.n_vocab, dims.n_text_ctx, dims.n_text_state, dims.n_text_head, dims.n_text_layer)
-    return {f"{prefix}.{k}": tuple(v.shape)
-            for prefix, module in (("encoder", encoder), ("decoder", decoder))
-            for k, v in module.state_dict().items()}
+    return {
+        f"{prefix}.{k}": tuple(v.shape)
+        for prefix, module in (("encoder", encoder), ("decoder", decoder))
+        for k, v in module.state_dict().items()
+    }
 
 
 def _check_complete(model: Ct2Model, dims, state: dict, used: set[str]) -> None:
@@ -534,8 +538,11 @@ def _check_complete(model: Ct2Model, dims, state: dict, used: set[str]) -> None:
         )
     for name in _IGNORED:
         if name in model.variables:
-            log.debug("Not converted: %s = %s (CTranslate2's generic guided alignment, unused by Whisper)",
-                      name, model.variables[name])
+            log.debug(
+                "Not converted: %s = %s (CTranslate2's generic guided alignment, unused by Whisper)",
+                name,
+                model.variables[name],
+            )
 
 
 def convert_ct2_to_openai(ct2_dir: Path, out_path: Path) -> Path:
@@ -576,8 +583,9 @@ def convert_ct2_to_openai(ct2_dir: Path, out_path: Path) -> Path:
     if kinds != {"<f2"}:
         log.info("%s stores %s weights; the checkpoint rounds them to float16", model.path, sorted(kinds))
     state = {k: v.to(torch.float16).contiguous() for k, v in state.items()}
-    mask = _heads_mask(_read_config(ct2_dir).get("alignment_heads"), dims.n_text_layer, dims.n_text_head,
-                       ct2_dir / "config.json")
+    mask = _heads_mask(
+        _read_config(ct2_dir).get("alignment_heads"), dims.n_text_layer, dims.n_text_head, ct2_dir / "config.json"
+    )
     out_path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(
         {"dims": asdict(dims), "model_state_dict": state, "alignment_heads": encode_alignment_heads(mask.numpy())},

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from .transcript import Segment
 
@@ -125,6 +125,22 @@ class ProgressBar:
             self.bar = None
 
 
+def write_line(text: str, file=None) -> None:
+    """Print one line around any live progress bar (``tqdm.write``).
+
+    A Ctrl-C that lands while tqdm takes its lock stays a KeyboardInterrupt: tqdm then releases a
+    lock it never took and raises RuntimeError in its place, which would hide the interrupt.
+    """
+    from tqdm.auto import tqdm
+
+    try:
+        tqdm.write(text, file=file)
+    except RuntimeError as e:
+        if isinstance(e.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt from None
+        raise
+
+
 def fan_out(*listeners: ProgressCallback | None) -> ProgressCallback:
     """One progress callback that calls every given listener (None ones skipped)."""
     active = [f for f in listeners if f]
@@ -136,5 +152,15 @@ def fan_out(*listeners: ProgressCallback | None) -> ProgressCallback:
     return call
 
 
-__all__ = ["WINDOW_SECONDS", "Progress", "ProgressCallback", "SegmentCallback", "Callbacks", "SequentialProgress",
-           "ProgressBar", "fan_out", "windows_in"]
+__all__ = [
+    "write_line",
+    "WINDOW_SECONDS",
+    "Progress",
+    "ProgressCallback",
+    "SegmentCallback",
+    "Callbacks",
+    "SequentialProgress",
+    "ProgressBar",
+    "fan_out",
+    "windows_in",
+]

@@ -12,7 +12,7 @@ import logging
 import os
 import uuid
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 log = logging.getLogger(__name__)
 

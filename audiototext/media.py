@@ -18,7 +18,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -71,8 +71,14 @@ def require_ffmpeg() -> None:
             raise MediaError(_INSTALL_FFMPEG, tool=tool)
 
 
-def resolve(source: str | os.PathLike, *, download_dir: Path | None = None, progress: bool = True,
-            max_bytes: int | None = None, timeout: float = 60.0) -> MediaInput:
+def resolve(
+    source: str | os.PathLike,
+    *,
+    download_dir: Path | None = None,
+    progress: bool = True,
+    max_bytes: int | None = None,
+    timeout: float = 60.0,
+) -> MediaInput:
     """Turn a path or an ``http(s)://`` link into a :class:`MediaInput` with a local file.
 
     Raises:
@@ -99,8 +105,9 @@ def resolve(source: str | os.PathLike, *, download_dir: Path | None = None, prog
 
 
 @contextlib.contextmanager
-def fetched(source: str | os.PathLike, *, progress: bool = True, max_bytes: int | None = None,
-            timeout: float = 60.0) -> Iterator[MediaInput]:
+def fetched(
+    source: str | os.PathLike, *, progress: bool = True, max_bytes: int | None = None, timeout: float = 60.0
+) -> Iterator[MediaInput]:
     """:func:`resolve` ``source``; a link is downloaded into a temporary folder, removed on exit.
 
     The folder goes also when the download or the decoding fails, or on Ctrl-C (issue 10, point 8).
@@ -143,8 +150,9 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[\x00-\x1f/]", "_", name)[:200] or "download"
 
 
-def download(url: str, dest_dir: Path, *, progress: bool = True, max_bytes: int | None = None,
-             timeout: float = 60.0) -> Path:
+def download(
+    url: str, dest_dir: Path, *, progress: bool = True, max_bytes: int | None = None, timeout: float = 60.0
+) -> Path:
     """Download ``url`` into ``dest_dir`` with a progress bar; return the file's path.
 
     The file appears under its final name only when complete (written to a temporary name first).
@@ -161,33 +169,47 @@ def download(url: str, dest_dir: Path, *, progress: bool = True, max_bytes: int 
         with urllib.request.urlopen(request, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
             if max_bytes is not None and total is not None and total > max_bytes:
-                raise MediaError(f"{url}: {total} bytes is more than the limit of {max_bytes} bytes",
-                                 source=url, size=total, limit=max_bytes)
+                raise MediaError(
+                    f"{url}: {total} bytes is more than the limit of {max_bytes} bytes",
+                    source=url,
+                    size=total,
+                    limit=max_bytes,
+                )
             path = dest_dir / _safe_name(_filename_from(response, url))
             partial = path.with_name(path.name + ".part")
             done = 0
-            with open(partial, "wb") as out, tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
-                                                 desc=f"Downloading {path.name}", disable=not progress,
-                                                 leave=False) as bar:
+            with (
+                open(partial, "wb") as out,
+                tqdm(
+                    total=total,
+                    unit="B",
+                    unit_scale=True,
+                    unit_divisor=1024,
+                    desc=f"Downloading {path.name}",
+                    disable=not progress,
+                    leave=False,
+                ) as bar,
+            ):
                 while chunk := response.read(1 << 16):
                     done += len(chunk)
                     if max_bytes is not None and done > max_bytes:
                         out.close()
                         partial.unlink(missing_ok=True)
-                        raise MediaError(f"{url}: download exceeds the limit of {max_bytes} bytes",
-                                         source=url, limit=max_bytes)
+                        raise MediaError(
+                            f"{url}: download exceeds the limit of {max_bytes} bytes", source=url, limit=max_bytes
+                        )
                     out.write(chunk)
                     bar.update(len(chunk))
             os.replace(partial, path)
     except urllib.error.HTTPError as e:
-        raise MediaError(f"{url}: the server answered HTTP {e.code} {e.reason}; check the link",
-                         source=url, status=e.code) from e
+        raise MediaError(
+            f"{url}: the server answered HTTP {e.code} {e.reason}; check the link", source=url, status=e.code
+        ) from e
     except (urllib.error.URLError, OSError) as e:
         if isinstance(e, MediaError):
             raise
         reason = getattr(e, "reason", e)
-        raise MediaError(f"{url}: download failed ({reason}); check the link and your network",
-                         source=url) from e
+        raise MediaError(f"{url}: download failed ({reason}); check the link and your network", source=url) from e
     log.info("Downloaded %s (%d bytes) to %s", url, done, path)
     return path
 
@@ -213,8 +235,9 @@ def probe(path: Path | str, *, name: str | None = None) -> MediaInfo:
         raise MediaError(f"{name}: not an audio or video file ffmpeg can read ({detail})", source=name) from e
     streams = info.get("streams", [])
     audio = [s for s in streams if s.get("codec_type") == "audio"]
-    video = [s for s in streams if s.get("codec_type") == "video"
-             and not (s.get("disposition") or {}).get("attached_pic")]
+    video = [
+        s for s in streams if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
+    ]
     fmt = info.get("format", {})
     if not audio:
         what = "a video with no audio stream" if video else "no audio stream"

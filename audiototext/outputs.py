@@ -4,6 +4,7 @@ Two inputs with the same name get distinct names (:func:`output_stems`); the out
 checked before any input is touched (:func:`check_output_dir`); when it refuses files in the
 middle of a run (read-only, full), the transcript is written to :func:`rescue_dir` instead and
 the error says where (:func:`write_or_rescue`), so a finished transcript is never lost.
+What one input led to is a :class:`FileResult`; :func:`translate_result` adds its DeepL files.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Callable, Sequence
 
 from . import media
 from .subtitles import OutputError, WriterOptions, write_files
-from .transcript import Transcript
+from .errors import AudioToTextError
+from .transcript import Segment, Transcript
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +82,12 @@ def check_output_dir(output_dir: Path) -> None:
         with open(probe, "x", encoding="utf-8") as f:
             f.write("probe\n")
     except OSError as e:
-        raise OutputError(f"{output_dir}: cannot write the output files there ({e.strerror or e}); choose "
-                          "another output folder or free some space", path=str(output_dir), reason=e.strerror) from e
+        raise OutputError(
+            f"{output_dir}: cannot write the output files there ({e.strerror or e}); choose "
+            "another output folder or free some space",
+            path=str(output_dir),
+            reason=e.strerror,
+        ) from e
     finally:
         try:
             probe.unlink(missing_ok=True)
@@ -98,8 +104,16 @@ class Written:
     error: OutputError | None = None
 
 
-def write_or_rescue(transcript: Transcript, output_dir: Path, stem: str, formats: Sequence[str],
-                    writer: WriterOptions, *, suffix: str = "", source: str = "") -> Written:
+def write_or_rescue(
+    transcript: Transcript,
+    output_dir: Path,
+    stem: str,
+    formats: Sequence[str],
+    writer: WriterOptions,
+    *,
+    suffix: str = "",
+    source: str = "",
+) -> Written:
     """Write ``transcript``'s files into ``output_dir``; when it refuses them, into :func:`rescue_dir`."""
     try:
         return Written(write_files(transcript, output_dir, stem, formats, writer, suffix=suffix))
@@ -108,15 +122,96 @@ def write_or_rescue(transcript: Transcript, output_dir: Path, stem: str, formats
         try:
             saved = write_files(transcript, where, stem, formats, writer, suffix=suffix)
         except OutputError as second:
-            return Written(error=OutputError(
-                f"{source}: could not write its files to {output_dir} ({error.reason}) nor to {where} "
-                f"({second.reason}); free some space or choose another output folder, then run again",
-                source=source, path=str(output_dir)))
+            return Written(
+                error=OutputError(
+                    f"{source}: could not write its files to {output_dir} ({error.reason}) nor to {where} "
+                    f"({second.reason}); free some space or choose another output folder, then run again",
+                    source=source,
+                    path=str(output_dir),
+                )
+            )
         names = ", ".join(p.name for p in saved)
-        return Written(rescued=saved, error=OutputError(
-            f"{source}: could not write its files to {output_dir} ({error.reason}); they were saved in {where} "
-            f"instead ({names}). Free some space or choose another output folder", source=source,
-            path=str(output_dir), rescued=[str(p) for p in saved]))
+        return Written(
+            rescued=saved,
+            error=OutputError(
+                f"{source}: could not write its files to {output_dir} ({error.reason}); they were saved in {where} "
+                f"instead ({names}). Free some space or choose another output folder",
+                source=source,
+                path=str(output_dir),
+                rescued=[str(p) for p in saved],
+            ),
+        )
 
 
-__all__ = ["output_stems", "rescue_dir", "check_output_dir", "Written", "write_or_rescue"]
+@dataclass
+class FileResult:
+    """What happened to one input.
+
+    Attributes:
+        source: the input as given (path or link).
+        transcript: the transcript, once transcribed.
+        outputs: files written to the output folder.
+        translation: the DeepL result (``translation.TranslationResult``), if translated.
+        translated_outputs: the translated files.
+        error: what went wrong, or None.
+        stem: the name its files take (``<stem>.srt``): the input's name, or ``"clip (2)"`` when
+            an earlier input of the run has the same name.
+        rescued: files written to :func:`rescue_dir` because the output folder refused them.
+    """
+
+    source: str
+    transcript: Transcript | None = None
+    outputs: list[Path] = field(default_factory=list)
+    translation: object | None = None  # translation.TranslationResult
+    translated_outputs: list[Path] = field(default_factory=list)
+    error: AudioToTextError | None = None
+    stem: str | None = None
+    rescued: list[Path] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def translate_result(
+    result: FileResult,
+    deepl,
+    *,
+    output_dir: Path,
+    formats: Sequence[str],
+    writer: WriterOptions = WriterOptions(),
+    on_line: Callable[[Segment], None] | None = None,
+) -> list[Path]:
+    """Translate a finished input's lines with DeepL and write ``<stem>_<target>.<ext>`` beside them.
+
+    Returns the translated files (none when the transcript is already in the target language).
+
+    Raises:
+        TranslationError: DeepL failed; the transcript files already written are untouched.
+    """
+    from .translation import translate_transcript, translated_suffix
+
+    translation = translate_transcript(result.transcript, deepl, on_line=on_line)
+    result.translation = translation
+    if translation.skipped:
+        return []
+    stem = result.stem or result.outputs[0].stem  # name these like the transcript files
+    paths = write_files(
+        translation.transcript, output_dir, stem, formats, writer, suffix=translated_suffix(translation.target)
+    )
+    for path in paths:
+        log.info("Wrote %s", path)
+    # translating again into another target adds that language's files
+    result.translated_outputs = [*(p for p in result.translated_outputs if p not in paths), *paths]
+    return paths
+
+
+__all__ = [
+    "output_stems",
+    "rescue_dir",
+    "check_output_dir",
+    "Written",
+    "write_or_rescue",
+    "FileResult",
+    "translate_result",
+]

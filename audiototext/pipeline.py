@@ -18,7 +18,7 @@ import threading
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -30,9 +30,9 @@ from .events import Callbacks, ProgressBar, fan_out
 from .languages import language_name
 from .longaudio import Backend, EngineSpec, LongAudioResult, ParallelOptions, make_backend, resolve_mode
 from .longaudio.source import AudioSource, DecodedFile, as_source, duration_of, peak, whole
-from .outputs import _distinct, check_output_dir, output_stems, write_or_rescue
-from .subtitles import WriterOptions, write_files
-from .transcript import Segment, Transcript
+from .outputs import FileResult, _distinct, check_output_dir, output_stems, translate_result, write_or_rescue
+from .subtitles import WriterOptions
+from .transcript import Transcript
 
 log = logging.getLogger(__name__)
 
@@ -80,36 +80,6 @@ class Options:
     progress: bool = False
     parallel: ParallelOptions = ParallelOptions()
     api_key: str | None = None
-
-
-@dataclass
-class FileResult:
-    """What happened to one input.
-
-    Attributes:
-        source: the input as given (path or link).
-        transcript: the transcript, once transcribed.
-        outputs: files written to the output folder.
-        translation: the DeepL result (``translation.TranslationResult``), if translated.
-        translated_outputs: the translated files.
-        error: what went wrong, or None.
-        stem: the name its files take (``<stem>.srt``): the input's name, or ``"clip (2)"`` when
-            an earlier input of the run has the same name.
-        rescued: files written to :func:`rescue_dir` because the output folder refused them.
-    """
-
-    source: str
-    transcript: Transcript | None = None
-    outputs: list[Path] = field(default_factory=list)
-    translation: object | None = None  # translation.TranslationResult
-    translated_outputs: list[Path] = field(default_factory=list)
-    error: AudioToTextError | None = None
-    stem: str | None = None
-    rescued: list[Path] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
 
 
 class Pipeline:
@@ -211,8 +181,14 @@ class Pipeline:
             check_access(o.deepl)
         self._checked = o
 
-    def transcribe_audio(self, audio: np.ndarray | AudioSource, *, name: str = "audio",
-                         checkpoint_root: Path | None = None, stem: str = "audio") -> Transcript:
+    def transcribe_audio(
+        self,
+        audio: np.ndarray | AudioSource,
+        *,
+        name: str = "audio",
+        checkpoint_root: Path | None = None,
+        stem: str = "audio",
+    ) -> Transcript:
         """Transcribe 16 kHz mono audio (an array, or a :class:`~audiototext.longaudio.source.AudioSource`).
 
         With ``checkpoint_root`` each decoded window is checkpointed under it (see
@@ -220,8 +196,9 @@ class Pipeline:
         """
         return self._transcribe(as_source(audio), name=name, checkpoint_root=checkpoint_root, stem=stem).transcript
 
-    def _transcribe(self, source: AudioSource, *, name: str, checkpoint_root: Path | None,
-                    stem: str) -> LongAudioResult:
+    def _transcribe(
+        self, source: AudioSource, *, name: str, checkpoint_root: Path | None, stem: str
+    ) -> LongAudioResult:
         o, decode = self.options, self.options.decode
         duration = duration_of(source)
         if duration == 0 or peak(source) < SILENCE_PEAK:
@@ -232,9 +209,11 @@ class Pipeline:
             if decode.language is None:
                 log.info("Detected language: %s", language_name(code))
 
-        callbacks = Callbacks(on_segment=self.callbacks.on_segment, on_language=on_language,
-                              on_progress=fan_out(self.callbacks.on_progress,
-                                                  ProgressBar() if o.progress else None))
+        callbacks = Callbacks(
+            on_segment=self.callbacks.on_segment,
+            on_language=on_language,
+            on_progress=fan_out(self.callbacks.on_progress, ProgressBar() if o.progress else None),
+        )
         if self.mode == "off":
             result = LongAudioResult(self.engine.transcribe(whole(source), decode, callbacks))
         else:
@@ -243,8 +222,9 @@ class Pipeline:
             log.warning("%s: no speech found", name)
         return result
 
-    def _transcribe_windows(self, source: AudioSource, callbacks: Callbacks, checkpoint_root: Path | None,
-                            stem: str) -> LongAudioResult:
+    def _transcribe_windows(
+        self, source: AudioSource, callbacks: Callbacks, checkpoint_root: Path | None, stem: str
+    ) -> LongAudioResult:
         from .longaudio import default_batch_size, open_checkpoints, plan, transcribe_windows
         from .events import Progress
 
@@ -259,22 +239,35 @@ class Pipeline:
         batch_size = o.parallel.batch_size or default_batch_size(device)
         checkpoints = None
         if o.parallel.checkpoints and checkpoint_root is not None:
-            checkpoints = open_checkpoints(source, windows, root=checkpoint_root, stem=stem, engine=o.engine,
-                                           model=o.model, options=o.decode, batch_size=batch_size,
-                                           tasks=backend.tasks)
-        return transcribe_windows(source, windows, o.decode, backend, batch_size=batch_size, callbacks=callbacks,
-                                  checkpoints=checkpoints)
+            checkpoints = open_checkpoints(
+                source,
+                windows,
+                root=checkpoint_root,
+                stem=stem,
+                engine=o.engine,
+                model=o.model,
+                options=o.decode,
+                batch_size=batch_size,
+                tasks=backend.tasks,
+            )
+        return transcribe_windows(
+            source, windows, o.decode, backend, batch_size=batch_size, callbacks=callbacks, checkpoints=checkpoints
+        )
 
     def _transcribe_file(self, path: Path, result: FileResult) -> LongAudioResult:
         """A hosted engine (OpenAI's API) takes the file itself; its pieces are checkpointed."""
         from .longaudio.checkpoints import CHECKPOINT_DIR, Checkpoints
 
         o = self.options
-        callbacks = Callbacks(on_segment=self.callbacks.on_segment, on_language=self.callbacks.on_language,
-                              on_progress=fan_out(self.callbacks.on_progress, ProgressBar() if o.progress else None))
+        callbacks = Callbacks(
+            on_segment=self.callbacks.on_segment,
+            on_language=self.callbacks.on_language,
+            on_progress=fan_out(self.callbacks.on_progress, ProgressBar() if o.progress else None),
+        )
         folder = Path(o.output_dir) / CHECKPOINT_DIR / f"{result.stem}-api"
-        transcript = self.engine.transcribe_file(path, o.decode, callbacks,
-                                                 checkpoint_dir=folder if o.parallel.checkpoints else None)
+        transcript = self.engine.transcribe_file(
+            path, o.decode, callbacks, checkpoint_dir=folder if o.parallel.checkpoints else None
+        )
         return LongAudioResult(transcript, Checkpoints(folder) if o.parallel.checkpoints else None)
 
     def run_file(self, source: str | Path, *, stem: str | None = None) -> FileResult:
@@ -299,16 +292,25 @@ class Pipeline:
                 done.checkpoints.remove()
             if self.options.deepl is not None:
                 o = self.options
-                translate_result(result, o.deepl, output_dir=o.output_dir, formats=o.formats, writer=o.writer,
-                                 on_line=self.callbacks.on_translated_line)
+                translate_result(
+                    result,
+                    o.deepl,
+                    output_dir=o.output_dir,
+                    formats=o.formats,
+                    writer=o.writer,
+                    on_line=self.callbacks.on_translated_line,
+                )
         except AudioToTextError as e:
             log.error("%s", e)
             result.error = e
         except OSError as e:
             # The disk or the system refused something (checkpoints on a read-only folder, a full
             # temporary folder): report it like any other failure of this input, and go on.
-            error = AudioToTextError(f"{source}: {e.strerror or e} ({e.filename or 'no file'}); free some "
-                                     "space or choose a writable output folder, then run again", source=str(source))
+            error = AudioToTextError(
+                f"{source}: {e.strerror or e} ({e.filename or 'no file'}); free some "
+                "space or choose a writable output folder, then run again",
+                source=str(source),
+            )
             log.error("%s", error)
             result.error = error
         return result
@@ -324,8 +326,7 @@ class Pipeline:
                 return self._transcribe_file(item.path, result)
             audio = DecodedFile(item.path, name=str(source))
         with audio:
-            return self._transcribe(audio, name=str(source), checkpoint_root=self.options.output_dir,
-                                    stem=result.stem)
+            return self._transcribe(audio, name=str(source), checkpoint_root=self.options.output_dir, stem=result.stem)
 
     def _claim(self, stem: str | None, item: media.MediaInput, source: str) -> str:
         """The output name for ``item``: ``stem`` when given, else its own name made distinct."""
@@ -344,8 +345,9 @@ class Pipeline:
             OutputError: the folder refused the files; the message says where they were saved.
         """
         o = self.options
-        written = write_or_rescue(transcript, o.output_dir, result.stem, o.formats, o.writer, suffix=suffix,
-                                  source=result.source)
+        written = write_or_rescue(
+            transcript, o.output_dir, result.stem, o.formats, o.writer, suffix=suffix, source=result.source
+        )
         result.rescued += written.rescued
         if written.error:
             raise written.error
@@ -372,8 +374,7 @@ class Pipeline:
             results = []
             for source, stem in zip(sources, stems):
                 if stem is not None and stem != media.natural_stem(str(source)):
-                    log.info("%s: another input of this run has the same name: its files are named %s.*",
-                             source, stem)
+                    log.info("%s: another input of this run has the same name: its files are named %s.*", source, stem)
                 results.append(self.run_file(source, stem=stem))
             return results
         finally:
@@ -381,42 +382,23 @@ class Pipeline:
             self.close()
 
 
-
-def translate_result(result: FileResult, deepl, *, output_dir: Path, formats: Sequence[str],
-                     writer: WriterOptions = WriterOptions(), on_line: Callable[[Segment], None] | None = None,
-                     ) -> list[Path]:
-    """Translate a finished input's lines with DeepL and write ``<stem>_<target>.<ext>`` beside them.
-
-    Returns the translated files (none when the transcript is already in the target language).
-
-    Raises:
-        TranslationError: DeepL failed; the transcript files already written are untouched.
-    """
-    from .translation import translate_transcript, translated_suffix
-
-    translation = translate_transcript(result.transcript, deepl, on_line=on_line)
-    result.translation = translation
-    if translation.skipped:
-        return []
-    stem = result.stem or result.outputs[0].stem  # name these like the transcript files
-    paths = write_files(translation.transcript, output_dir, stem, formats, writer,
-                        suffix=translated_suffix(translation.target))
-    for path in paths:
-        log.info("Wrote %s", path)
-    # translating again into another target adds that language's files
-    result.translated_outputs = [*(p for p in result.translated_outputs if p not in paths), *paths]
-    return paths
-
-
-def run(sources: Sequence[str | Path], options: Options | None = None,
-        callbacks: Callbacks | None = None) -> list[FileResult]:
+def run(
+    sources: Sequence[str | Path], options: Options | None = None, callbacks: Callbacks | None = None
+) -> list[FileResult]:
     """Transcribe ``sources`` and write their files; see :class:`Options`."""
     return Pipeline(options, callbacks).run(list(sources))
 
 
-def transcribe(source: str | Path, *, model: str = "base", engine: str | None = None,
-               device: str | None = None, progress: bool = False,
-               parallel: str | ParallelOptions = "auto", **decode) -> Transcript:
+def transcribe(
+    source: str | Path,
+    *,
+    model: str = "base",
+    engine: str | None = None,
+    device: str | None = None,
+    progress: bool = False,
+    parallel: str | ParallelOptions = "auto",
+    **decode,
+) -> Transcript:
     """Transcribe one file or URL and return its :class:`Transcript` (writes no files).
 
     Args:
@@ -435,8 +417,14 @@ def transcribe(source: str | Path, *, model: str = "base", engine: str | None = 
     """
     if isinstance(parallel, str):
         parallel = ParallelOptions(mode=parallel)
-    options = Options(model=model, engine=engine or _default_engine(), device=device, progress=progress,
-                      decode=DecodeOptions(**decode), parallel=parallel)
+    options = Options(
+        model=model,
+        engine=engine or _default_engine(),
+        device=device,
+        progress=progress,
+        decode=DecodeOptions(**decode),
+        parallel=parallel,
+    )
     pipeline = Pipeline(options)
     try:
         with media.fetched(source, progress=progress) as item:

@@ -133,13 +133,9 @@ class WriterOptions:
         for name in ("max_line_width", "max_line_count", "max_words_per_line"):
             number = getattr(self, name)
             # whisper reads 0 as "unset" for some of these and as a limit for others; refuse it.
-            if number is not None and (
-                isinstance(number, bool) or not isinstance(number, int) or number < 1
-            ):
+            if number is not None and (isinstance(number, bool) or not isinstance(number, int) or number < 1):
                 raise OptionsError(
-                    f"{name} must be a whole number of at least 1 or None, not {number!r}",
-                    option=name,
-                    value=number,
+                    f"{name} must be a whole number of at least 1 or None, not {number!r}", option=name, value=number
                 )
         if not isinstance(self.highlight_words, bool):
             raise OptionsError(
@@ -151,9 +147,7 @@ class WriterOptions:
         if self.max_line_count and not self.max_line_width:
             logger.warning("max_line_count has no effect without max_line_width")
         if self.max_words_per_line and self.max_line_width and self.max_line_count:
-            logger.warning(
-                "max_words_per_line has no effect with both max_line_width and max_line_count"
-            )
+            logger.warning("max_words_per_line has no effect with both max_line_width and max_line_count")
 
     @property
     def is_default(self) -> bool:
@@ -161,9 +155,7 @@ class WriterOptions:
         return self == WriterOptions()
 
 
-def format_timestamp(
-    seconds: float, always_include_hours: bool = False, decimal_marker: str = "."
-) -> str:
+def format_timestamp(seconds: float, always_include_hours: bool = False, decimal_marker: str = ".") -> str:
     """Format seconds as ``[HH:]MM:SS.mmm``, rounding once to whole milliseconds.
 
     Rounding the total before splitting it into fields is what keeps 59.9996 s from
@@ -248,9 +240,7 @@ def _underline(text: str) -> str:
     return re.sub(r"^(\s*)(.*)$", r"\1<u>\2</u>", text)
 
 
-def _word_cues(
-    transcript: Transcript, options: WriterOptions, stamp: Callable[[float], str]
-) -> Iterator[Cue]:
+def _word_cues(transcript: Transcript, options: WriterOptions, stamp: Callable[[float], str]) -> Iterator[Cue]:
     for subtitle in _group_words(transcript.segments, options):
         start, end = stamp(subtitle[0].start), stamp(subtitle[-1].end)
         texts = [word.word for word in subtitle]
@@ -263,15 +253,11 @@ def _word_cues(
             word_start, word_end = stamp(word.start), stamp(word.end)
             if last != word_start:
                 yield last, word_start, text
-            yield word_start, word_end, "".join(
-                _underline(t) if j == i else t for j, t in enumerate(texts)
-            )
+            yield word_start, word_end, "".join(_underline(t) if j == i else t for j, t in enumerate(texts))
             last = word_end
 
 
-def _cues(
-    transcript: Transcript, options: WriterOptions, stamp: Callable[[float], str]
-) -> Iterator[Cue]:
+def _cues(transcript: Transcript, options: WriterOptions, stamp: Callable[[float], str]) -> Iterator[Cue]:
     if _has_words(transcript):
         yield from _word_cues(transcript, options, stamp)
         return
@@ -331,27 +317,18 @@ def _writer(fmt: str) -> Writer:
         return _WRITERS[fmt]
     except KeyError:
         raise OptionsError(
-            f"Unknown output format {fmt!r}: choose from {', '.join(FORMATS)}",
-            value=fmt,
-            valid=FORMATS,
+            f"Unknown output format {fmt!r}: choose from {', '.join(FORMATS)}", value=fmt, valid=FORMATS
         ) from None
 
 
 def _warn_unused_options(transcript: Transcript, options: WriterOptions) -> None:
     if not options.is_default and not _has_words(transcript):
         logger.warning(
-            "Subtitle line options (%s) need word timestamps; this transcript has none, "
-            "so they have no effect",
-            options,
+            "Subtitle line options (%s) need word timestamps; this transcript has none, so they have no effect", options
         )
 
 
-def write(
-    transcript: Transcript,
-    fmt: str,
-    stream: TextIO,
-    options: WriterOptions = WriterOptions(),
-) -> None:
+def write(transcript: Transcript, fmt: str, stream: TextIO, options: WriterOptions = WriterOptions()) -> None:
     """Write ``transcript`` in one format to a text stream.
 
     Args:
@@ -384,10 +361,7 @@ def output_path(output_dir: Path, stem: str, fmt: str, suffix: str = "") -> Path
     _writer(fmt)
     name = f"{stem}{suffix}"
     if not name or name in (".", "..") or Path(name).name != name:
-        raise OptionsError(
-            f"Output name {name!r} must be a plain file name without folders",
-            value=name,
-        )
+        raise OptionsError(f"Output name {name!r} must be a plain file name without folders", value=name)
     return Path(output_dir) / f"{name}.{fmt}"
 
 

@@ -21,7 +21,7 @@ class Word:
     word: str
     probability: float = 1.0
 
-    def shifted(self, offset: float) -> "Word":
+    def shifted(self, offset: float) -> Word:
         return dataclasses.replace(self, start=self.start + offset, end=self.end + offset)
 
 
@@ -34,7 +34,7 @@ class Segment:
     text: str
     words: tuple[Word, ...] = ()
 
-    def shifted(self, offset: float) -> "Segment":
+    def shifted(self, offset: float) -> Segment:
         """The same segment moved by ``offset`` seconds: the one place chunk time is re-based."""
         return Segment(
             start=self.start + offset,
@@ -43,12 +43,14 @@ class Segment:
             words=tuple(w.shifted(offset) for w in self.words),
         )
 
-    def clamped(self, lo: float, hi: float) -> "Segment":
+    def clamped(self, lo: float, hi: float) -> Segment:
         """The segment kept within ``[lo, hi]``, its words within its own new span."""
         start = min(max(self.start, lo), hi)
         end = min(max(self.end, start), hi)
-        words = tuple(dataclasses.replace(w, start=min(max(w.start, start), end), end=min(max(w.end, start), end))
-                      for w in self.words)
+        words = tuple(
+            dataclasses.replace(w, start=min(max(w.start, start), end), end=min(max(w.end, start), end))
+            for w in self.words
+        )
         return Segment(start, end, self.text, words)
 
     def to_dict(self, index: int, *, with_words: bool | None = None) -> dict:
@@ -64,7 +66,7 @@ class Segment:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Segment":
+    def from_dict(cls, data: dict) -> Segment:
         words = tuple(
             Word(float(w["start"]), float(w["end"]), w["word"], float(w.get("probability", 1.0)))
             for w in data.get("words") or ()
@@ -110,7 +112,7 @@ class Transcript:
         }
 
     @classmethod
-    def from_dict(cls, data: dict, *, duration: float = 0.0, task: str = "transcribe") -> "Transcript":
+    def from_dict(cls, data: dict, *, duration: float = 0.0, task: str = "transcribe") -> Transcript:
         return cls(
             segments=tuple(Segment.from_dict(s) for s in data.get("segments", ())),
             language=data.get("language"),
@@ -125,8 +127,8 @@ class Transcript:
         return json.dumps(data, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, text: str) -> "Transcript":
+    def from_json(cls, text: str) -> Transcript:
         return cls.from_dict(json.loads(text))
 
-    def with_segments(self, segments) -> "Transcript":
+    def with_segments(self, segments) -> Transcript:
         return dataclasses.replace(self, segments=tuple(segments))

@@ -74,12 +74,42 @@ DEFAULT_DATA = ROOT.parent / "shared" / "eval" / "data" / "long"
 #: Official dimensions (openai-whisper's checkpoints); "tiny" is a small model with large-v3's
 #: 128 mel bins and 51,866-token vocabulary, to check the large-v3 code path on a CPU.
 SHAPES: dict[str, dict[str, int]] = {
-    "large-v3": dict(n_mels=128, n_audio_ctx=1500, n_audio_state=1280, n_audio_head=20, n_audio_layer=32,
-                     n_vocab=51866, n_text_ctx=448, n_text_state=1280, n_text_head=20, n_text_layer=32),
-    "large-v3-turbo": dict(n_mels=128, n_audio_ctx=1500, n_audio_state=1280, n_audio_head=20, n_audio_layer=32,
-                           n_vocab=51866, n_text_ctx=448, n_text_state=1280, n_text_head=20, n_text_layer=4),
-    "tiny": dict(n_mels=128, n_audio_ctx=1500, n_audio_state=384, n_audio_head=6, n_audio_layer=4,
-                 n_vocab=51866, n_text_ctx=448, n_text_state=384, n_text_head=6, n_text_layer=4),
+    "large-v3": dict(
+        n_mels=128,
+        n_audio_ctx=1500,
+        n_audio_state=1280,
+        n_audio_head=20,
+        n_audio_layer=32,
+        n_vocab=51866,
+        n_text_ctx=448,
+        n_text_state=1280,
+        n_text_head=20,
+        n_text_layer=32,
+    ),
+    "large-v3-turbo": dict(
+        n_mels=128,
+        n_audio_ctx=1500,
+        n_audio_state=1280,
+        n_audio_head=20,
+        n_audio_layer=32,
+        n_vocab=51866,
+        n_text_ctx=448,
+        n_text_state=1280,
+        n_text_head=20,
+        n_text_layer=4,
+    ),
+    "tiny": dict(
+        n_mels=128,
+        n_audio_ctx=1500,
+        n_audio_state=384,
+        n_audio_head=6,
+        n_audio_layer=4,
+        n_vocab=51866,
+        n_text_ctx=448,
+        n_text_state=384,
+        n_text_head=6,
+        n_text_layer=4,
+    ),
 }
 
 #: The issue's targets on one H100/H200-class GPU, model loaded: x realtime at least.
@@ -129,10 +159,12 @@ class Report:
         else:
             rt = f"{row.x_realtime:,.0f}x realtime" if row.x_realtime else "-"
             wall = "-" if row.wall_s is None else f"{row.wall_s:.2f}"
-            print(f"  [{row.section}] {row.engine} {row.model} batch {row.batch or '-'}: {wall} s for "
-                  f"{row.audio_s:.0f} s ({rt}), peak GPU {_num(row.peak_gpu_mib)} MiB"
-                  f"{'' if row.wer is None else f', WER {row.wer:.2f} %'}{'; ' + row.note if row.note else ''}",
-                  flush=True)
+            print(
+                f"  [{row.section}] {row.engine} {row.model} batch {row.batch or '-'}: {wall} s for "
+                f"{row.audio_s:.0f} s ({rt}), peak GPU {_num(row.peak_gpu_mib)} MiB"
+                f"{'' if row.wer is None else f', WER {row.wer:.2f} %'}{'; ' + row.note if row.note else ''}",
+                flush=True,
+            )
         self.save()
         return row
 
@@ -145,14 +177,18 @@ class Report:
         self.out.write_text(json.dumps({"env": self.env, "rows": [r.as_json() for r in self.rows]}, indent=1))
 
     def table(self) -> str:
-        lines = ["| section | engine | model | batch | audio (s) | wall (s) | x realtime | peak GPU (MiB) | WER % "
-                 "| note |", "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
+        lines = [
+            "| section | engine | model | batch | audio (s) | wall (s) | x realtime | peak GPU (MiB) | WER % | note |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---|",
+        ]
         for r in self.rows:
             rt = f"{r.x_realtime:,.0f}" if r.x_realtime else "-"
             wall = f"{r.wall_s:.2f}" if r.wall_s is not None else "-"
             note = f"**failed**: {r.error}" if r.error else r.note
-            lines.append(f"| {r.section} | {r.engine} | {r.model} | {r.batch or '-'} | {r.audio_s:.0f} | {wall} "
-                         f"| {rt} | {_num(r.peak_gpu_mib)} | {'-' if r.wer is None else f'{r.wer:.2f}'} | {note} |")
+            lines.append(
+                f"| {r.section} | {r.engine} | {r.model} | {r.batch or '-'} | {r.audio_s:.0f} | {wall} "
+                f"| {rt} | {_num(r.peak_gpu_mib)} | {'-' if r.wer is None else f'{r.wer:.2f}'} | {note} |"
+            )
         return "\n".join(lines)
 
 
@@ -171,8 +207,12 @@ def environment(device: str) -> dict:
     """Versions and tools, each probed on its own: a missing one is reported, not fatal."""
     import platform
 
-    env: dict = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-                 "device": device}
+    env: dict = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "device": device,
+    }
     try:
         import torch
 
@@ -183,8 +223,12 @@ def environment(device: str) -> dict:
             env["gpu_memory_mib"] = torch.cuda.get_device_properties(device).total_memory // 2**20
     except Exception as e:  # noqa: BLE001 - report whatever is missing
         env["torch"] = f"missing ({_first_line(e)})"
-    for label, probe in (("openai-whisper", _whisper_version), ("faster-whisper", _fw_version),
-                         ("ctranslate2", _ct2_version), ("jiwer", _jiwer_version)):
+    for label, probe in (
+        ("openai-whisper", _whisper_version),
+        ("faster-whisper", _fw_version),
+        ("ctranslate2", _ct2_version),
+        ("jiwer", _jiwer_version),
+    ):
         try:
             env[label] = probe()
         except Exception as e:  # noqa: BLE001
@@ -245,19 +289,39 @@ def decode_file(path: Path) -> np.ndarray:
             if (f.getframerate(), f.getnchannels(), f.getsampwidth()) == (SAMPLE_RATE, 1, 2):
                 return np.frombuffer(f.readframes(f.getnframes()), "<i2")
     if shutil.which("ffmpeg") is None:
-        raise SystemExit(f"{path}: decoding it needs ffmpeg, which is not installed here. Make 16 kHz mono WAVs "
-                         "where ffmpeg is (python bench/gpu.py --prepare DIR) and pass --data DIR")
-    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(path), "-map", "0:a:0",
-           "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le", "-"]
+        raise SystemExit(
+            f"{path}: decoding it needs ffmpeg, which is not installed here. Make 16 kHz mono WAVs "
+            "where ffmpeg is (python bench/gpu.py --prepare DIR) and pass --data DIR"
+        )
+    cmd = [
+        "ffmpeg",
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-i",
+        str(path),
+        "-map",
+        "0:a:0",
+        "-ac",
+        "1",
+        "-ar",
+        str(SAMPLE_RATE),
+        "-f",
+        "s16le",
+        "-",
+    ]
     return np.frombuffer(subprocess.run(cmd, capture_output=True, check=True).stdout, "<i2")
 
 
 def audio_files(data: Path) -> list[Path]:
     files = sorted(p for p in data.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES) if data.is_dir() else []
     if not files:
-        raise SystemExit(f"No audio found in {data} (looked for {', '.join(AUDIO_SUFFIXES)}). Give --data the folder "
-                         "of the long recordings (../shared/eval/data/long), or a folder inside the repo holding "
-                         "16 kHz WAVs made with --prepare, which the device tool can carry")
+        raise SystemExit(
+            f"No audio found in {data} (looked for {', '.join(AUDIO_SUFFIXES)}). Give --data the folder "
+            "of the long recordings (../shared/eval/data/long), or a folder inside the repo holding "
+            "16 kHz WAVs made with --prepare, which the device tool can carry"
+        )
     return files
 
 
@@ -288,8 +352,9 @@ def write_wav(path: Path, samples: np.ndarray) -> None:
         f.writeframes(np.ascontiguousarray(samples, "<i2").tobytes())
 
 
-def prepare(data: Path, target: Path, minutes: float, vad: str, *, model: str, language: str | None,
-            engine: str) -> int:
+def prepare(
+    data: Path, target: Path, minutes: float, vad: str, *, model: str, language: str | None, engine: str
+) -> int:
     """``--prepare``: the recordings of ``data`` as 16 kHz mono WAVs in ``target`` (no ffmpeg needed to read
     them), the plan of ``minutes`` of them (so the GPU machine needs no voice detection either), and the
     number of tokens base writes in each window, decoded here by ``engine`` (so the random large shapes
@@ -307,8 +372,12 @@ def prepare(data: Path, target: Path, minutes: float, vad: str, *, model: str, l
     start = time.perf_counter()
     source = ArraySource(samples.astype(np.float32) / 32768.0)
     windows, vad = plan_windows_of(source, vad)
-    saved = {"files": used, "samples": len(samples), "vad": vad,
-             "windows": [[[p.start, p.end, p.offset] for p in w.pieces] for w in windows]}
+    saved = {
+        "files": used,
+        "samples": len(samples),
+        "vad": vad,
+        "windows": [[[p.start, p.end, p.offset] for p in w.pieces] for w in windows],
+    }
     print(f"{len(windows)} windows ({vad}, {time.perf_counter() - start:.0f} s)", flush=True)
     if engine != "none":
         from audiototext.engines import load_engine
@@ -318,8 +387,11 @@ def prepare(data: Path, target: Path, minutes: float, vad: str, *, model: str, l
         language = language or base.detect_language(windows[0].audio(source))
         options = decode_options(language, 5)
         _, results = run_batches(lambda group, audio: base.decode_windows(audio, options), windows, source, 8)
-        saved.update(language=language, tokens=[len(results[w.index].tokens) for w in windows],
-                     tokens_by=f"base, {engine} on {base.device}")
+        saved.update(
+            language=language,
+            tokens=[len(results[w.index].tokens) for w in windows],
+            tokens_by=f"base, {engine} on {base.device}",
+        )
         print(f"{sum(saved['tokens'])} tokens of base ({engine}, {time.perf_counter() - start:.0f} s)", flush=True)
     path = plan_path(target, minutes)
     path.write_text(json.dumps(saved))
@@ -340,8 +412,11 @@ def plan_windows_of(source, vad: str):
         try:
             import faster_whisper.vad  # noqa: F401
         except Exception as e:  # noqa: BLE001
-            print(f"WARNING: Silero needs faster-whisper ({_first_line(e)}): planning with --vad off instead "
-                  "(more windows than the real run; make the plan with --prepare where faster-whisper is)", flush=True)
+            print(
+                f"WARNING: Silero needs faster-whisper ({_first_line(e)}): planning with --vad off instead "
+                "(more windows than the real run; make the plan with --prepare where faster-whisper is)",
+                flush=True,
+            )
             vad = "off"
     return plan(source, SpeechOptions(vad=vad)), vad
 
@@ -406,8 +481,12 @@ class DeviceMemory:
     def used(self) -> int:
         if self.nvml:
             return int(self.nvml.nvmlDeviceGetMemoryInfo(self.handle).used)
-        out = subprocess.run(["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits",
-                              "-i", str(self.index)], capture_output=True, text=True, timeout=10).stdout
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits", "-i", str(self.index)],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout
         return int(float(out.strip().splitlines()[0]) * 2**20)
 
     def _sample(self) -> None:
@@ -416,7 +495,7 @@ class DeviceMemory:
                 self.peak = max(self.peak, self.used())
             self.stop.wait(0.05)
 
-    def __enter__(self) -> "DeviceMemory":
+    def __enter__(self) -> DeviceMemory:
         self.base = self.peak = self.used()
         self.thread = threading.Thread(target=self._sample, daemon=True)
         self.thread.start()
@@ -440,7 +519,7 @@ class Meter:
         self.device, self.kind, self.since, self.mib = device, kind, since, None
         self.sampler = None
 
-    def __enter__(self) -> "Meter":
+    def __enter__(self) -> Meter:
         if not self.device.startswith("cuda"):
             return self
         if self.kind == "torch":
@@ -518,6 +597,7 @@ def phase_times(cls, device: str):
             if name == "generate" and args[2] > 0:  # generate(encoded, options, temperature, prompt)
                 totals["fallback"] += len(args[0])
             return out
+
         return wrapper
 
     for name in names:
@@ -581,8 +661,14 @@ def decode_options(language: str, beam_size: int, *, forced: bool = False):
 
     if not forced:
         return DecodeOptions(language=language, beam_size=beam_size)
-    return DecodeOptions(language=language, beam_size=beam_size, temperature_increment_on_fallback=None,
-                         compression_ratio_threshold=None, logprob_threshold=None, no_speech_threshold=None)
+    return DecodeOptions(
+        language=language,
+        beam_size=beam_size,
+        temperature_increment_on_fallback=None,
+        compression_ratio_threshold=None,
+        logprob_threshold=None,
+        no_speech_threshold=None,
+    )
 
 
 def run_batches(decode, windows, source, batch_size: int) -> tuple[float, dict]:
@@ -666,11 +752,23 @@ def base_rows(report: Report, engine_name: str, ctx: SimpleNamespace) -> dict | 
                 first = batch_groups(ctx.windows, batch_size)[0]
                 on_decode_thread(decode, first, [w.audio(ctx.source) for w in first])
                 synchronize(ctx.device)
-            with Meter(ctx.device, kind, since=before) as meter, \
-                    phase_times(windows_class(engine_name), ctx.device) as phases:
+            with (
+                Meter(ctx.device, kind, since=before) as meter,
+                phase_times(windows_class(engine_name), ctx.device) as phases,
+            ):
                 wall, results = run_batches(decode, ctx.windows, ctx.source, batch_size)
-            row = report.add(Row("loaded", engine_name, "base", batch_size, ctx.duration, wall, meter.mib,
-                                 note=f"{len(ctx.windows)} windows; {phases_note(phases)}; load {load_s:.1f} s"))
+            row = report.add(
+                Row(
+                    "loaded",
+                    engine_name,
+                    "base",
+                    batch_size,
+                    ctx.duration,
+                    wall,
+                    meter.mib,
+                    note=f"{len(ctx.windows)} windows; {phases_note(phases)}; load {load_s:.1f} s",
+                )
+            )
             if "results" not in out:
                 out.update(results=results, row=row)
         except Exception as e:  # noqa: BLE001
@@ -684,10 +782,19 @@ def base_rows(report: Report, engine_name: str, ctx: SimpleNamespace) -> dict | 
                 start = time.perf_counter()
                 result = transcribe_windows(ctx.source, ctx.windows, options, backend, batch_size=batch_size)
                 wall = time.perf_counter() - start
-            out["full_row"] = report.add(Row(
-                "full run", engine_name, "base", batch_size, ctx.duration, wall, meter.mib,
-                note=f"transcribe_windows: {result.windows} windows + {result.extra_windows} continuation, "
-                     f"{len(result.transcript.segments)} cues"))
+            out["full_row"] = report.add(
+                Row(
+                    "full run",
+                    engine_name,
+                    "base",
+                    batch_size,
+                    ctx.duration,
+                    wall,
+                    meter.mib,
+                    note=f"transcribe_windows: {result.windows} windows + {result.extra_windows} continuation, "
+                    f"{len(result.transcript.segments)} cues",
+                )
+            )
             out["segments"] = result.transcript.segments
         except Exception as e:  # noqa: BLE001
             report.failed("full run", engine_name, "base", e, batch=batch_size, audio_s=ctx.duration)
@@ -714,7 +821,7 @@ def force_length_filter(targets, sample_begin: int, n_group: int, eot: int, devi
         def apply(self, logits, tokens):
             # Random fp16 weights must not stop the beam search; the suppressed tokens' -inf stay.
             torch.nan_to_num_(logits, nan=0.0, posinf=float("inf"), neginf=float("-inf"))
-            logits[:, eot + 1:] = -np.inf
+            logits[:, eot + 1 :] = -np.inf
             done = self.targets <= tokens.shape[1] - sample_begin
             logits[~done, eot] = -np.inf
             logits[done] = -np.inf
@@ -735,17 +842,34 @@ def forced_torch_windows(engine, options):
             import torch
             from whisper.decoding import DecodingOptions
 
-            decoding = DecodingOptions(task=options.task, language=options.language, temperature=temperature,
-                                       beam_size=options.beam_size, length_penalty=options.length_penalty,
-                                       suppress_tokens=options.suppress_tokens, without_timestamps=True,
-                                       fp16=self.engine.fp16)
+            decoding = DecodingOptions(
+                task=options.task,
+                language=options.language,
+                temperature=temperature,
+                beam_size=options.beam_size,
+                length_penalty=options.length_penalty,
+                suppress_tokens=options.suppress_tokens,
+                without_timestamps=True,
+                fp16=self.engine.fp16,
+            )
             task = batched_decoding_task(self.model, decoding)
-            task.logit_filters.append(force_length_filter(self.targets, task.sample_begin, task.n_group,
-                                                          self.tokenizer.eot, self.model.device))
+            task.logit_filters.append(
+                force_length_filter(
+                    self.targets, task.sample_begin, task.n_group, self.tokenizer.eot, self.model.device
+                )
+            )
             with torch.no_grad():
                 results = task.run(torch.stack(list(encoded)))
-            return [Decoded(tuple(r.tokens), self.tokenizer.decode(r.tokens), float(r.avg_logprob),
-                            float(r.no_speech_prob), temperature) for r in results]
+            return [
+                Decoded(
+                    tuple(r.tokens),
+                    self.tokenizer.decode(r.tokens),
+                    float(r.avg_logprob),
+                    float(r.no_speech_prob),
+                    temperature,
+                )
+                for r in results
+            ]
 
     return ForcedTorchWindows(engine, options)
 
@@ -765,8 +889,12 @@ def forced_ct2_windows(ct2_model, tokenizer, n_mels: int, device: str, suppress:
     class ForcedCT2Windows(_CT2Windows):
         def __init__(self):
             self.engine = SimpleNamespace(device=device)
-            self.model = SimpleNamespace(model=ct2_model, feature_extractor=FeatureExtractor(feature_size=n_mels),
-                                         max_length=448, tokens_per_second=SAMPLE_RATE / 160 / 2)
+            self.model = SimpleNamespace(
+                model=ct2_model,
+                feature_extractor=FeatureExtractor(feature_size=n_mels),
+                max_length=448,
+                tokens_per_second=SAMPLE_RATE / 160 / 2,
+            )
             self.tokenizer = tokenizer
             self.suppress = suppress
             self.encode_batch = CPU_ENCODE_BATCH if device == "cpu" else 32
@@ -778,15 +906,30 @@ def forced_ct2_windows(ct2_model, tokenizer, n_mels: int, device: str, suppress:
             head = [*t.sot_sequence, t.no_timestamps]
             steps = max(self.targets) + 1  # the real decoding's last step writes end-of-text
             results = self.model.model.generate(
-                self._view(encoded), [head] * len(encoded), beam_size=options.beam_size or 1, patience=1,
-                length_penalty=1, max_length=max(2 * steps, steps + len(head) - 1), suppress_blank=True,
-                suppress_tokens=self.suppress, return_scores=True, return_no_speech_prob=True)
+                self._view(encoded),
+                [head] * len(encoded),
+                beam_size=options.beam_size or 1,
+                patience=1,
+                length_penalty=1,
+                max_length=max(2 * steps, steps + len(head) - 1),
+                suppress_blank=True,
+                suppress_tokens=self.suppress,
+                return_scores=True,
+                return_no_speech_prob=True,
+            )
             out = []
             for result, target in zip(results, self.targets):
                 self.steps += len(result.sequences_ids[0])
                 tokens = [tok for tok in result.sequences_ids[0] if tok < t.eot][:target]
-                out.append(Decoded(tuple(tokens), t.decode(tokens), float(result.scores[0]),
-                                   float(result.no_speech_prob), temperature))
+                out.append(
+                    Decoded(
+                        tuple(tokens),
+                        t.decode(tokens),
+                        float(result.scores[0]),
+                        float(result.no_speech_prob),
+                        temperature,
+                    )
+                )
             return out
 
     return ForcedCT2Windows()
@@ -830,8 +973,9 @@ def ct2_from_whisper(model, tokenizer, base_dir: Path, target: Path) -> None:
 
     def fused(s, key, names):  # openai's key projection has no bias; CTranslate2's fused one has zeros there
         s.weight = np.concatenate([sd[f"{key}.{n}.weight"] for n in names])
-        s.bias = np.concatenate([sd.get(f"{key}.{n}.bias", np.zeros(len(sd[f"{key}.{n}.weight"]), np.float16))
-                                 for n in names])
+        s.bias = np.concatenate(
+            [sd.get(f"{key}.{n}.bias", np.zeros(len(sd[f"{key}.{n}.weight"]), np.float16)) for n in names]
+        )
 
     def block(s, key, cross: bool):
         norm(s.self_attention.layer_norm, f"{key}.attn_ln")
@@ -889,8 +1033,13 @@ def shape_rows(report: Report, shape: str, ctx: SimpleNamespace) -> None:
     targets = {e: t for e, t in ctx.targets.items()}
     if not targets:
         for engine_name in ctx.engines:
-            report.failed("random shape", engine_name, label, "no token counts to decode to: no base run, and "
-                          "--data has none saved by --prepare", audio_s=ctx.duration)
+            report.failed(
+                "random shape",
+                engine_name,
+                label,
+                "no token counts to decode to: no base run, and --data has none saved by --prepare",
+                audio_s=ctx.duration,
+            )
         return
     source_note = f"; {ctx.targets_from}" if "saved" in targets else ""
     options = decode_options(ctx.language, ctx.beam_size, forced=True)
@@ -901,8 +1050,9 @@ def shape_rows(report: Report, shape: str, ctx: SimpleNamespace) -> None:
         for engine_name in ctx.engines:
             report.failed("random shape", engine_name, label, e, audio_s=ctx.duration)
         return
-    tokenizer = get_tokenizer(model.is_multilingual, num_languages=model.num_languages, language=ctx.language,
-                              task="transcribe")
+    tokenizer = get_tokenizer(
+        model.is_multilingual, num_languages=model.num_languages, language=ctx.language, task="transcribe"
+    )
     batch_size = ctx.shape_batch_size
 
     if "openai-whisper" in ctx.engines:
@@ -934,9 +1084,19 @@ def shape_rows(report: Report, shape: str, ctx: SimpleNamespace) -> None:
                 print(f"  batch {too_big[-1]} ran out of GPU memory: trying {size}", flush=True)
             off = sum(len(results[w.index].tokens) != want[w.index] for w in ctx.windows)
             oom = f"; batch {', '.join(map(str, too_big))} ran out of memory" if too_big else ""
-            report.add(Row("random shape", "openai-whisper", label, size, ctx.duration, wall, meter.mib,
-                           note=f"{sum(want.values())} tokens as base wrote them ({off} windows off); "
-                                f"{phases_note(phases)}{oom}{source_note}"))
+            report.add(
+                Row(
+                    "random shape",
+                    "openai-whisper",
+                    label,
+                    size,
+                    ctx.duration,
+                    wall,
+                    meter.mib,
+                    note=f"{sum(want.values())} tokens as base wrote them ({off} windows off); "
+                    f"{phases_note(phases)}{oom}{source_note}",
+                )
+            )
         except Exception as e:  # noqa: BLE001
             report.failed("random shape", "openai-whisper", label, e, batch=size, audio_s=ctx.duration)
         del engine, primitives
@@ -958,11 +1118,15 @@ def shape_rows(report: Report, shape: str, ctx: SimpleNamespace) -> None:
             model = None
             with Meter(ctx.device, "device") as meter:
                 ct2 = ctranslate2.models.Whisper(
-                    str(scratch), device=ctx.device.split(":")[0], device_index=torch_index(ctx.device),
+                    str(scratch),
+                    device=ctx.device.split(":")[0],
+                    device_index=torch_index(ctx.device),
                     compute_type="float16" if ctx.device.startswith("cuda") else "int8",
-                    intra_threads=1 if ctx.device.startswith("cuda") else (os.cpu_count() or 1))
-                suppress = sorted(set(ct2_suppress(ctx.base_dir, tokenizer) + list(range(tokenizer.eot,
-                                                                                          SHAPES[shape]["n_vocab"]))))
+                    intra_threads=1 if ctx.device.startswith("cuda") else (os.cpu_count() or 1),
+                )
+                suppress = sorted(
+                    set(ct2_suppress(ctx.base_dir, tokenizer) + list(range(tokenizer.eot, SHAPES[shape]["n_vocab"])))
+                )
                 primitives = forced_ct2_windows(ct2, tokenizer, SHAPES[shape]["n_mels"], ctx.device, suppress)
                 # Batches of windows of similar length (see forced_ct2_windows), in length order.
                 ordered = sorted(ctx.windows, key=lambda w: want[w.index])
@@ -977,9 +1141,19 @@ def shape_rows(report: Report, shape: str, ctx: SimpleNamespace) -> None:
                 with phase_times(type(primitives), ctx.device) as phases:
                     wall, _ = run_batches(decode, ordered, ctx.source, batch_size)
             real = sum(want.values()) + len(want)
-            report.add(Row("random shape", "faster-whisper", label, batch_size, ctx.duration, wall, meter.mib,
-                           note=f"decoded {primitives.steps / real:.2f}x the real run's tokens (batches by length); "
-                                f"{phases_note(phases)}; random weights converted in {convert_s:.0f} s{source_note}"))
+            report.add(
+                Row(
+                    "random shape",
+                    "faster-whisper",
+                    label,
+                    batch_size,
+                    ctx.duration,
+                    wall,
+                    meter.mib,
+                    note=f"decoded {primitives.steps / real:.2f}x the real run's tokens (batches by length); "
+                    f"{phases_note(phases)}; random weights converted in {convert_s:.0f} s{source_note}",
+                )
+            )
             del ct2, primitives
         except Exception as e:  # noqa: BLE001 - e.g. CTranslate2 without cuBLAS 12 on a CUDA 13 machine
             report.failed("random shape", "faster-whisper", label, e, batch=batch_size, audio_s=ctx.duration)
@@ -1000,8 +1174,13 @@ def ct2_suppress(base_dir: Path, tokenizer) -> list[int]:
 
 def subprocess_env() -> dict:
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)  # keep carried wheels
-    return {**os.environ, "AUDIOTOTEXT_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "PYTHONPATH": path,
-            "PYTHONUNBUFFERED": "1"}
+    return {
+        **os.environ,
+        "AUDIOTOTEXT_OFFLINE": "1",
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONPATH": path,
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def wer_rows(report: Report, engine_name: str, base: dict, ctx: SimpleNamespace) -> None:
@@ -1010,26 +1189,59 @@ def wer_rows(report: Report, engine_name: str, base: dict, ctx: SimpleNamespace)
     first = [w for w in ctx.windows if w.end <= ctx.wer_seconds] or ctx.windows[:1]
     cutoff = first[-1].end
     result_path = ctx.scratch / f"sequential-{engine_name}.json"
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--sequential-worker", "--engines", engine_name,
-           "--model", ctx.model, "--device", ctx.device, "--wav", str(ctx.wav), "--seconds", f"{cutoff:.3f}",
-           "--language", ctx.language, "--beam-size", str(ctx.beam_size), "--out", str(result_path)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--sequential-worker",
+        "--engines",
+        engine_name,
+        "--model",
+        ctx.model,
+        "--device",
+        ctx.device,
+        "--wav",
+        str(ctx.wav),
+        "--seconds",
+        f"{cutoff:.3f}",
+        "--language",
+        ctx.language,
+        "--beam-size",
+        str(ctx.beam_size),
+        "--out",
+        str(result_path),
+    ]
     try:
-        done = subprocess.run(cmd, env=subprocess_env(), cwd=ROOT, capture_output=True, text=True,
-                              timeout=ctx.seq_timeout)
+        done = subprocess.run(
+            cmd, env=subprocess_env(), cwd=ROOT, capture_output=True, text=True, timeout=ctx.seq_timeout
+        )
         if done.returncode != 0:
             raise RuntimeError(_tail(done.stderr or done.stdout))
         sequential = json.loads(result_path.read_text())
     except subprocess.TimeoutExpired:
-        report.failed("sequential", engine_name, "base", f"timed out after {ctx.seq_timeout:.0f} s: no WER "
-                      "(raise --seq-timeout or lower --wer-minutes)", audio_s=cutoff)
+        report.failed(
+            "sequential",
+            engine_name,
+            "base",
+            f"timed out after {ctx.seq_timeout:.0f} s: no WER (raise --seq-timeout or lower --wer-minutes)",
+            audio_s=cutoff,
+        )
         return
     except Exception as e:  # noqa: BLE001
         report.failed("sequential", engine_name, "base", e, audio_s=cutoff)
         return
     reference = sequential["text"]
-    report.add(Row("sequential", engine_name, "base", None, cutoff, sequential["wall_s"],
-                   note=f"engine.transcribe of the first {cutoff:.0f} s: the WER reference",
-                   extra={"text": reference}))
+    report.add(
+        Row(
+            "sequential",
+            engine_name,
+            "base",
+            None,
+            cutoff,
+            sequential["wall_s"],
+            note=f"engine.transcribe of the first {cutoff:.0f} s: the WER reference",
+            extra={"text": reference},
+        )
+    )
     batched = " ".join(base["results"][w.index].text.strip() for w in first)
     base["row"].wer = word_error_rate(reference, batched, ctx.language)
     base["row"].extra["text"] = batched  # the JSON keeps both texts, to see what the WER counts
@@ -1039,30 +1251,65 @@ def wer_rows(report: Report, engine_name: str, base: dict, ctx: SimpleNamespace)
         base["full_row"].wer = word_error_rate(reference, full, ctx.language)
         base["full_row"].extra["text"] = full
     report.save()
-    print(f"  WER vs sequential, first {cutoff:.0f} s: batched {base['row'].wer:.2f} %"
-          + (f", full run {base['full_row'].wer:.2f} %" if "full_row" in base else ""), flush=True)
+    print(
+        f"  WER vs sequential, first {cutoff:.0f} s: batched {base['row'].wer:.2f} %"
+        + (f", full run {base['full_row'].wer:.2f} %" if "full_row" in base else ""),
+        flush=True,
+    )
 
 
 def cold_row(report: Report, engine_name: str, ctx: SimpleNamespace) -> None:
     """The CLI's default path as a whole process, on the whole audio."""
     if shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None:
-        report.failed("cold", engine_name, "base", "ffmpeg/ffprobe not installed: the CLI needs them to read its input",
-                      audio_s=ctx.duration)
+        report.failed(
+            "cold",
+            engine_name,
+            "base",
+            "ffmpeg/ffprobe not installed: the CLI needs them to read its input",
+            audio_s=ctx.duration,
+        )
         return
     out_dir = ctx.scratch / f"cold-{engine_name}"
-    cmd = [sys.executable, "-m", "audiototext", str(ctx.wav), "--model", ctx.model, "--engine", engine_name,
-           "-o", str(out_dir), "-f", "txt", "--device", ctx.device, "--language", ctx.language]
+    cmd = [
+        sys.executable,
+        "-m",
+        "audiototext",
+        str(ctx.wav),
+        "--model",
+        ctx.model,
+        "--engine",
+        engine_name,
+        "-o",
+        str(out_dir),
+        "-f",
+        "txt",
+        "--device",
+        ctx.device,
+        "--language",
+        ctx.language,
+    ]
     print(f"  cold: {' '.join(cmd)}", flush=True)
     try:
         with Meter(ctx.device, "device") as meter:
             start = time.perf_counter()
-            done = subprocess.run(cmd, env=subprocess_env(), cwd=ROOT, capture_output=True, text=True,
-                                  timeout=ctx.cold_timeout)
+            done = subprocess.run(
+                cmd, env=subprocess_env(), cwd=ROOT, capture_output=True, text=True, timeout=ctx.cold_timeout
+            )
             wall = time.perf_counter() - start
         if done.returncode != 0:
             raise RuntimeError(f"exit {done.returncode}: {_tail(done.stderr or done.stdout)}")
-        report.add(Row("cold", engine_name, "base", None, ctx.duration, wall, meter.mib,
-                       note="python -m audiototext (default path), whole process"))
+        report.add(
+            Row(
+                "cold",
+                engine_name,
+                "base",
+                None,
+                ctx.duration,
+                wall,
+                meter.mib,
+                note="python -m audiototext (default path), whole process",
+            )
+        )
     except subprocess.TimeoutExpired:
         report.failed("cold", engine_name, "base", f"timed out after {ctx.cold_timeout:.0f} s", audio_s=ctx.duration)
     except Exception as e:  # noqa: BLE001
@@ -1096,8 +1343,11 @@ def sequential_worker(args) -> int:
 def targets_text(report: Report, device: str) -> str:
     lines = ["Targets (one H100/H200-class GPU, model loaded, issue 9):"]
     for model, target in TARGETS:
-        rows = [r for r in report.rows if r.section in ("loaded", "random shape") and not r.error
-                and r.model in (model, f"random {model}")]
+        rows = [
+            r
+            for r in report.rows
+            if r.section in ("loaded", "random shape") and not r.error and r.model in (model, f"random {model}")
+        ]
         if not device.startswith("cuda"):
             lines.append(f"  {model} >= {target:,.0f}x: not on a GPU")
             continue
@@ -1112,39 +1362,78 @@ def targets_text(report: Report, device: str) -> str:
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, default=DEFAULT_DATA,
-                   help="folder of recordings to repeat (media files need ffmpeg; 16 kHz mono WAVs don't) "
-                        "(default: ../shared/eval/data/long)")
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="folder of recordings to repeat (media files need ffmpeg; 16 kHz mono WAVs don't) "
+        "(default: ../shared/eval/data/long)",
+    )
     p.add_argument("--minutes", type=float, default=60.0, help="length of the test audio (default 60)")
-    p.add_argument("--model", default="base",
-                   help="base (the offline bundled weights) or a CTranslate2 directory of them (model.bin may be in "
-                        "model.bin.part* pieces)")
+    p.add_argument(
+        "--model",
+        default="base",
+        help="base (the offline bundled weights) or a CTranslate2 directory of them (model.bin may be in "
+        "model.bin.part* pieces)",
+    )
     p.add_argument("--engines", default=",".join(ENGINES), help="comma list (default: both)")
     p.add_argument("--device", default=None, help="cuda (default when torch sees a GPU) or cpu")
-    p.add_argument("--language", default="auto", help="code for every run, or auto: detected once on the first "
-                   "window, as the CLI does (default auto)")
+    p.add_argument(
+        "--language",
+        default="auto",
+        help="code for every run, or auto: detected once on the first window, as the CLI does (default auto)",
+    )
     p.add_argument("--beam-size", type=int, default=5)
-    p.add_argument("--batch-size", default="32", help="windows per batch for base; a comma list measures each "
-                   "(default 32)")
+    p.add_argument(
+        "--batch-size", default="32", help="windows per batch for base; a comma list measures each (default 32)"
+    )
     p.add_argument("--shape-batch-size", type=int, default=32, help="windows per batch for the random shapes")
-    p.add_argument("--shapes", default="large-v3-turbo,large-v3",
-                   help=f"random model shapes: comma list of {', '.join(SHAPES)}, or none (default: turbo, large-v3)")
-    p.add_argument("--vad", default="silero", choices=("silero", "silencedetect", "off"),
-                   help="voice detection for the plan (silero needs faster-whisper; falls back to off, loudly)")
-    p.add_argument("--wer-minutes", type=float, default=10.0, help="WER against the sequential run on this many "
-                   "first minutes (default 10)")
+    p.add_argument(
+        "--shapes",
+        default="large-v3-turbo,large-v3",
+        help=f"random model shapes: comma list of {', '.join(SHAPES)}, or none (default: turbo, large-v3)",
+    )
+    p.add_argument(
+        "--vad",
+        default="silero",
+        choices=("silero", "silencedetect", "off"),
+        help="voice detection for the plan (silero needs faster-whisper; falls back to off, loudly)",
+    )
+    p.add_argument(
+        "--wer-minutes",
+        type=float,
+        default=10.0,
+        help="WER against the sequential run on this many first minutes (default 10)",
+    )
     p.add_argument("--seq-timeout", type=float, default=150.0, help="time box of each sequential run, s")
     p.add_argument("--cold-timeout", type=float, default=240.0, help="time box of each cold CLI run, s")
-    p.add_argument("--skip", default="", help="comma list of sections to leave out: base (then the shapes use the "
-                   "token counts --prepare saved), full, shapes, wer, cold")
-    p.add_argument("--out", type=Path, default=None, help="JSON of the rows (default $OUT/gpu.json, else "
-                   "bench/results/gpu-<device>.json)")
+    p.add_argument(
+        "--skip",
+        default="",
+        help="comma list of sections to leave out: base (then the shapes use the "
+        "token counts --prepare saved), full, shapes, wer, cold",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="JSON of the rows (default $OUT/gpu.json, else bench/results/gpu-<device>.json)",
+    )
     p.add_argument("--check-env", action="store_true", help="print the environment (versions, GPU, tools) and stop")
-    p.add_argument("--prepare", type=Path, default=None, metavar="DIR",
-                   help="write --data's recordings as 16 kHz mono WAVs into DIR, with the plan of --minutes of "
-                        "them and base's token counts per window (plan-<minutes>min.json), and stop (needs ffmpeg)")
-    p.add_argument("--prepare-engine", default="faster-whisper", choices=(*ENGINES, "none"),
-                   help="engine that decodes base here for --prepare's token counts (default faster-whisper)")
+    p.add_argument(
+        "--prepare",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write --data's recordings as 16 kHz mono WAVs into DIR, with the plan of --minutes of "
+        "them and base's token counts per window (plan-<minutes>min.json), and stop (needs ffmpeg)",
+    )
+    p.add_argument(
+        "--prepare-engine",
+        default="faster-whisper",
+        choices=(*ENGINES, "none"),
+        help="engine that decodes base here for --prepare's token counts (default faster-whisper)",
+    )
     p.add_argument("--sequential-worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--wav", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--seconds", type=float, help=argparse.SUPPRESS)
@@ -1179,8 +1468,15 @@ def main(argv=None) -> int:
 
     logging.basicConfig(level=logging.WARNING, format="  log %(name)s: %(message)s")
     if args.prepare:
-        return prepare(args.data, args.prepare, args.minutes, args.vad, model=args.model, engine=args.prepare_engine,
-                       language=None if args.language == "auto" else args.language)
+        return prepare(
+            args.data,
+            args.prepare,
+            args.minutes,
+            args.vad,
+            model=args.model,
+            engine=args.prepare_engine,
+            language=None if args.language == "auto" else args.language,
+        )
     device = args.device = args.device or default_device()
     if args.sequential_worker:
         return sequential_worker(args)
@@ -1188,18 +1484,30 @@ def main(argv=None) -> int:
     print("Environment:\n" + "\n".join(f"  {k}: {v}" for k, v in env.items()), flush=True)
     if args.check_env:
         return 0
-    out = args.out or (Path(os.environ["OUT"]) / "gpu.json" if os.environ.get("OUT")
-                       else HERE / "results" / f"gpu-{device.split(':')[0]}.json")
+    out = args.out or (
+        Path(os.environ["OUT"]) / "gpu.json"
+        if os.environ.get("OUT")
+        else HERE / "results" / f"gpu-{device.split(':')[0]}.json"
+    )
     report = Report(out, env)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="gpu-bench-") as tmp:
         scratch = Path(tmp)
-        ctx = SimpleNamespace(device=device, engines=_split(args.engines), beam_size=args.beam_size,
-                              batch_sizes=[int(b) for b in _split(args.batch_size)],
-                              shape_batch_size=args.shape_batch_size, skip=set(_split(args.skip)),
-                              seq_timeout=args.seq_timeout, cold_timeout=args.cold_timeout, scratch=scratch,
-                              wer_seconds=args.wer_minutes * 60, targets={}, targets_from="",
-                              language=None if args.language == "auto" else args.language)
+        ctx = SimpleNamespace(
+            device=device,
+            engines=_split(args.engines),
+            beam_size=args.beam_size,
+            batch_sizes=[int(b) for b in _split(args.batch_size)],
+            shape_batch_size=args.shape_batch_size,
+            skip=set(_split(args.skip)),
+            seq_timeout=args.seq_timeout,
+            cold_timeout=args.cold_timeout,
+            scratch=scratch,
+            wer_seconds=args.wer_minutes * 60,
+            targets={},
+            targets_from="",
+            language=None if args.language == "auto" else args.language,
+        )
         ctx.model = model_argument(args.model, scratch)
         env["model"] = ctx.model
         try:
@@ -1209,8 +1517,10 @@ def main(argv=None) -> int:
             ctx.base_dir = Path(ct2_model_dir(resolve(ctx.model)))
         except Exception as e:  # noqa: BLE001
             if "base" not in ctx.skip:
-                raise SystemExit(f"Could not find the base weights ({_first_line(e)}): pass --model a CTranslate2 "
-                                 "directory of them, or --skip base with a --prepare'd --data") from e
+                raise SystemExit(
+                    f"Could not find the base weights ({_first_line(e)}): pass --model a CTranslate2 "
+                    "directory of them, or --skip base with a --prepare'd --data"
+                ) from e
             ctx.base_dir = None
 
         samples, used = build_audio(args.data, args.minutes * 60)
@@ -1224,14 +1534,25 @@ def main(argv=None) -> int:
         saved_tokens = saved[2].get("tokens") if saved else None
         del samples
         ctx.duration = ctx.source.samples / SAMPLE_RATE
-        print(f"Audio: {ctx.duration:.0f} s from {len(used)} pieces of {args.data} ({', '.join(sorted(set(used)))})",
-              flush=True)
+        print(
+            f"Audio: {ctx.duration:.0f} s from {len(used)} pieces of {args.data} ({', '.join(sorted(set(used)))})",
+            flush=True,
+        )
         start = time.perf_counter()
         ctx.windows, vad = saved[:2] if saved else plan_windows_of(ctx.source, args.vad)
         env["vad"] = vad
         speech = sum(p.duration for w in ctx.windows for p in w.pieces)
-        report.add(Row("plan", "-", vad, None, ctx.duration, None if saved else time.perf_counter() - start,
-                       note=f"{len(ctx.windows)} windows, {speech:.0f} s of audio in them (CPU)"))
+        report.add(
+            Row(
+                "plan",
+                "-",
+                vad,
+                None,
+                ctx.duration,
+                None if saved else time.perf_counter() - start,
+                note=f"{len(ctx.windows)} windows, {speech:.0f} s of audio in them (CPU)",
+            )
+        )
 
         bases = {}
         for engine_name in ctx.engines if "base" not in ctx.skip else ():
@@ -1260,10 +1581,12 @@ def main(argv=None) -> int:
     env["total_s"] = round(time.perf_counter() - started, 1)
     report.save()
     print()
-    print(f"GPU: {env.get('gpu', 'none (' + device + ')')}; torch {env.get('torch')} (CUDA {env.get('torch_cuda')}); "
-          f"CTranslate2 {env.get('ctranslate2')}; faster-whisper {env.get('faster-whisper')}; "
-          f"openai-whisper {env.get('openai-whisper')}; language {ctx.language}; beam {args.beam_size}; "
-          f"{env['total_s']:.0f} s in all")
+    print(
+        f"GPU: {env.get('gpu', 'none (' + device + ')')}; torch {env.get('torch')} (CUDA {env.get('torch_cuda')}); "
+        f"CTranslate2 {env.get('ctranslate2')}; faster-whisper {env.get('faster-whisper')}; "
+        f"openai-whisper {env.get('openai-whisper')}; language {ctx.language}; beam {args.beam_size}; "
+        f"{env['total_s']:.0f} s in all"
+    )
     print(report.table())
     print()
     print(targets_text(report, device))

@@ -75,11 +75,26 @@ def make_blocks(work: Path, *, every: float, noise: float, burst: int) -> list[P
         subprocess.run(["espeak-ng", "-v", "en", "-w", str(speech), text], check=True, capture_output=True)
         block = work / f"block{k}.flac"
         delay_ms = int(every / 2 * 1000)
-        ffmpeg("-f", "lavfi", "-i", f"anoisesrc=d={every}:c=brown:r={SAMPLE_RATE}:a={noise}:seed={k + 1}",
-               "-i", str(speech), "-filter_complex",
-               f"[1:a]aresample={SAMPLE_RATE},adelay={delay_ms}:all=1[s];"
-               "[0:a][s]amix=inputs=2:duration=first:dropout_transition=0:normalize=0[out]",
-               "-map", "[out]", "-ac", "1", "-sample_fmt", "s16", "-c:a", "flac", str(block))
+        ffmpeg(
+            "-f",
+            "lavfi",
+            "-i",
+            f"anoisesrc=d={every}:c=brown:r={SAMPLE_RATE}:a={noise}:seed={k + 1}",
+            "-i",
+            str(speech),
+            "-filter_complex",
+            f"[1:a]aresample={SAMPLE_RATE},adelay={delay_ms}:all=1[s];"
+            "[0:a][s]amix=inputs=2:duration=first:dropout_transition=0:normalize=0[out]",
+            "-map",
+            "[out]",
+            "-ac",
+            "1",
+            "-sample_fmt",
+            "s16",
+            "-c:a",
+            "flac",
+            str(block),
+        )
         blocks.append(block)
     return blocks
 
@@ -98,8 +113,12 @@ def make_recording(work: Path, blocks: list[Path], hours: float, every: float) -
 
 
 def duration_of(path: Path) -> float:
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return float(out.strip())
 
 
@@ -131,18 +150,43 @@ def main(argv=None) -> int:
             size = audio.stat().st_size / 2**20
             print(f"{audio.name}: {duration / 3600:.2f} h, {size:.0f} MiB, made in {made:.1f} s", flush=True)
             out_dir = work / f"out-{h:g}h"
-            cmd = [sys.executable, "-m", "audiototext", str(audio), "--model", args.model, "--engine", "faster-whisper",
-                   "-o", str(out_dir), "-f", "txt", "--no_progress", "--language", "en"]
+            cmd = [
+                sys.executable,
+                "-m",
+                "audiototext",
+                str(audio),
+                "--model",
+                args.model,
+                "--engine",
+                "faster-whisper",
+                "-o",
+                str(out_dir),
+                "-f",
+                "txt",
+                "--no_progress",
+                "--language",
+                "en",
+            ]
             wall, peak, status = measure(cmd, work / f"run-{h:g}h.log")
             log = (work / f"run-{h:g}h.log").read_text(errors="replace")
             windows = re.search(r"packed into (\d+) window", log)
             texts = list(out_dir.glob("*.txt"))
             words = len(texts[0].read_text(encoding="utf-8").split()) if texts else 0
-            spoken = sum(len(SENTENCES[(k % BLOCKS * args.burst + i) % len(SENTENCES)].split())
-                         for k in range(max(1, round(h * 3600 / args.every))) for i in range(args.burst))
-            row = dict(hours=h, audio_s=round(duration, 1), wall_s=round(wall, 1), peak_mib=peak // 2**20,
-                       status=status, windows=int(windows.group(1)) if windows else None, words=words,
-                       spoken_words=spoken)
+            spoken = sum(
+                len(SENTENCES[(k % BLOCKS * args.burst + i) % len(SENTENCES)].split())
+                for k in range(max(1, round(h * 3600 / args.every)))
+                for i in range(args.burst)
+            )
+            row = dict(
+                hours=h,
+                audio_s=round(duration, 1),
+                wall_s=round(wall, 1),
+                peak_mib=peak // 2**20,
+                status=status,
+                windows=int(windows.group(1)) if windows else None,
+                words=words,
+                spoken_words=spoken,
+            )
             if status != 0:
                 lines = log.strip().splitlines()
                 row["error"] = lines[-1] if lines else "no output"
@@ -156,15 +200,19 @@ def main(argv=None) -> int:
     print("| hours | audio (s) | wall (s) | peak RAM (MiB) | windows | words written / spoken | status |")
     print("|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
-        print(f"| {r['hours']:g} | {r['audio_s']:.0f} | {r['wall_s']:.1f} | {r['peak_mib']} | {r['windows'] or '?'} | "
-              f"{r['words']} / {r['spoken_words']} | {'ok' if r['status'] == 0 else 'failed: ' + r['error']} |")
+        print(
+            f"| {r['hours']:g} | {r['audio_s']:.0f} | {r['wall_s']:.1f} | {r['peak_mib']} | {r['windows'] or '?'} | "
+            f"{r['words']} / {r['spoken_words']} | {'ok' if r['status'] == 0 else 'failed: ' + r['error']} |"
+        )
     ok = [r for r in rows if r["status"] == 0]
     if len(ok) >= 2:
         first, last = ok[0], ok[-1]
         ratio = last["peak_mib"] / max(1, first["peak_mib"])
         verdict = "met" if ratio <= 1.2 else "NOT met"
-        print(f"\nPeak at {last['hours']:g} h / at {first['hours']:g} h: {ratio:.2f} "
-              f"(target for 10 h vs 1 h: at most 1.20 -> {verdict})")
+        print(
+            f"\nPeak at {last['hours']:g} h / at {first['hours']:g} h: {ratio:.2f} "
+            f"(target for 10 h vs 1 h: at most 1.20 -> {verdict})"
+        )
     print(f"Rows as JSON: {args.out}")
     return 0 if len(ok) == len(rows) else 1
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import statistics
 import subprocess
@@ -92,23 +93,53 @@ def commands(audio: str, language: str, model: str, paths: tuple[str, str], out:
     lang = ["--language", language] if language != "auto" else []
 
     def att(name, *flags):
-        return [py, "-m", "audiototext", audio, "--model", model, "-o", str(out / name), "-f", "txt", "--no_progress",
-                *lang, *flags]
+        return [
+            py,
+            "-m",
+            "audiototext",
+            audio,
+            "--model",
+            model,
+            "-o",
+            str(out / name),
+            "-f",
+            "txt,srt",
+            "--no_progress",
+            *lang,
+            *flags,
+        ]
 
     return {
-        "whisper-cli": ["whisper", audio, "--model", pt, "--device", "cpu", "--fp16", "False", "--output_format",
-                        "txt", "--output_dir", str(out / "whisper-cli"), "--verbose", "False", *lang],
+        "whisper-cli": [
+            "whisper",
+            audio,
+            "--model",
+            pt,
+            "--device",
+            "cpu",
+            "--fp16",
+            "False",
+            "--output_format",
+            "txt",
+            "--output_dir",
+            str(out / "whisper-cli"),
+            "--verbose",
+            "False",
+            *lang,
+        ],
         "fw-seq": [py, "-c", FW_SCRIPT, ct2, audio, language, str(out / "fw-seq.txt"), "sequential"],
         "fw-batched": [py, "-c", FW_SCRIPT, ct2, audio, language, str(out / "fw-batched.txt"), "batched"],
         "att": att("att"),
         "att-openai": att("att-openai", "--engine", "openai-whisper", "--parallel", "off"),
         "att-faster": att("att-faster", "--engine", "faster-whisper", "--parallel", "off"),
         "att-batched": att("att-batched", "--engine", "faster-whisper", "--parallel", "batched"),
-        "att-batched-greedy": att("att-batched-greedy", "--engine", "faster-whisper", "--parallel", "batched",
-                                  "--beam_size", "1"),
+        "att-batched-greedy": att(
+            "att-batched-greedy", "--engine", "faster-whisper", "--parallel", "batched", "--beam_size", "1"
+        ),
         "att-processes": att("att-processes", "--engine", "faster-whisper", "--parallel", "processes"),
-        "att-processes-greedy": att("att-processes-greedy", "--engine", "faster-whisper", "--parallel", "processes",
-                                    "--beam_size", "1"),
+        "att-processes-greedy": att(
+            "att-processes-greedy", "--engine", "faster-whisper", "--parallel", "processes", "--beam_size", "1"
+        ),
         "att-ray": att("att-ray", "--engine", "faster-whisper", "--parallel", "ray", "--ray-num-cpus", "0.5"),
         "att-openai-batched": att("att-openai-batched", "--engine", "openai-whisper", "--parallel", "batched"),
     }
@@ -176,9 +207,49 @@ def wer(reference: str, hypothesis: str, language: str) -> float:
 
 
 def duration_of(audio: str) -> float:
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", audio],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", audio],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return float(out.strip())
+
+
+def silences(audio: str, duration: float) -> tuple[list[tuple[float, float]], float]:
+    """Pauses of 10 s or more (ffmpeg ``silencedetect`` at -40 dB) and where the speech ends (the start
+    of a silence of 2 s or more that runs to the end, else the end)."""
+    err = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-nostats", "-i", audio, "-af", "silencedetect=noise=-40dB:d=2", "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
+    starts = [float(x) for x in re.findall(r"silence_start: ([0-9.]+)", err)]
+    ends = [float(x) for x in re.findall(r"silence_end: ([0-9.]+)", err)]
+    spans = [(a, ends[i] if i < len(ends) else duration) for i, a in enumerate(starts)]
+    speech_end = spans[-1][0] if spans and spans[-1][1] >= duration - 0.5 else duration
+    return [(a, b) for a, b in spans if b - a >= 10], speech_end
+
+
+def srt_cues(path: Path) -> list[tuple[float, float]]:
+    stamp = r"(\d+):(\d+):(\d+),(\d+)"
+    cues = []
+    for m in re.finditer(stamp + r" --> " + stamp, path.read_text(encoding="utf-8")):
+        h, mi, se, ms, h2, mi2, se2, ms2 = map(int, m.groups())
+        cues.append((h * 3600 + mi * 60 + se + ms / 1000, h2 * 3600 + mi2 * 60 + se2 + ms2 / 1000))
+    return cues
+
+
+def timing(srt: Path, pauses: list[tuple[float, float]], speech_end: float) -> dict:
+    """Issue 9's timing bounds on one run's subtitles: cues never go backwards, none sits in a pause of
+    10 s or more (overlap over 1 s), and the last one reaches the end of the speech (within 3 s)."""
+    cues = srt_cues(srt)
+    backwards = sum(1 for i, (a, b) in enumerate(cues) if b < a or (i and a < cues[i - 1][0] - 1e-3))
+    in_pause = sum(1 for a, b in cues for p, q in pauses if min(b, q) - max(a, p) > 1.0)
+    tail_gap = speech_end - cues[-1][1] if cues else speech_end
+    ok = bool(cues) and not backwards and not in_pause and tail_gap <= 3.0
+    return dict(cues=len(cues), backwards=backwards, in_pause=in_pause, pauses=len(pauses), tail_gap=tail_gap, ok=ok)
 
 
 def manifest_languages(manifest: Path) -> dict[str, str]:
@@ -212,30 +283,39 @@ def summarise(rows: list[dict], names: list[str]) -> dict[str, dict]:
         ok = [r for r in runs if r["status"] == 0]
         wers = [r["wer"] for r in ok if r["wer"] is not None]
         out[name] = dict(
-            runs=len(runs), ok=len(ok), wall=median([r["wall_s"] for r in ok]),
-            peak=median([r["peak_mib"] for r in ok]), wer=wers[-1] if wers else None,
+            runs=len(runs),
+            ok=len(ok),
+            wall=median([r["wall_s"] for r in ok]),
+            peak=median([r["peak_mib"] for r in ok]),
+            wer=wers[-1] if wers else None,
             wer_spread=(min(wers), max(wers)) if len(set(wers)) > 1 else None,
             failure=next((f"exit {r['status']}: {r['error']}" for r in reversed(runs) if r["status"] != 0), None),
             identical=[r["identical_to_cli"] for r in ok if r.get("identical_to_cli") is not None],
+            timing=[r["timing"] for r in ok if r.get("timing")],
         )
     return out
 
 
 def table(summary: dict[str, dict], duration: float) -> str:
-    lines = ["| runner | median wall (s) | × realtime | vs whisper-cli | vs fw-batched | median peak RAM (MiB) "
-             "| WER % | runs ok |", "|---|---:|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        "| runner | median wall (s) | × realtime | vs whisper-cli | vs fw-batched | median peak RAM (MiB) "
+        "| WER % | runs ok |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
     cli, fwb = summary.get("whisper-cli", {}).get("wall"), summary.get("fw-batched", {}).get("wall")
     for name, s in summary.items():
         if s["wall"] is None:
             lines.append(f"| {name} | **failed** | | | | | | 0/{s['runs']}: {s['failure']} |")
             continue
-        ratio = (lambda ref: f"{ref / s['wall']:.2f}×" if ref else "–")  # noqa: E731
+        ratio = lambda ref, s=s: f"{ref / s['wall']:.2f}×" if ref else "–"  # noqa: E731
         wer_text = "–" if s["wer"] is None else f"{s['wer']:.2f}"
         if s["wer_spread"]:
             wer_text += f" (runs: {s['wer_spread'][0]:.2f}–{s['wer_spread'][1]:.2f})"
         runs = f"{s['ok']}/{s['runs']}" + (f"; failed: {s['failure']}" if s["ok"] < s["runs"] else "")
-        lines.append(f"| {name} | {s['wall']:.1f} | {duration / s['wall']:.1f} | {ratio(cli)} | {ratio(fwb)} | "
-                     f"{s['peak']:.0f} | {wer_text} | {runs} |")
+        lines.append(
+            f"| {name} | {s['wall']:.1f} | {duration / s['wall']:.1f} | {ratio(cli)} | {ratio(fwb)} | "
+            f"{s['peak']:.0f} | {wer_text} | {runs} |"
+        )
     return "\n".join(lines)
 
 
@@ -261,14 +341,30 @@ def target_lines(summary: dict[str, dict]) -> list[str]:
         bound = min(refs) + 0.5
         return att["wer"] <= bound, f"{att['wer']:.2f} % vs bound {bound:.2f} %"
 
+    def timed():
+        runs = att["timing"]
+        if not runs:
+            return False, "no subtitles written"
+        last = runs[-1]
+        detail = (
+            f"{sum(t['ok'] for t in runs)}/{len(runs)} runs; last: {last['cues']} cues, {last['backwards']} backwards, "
+            f"{last['in_pause']} in the {last['pauses']} pauses of 10 s or more, last cue ends "
+            f"{last['tail_gap']:.1f} s before the speech does"
+        )
+        return all(t["ok"] for t in runs), detail
+
     def memory():
         return att["peak"] <= 1.2 * fwb["peak"], f"{att['peak']:.0f} MiB vs {1.2 * fwb['peak']:.0f} MiB"
 
     return [
         check("att >= 1.15× fw-batched", [("att", att), ("fw-batched", fwb)], lambda: speed(fwb, 1.15)),
         check("att >= 10× whisper-cli", [("att", att), ("whisper-cli", cli)], lambda: speed(cli, 10)),
-        check("att WER <= min(whisper-cli, fw-batched) + 0.5",
-              [("att", att), ("whisper-cli", cli), ("fw-batched", fwb)], accuracy),
+        check(
+            "att WER <= min(whisper-cli, fw-batched) + 0.5",
+            [("att", att), ("whisper-cli", cli), ("fw-batched", fwb)],
+            accuracy,
+        ),
+        check("att cues in order, none in a pause > 10 s, tail kept", [("att", att)], timed),
         check("att peak RAM <= 1.2× fw-batched", [("att", att), ("fw-batched", fwb)], memory),
     ]
 
@@ -276,15 +372,24 @@ def target_lines(summary: dict[str, dict]) -> list[str]:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--files", required=True, help="comma-separated recordings; references are <stem>.txt beside them")
-    p.add_argument("--language", default="auto",
-                   help="language code for files the manifest does not list, given to every runner (default auto)")
+    p.add_argument(
+        "--language",
+        default="auto",
+        help="language code for files the manifest does not list, given to every runner (default auto)",
+    )
     p.add_argument("--manifest", type=Path, default=DEFAULT_MANIFEST, help="eval manifest giving each file's language")
     p.add_argument("--model", default="base")
-    p.add_argument("--runners", default=DEFAULT_RUNNERS,
-                   help=f"comma-separated (default {DEFAULT_RUNNERS}); any of: {', '.join(RUNNERS)}")
+    p.add_argument(
+        "--runners",
+        default=DEFAULT_RUNNERS,
+        help=f"comma-separated (default {DEFAULT_RUNNERS}); any of: {', '.join(RUNNERS)}",
+    )
     p.add_argument("--rounds", type=int, default=3, help="rounds of every runner on every file (default 3)")
-    p.add_argument("--check-targets", action="store_true",
-                   help="print per file whether att meets issue 9's targets against whisper-cli and fw-batched")
+    p.add_argument(
+        "--check-targets",
+        action="store_true",
+        help="print per file whether att meets issue 9's targets against whisper-cli and fw-batched",
+    )
     p.add_argument("--out", type=Path, default=None, help="results directory (default: bench/results/<first file>)")
     args = p.parse_args(argv)
 
@@ -309,10 +414,21 @@ def main(argv=None) -> int:
         stem = Path(f).stem
         ref = Path(f).with_suffix(".txt")
         language = languages.get(str(Path(f).resolve())) or languages.get(Path(f).name) or args.language
-        info[f] = dict(stem=stem, duration=duration_of(f), language=language,
-                       reference=ref.read_text(encoding="utf-8") if ref.is_file() else None)
-        print(f"{stem}: {info[f]['duration']:.0f} s, language {language}"
-              f"{'' if ref.is_file() else ', no reference text (no WER)'}", flush=True)
+        seconds = duration_of(f)
+        pauses, speech_end = silences(f, seconds)
+        info[f] = dict(
+            stem=stem,
+            duration=seconds,
+            pauses=pauses,
+            speech_end=speech_end,
+            language=language,
+            reference=ref.read_text(encoding="utf-8") if ref.is_file() else None,
+        )
+        print(
+            f"{stem}: {info[f]['duration']:.0f} s, language {language}"
+            f"{'' if ref.is_file() else ', no reference text (no WER)'}",
+            flush=True,
+        )
     print(f"model {args.model}, {os.cpu_count()} CPUs, {args.rounds} rounds of {', '.join(names)}", flush=True)
 
     rows: list[dict] = []
@@ -331,14 +447,30 @@ def main(argv=None) -> int:
                 text = text_path.read_text(encoding="utf-8") if text_path else None
                 if status == 0 and text is None:
                     status = -1  # exited 0 but wrote nothing: a failure all the same
-                row = dict(round=round_, file=f, runner=name, wall_s=round(wall, 2), peak_mib=peak // 2**20,
-                           status=status, error=None if status == 0 else last_line(log), log=str(log),
-                           wer=round(100 * wer(meta["reference"], text, meta["language"]), 2)
-                           if text is not None and meta["reference"] is not None else None,
-                           language=meta["language"], output=str(text_path) if text_path else None)
+                row = dict(
+                    round=round_,
+                    file=f,
+                    runner=name,
+                    wall_s=round(wall, 2),
+                    peak_mib=peak // 2**20,
+                    status=status,
+                    error=None if status == 0 else last_line(log),
+                    log=str(log),
+                    wer=round(100 * wer(meta["reference"], text, meta["language"]), 2)
+                    if text is not None and meta["reference"] is not None
+                    else None,
+                    language=meta["language"],
+                    output=str(text_path) if text_path else None,
+                )
+                srt = run_dir / name / f"{meta['stem']}.srt"
+                if status == 0 and srt.is_file():
+                    row["timing"] = timing(srt, meta["pauses"], meta["speech_end"])
                 rows.append(row)
-                print(f"    {wall:.1f} s, {row['peak_mib']} MiB, WER {row['wer']}"
-                      + ("" if status == 0 else f", FAILED (exit {status}): {row['error']}"), flush=True)
+                print(
+                    f"    {wall:.1f} s, {row['peak_mib']} MiB, WER {row['wer']}"
+                    + ("" if status == 0 else f", FAILED (exit {status}): {row['error']}"),
+                    flush=True,
+                )
                 (out / "rows.json").write_text(json.dumps(rows, indent=1))
             _mark_identical(rows, round_, f)
             (out / "rows.json").write_text(json.dumps(rows, indent=1))
@@ -347,14 +479,20 @@ def main(argv=None) -> int:
     for f in files:
         meta = info[f]
         summary = summarise([r for r in rows if r["file"] == f], names)
-        print(f"**{meta['stem']}** ({meta['duration']:.0f} s, {meta['language']}; median of {args.rounds} "
-              f"round{'s' if args.rounds > 1 else ''}, model {args.model})\n")
+        print(
+            f"**{meta['stem']}** ({meta['duration']:.0f} s, {meta['language']}; median of {args.rounds} "
+            f"round{'s' if args.rounds > 1 else ''}, model {args.model})\n"
+        )
         print(table(summary, meta["duration"]))
         if "att-openai" in summary and "whisper-cli" in summary:
             same = summary["att-openai"]["identical"]
-            verdict = ("not compared (a run failed)" if not same else
-                       "byte-identical in every round" if all(same) else
-                       f"DIFFERENT in {same.count(False)} of {len(same)} rounds")
+            verdict = (
+                "not compared (a run failed)"
+                if not same
+                else "byte-identical in every round"
+                if all(same)
+                else f"DIFFERENT in {same.count(False)} of {len(same)} rounds"
+            )
             print(f"\natt-openai .txt vs whisper-cli .txt: {verdict}")
         if args.check_targets:
             print("\nTargets (issue 9):")

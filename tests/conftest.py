@@ -28,13 +28,18 @@ def _run(*cmd: str) -> None:
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+def ffmpeg(*args: str) -> None:
+    """Run ffmpeg quietly, overwriting its output: lavfi sources, conversions."""
+    _run("ffmpeg", "-y", "-loglevel", "error", *args)
+
+
 def speak(text: str, voice: str, path: Path, speed: int = 150) -> Path:
     """espeak-ng speech as a 16 kHz mono WAV."""
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
     raw = path.with_suffix(".raw.wav")
     _run("espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text)
-    _run("ffmpeg", "-y", "-loglevel", "error", "-i", str(raw), "-ar", "16000", "-ac", "1", str(path))
+    ffmpeg("-i", str(raw), "-ar", "16000", "-ac", "1", str(path))
     raw.unlink()
     return path
 
@@ -60,25 +65,36 @@ def spanish_wav(media_dir) -> Path:
 def english_mp4(media_dir, english_wav) -> Path:
     """The English speech as the audio track of an H.264 + AAC video."""
     path = media_dir / "english video.mp4"
-    _run("ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", "color=c=blue:s=160x120:r=10",
-         "-i", str(english_wav), "-shortest", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
-         str(path))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=blue:s=160x120:r=10",
+        "-i",
+        str(english_wav),
+        "-shortest",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        str(path),
+    )
     return path
 
 
 @pytest.fixture(scope="session")
 def silence_wav(media_dir) -> Path:
     path = media_dir / "silence.wav"
-    _run("ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono",
-         "-t", "30", "-c:a", "pcm_s16le", str(path))
+    ffmpeg("-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "30", "-c:a", "pcm_s16le", str(path))
     return path
 
 
 @pytest.fixture(scope="session")
 def noise_wav(media_dir) -> Path:
     path = media_dir / "noise.wav"
-    _run("ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i",
-         "anoisesrc=r=16000:color=pink:amplitude=0.05:seed=7", "-t", "30", "-ac", "1", str(path))
+    ffmpeg("-f", "lavfi", "-i", "anoisesrc=r=16000:color=pink:amplitude=0.05:seed=7", "-t", "30", "-ac", "1", str(path))
     return path
 
 
@@ -173,7 +189,7 @@ def long_speech(media_dir):
     for i, sentence in enumerate(LONG_SENTENCES):
         audio = load_audio(speak(sentence, "en-us", media_dir / f"long-{i:02d}.wav", speed=160))
         nonzero = np.flatnonzero(np.abs(audio) > 1e-3)
-        audio = audio[nonzero[0]: nonzero[-1] + 1]  # espeak's own leading/trailing silence out
+        audio = audio[nonzero[0] : nonzero[-1] + 1]  # espeak's own leading/trailing silence out
         if pieces:
             pieces.append(pause)
             cursor += len(pause) / 16000

@@ -34,48 +34,213 @@ from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
 ES_EN = {
-    "a": "to", "abrimos": "open", "agua": "water", "ahora": "now", "ahorra": "saves", "al": "at the",
-    "antes": "before", "aprendimos": "learned", "arreglar": "repair", "años": "years",
-    "beber": "drink", "bienvenidos": "welcome", "buenos": "good", "cada": "each", "cambiar": "change",
-    "cambio": "change", "camino": "way", "casa": "home", "casas": "houses", "casi": "almost",
-    "cerrar": "close", "charla": "talk", "ciudad": "city", "ciudades": "cities", "comida": "food",
-    "como": "as", "cómo": "how", "con": "with", "contaros": "tell you", "cosas": "things",
-    "creemos": "believe", "creo": "believe", "cuando": "when", "cuesta": "costs", "cuidarla": "protect it",
-    "cuántos": "how many", "de": "of", "del": "of the", "desde": "since", "después": "then",
-    "dicen": "tell", "dientes": "teeth", "difícil": "hard", "donde": "where", "durante": "during",
-    "día": "day", "el": "the", "empieza": "starts", "en": "in", "enseñar": "teach",
-    "entonces": "so", "es": "is", "escuchar": "listening", "escuela": "school", "esta": "this",
-    "este": "this", "está": "is", "familia": "family", "final": "end", "fue": "was",
-    "gobierno": "government", "gracias": "thanks", "grande": "big", "grifo": "tap", "gustaría": "would like",
-    "hablan": "talk", "hablar": "talk", "hace": "ago", "hacemos": "do", "hacer": "do", "hizo": "made",
-    "hola": "hello", "hoy": "today", "ideas": "ideas", "importante": "important", "juntos": "together",
-    "la": "the", "lago": "lake", "largo": "long", "las": "the", "lavadora": "washing machine",
-    "lavamos": "brush", "lejos": "far", "limpian": "clean", "litros": "litres", "llega": "arrives",
-    "llegar": "reaching", "llena": "full", "lo": "what", "los": "the", "luego": "then",
-    "mañana": "morning", "me": "I", "mejor": "better", "menos": "less", "mi": "my",
-    "mientras": "while", "mitad": "half", "mucho": "much", "muchas": "many", "muy": "very",
-    "más": "more", "necesita": "needs", "niños": "children", "nos": "we", "nuestras": "our",
-    "nunca": "never", "o": "or", "padres": "parents", "para": "for", "parece": "seems",
-    "pasa": "passes", "pensamos": "think", "pequeña": "small", "pequeñas": "small",
-    "perdíamos": "lost", "pero": "but", "personas": "people", "persona": "person",
-    "pierden": "leak", "planta": "plant", "podemos": "can", "poco": "little", "por": "for",
-    "porque": "because", "preguntas": "questions", "preparan": "prepare", "primera": "first",
-    "primero": "first", "proyecto": "project", "que": "that", "qué": "why", "quiero": "want",
-    "responder": "answer", "río": "river", "sabéis": "know", "sale": "comes", "segunda": "second",
-    "semana": "week", "sencillas": "simple", "si": "if", "sobre": "about", "solo": "only",
-    "son": "are", "sus": "their", "también": "also", "tan": "so", "tercera": "third",
-    "tienen": "have", "todo": "all", "todos": "everyone", "trabajaron": "worked", "trabajo": "work",
-    "tres": "three", "tuberías": "pipes", "un": "a", "una": "a", "unos": "some", "usa": "uses",
-    "usar": "use", "vamos": "go", "vecinos": "neighbours", "viejas": "old", "vuestras": "your",
-    "y": "and", "ya": "already", "ropa": "clothes", "buenas": "good",
-    "noches": "evening", "tardes": "afternoon", "amigos": "friends", "gente": "people",
-    "mundo": "world", "vida": "life", "tiempo": "time", "año": "year", "hombre": "man",
-    "mujer": "woman", "nuevo": "new", "nueva": "new", "bueno": "good", "malo": "bad",
-    "siempre": "always", "aquí": "here", "allí": "there", "bien": "well", "mal": "badly",
-    "sí": "yes", "no": "not", "hay": "there is", "tengo": "have", "tiene": "has",
-    "puede": "can", "pueden": "can", "hacen": "do", "dice": "says", "ver": "see",
-    "dar": "give", "saber": "know", "querer": "want", "tú": "you", "usted": "you",
-    "yo": "I", "él": "he", "ella": "she", "nosotros": "we", "ellos": "they",
+    "a": "to",
+    "abrimos": "open",
+    "agua": "water",
+    "ahora": "now",
+    "ahorra": "saves",
+    "al": "at the",
+    "antes": "before",
+    "aprendimos": "learned",
+    "arreglar": "repair",
+    "años": "years",
+    "beber": "drink",
+    "bienvenidos": "welcome",
+    "buenos": "good",
+    "cada": "each",
+    "cambiar": "change",
+    "cambio": "change",
+    "camino": "way",
+    "casa": "home",
+    "casas": "houses",
+    "casi": "almost",
+    "cerrar": "close",
+    "charla": "talk",
+    "ciudad": "city",
+    "ciudades": "cities",
+    "comida": "food",
+    "como": "as",
+    "cómo": "how",
+    "con": "with",
+    "contaros": "tell you",
+    "cosas": "things",
+    "creemos": "believe",
+    "creo": "believe",
+    "cuando": "when",
+    "cuesta": "costs",
+    "cuidarla": "protect it",
+    "cuántos": "how many",
+    "de": "of",
+    "del": "of the",
+    "desde": "since",
+    "después": "then",
+    "dicen": "tell",
+    "dientes": "teeth",
+    "difícil": "hard",
+    "donde": "where",
+    "durante": "during",
+    "día": "day",
+    "el": "the",
+    "empieza": "starts",
+    "en": "in",
+    "enseñar": "teach",
+    "entonces": "so",
+    "es": "is",
+    "escuchar": "listening",
+    "escuela": "school",
+    "esta": "this",
+    "este": "this",
+    "está": "is",
+    "familia": "family",
+    "final": "end",
+    "fue": "was",
+    "gobierno": "government",
+    "gracias": "thanks",
+    "grande": "big",
+    "grifo": "tap",
+    "gustaría": "would like",
+    "hablan": "talk",
+    "hablar": "talk",
+    "hace": "ago",
+    "hacemos": "do",
+    "hacer": "do",
+    "hizo": "made",
+    "hola": "hello",
+    "hoy": "today",
+    "ideas": "ideas",
+    "importante": "important",
+    "juntos": "together",
+    "la": "the",
+    "lago": "lake",
+    "largo": "long",
+    "las": "the",
+    "lavadora": "washing machine",
+    "lavamos": "brush",
+    "lejos": "far",
+    "limpian": "clean",
+    "litros": "litres",
+    "llega": "arrives",
+    "llegar": "reaching",
+    "llena": "full",
+    "lo": "what",
+    "los": "the",
+    "luego": "then",
+    "mañana": "morning",
+    "me": "I",
+    "mejor": "better",
+    "menos": "less",
+    "mi": "my",
+    "mientras": "while",
+    "mitad": "half",
+    "mucho": "much",
+    "muchas": "many",
+    "muy": "very",
+    "más": "more",
+    "necesita": "needs",
+    "niños": "children",
+    "nos": "we",
+    "nuestras": "our",
+    "nunca": "never",
+    "o": "or",
+    "padres": "parents",
+    "para": "for",
+    "parece": "seems",
+    "pasa": "passes",
+    "pensamos": "think",
+    "pequeña": "small",
+    "pequeñas": "small",
+    "perdíamos": "lost",
+    "pero": "but",
+    "personas": "people",
+    "persona": "person",
+    "pierden": "leak",
+    "planta": "plant",
+    "podemos": "can",
+    "poco": "little",
+    "por": "for",
+    "porque": "because",
+    "preguntas": "questions",
+    "preparan": "prepare",
+    "primera": "first",
+    "primero": "first",
+    "proyecto": "project",
+    "que": "that",
+    "qué": "why",
+    "quiero": "want",
+    "responder": "answer",
+    "río": "river",
+    "sabéis": "know",
+    "sale": "comes",
+    "segunda": "second",
+    "semana": "week",
+    "sencillas": "simple",
+    "si": "if",
+    "sobre": "about",
+    "solo": "only",
+    "son": "are",
+    "sus": "their",
+    "también": "also",
+    "tan": "so",
+    "tercera": "third",
+    "tienen": "have",
+    "todo": "all",
+    "todos": "everyone",
+    "trabajaron": "worked",
+    "trabajo": "work",
+    "tres": "three",
+    "tuberías": "pipes",
+    "un": "a",
+    "una": "a",
+    "unos": "some",
+    "usa": "uses",
+    "usar": "use",
+    "vamos": "go",
+    "vecinos": "neighbours",
+    "viejas": "old",
+    "vuestras": "your",
+    "y": "and",
+    "ya": "already",
+    "ropa": "clothes",
+    "buenas": "good",
+    "noches": "evening",
+    "tardes": "afternoon",
+    "amigos": "friends",
+    "gente": "people",
+    "mundo": "world",
+    "vida": "life",
+    "tiempo": "time",
+    "año": "year",
+    "hombre": "man",
+    "mujer": "woman",
+    "nuevo": "new",
+    "nueva": "new",
+    "bueno": "good",
+    "malo": "bad",
+    "siempre": "always",
+    "aquí": "here",
+    "allí": "there",
+    "bien": "well",
+    "mal": "badly",
+    "sí": "yes",
+    "no": "not",
+    "hay": "there is",
+    "tengo": "have",
+    "tiene": "has",
+    "puede": "can",
+    "pueden": "can",
+    "hacen": "do",
+    "dice": "says",
+    "ver": "see",
+    "dar": "give",
+    "saber": "know",
+    "querer": "want",
+    "tú": "you",
+    "usted": "you",
+    "yo": "I",
+    "él": "he",
+    "ella": "she",
+    "nosotros": "we",
+    "ellos": "they",
 }
 EN_ES = {}
 for _es, _en in ES_EN.items():
@@ -95,9 +260,35 @@ TARGET_LANGUAGES = [
 ]
 #: A target language no built-in list has, for ``extra_targets``.
 TEST_LANGUAGE = {"language": "ZZ", "name": "Test language", "supports_formality": False}
-_NO_FORMALITY = {"EN-GB", "EN-US", "ZH", "ZH-HANS", "ZH-HANT", "AR", "BG", "CS", "DA", "EL", "ET",
-                 "FI", "HE", "HU", "ID", "KO", "LT", "LV", "NB", "RO", "SK", "SL", "SV", "TH",
-                 "TR", "UK", "VI"}
+_NO_FORMALITY = {
+    "EN-GB",
+    "EN-US",
+    "ZH",
+    "ZH-HANS",
+    "ZH-HANT",
+    "AR",
+    "BG",
+    "CS",
+    "DA",
+    "EL",
+    "ET",
+    "FI",
+    "HE",
+    "HU",
+    "ID",
+    "KO",
+    "LT",
+    "LV",
+    "NB",
+    "RO",
+    "SK",
+    "SL",
+    "SV",
+    "TH",
+    "TR",
+    "UK",
+    "VI",
+}
 
 
 def _cased(word: str, translation: str) -> str:
@@ -174,8 +365,7 @@ class FakeDeepL:
 
         if entries:
             pattern = re.compile(
-                r"\b(" + "|".join(re.escape(k) for k in sorted(entries, key=len, reverse=True)) + r")\b",
-                re.IGNORECASE,
+                r"\b(" + "|".join(re.escape(k) for k in sorted(entries, key=len, reverse=True)) + r")\b", re.IGNORECASE
             )
             lowered = {k.lower(): v for k, v in entries.items()}
             parts = pattern.split(text)
@@ -188,8 +378,7 @@ class FakeDeepL:
 
     def translate_xml(self, text: str, translate) -> str:
         root = ET.fromstring(f"<r>{text}</r>")
-        items = [[el.tag, dict(el.attrib), translate("".join(el.itertext())), translate(el.tail or "")]
-                 for el in root]
+        items = [[el.tag, dict(el.attrib), translate("".join(el.itertext())), translate(el.tail or "")] for el in root]
         if self.move_words:
             for a, b in itertools.pairwise(items):
                 words = a[2].split()
@@ -210,8 +399,7 @@ class FakeDeepL:
         if self.strip_tags:
             return head + "".join(it[2] + it[3] for it in items)
         body = "".join(
-            f"<{tag}{''.join(f' {k}={quoteattr(v)}' for k, v in attrs.items())}>{escape(inner)}</{tag}>"
-            + escape(tail)
+            f"<{tag}{''.join(f' {k}={quoteattr(v)}' for k, v in attrs.items())}>{escape(inner)}</{tag}>" + escape(tail)
             for tag, attrs, inner, tail in items
         )
         if self.break_xml:
@@ -253,8 +441,9 @@ class FakeDeepL:
                     result = result.rstrip() + "."
             with self.lock:
                 self.usage_count += len(text)
-            out.append({"detected_source_language": (source or "ES").upper(), "text": result,
-                        "billed_characters": len(text)})
+            out.append(
+                {"detected_source_language": (source or "ES").upper(), "text": result, "billed_characters": len(text)}
+            )
         return 200, {"translations": out}
 
     # --- glossaries ---------------------------------------------------------------------------
@@ -269,9 +458,14 @@ class FakeDeepL:
                 entries[src.strip()] = tgt.strip()
         glossary_id = str(uuid.uuid4())
         self.glossaries[glossary_id] = {
-            "glossary_id": glossary_id, "name": data["name"], "ready": True,
-            "source_lang": str(data["source_lang"]).lower(), "target_lang": str(data["target_lang"]).lower(),
-            "creation_time": "2024-05-01T12:00:00.123456Z", "entry_count": len(entries), "entries": entries,
+            "glossary_id": glossary_id,
+            "name": data["name"],
+            "ready": True,
+            "source_lang": str(data["source_lang"]).lower(),
+            "target_lang": str(data["target_lang"]).lower(),
+            "creation_time": "2024-05-01T12:00:00.123456Z",
+            "entry_count": len(entries),
+            "entries": entries,
         }
         return 201, self._glossary_info(glossary_id)
 
@@ -332,8 +526,15 @@ def _handler(state: FakeDeepL):
                     data.update({k: v[0] if len(v) == 1 else v for k, v in parse_qs(raw.decode()).items()})
             texts = data.get("text")
             with state.lock:
-                state.requests.append(Recorded(self.command, url.path, len(raw), data,
-                                               len(texts) if isinstance(texts, list) else int(bool(texts))))
+                state.requests.append(
+                    Recorded(
+                        self.command,
+                        url.path,
+                        len(raw),
+                        data,
+                        len(texts) if isinstance(texts, list) else int(bool(texts)),
+                    )
+                )
             if state.close_connection:
                 self.close_connection = True
                 return

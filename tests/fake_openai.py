@@ -79,8 +79,11 @@ def decode(data: bytes, filename: str) -> np.ndarray:
     with tempfile.NamedTemporaryFile(suffix=suffix) as f:
         f.write(data)
         f.flush()
-        out = subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", f.name, "-f", "s16le", "-ac", "1",
-                              "-ar", "16000", "-"], capture_output=True, check=True).stdout
+        out = subprocess.run(
+            ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", f.name, "-f", "s16le", "-ac", "1", "-ar", "16000", "-"],
+            capture_output=True,
+            check=True,
+        ).stdout
     return np.frombuffer(out, np.int16).astype(np.float32) / 32768.0
 
 
@@ -118,26 +121,45 @@ class FakeOpenAI:
 
     # --- answers --------------------------------------------------------------------------------
 
-    def respond(self, path: str, fields: dict, upload: tuple[str, bytes] | None, auth: str,
-                number: int) -> tuple[int, object, dict]:
+    def respond(
+        self, path: str, fields: dict, upload: tuple[str, bytes] | None, auth: str, number: int
+    ) -> tuple[int, object, dict]:
         """(status, body, extra headers) for request ``number`` (1-based)."""
         if auth != f"Bearer {self.api_key}":
             key = auth.removeprefix("Bearer ")
-            return 401, _error(f"Incorrect API key provided: {key}. You can find your API key at "
-                               "https://platform.openai.com/account/api-keys.", "invalid_request_error",
-                               "invalid_api_key"), {}
+            return (
+                401,
+                _error(
+                    f"Incorrect API key provided: {key}. You can find your API key at "
+                    "https://platform.openai.com/account/api-keys.",
+                    "invalid_request_error",
+                    "invalid_api_key",
+                ),
+                {},
+            )
         with self.lock:
-            failing = self.fail_status is not None and number > self.fail_after and (
-                self.fail_count is None or self._failures < self.fail_count)
+            failing = (
+                self.fail_status is not None
+                and number > self.fail_after
+                and (self.fail_count is None or self._failures < self.fail_count)
+            )
             self._failures += failing
         if failing:
-            kind = "insufficient_quota" if self.fail_code == "insufficient_quota" else (
-                "requests" if self.fail_status == 429 else "server_error")
+            kind = (
+                "insufficient_quota"
+                if self.fail_code == "insufficient_quota"
+                else ("requests" if self.fail_status == 429 else "server_error")
+            )
             # retry-after-ms keeps the client's retries fast; OpenAI sends such headers too.
             return self.fail_status, _error(self.fail_message, kind, self.fail_code), {"retry-after-ms": "5"}
         if self.reject_request == number:
-            return 400, _error("Audio file might be corrupted or unsupported", "invalid_request_error",
-                               "invalid_value", "file"), {}
+            return (
+                400,
+                _error(
+                    "Audio file might be corrupted or unsupported", "invalid_request_error", "invalid_value", "file"
+                ),
+                {},
+            )
         if path not in ("/v1/audio/transcriptions", "/v1/audio/translations"):
             return 404, _error(f"Invalid URL (POST {path})", "invalid_request_error", None), {}
         if upload is None:
@@ -150,14 +172,24 @@ class FakeOpenAI:
             return 400, _error(f"model {model} is not supported for translations", "invalid_request_error", None), {}
         name, data = upload
         if name.rsplit(".", 1)[-1].lower() not in ACCEPTED:
-            return 400, _error(f"Invalid file format. Supported formats: {sorted(ACCEPTED)}",
-                               "invalid_request_error", None), {}
+            return (
+                400,
+                _error(f"Invalid file format. Supported formats: {sorted(ACCEPTED)}", "invalid_request_error", None),
+                {},
+            )
         fmt = fields.get("response_format", "json")
         text_only = self.no_segments or model != "whisper-1"
         if model != "whisper-1" and fmt not in ("json", "text"):
-            return 400, _error(f"response_format '{fmt}' is not compatible with model '{model}'. Use 'json' or "
-                               "'text' instead.", "invalid_request_error", "unsupported_value",
-                               "response_format"), {}
+            return (
+                400,
+                _error(
+                    f"response_format '{fmt}' is not compatible with model '{model}'. Use 'json' or 'text' instead.",
+                    "invalid_request_error",
+                    "unsupported_value",
+                    "response_format",
+                ),
+                {},
+            )
         audio = decode(data, name)
         duration = len(audio) / 16000
         regions = sound_regions(audio)
@@ -165,13 +197,26 @@ class FakeOpenAI:
         segments, words = [], []
         for i, (start, end) in enumerate(regions):
             text = f" Speech at {start:.2f} seconds."
-            segments.append({"id": i, "seek": 0, "start": start, "end": end, "text": text, "tokens": [1, 2, 3],
-                             "temperature": 0.0, "avg_logprob": -0.2, "compression_ratio": 1.2,
-                             "no_speech_prob": 0.01})
+            segments.append(
+                {
+                    "id": i,
+                    "seek": 0,
+                    "start": start,
+                    "end": end,
+                    "text": text,
+                    "tokens": [1, 2, 3],
+                    "temperature": 0.0,
+                    "avg_logprob": -0.2,
+                    "compression_ratio": 1.2,
+                    "no_speech_prob": 0.01,
+                }
+            )
             tokens = text.split()
             step = (end - start) / len(tokens)
-            words += [{"word": w, "start": round(start + k * step, 3), "end": round(start + (k + 1) * step, 3)}
-                      for k, w in enumerate(tokens)]
+            words += [
+                {"word": w, "start": round(start + k * step, 3), "end": round(start + (k + 1) * step, 3)}
+                for k, w in enumerate(tokens)
+            ]
         if text_only:
             sentences = [f"Speech {i}" + " la" * max(1, round((e - s) * 4)) + "." for i, (s, e) in enumerate(regions)]
             body: dict = {"text": " ".join(sentences)}
@@ -180,8 +225,13 @@ class FakeOpenAI:
             return 200, body, {}
         if fmt != "verbose_json":
             return 200, {"text": "".join(s["text"] for s in segments)}, {}
-        body = {"task": "translate" if translate else "transcribe", "language": language, "duration": duration,
-                "text": "".join(s["text"] for s in segments), "segments": segments}
+        body = {
+            "task": "translate" if translate else "transcribe",
+            "language": language,
+            "duration": duration,
+            "text": "".join(s["text"] for s in segments),
+            "segments": segments,
+        }
         if "word" in fields.get("timestamp_granularities", ()):
             body["words"] = words
         return 200, body, {}
@@ -235,10 +285,20 @@ def _handler(state: FakeOpenAI):
             content_type = self.headers.get("Content-Type") or ""
             fields, upload = _parse_multipart(content_type, raw) if "multipart" in content_type else ({}, None)
             with state.lock:
-                state.requests.append(Recorded(
-                    self.path, fields.get("model"), fields.get("response_format"), fields.get("language"),
-                    fields.get("prompt"), fields.get("temperature"), tuple(fields.get("timestamp_granularities", ())),
-                    upload[0] if upload else None, len(upload[1]) if upload else 0, len(raw)))
+                state.requests.append(
+                    Recorded(
+                        self.path,
+                        fields.get("model"),
+                        fields.get("response_format"),
+                        fields.get("language"),
+                        fields.get("prompt"),
+                        fields.get("temperature"),
+                        tuple(fields.get("timestamp_granularities", ())),
+                        upload[0] if upload else None,
+                        len(upload[1]) if upload else 0,
+                        len(raw),
+                    )
+                )
                 number = len(state.requests)
                 state.in_flight += 1
                 state.max_in_flight = max(state.max_in_flight, state.in_flight)
@@ -249,12 +309,19 @@ def _handler(state: FakeOpenAI):
                     self.close_connection = True
                     return
                 if len(raw) > LIMIT:
-                    status, body, headers = 413, _error(
-                        f"Maximum content size limit ({LIMIT}) exceeded ({len(raw)} bytes read)",
-                        "server_error", None), {}
+                    status, body, headers = (
+                        413,
+                        _error(
+                            f"Maximum content size limit ({LIMIT}) exceeded ({len(raw)} bytes read)",
+                            "server_error",
+                            None,
+                        ),
+                        {},
+                    )
                 else:
-                    status, body, headers = state.respond(self.path, fields, upload,
-                                                          self.headers.get("Authorization", ""), number)
+                    status, body, headers = state.respond(
+                        self.path, fields, upload, self.headers.get("Authorization", ""), number
+                    )
             finally:
                 with state.lock:
                     state.in_flight -= 1

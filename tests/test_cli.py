@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from audiototext.cli import main
-from conftest import ENGLISH_TEXT
+from conftest import ENGLISH_TEXT, ffmpeg
 
 GREEDY = ["--beam_size", "1", "--best_of", "1"]
 
@@ -38,8 +38,19 @@ def test_all_formats_and_awkward_names(tmp_path, english_wav):
     source = tmp_path / "mi charla (versión 2) ñ.wav"
     shutil.copy(english_wav, source)
     out = tmp_path / "salida con espacios"
-    argv = [str(source), "--engine", "faster-whisper", "--language", "en", "-o", str(out),
-            "--output-formats", "all", "--no-progress", *GREEDY]
+    argv = [
+        str(source),
+        "--engine",
+        "faster-whisper",
+        "--language",
+        "en",
+        "-o",
+        str(out),
+        "--output-formats",
+        "all",
+        "--no-progress",
+        *GREEDY,
+    ]
     assert main(argv) == 0
     assert sorted(p.suffix for p in out.iterdir()) == [".json", ".srt", ".tsv", ".txt", ".vtt"]
     data = json.loads((out / "mi charla (versión 2) ñ.json").read_text(encoding="utf-8"))
@@ -50,8 +61,19 @@ def test_all_formats_and_awkward_names(tmp_path, english_wav):
 
 @pytest.mark.slow
 def test_translate_with_faster_whisper(tmp_path, spanish_wav):
-    argv = [str(spanish_wav), "--task", "translate", "--engine", "faster-whisper", "--output-dir",
-            str(tmp_path), "--output-formats", "txt", "--no-progress", *GREEDY]
+    argv = [
+        str(spanish_wav),
+        "--task",
+        "translate",
+        "--engine",
+        "faster-whisper",
+        "--output-dir",
+        str(tmp_path),
+        "--output-formats",
+        "txt",
+        "--no-progress",
+        *GREEDY,
+    ]
     assert main(argv) == 0
     text = (tmp_path / "spanish.txt").read_text(encoding="utf-8").lower()
     assert any(w in text for w in ("good", "morning", "history", "city", "thank")), text
@@ -59,9 +81,23 @@ def test_translate_with_faster_whisper(tmp_path, spanish_wav):
 
 @pytest.mark.slow
 def test_word_level_line_width(tmp_path, english_wav):
-    argv = [str(english_wav), "--language", "English", "-o", str(tmp_path), "--output-formats", "srt",
-            "--word_timestamps", "True", "--max_line_width", "24", "--max_line_count", "2",
-            "--no-progress", *GREEDY]
+    argv = [
+        str(english_wav),
+        "--language",
+        "English",
+        "-o",
+        str(tmp_path),
+        "--output-formats",
+        "srt",
+        "--word_timestamps",
+        "True",
+        "--max_line_width",
+        "24",
+        "--max_line_count",
+        "2",
+        "--no-progress",
+        *GREEDY,
+    ]
     assert main(argv) == 0
     cues = (tmp_path / "english.srt").read_text(encoding="utf-8").strip().split("\n\n")
     text_lines = [line for cue in cues for line in cue.splitlines()[2:]]
@@ -76,8 +112,19 @@ def test_word_options_turn_word_timestamps_on(tmp_path, english_wav, capsys):
     # One rule for every face (audiototext/options.py): a line-width option turns word timestamps
     # on, and says so. (This test asserted the old CLI-only error "--max_line_width requires
     # --word_timestamps True" before the options contract, issue 11 point 1.)
-    argv = [str(english_wav), "--language", "English", "-o", str(tmp_path), "--output-formats", "srt",
-            "--max_line_width", "20", "--no-progress", *GREEDY]
+    argv = [
+        str(english_wav),
+        "--language",
+        "English",
+        "-o",
+        str(tmp_path),
+        "--output-formats",
+        "srt",
+        "--max_line_width",
+        "20",
+        "--no-progress",
+        *GREEDY,
+    ]
     assert main(argv) == 0
     assert "max_line_width needs word timestamps: turning word_timestamps on" in capsys.readouterr().err
     cues = (tmp_path / "english.srt").read_text(encoding="utf-8").strip().split("\n\n")
@@ -93,13 +140,16 @@ def test_word_options_with_word_timestamps_false_exit_2(tmp_path, english_wav, c
     assert not list(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["--output-formats", "txt,docx"], "docx"),
-    (["--language", "Klingon"], "Unknown language 'Klingon'"),
-    (["--task", "summarize"], "Unknown --task 'summarize': use one of transcribe, translate"),
-    (["--engine", "whisperx"], "Unknown --engine 'whisperx': use one of"),
-    (["--temperature", "5"], "--temperature must be between 0 and 1, not 5"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--output-formats", "txt,docx"], "docx"),
+        (["--language", "Klingon"], "Unknown language 'Klingon'"),
+        (["--task", "summarize"], "Unknown --task 'summarize': use one of transcribe, translate"),
+        (["--engine", "whisperx"], "Unknown --engine 'whisperx': use one of"),
+        (["--temperature", "5"], "--temperature must be between 0 and 1, not 5"),
+    ],
+)
 def test_bad_options_exit_2(tmp_path, english_wav, capsys, argv, message):
     with pytest.raises(SystemExit) as info:
         main([str(english_wav), "-o", str(tmp_path), *argv])
@@ -120,15 +170,31 @@ def test_bad_inputs_isolated(tmp_path, english_wav, capsys):
     not_media = tmp_path / "notes.mp3"
     not_media.write_text("not audio\n" * 20)
     mute = tmp_path / "mute.mp4"
-    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", "color=c=black:s=64x64:d=1",
-                    "-c:v", "libx264", "-pix_fmt", "yuv420p", str(mute)], check=True)
+    ffmpeg("-f", "lavfi", "-i", "color=c=black:s=64x64:d=1", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(mute))
     empty = tmp_path / "empty.wav"
-    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono",
-                    "-t", "0", str(empty)], check=True)
+    subprocess.run(
+        ["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "0", str(empty)],
+        check=True,
+    )
     out = tmp_path / "out"
-    argv = [str(tmp_path / "missing.wav"), str(tmp_path), str(not_media), str(mute), str(empty),
-            str(english_wav), "-o", str(out), "--engine", "faster-whisper", "--language", "en",
-            "--output-formats", "txt", "--no-progress", *GREEDY]
+    argv = [
+        str(tmp_path / "missing.wav"),
+        str(tmp_path),
+        str(not_media),
+        str(mute),
+        str(empty),
+        str(english_wav),
+        "-o",
+        str(out),
+        "--engine",
+        "faster-whisper",
+        "--language",
+        "en",
+        "--output-formats",
+        "txt",
+        "--no-progress",
+        *GREEDY,
+    ]
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert "missing.wav: no such file" in err
@@ -151,8 +217,9 @@ def test_silence_writes_empty_files(tmp_path, silence_wav, capsys):
 def test_console_script_and_python_api(tmp_path, english_wav, wer):
     import audiototext
 
-    transcript = audiototext.transcribe(str(english_wav), model="base", engine="faster-whisper",
-                                        language="en", beam_size=1, best_of=1)
+    transcript = audiototext.transcribe(
+        str(english_wav), model="base", engine="faster-whisper", language="en", beam_size=1, best_of=1
+    )
     assert isinstance(transcript, audiototext.Transcript) and wer(ENGLISH_TEXT, transcript.text) <= 0.3
     exe = shutil.which("audiototext")
     if exe is None:

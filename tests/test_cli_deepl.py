@@ -14,12 +14,28 @@ TIMES = re.compile(r"^\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}$", re.M)
 
 @pytest.mark.slow
 def test_translates_after_writing_transcripts(tmp_path, spanish_wav, fake_deepl, capsys):
-    argv = [str(spanish_wav), "-o", str(tmp_path), "--deepl-target", "English (British)",
-            "--deepl-api-key", fake_deepl.auth_key, "--deepl-server-url", fake_deepl.url, *ARGS]
+    argv = [
+        str(spanish_wav),
+        "-o",
+        str(tmp_path),
+        "--deepl-target",
+        "English (British)",
+        "--deepl-api-key",
+        fake_deepl.auth_key,
+        "--deepl-server-url",
+        fake_deepl.url,
+        *ARGS,
+    ]
     assert main(argv) == 0
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["spanish.srt", "spanish.txt", "spanish.vtt", "spanish_English (British).srt",
-                     "spanish_English (British).txt", "spanish_English (British).vtt"]
+    assert names == [
+        "spanish.srt",
+        "spanish.txt",
+        "spanish.vtt",
+        "spanish_English (British).srt",
+        "spanish_English (British).txt",
+        "spanish_English (British).vtt",
+    ]
     source = (tmp_path / "spanish.srt").read_text(encoding="utf-8")
     translated = (tmp_path / "spanish_English (British).srt").read_text(encoding="utf-8")
     assert TIMES.findall(source) == TIMES.findall(translated) and TIMES.findall(source)
@@ -34,8 +50,18 @@ def test_translates_after_writing_transcripts(tmp_path, spanish_wav, fake_deepl,
 def test_bad_key_fails_before_transcribing(tmp_path, spanish_wav, fake_deepl, capsys):
     # The key is checked up front (issue 10, point 9): nothing is decoded or written. A key refused
     # only once translating (the transcripts are then kept) is tested in tests/test_reliability.py.
-    argv = [str(spanish_wav), "-o", str(tmp_path), "--deepl-target", "de", "--deepl-api-key", "wrong",
-            "--deepl-server-url", fake_deepl.url, *ARGS]
+    argv = [
+        str(spanish_wav),
+        "-o",
+        str(tmp_path),
+        "--deepl-target",
+        "de",
+        "--deepl-api-key",
+        "wrong",
+        "--deepl-server-url",
+        fake_deepl.url,
+        *ARGS,
+    ]
     assert main(argv) == 1
     assert not list(tmp_path.iterdir())
     err = capsys.readouterr().err

@@ -16,14 +16,22 @@ TIMES = re.compile(r"^\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}$", re.M)
 
 @pytest.fixture(scope="module")
 def french_wav(media_dir):
-    return speak("Bonjour à tous. Aujourd'hui, nous allons parler de la ville et de ses habitants. Merci beaucoup.",
-                 "fr", media_dir / "french.wav", speed=130)
+    return speak(
+        "Bonjour à tous. Aujourd'hui, nous allons parler de la ville et de ses habitants. Merci beaucoup.",
+        "fr",
+        media_dir / "french.wav",
+        speed=130,
+    )
 
 
 @pytest.fixture(scope="module")
 def four_clips(media_dir):
-    sentences = ["Good morning, my friends.", "The water is very important.", "We go to the school today.",
-                 "The children learned many things."]
+    sentences = [
+        "Good morning, my friends.",
+        "The water is very important.",
+        "We go to the school today.",
+        "The children learned many things.",
+    ]
     return [speak(text, "en-us", media_dir / f"{name}.wav") for name, text in zip("abcd", sentences)]
 
 
@@ -50,12 +58,22 @@ def test_translate_french_to_english_txt(tmp_path, french_wav, monkeypatch):
 def test_four_files_with_deepl(tmp_path, four_clips, fake_deepl, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DEEPL_SERVER_URL", fake_deepl.url)
-    argv = [*map(str, four_clips), "--model", "base", "--output_formats", "txt,vtt,srt",
-            "--deepl_target_language", "Spanish", "--deepl_api_key", fake_deepl.auth_key]
+    argv = [
+        *map(str, four_clips),
+        "--model",
+        "base",
+        "--output_formats",
+        "txt,vtt,srt",
+        "--deepl_target_language",
+        "Spanish",
+        "--deepl_api_key",
+        fake_deepl.auth_key,
+    ]
     assert main(argv) == 0
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == sorted(f"{stem}{suffix}.{ext}" for stem in "abcd" for suffix in ("", "_Spanish")
-                           for ext in ("txt", "vtt", "srt"))
+    assert names == sorted(
+        f"{stem}{suffix}.{ext}" for stem in "abcd" for suffix in ("", "_Spanish") for ext in ("txt", "vtt", "srt")
+    )
     for stem in "abcd":
         source = (tmp_path / f"{stem}.srt").read_text(encoding="utf-8")
         translated = (tmp_path / f"{stem}_Spanish.srt").read_text(encoding="utf-8")

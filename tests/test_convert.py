@@ -164,8 +164,13 @@ def _header(version=6, spec="WhisperSpec", revision=3) -> bytes:
 
 
 def _variable(name: str, shape: tuple[int, ...], type_id: int, num_bytes: int) -> bytes:
-    return (_string(name) + struct.pack("<B", len(shape)) + struct.pack(f"<{len(shape)}I", *shape)
-            + struct.pack("<BI", type_id, num_bytes) + b"\0" * num_bytes)
+    return (
+        _string(name)
+        + struct.pack("<B", len(shape))
+        + struct.pack(f"<{len(shape)}I", *shape)
+        + struct.pack("<BI", type_id, num_bytes)
+        + b"\0" * num_bytes
+    )
 
 
 def _bad_file(case: str) -> bytes:
@@ -184,10 +189,20 @@ def _bad_file(case: str) -> bytes:
     }[case]
 
 
-@pytest.mark.parametrize("case", [
-    "empty", "truncated", "trailing", "garbage", "future-version", "other-spec", "no-variables",
-    "unknown-dtype", "size-mismatch",
-])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "empty",
+        "truncated",
+        "trailing",
+        "garbage",
+        "future-version",
+        "other-spec",
+        "no-variables",
+        "unknown-dtype",
+        "size-mismatch",
+    ],
+)
 def test_broken_model_bin_raises_model_error_naming_the_file(tmp_path, case):
     folder = tmp_path / f"broken-{case}"
     folder.mkdir()

@@ -21,8 +21,9 @@ FAST = dict(beam_size=1, best_of=1)  # greedy keeps the suite quick; defaults ar
 def test_english_speech_wer(load_engine, english_wav, wer, name):
     engine = load_engine(name)
     seen = []
-    transcript = engine.transcribe(media.load_audio(english_wav), DecodeOptions(**FAST),
-                                   Callbacks(on_segment=seen.append, on_language=seen.append))
+    transcript = engine.transcribe(
+        media.load_audio(english_wav), DecodeOptions(**FAST), Callbacks(on_segment=seen.append, on_language=seen.append)
+    )
     assert transcript.language == "en"
     assert wer(ENGLISH_TEXT, transcript.text) <= 0.3, transcript.text
     # Live callbacks saw the language and every segment, in order, before the call returned.
@@ -61,8 +62,9 @@ def test_digital_silence_gives_almost_nothing(load_engine, silence_wav, name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ENGINES)
 def test_word_timestamps(load_engine, english_wav, name):
-    transcript = load_engine(name).transcribe(media.load_audio(english_wav),
-                                              DecodeOptions(word_timestamps=True, language="en", **FAST))
+    transcript = load_engine(name).transcribe(
+        media.load_audio(english_wav), DecodeOptions(word_timestamps=True, language="en", **FAST)
+    )
     words = [w for s in transcript.segments for w in s.words]
     assert len(words) >= 20
     assert all(s.start - 0.01 <= w.start <= w.end <= s.end + 0.01 for s in transcript.segments for w in s.words)
@@ -89,7 +91,9 @@ def test_turbo_translate_warns(caplog):
 
 def test_options_validation():
     assert DecodeOptions(language="Castilian").language == "es"
-    assert DecodeOptions(temperature_increment_on_fallback=0.2).temperatures == pytest.approx((0.0, 0.2, 0.4, 0.6, 0.8, 1.0))
+    assert DecodeOptions(temperature_increment_on_fallback=0.2).temperatures == pytest.approx(
+        (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    )
     assert DecodeOptions(temperature_increment_on_fallback=None).temperatures == (0.0,)
     with pytest.raises(OptionsError, match="Unknown task"):
         DecodeOptions(task="summarize")

@@ -15,8 +15,9 @@ def store(tmp_path):
 
 
 def test_lifecycle_and_progress(store):
-    job = store.create("talk", "http://x/a.wav", media_path="/m/a.wav", params={"task": "transcribe"},
-                       total_segments=3, tasks=3)
+    job = store.create(
+        "talk", "http://x/a.wav", media_path="/m/a.wav", params={"task": "transcribe"}, total_segments=3, tasks=3
+    )
     assert (job.status, job.finished, job.params) == (QUEUED, False, {"task": "transcribe"})
     running = store.start(job.call_id)
     assert (running.status, running.attempts, running.tasks) == (RUNNING, 1, 3)

@@ -15,8 +15,11 @@ TOP = ("pipeline", "cli", "notebook", "service")
 #: Everything else is a stage (or shared infrastructure) and must not import TOP; the package's
 #: own ``__init__`` (the public face: ``audiototext.transcribe``) and the options contract, which
 #: builds the pipeline's Options, sit above the stages.
-STAGES = [p for p in sorted(PACKAGE.rglob("*.py"))
-          if p.relative_to(PACKAGE).parts[0].removesuffix(".py") not in (*TOP, "options", "__main__", "__init__")]
+STAGES = [
+    p
+    for p in sorted(PACKAGE.rglob("*.py"))
+    if p.relative_to(PACKAGE).parts[0].removesuffix(".py") not in (*TOP, "options", "__main__", "__init__")
+]
 
 
 def imported(path: Path) -> set[str]:
@@ -42,8 +45,7 @@ def test_the_stages_are_found():
 
 @pytest.mark.parametrize("path", STAGES, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_stage_modules_never_import_the_pipeline_or_a_face(path):
-    forbidden = {name for name in imported(path)
-                 if name.split(".")[1:2] and name.split(".")[1] in TOP}
+    forbidden = {name for name in imported(path) if name.split(".")[1:2] and name.split(".")[1] in TOP}
     assert not forbidden, f"{path.relative_to(PACKAGE)} imports {sorted(forbidden)}"
 
 
@@ -51,9 +53,11 @@ def test_transcript_and_subtitles_import_without_heavy_packages():
     import subprocess
     import sys
 
-    code = ("import sys, audiototext.transcript, audiototext.subtitles, audiototext.events, audiototext.options;"
-            "heavy = {'torch', 'whisper', 'faster_whisper', 'ctranslate2', 'deepl', 'openai', 'ray'} & set(sys.modules);"
-            "print(sorted(heavy))")
+    code = (
+        "import sys, audiototext.transcript, audiototext.subtitles, audiototext.events, audiototext.options;"
+        "heavy = {'torch', 'whisper', 'faster_whisper', 'ctranslate2', 'deepl', 'openai', 'ray'} & set(sys.modules);"
+        "print(sorted(heavy))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

@@ -18,8 +18,13 @@ FAST = ["--engine", "faster-whisper", "--model", "tiny.en", "--beam_size", "5", 
 
 def _run_cli(args, out: Path) -> subprocess.Popen:
     env = {**os.environ, "AUDIOTOTEXT_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "audiototext", *args, "-o", str(out)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "audiototext", *args, "-o", str(out)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _outputs(directory: Path) -> dict[str, str]:
@@ -62,10 +67,14 @@ def test_killed_run_resumes_and_writes_the_same_files(long_speech, tmp_path):
 def minute_of(media_dir):
     def make(kind: str) -> Path:
         path = media_dir / f"minute-{kind}.wav"
-        source = {"silence": "anoisesrc=r=16000:color=white:amplitude=0.0003:seed=3",  # room tone, not zeros
-                  "noise": "anoisesrc=r=16000:color=pink:amplitude=0.08:seed=11"}[kind]
-        subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", source, "-t", "60", "-ac", "1",
-                        str(path)], check=True)
+        source = {
+            "silence": "anoisesrc=r=16000:color=white:amplitude=0.0003:seed=3",  # room tone, not zeros
+            "noise": "anoisesrc=r=16000:color=pink:amplitude=0.08:seed=11",
+        }[kind]
+        subprocess.run(
+            ["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", source, "-t", "60", "-ac", "1", str(path)],
+            check=True,
+        )
         return path
 
     return make
@@ -89,8 +98,13 @@ def test_auto_decodes_windows_and_reports_progress(long_speech, tmp_path, wer):
 
     path, sentences, _ = long_speech
     events = []
-    options = Options(model="tiny.en", engine="faster-whisper", decode=DecodeOptions(language="en"),
-                      output_dir=tmp_path, formats=("txt",))
+    options = Options(
+        model="tiny.en",
+        engine="faster-whisper",
+        decode=DecodeOptions(language="en"),
+        output_dir=tmp_path,
+        formats=("txt",),
+    )
     [result] = Pipeline(options, Callbacks(on_progress=events.append)).run([path])
     assert result.ok, result.error
     assert events[-1].finished and events[-1].done_segments == events[-1].total_segments >= 2
@@ -102,8 +116,20 @@ def test_auto_decodes_windows_and_reports_progress(long_speech, tmp_path, wer):
 @pytest.mark.slow
 def test_short_noise_never_reaches_the_model(noise_wav, tmp_path, capsys):
     # 30 s of pink noise once took 158 s with openai-whisper: voice detection guards short audio too.
-    status = main([str(noise_wav), "--engine", "openai-whisper", "--model", "base", "--no_progress",
-                   "-o", str(tmp_path), "-f", "txt"])
+    status = main(
+        [
+            str(noise_wav),
+            "--engine",
+            "openai-whisper",
+            "--model",
+            "base",
+            "--no_progress",
+            "-o",
+            str(tmp_path),
+            "-f",
+            "txt",
+        ]
+    )
     assert status == 0
     assert (tmp_path / f"{noise_wav.stem}.txt").read_text() == ""
     err = capsys.readouterr().err

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from conftest import ffmpeg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -97,7 +99,11 @@ def test_continuation_packs_the_rests_of_windows_that_stopped_early():
     b = Window(1, (Piece(40.0, 60.0, 0.0),))
     [rest] = continuation([(b, 15.0), (a, 8.0)], first_index=2)
     assert rest.index == 2
-    assert [(p.start, p.end, p.offset) for p in rest.pieces] == [(8.0, 10.0, 0.0), (20.0, 30.0, 2.0), (55.0, 60.0, 12.0)]
+    assert [(p.start, p.end, p.offset) for p in rest.pieces] == [
+        (8.0, 10.0, 0.0),
+        (20.0, 30.0, 2.0),
+        (55.0, 60.0, 12.0),
+    ]
 
 
 def test_options_are_checked():
@@ -123,7 +129,7 @@ def test_decoded_file_reads_what_load_audio_decodes(english_mp4):
 
 def test_split_long_regions_cuts_at_the_quietest_point():
     audio = np.random.default_rng(0).normal(0, 0.1, 16000 * 40).astype(np.float32)
-    audio[16000 * 22: 16000 * 22 + 1600] = 0  # a quiet 100 ms at 22 s
+    audio[16000 * 22 : 16000 * 22 + 1600] = 0  # a quiet 100 ms at 22 s
     [(a, cut), (b, end)] = split_long_regions([(0.0, 40.0)], ArraySource(audio), 30.0)
     assert cut == pytest.approx(22.05, abs=0.06) and b == cut and (a, end) == (0.0, 40.0)
 
@@ -170,13 +176,11 @@ def test_auto_noise_level_follows_the_recording():
 def test_memory_stays_flat_with_duration(tmp_path):
     """Two hours are decoded and scanned block by block (issue 10, item 11): the peak of what
     numpy allocates stays far below the 690 MB a whole float32 + int16 copy would take."""
-    import subprocess
     import tracemalloc
 
     path = tmp_path / "two-hours.flac"
     tone_every_ten_minutes = "aevalsrc='0.3*sin(2*PI*440*t)*lt(mod(t,600),3)':s=16000:d=7200"
-    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", tone_every_ten_minutes, "-ac", "1",
-                    "-c:a", "flac", str(path)], check=True)
+    ffmpeg("-f", "lavfi", "-i", tone_every_ten_minutes, "-ac", "1", "-c:a", "flac", str(path))
     tracemalloc.start()
     try:
         with DecodedFile(path) as source:

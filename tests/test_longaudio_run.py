@@ -13,8 +13,16 @@ from hypothesis import strategies as st
 from audiototext.engines import DecodeOptions
 from audiototext.engines.windows import Encoded, WindowText, verdict
 from audiototext.events import Callbacks, Progress
-from audiototext.longaudio import (EARLY_STOP, ParallelOptions, SpeechOptions, batch_groups, default_batch_size, plan,
-                                   resolve_mode, transcribe_windows)
+from audiototext.longaudio import (
+    EARLY_STOP,
+    ParallelOptions,
+    SpeechOptions,
+    batch_groups,
+    default_batch_size,
+    plan,
+    resolve_mode,
+    transcribe_windows,
+)
 from audiototext.longaudio.checkpoints import Checkpoints, checkpoint_key
 from audiototext.longaudio.backends import Batch
 from audiototext.longaudio.plan import Piece, Window, plan_windows
@@ -94,10 +102,19 @@ REGIONS = [(0.5, 9.0), (10.0, 24.0), (29.0, 33.5), (34.0, 58.0), (63.0, 80.0), (
 def run(backend, *, batch_size=2, checkpoints=None, events=None, lines=None, seconds=100.0, language="en"):
     source = ramp(seconds)
     windows = plan_windows(REGIONS, seconds, pause=0.4)
-    callbacks = Callbacks(on_progress=(events.append if events is not None else None),
-                          on_segment=(lines.append if lines is not None else None))
-    return windows, transcribe_windows(source, windows, DecodeOptions(language=language), backend,
-                                       batch_size=batch_size, callbacks=callbacks, checkpoints=checkpoints)
+    callbacks = Callbacks(
+        on_progress=(events.append if events is not None else None),
+        on_segment=(lines.append if lines is not None else None),
+    )
+    return windows, transcribe_windows(
+        source,
+        windows,
+        DecodeOptions(language=language),
+        backend,
+        batch_size=batch_size,
+        callbacks=callbacks,
+        checkpoints=checkpoints,
+    )
 
 
 def test_words_land_exactly_where_their_audio_came_from():
@@ -167,8 +184,13 @@ def test_checkpoint_key_depends_on_everything_that_changes_the_text():
     base = dict(engine="faster-whisper", model="base", options=DecodeOptions(), windows=windows, batching=(4, 2))
     key = checkpoint_key("abc", **base)
     assert key == checkpoint_key("abc", **base)
-    changes = [dict(engine="openai-whisper"), dict(model="tiny.en"), dict(options=DecodeOptions(beam_size=1)),
-               dict(windows=windows[:-1]), dict(batching=(4, 1))]
+    changes = [
+        dict(engine="openai-whisper"),
+        dict(model="tiny.en"),
+        dict(options=DecodeOptions(beam_size=1)),
+        dict(windows=windows[:-1]),
+        dict(batching=(4, 1)),
+    ]
     for change in changes:
         assert checkpoint_key("abc", **{**base, **change}) != key
     assert checkpoint_key("abd", **base) != key
@@ -205,9 +227,21 @@ def _placed(window: Window, texts_and_times) -> list[Placed]:
 def test_cues_end_at_sentences_and_removed_pauses():
     # Two pieces 5 s apart in the recording, back to back in the window.
     window = Window(0, (Piece(0.0, 6.0, 0.0), Piece(11.0, 17.0, 6.0)))
-    words = _placed(window, [(" The", 0.2, 0.5), (" cat", 0.5, 0.9), (" sat", 0.9, 1.3), (" down", 1.3, 1.8),
-                             (" quietly.", 1.8, 2.6), (" Then", 3.0, 3.4), (" it", 3.4, 3.6), (" went", 5.0, 5.5),
-                             (" away", 6.2, 6.8), (" home.", 6.8, 7.4)])
+    words = _placed(
+        window,
+        [
+            (" The", 0.2, 0.5),
+            (" cat", 0.5, 0.9),
+            (" sat", 0.9, 1.3),
+            (" down", 1.3, 1.8),
+            (" quietly.", 1.8, 2.6),
+            (" Then", 3.0, 3.4),
+            (" it", 3.4, 3.6),
+            (" went", 5.0, 5.5),
+            (" away", 6.2, 6.8),
+            (" home.", 6.8, 7.4),
+        ],
+    )
     cues = make_cues(words, {0: window}, keep_words=True)
     assert [c.text for c in cues] == [" The cat sat down quietly.", " Then it went", " away home."]
     assert cues[2].start == pytest.approx(11.2) and cues[2].end == pytest.approx(12.4)
@@ -217,8 +251,10 @@ def test_cues_end_at_sentences_and_removed_pauses():
 
 def test_long_cues_are_cut_at_a_clause():
     window = Window(0, (Piece(0.0, 30.0, 0.0),))
-    text = "one two three four, five six seven eight nine ten eleven twelve thirteen fourteen fifteen " \
-           "sixteen seventeen eighteen nineteen twenty"
+    text = (
+        "one two three four, five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+        "sixteen seventeen eighteen nineteen twenty"
+    )
     words = _placed(window, [(" " + w, k * 0.5, k * 0.5 + 0.4) for k, w in enumerate(text.split())])
     cues = make_cues(words, {0: window}, keep_words=False)
     assert cues[0].text == " one two three four,"
@@ -255,7 +291,7 @@ def _normalize(text: str) -> list[str]:
 
 def _count(words: list[str], phrase: list[str]) -> int:
     n = len(phrase)
-    return sum(words[i:i + n] == phrase for i in range(len(words) - n + 1))
+    return sum(words[i : i + n] == phrase for i in range(len(words) - n + 1))
 
 
 def assert_every_sentence_once(transcript, sentences, times, wer, max_wer=0.1):
@@ -281,15 +317,22 @@ def test_faster_whisper_windows_transcribe_every_sentence(speech_windows, load_e
     source, windows, sentences, times = speech_windows
     engine = load_engine("faster-whisper", "base")
     events = []
-    result = transcribe_windows(source, windows, DecodeOptions(language="en"), ThreadBackend(engine), batch_size=2,
-                                callbacks=Callbacks(on_progress=events.append))
+    result = transcribe_windows(
+        source,
+        windows,
+        DecodeOptions(language="en"),
+        ThreadBackend(engine),
+        batch_size=2,
+        callbacks=Callbacks(on_progress=events.append),
+    )
     assert_every_sentence_once(result.transcript, sentences, times, wer)
     assert result.extra_windows == 0
     assert events[-1] == Progress(len(windows), len(windows), 1, True)
-    for sentence, (start, end) in zip(sentences, times):  # each sentence's first word starts where it was said
+    for sentence, (start, _end) in zip(sentences, times):  # each sentence's first word starts where it was said
         first = _normalize(sentence)[0]
-        cue = next(c for c in result.transcript.segments if _normalize(c.text)[:1] == [first]
-                   and abs(c.start - start) < 1.5)
+        cue = next(
+            c for c in result.transcript.segments if _normalize(c.text)[:1] == [first] and abs(c.start - start) < 1.5
+        )
         assert abs(cue.start - start) < 0.6, (sentence, cue, start)
 
 
@@ -313,8 +356,9 @@ def test_openai_whisper_batched_beam_search_equals_one_by_one(speech_windows, lo
 def test_fallback_is_per_window_inside_the_batch(media_dir, load_engine, name):
     from conftest import speak
 
-    plain = load_audio(speak("The weather is nice today and we will walk to the park.", "en-us",
-                             media_dir / "plain.wav"))
+    plain = load_audio(
+        speak("The weather is nice today and we will walk to the park.", "en-us", media_dir / "plain.wav")
+    )
     chant = load_audio(speak("la " * 40, "en-us", media_dir / "chant.wav", speed=220))[: 16000 * 29]
     engine = load_engine(name, "tiny.en")
     # Whisper's log-probability threshold passes clear speech and fails what it makes of a fast
@@ -330,8 +374,9 @@ def test_fallback_is_per_window_inside_the_batch(media_dir, load_engine, name):
 def test_process_pool_gives_the_same_text(speech_windows, wer):
     from audiototext.longaudio.backends import EngineSpec, ProcessBackend
 
-    decode_on_two_workers(ProcessBackend(EngineSpec("faster-whisper", "tiny.en", threads=2), workers=2),
-                          speech_windows, wer)
+    decode_on_two_workers(
+        ProcessBackend(EngineSpec("faster-whisper", "tiny.en", threads=2), workers=2), speech_windows, wer
+    )
 
 
 def decode_on_two_workers(backend, speech_windows, wer) -> None:
@@ -339,8 +384,14 @@ def decode_on_two_workers(backend, speech_windows, wer) -> None:
     source, windows, sentences, times = speech_windows
     try:
         events = []
-        result = transcribe_windows(source, windows, DecodeOptions(language="en"), backend, batch_size=1,
-                                    callbacks=Callbacks(on_progress=events.append))
+        result = transcribe_windows(
+            source,
+            windows,
+            DecodeOptions(language="en"),
+            backend,
+            batch_size=1,
+            callbacks=Callbacks(on_progress=events.append),
+        )
     finally:
         backend.close()
     assert events[-1].tasks == 2
@@ -353,11 +404,22 @@ def test_ray_actors_transcribe_on_a_local_ray(speech_windows, wer):
     from audiototext.longaudio.backends import EngineSpec, RayBackend, RaySettings
 
     # A real local Ray on this machine's 2 CPUs, bound to loopback; each actor reserves half a CPU.
-    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False,
-             _node_ip_address="127.0.0.1")
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        logging_level="ERROR",
+        log_to_driver=False,
+        _node_ip_address="127.0.0.1",
+    )
     try:
-        decode_on_two_workers(RayBackend(EngineSpec("faster-whisper", "tiny.en", threads=1),
-                                         RaySettings(actors=2, num_cpus=0.5, num_gpus=0)), speech_windows, wer)
+        decode_on_two_workers(
+            RayBackend(
+                EngineSpec("faster-whisper", "tiny.en", threads=1), RaySettings(actors=2, num_cpus=0.5, num_gpus=0)
+            ),
+            speech_windows,
+            wer,
+        )
     finally:
         ray.shutdown()
 
@@ -390,8 +452,9 @@ def test_batch_size_never_changes_the_sentences_transcribed(three_minutes, load_
     engine = load_engine("faster-whisper", "tiny.en")
     found = {}
     for batch_size in (1, 2, 8):
-        result = transcribe_windows(source, windows, DecodeOptions(language="en"), ThreadBackend(engine),
-                                    batch_size=batch_size)
+        result = transcribe_windows(
+            source, windows, DecodeOptions(language="en"), ThreadBackend(engine), batch_size=batch_size
+        )
         words = _normalize(result.transcript.text)
         # Each sentence's last two words (they are unique to it); the 33rd repeats the first.
         found[batch_size] = [_count(words, _normalize(s)[-2:]) for s in sentences[:16]]

@@ -33,12 +33,12 @@ def _ffmpeg(*args: str) -> None:
     subprocess.run(["ffmpeg", "-y", "-loglevel", "error", *args], check=True)
 
 
-@pytest.mark.parametrize("ext,codec", [("mp3", "libmp3lame"), ("ogg", "libvorbis"), ("flac", "flac"),
-                                       ("m4a", "aac"), ("opus", "libopus")])
+@pytest.mark.parametrize(
+    "ext,codec", [("mp3", "libmp3lame"), ("ogg", "libvorbis"), ("flac", "flac"), ("m4a", "aac"), ("opus", "libopus")]
+)
 def test_decodes_any_container_to_16k_mono_float32(tmp_path, english_wav, ext, codec):
     path = tmp_path / f"speech.{ext}"
-    _ffmpeg("-i", str(english_wav), "-ac", "2", "-ar", "44100" if ext != "opus" else "48000",
-            "-c:a", codec, str(path))
+    _ffmpeg("-i", str(english_wav), "-ac", "2", "-ar", "44100" if ext != "opus" else "48000", "-c:a", codec, str(path))
     audio = media.load_audio(path)
     reference = media.load_audio(english_wav)
     assert audio.dtype == np.float32 and audio.ndim == 1

@@ -73,9 +73,20 @@ def test_language_table_matches_whisper():
     assert len(LANGUAGE_NAMES) == 100
 
 
-@pytest.mark.parametrize("value,code", [("Spanish", "es"), ("es", "es"), ("Castilian", "es"),
-                                        ("  english ", "en"), ("auto", None), ("Auto-Detect", None),
-                                        (None, None), ("", None), ("Mandarin", "zh")])
+@pytest.mark.parametrize(
+    "value,code",
+    [
+        ("Spanish", "es"),
+        ("es", "es"),
+        ("Castilian", "es"),
+        ("  english ", "en"),
+        ("auto", None),
+        ("Auto-Detect", None),
+        (None, None),
+        ("", None),
+        ("Mandarin", "zh"),
+    ],
+)
 def test_resolve_language(value, code):
     assert resolve_language(value) == code
 

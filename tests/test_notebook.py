@@ -26,8 +26,14 @@ NOTEBOOK = Path(__file__).resolve().parents[1] / "AudioToText.ipynb"
 PARAM = re.compile(r"^(?P<name>\w+) = (?P<value>.+?)\s*#\s*@param(?P<spec>.*)$")
 FORM_MARKUP = re.compile(r"^#\s*@(title|markdown)\b")
 #: The notebook's code cells by id, in order: one per step, then the widget form (Jupyter only).
-CELLS = {"setup": None, "input": "input", "transcribe": "transcribe", "deepl": "translate",
-         "results": "results", "form": None}
+CELLS = {
+    "setup": None,
+    "input": "input",
+    "transcribe": "transcribe",
+    "deepl": "translate",
+    "results": "results",
+    "form": None,
+}
 
 
 def load_notebook() -> dict:
@@ -83,8 +89,11 @@ def test_a_form_cell_holds_its_fields_then_one_call(cell_id):
     assert list(param_lines(text)) == list(fields.STEPS[step] if step else ()), "the step's fields, in order"
     code = [line for line in text.splitlines() if not (PARAM.match(line) or FORM_MARKUP.match(line))]
     assert not [line for line in code if line.startswith("!")] or cell_id == "setup", "shell lines: install only"
-    statements = [s for s in ast.parse("\n".join(line for line in code if not line.startswith("!"))).body
-                  if not isinstance(s, ast.ImportFrom)]
+    statements = [
+        s
+        for s in ast.parse("\n".join(line for line in code if not line.startswith("!"))).body
+        if not isinstance(s, ast.ImportFrom)
+    ]
     assert len(statements) == 1, f"one call per cell:\n{text}"
     call = statements[0].value
     assert isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
@@ -105,14 +114,19 @@ def test_fields_defaults_and_dropdowns_are_the_registry_s(step):
 
 
 def test_dropdowns_offer_every_engine_model_language_and_target():
-    listed = {name: json.loads(m[1]) for name in ("use_model", "engine", "language", "vad", "parallel",
-                                                  "deepl_target_language")
-              if (m := re.search(r"@param (\[.*?\])", fields.param_line(name)))}
+    listed = {
+        name: json.loads(m[1])
+        for name in ("use_model", "engine", "language", "vad", "parallel", "deepl_target_language")
+        if (m := re.search(r"@param (\[.*?\])", fields.param_line(name)))
+    }
     assert listed["engine"] == list(options.dropdown("engine")) and "openai-api" in listed["engine"]
-    assert listed["use_model"] == [*options.dropdown("model"),
-                                   *(m for m in API_MODELS if m not in options.dropdown("model"))]
-    assert {"large-v3", "turbo", "tiny.en", "whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe"} \
-        <= set(listed["use_model"])
+    assert listed["use_model"] == [
+        *options.dropdown("model"),
+        *(m for m in API_MODELS if m not in options.dropdown("model")),
+    ]
+    assert {"large-v3", "turbo", "tiny.en", "whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe"} <= set(
+        listed["use_model"]
+    )
     assert listed["language"] == list(options.dropdown("language")) and len(listed["language"]) >= 100
     assert listed["vad"] == ["silero", "silencedetect", "off"] == list(options.dropdown("vad"))
     assert listed["parallel"] == list(options.dropdown("parallel"))
@@ -154,23 +168,32 @@ def test_the_help_says_what_coherence_drive_and_vad_do():
 # --- form values -> the registry's Options ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("a.mp3, b.wav", ["a.mp3", "b.wav"]), ("talk.mp4", ["talk.mp4"]),
-    ('"my talk.mp3" , ,b.wav,', ["my talk.mp3", "b.wav"]), ("https://example.org/a.mp3", ["https://example.org/a.mp3"]),
-    ("  ", []),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("a.mp3, b.wav", ["a.mp3", "b.wav"]),
+        ("talk.mp4", ["talk.mp4"]),
+        ('"my talk.mp3" , ,b.wav,', ["my talk.mp3", "b.wav"]),
+        ("https://example.org/a.mp3", ["https://example.org/a.mp3"]),
+        ("  ", []),
+    ],
+)
 def test_audio_files(text, expected):
     assert notebook.parse_audio_files(text) == expected
 
 
-@pytest.mark.parametrize("path, expected", [
-    ("MyDrive/talks/a.mp4", "/content/drive/MyDrive/talks/a.mp4"),
-    ("drive/MyDrive/a.mp4", "/content/drive/MyDrive/a.mp4"),
-    ("MyDrive", "/content/drive/MyDrive"),
-    ("Shareddrives/team/a.mp4", "/content/drive/Shareddrives/team/a.mp4"),
-    ("/content/drive/MyDrive/a.mp4", "/content/drive/MyDrive/a.mp4"),
-    ("drive.mp3", "drive.mp3"), ("MyDriveX/a.mp3", "MyDriveX/a.mp3"),
-])
+@pytest.mark.parametrize(
+    "path, expected",
+    [
+        ("MyDrive/talks/a.mp4", "/content/drive/MyDrive/talks/a.mp4"),
+        ("drive/MyDrive/a.mp4", "/content/drive/MyDrive/a.mp4"),
+        ("MyDrive", "/content/drive/MyDrive"),
+        ("Shareddrives/team/a.mp4", "/content/drive/Shareddrives/team/a.mp4"),
+        ("/content/drive/MyDrive/a.mp4", "/content/drive/MyDrive/a.mp4"),
+        ("drive.mp3", "drive.mp3"),
+        ("MyDriveX/a.mp3", "MyDriveX/a.mp3"),
+    ],
+)
 def test_drive_paths(path, expected):
     assert notebook.drive_path(path) == expected
 
@@ -186,8 +209,15 @@ def test_english_base_is_what_the_registry_builds():
 
 def test_the_whole_form_is_what_the_registry_builds(tmp_path):
     form = {name: fields.defaults()[name] for name in fields.STEPS["transcribe"]}
-    form.update(use_model="small", language="Spanish", max_line_width=42, vad="off", parallel="off",
-                coherence_preference="Less repetitions, but may have less coherence", output_dir=str(tmp_path))
+    form.update(
+        use_model="small",
+        language="Spanish",
+        max_line_width=42,
+        vad="off",
+        parallel="off",
+        coherence_preference="Less repetitions, but may have less coherence",
+        output_dir=str(tmp_path),
+    )
     built = notebook.transcribe_options(form)
     assert built == options.options_from_form(form)
     assert built.writer.max_line_width == 42 and built.decode.word_timestamps, "line width turns words on"
@@ -203,22 +233,26 @@ def test_a_drive_output_dir_is_where_colab_mounts_it():
 
 
 def test_an_api_key_selects_the_openai_engine_and_its_model():
-    built = notebook.transcribe_options({"api_key": "sk-test", "engine": fields.defaults()["engine"],
-                                         "use_model": fields.defaults()["use_model"]})
+    built = notebook.transcribe_options(
+        {"api_key": "sk-test", "engine": fields.defaults()["engine"], "use_model": fields.defaults()["use_model"]}
+    )
     assert (built.engine, built.model, built.api_key) == ("openai-api", "whisper-1", "sk-test")
     chosen = notebook.transcribe_options({"engine": "openai-api", "use_model": "gpt-4o-mini-transcribe"})
     assert (chosen.engine, chosen.model) == ("openai-api", "gpt-4o-mini-transcribe")
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("temperature", 5, "temperature must be between 0 and 1"),
-    ("engine", "whisper.cpp", "Unknown engine"),
-    ("output_formats", "txt,docx", "Unknown output format"),
-    ("beam_size", -2, "beam_size must be between 1 and 20"),
-    ("vad", "webrtc", "Unknown vad"),
-    ("model", "base", "Unknown field"),
-    ("deepl_target_language", "German", "Unknown field"),  # the DeepL step's field, not this one's
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("temperature", 5, "temperature must be between 0 and 1"),
+        ("engine", "whisper.cpp", "Unknown engine"),
+        ("output_formats", "txt,docx", "Unknown output format"),
+        ("beam_size", -2, "beam_size must be between 1 and 20"),
+        ("vad", "webrtc", "Unknown vad"),
+        ("model", "base", "Unknown field"),
+        ("deepl_target_language", "German", "Unknown field"),  # the DeepL step's field, not this one's
+    ],
+)
 def test_bad_form_values_name_the_field(field, value, message):
     with pytest.raises(OptionsError, match=message):
         notebook.transcribe_options({field: value})
@@ -227,14 +261,21 @@ def test_bad_form_values_name_the_field(field, value, message):
 def test_deepl_options(monkeypatch, tmp_path):
     monkeypatch.delenv("DEEPL_AUTH_KEY", raising=False)
     assert notebook.deepl_options({"deepl_target_language": ""}) is None
-    chosen = notebook.deepl_options({"deepl_target_language": "English (British)", "deepl_api_key": " k:fx ",
-                                     "deepl_formality": "formal",
-                                     "deepl_coherence_preference": "Translate each line independently"})
+    chosen = notebook.deepl_options(
+        {
+            "deepl_target_language": "English (British)",
+            "deepl_api_key": " k:fx ",
+            "deepl_formality": "formal",
+            "deepl_coherence_preference": "Translate each line independently",
+        }
+    )
     assert (chosen.target, chosen.auth_key, chosen.formality) == ("English (British)", "k:fx", "formal")
     glossary = tmp_path / "terms.csv"
     glossary.write_text("Madrid,Madrid\n", encoding="utf-8")
-    assert notebook.deepl_options({"deepl_target_language": "German", "deepl_glossary": str(glossary)}).glossary \
+    assert (
+        notebook.deepl_options({"deepl_target_language": "German", "deepl_glossary": str(glossary)}).glossary
         == glossary
+    )
     with pytest.raises(OptionsError, match="Unknown DeepL target"):
         notebook.deepl_options({"deepl_target_language": "Klingon"})
     with pytest.raises(OptionsError, match="Unknown field"):
@@ -272,7 +313,9 @@ def test_the_player_has_one_track_per_language():
     assert "audiototext-captions" not in results.player_html("talk.mp4", found, video=True)
     tags = track_tags(page)
     assert [(t["kind"], t["srclang"], t["label"]) for t in tags] == [
-        ("subtitles", "es", "Spanish"), ("subtitles", "en-gb", "English (British)")]
+        ("subtitles", "es", "Spanish"),
+        ("subtitles", "en-gb", "English (British)"),
+    ]
     assert " default>" in re.findall(r"<track [^>]*>", page)[0]
     vtts = [base64.b64decode(t["src"].split(",", 1)[1]).decode() for t in tags]
     assert all(t["src"].startswith("data:text/vtt;base64,") for t in tags)
@@ -302,8 +345,10 @@ def test_media_is_referenced_in_jupyter_and_embedded_up_to_a_limit_in_colab(tmp_
 def test_same_named_inputs_show_the_name_each_got(tmp_path):
     first, second = tmp_path / "clip.srt", tmp_path / "clip (2).srt"
     first.write_text("1"), second.write_text("2")
-    found = [FileResult("a/clip.mp3", SPANISH, [first], stem="clip"),
-             FileResult("b/clip.mp3", SPANISH, [second], stem="clip (2)")]
+    found = [
+        FileResult("a/clip.mp3", SPANISH, [first], stem="clip"),
+        FileResult("b/clip.mp3", SPANISH, [second], stem="clip (2)"),
+    ]
     assert results.input_names(found) == [("a/clip.mp3", "clip"), ("b/clip.mp3", "clip (2)")]
     text = results.table_text(found, [[first], [second]])
     assert "a/clip.mp3 -> clip.*" in text and "b/clip.mp3 -> clip (2).*" in text
@@ -318,8 +363,10 @@ def test_the_zip_keeps_folder_names_and_stores_videos(tmp_path):
     (folder / "clip_subtitled.mp4").write_bytes(b"\0" * 64)
     archive = results.zip_files([folder / "clip.srt", folder / "clip_subtitled.mp4"], tmp_path / "out.zip")
     info = {i.filename: i.compress_type for i in zipfile.ZipFile(archive).infolist()}
-    assert info == {"audio_transcription/clip.srt": zipfile.ZIP_DEFLATED,
-                    "audio_transcription/clip_subtitled.mp4": zipfile.ZIP_STORED}
+    assert info == {
+        "audio_transcription/clip.srt": zipfile.ZIP_DEFLATED,
+        "audio_transcription/clip_subtitled.mp4": zipfile.ZIP_STORED,
+    }
     assert not list(tmp_path.glob(".*partial"))
 
 
@@ -350,7 +397,12 @@ def test_outside_a_notebook_the_steps_say_what_works(tmp_path, monkeypatch, caps
 
 def test_only_the_colab_module_touches_google_colab():
     package = Path(notebook.__file__).parent
-    touching = sorted(p.name for p in package.glob("*.py") if "google.colab" in p.read_text(encoding="utf-8")
-                      and p.name != "colab.py" and "from google" in p.read_text(encoding="utf-8"))
+    touching = sorted(
+        p.name
+        for p in package.glob("*.py")
+        if "google.colab" in p.read_text(encoding="utf-8")
+        and p.name != "colab.py"
+        and "from google" in p.read_text(encoding="utf-8")
+    )
     assert touching == []
     assert "from google.colab import" in (package / "colab.py").read_text(encoding="utf-8")

@@ -21,8 +21,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Outbound connections fail here (and should not be tried): no sandbox in containers, no GPU.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 TOKEN = "audiototext-browser-test"
 
 pytestmark = pytest.mark.slow
@@ -45,18 +51,35 @@ def jupyter_lab(tmp_path):
     labconfig = tmp_path / "jupyter-config" / "labconfig"
     labconfig.mkdir(parents=True)
     (labconfig / "page_config.json").write_text(
-        '{"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": true}}')
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces")}
+        '{"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": true}}'
+    )
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
+    }
     log = open(tmp_path / "jupyter.log", "wb")
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-         f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}",
-         "--allow-root",
-         f"--ServerApp.root_dir={root}", "--LabApp.news_url=", "--LabApp.check_for_updates_class="
-         "jupyterlab.NeverCheckForUpdate", "--LabApp.extension_manager=readonly"],
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={TOKEN}",
+            "--allow-root",
+            f"--ServerApp.root_dir={root}",
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly",
+        ],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -104,8 +127,10 @@ def test_widget_form_in_jupyterlab(jupyter_lab, english_wav, tmp_path):
             cells = page.locator(".jp-NotebookPanel .jp-Cell.jp-CodeCell")
             cells.first.wait_for()
             # The kernel is ready when Lab's status says so (a cell run before that is lost).
-            page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
-                         "[data-status='idle'].jp-Notebook-ExecutionIndicator").first.wait_for(timeout=KERNEL_S * 1000)
+            page.locator(
+                ".jp-Notebook-ExecutionIndicator[data-status='idle'], "
+                "[data-status='idle'].jp-Notebook-ExecutionIndicator"
+            ).first.wait_for(timeout=KERNEL_S * 1000)
 
             def run_cell(cell) -> None:
                 """Select the cell and press Shift+Enter, again if Lab was not ready to take the key."""
@@ -123,7 +148,8 @@ def test_widget_form_in_jupyterlab(jupyter_lab, english_wav, tmp_path):
 
             run_cell(cells.first)  # Step 1: install (already installed here) and check the machine
             cells.first.locator(".jp-OutputArea-output").filter(has_text="audiototext").first.wait_for(
-                timeout=KERNEL_S * 1000)
+                timeout=KERNEL_S * 1000
+            )
             run_cell(cells.nth(cells.count() - 1))  # the Jupyter-only widget form (Shift+Enter adds a cell below)
             form = page.locator(".audiototext-form").last
             form.wait_for(timeout=KERNEL_S * 1000)
@@ -145,19 +171,22 @@ def test_widget_form_in_jupyterlab(jupyter_lab, english_wav, tmp_path):
                 """() => { const v = document.querySelector('.audiototext-output video.audiototext-player');
                            const t = v && v.textTracks[0];
                            return v && v.readyState >= 1 && t && t.cues && t.cues.length > 0; }""",
-                timeout=KERNEL_S * 1000)
+                timeout=KERNEL_S * 1000,
+            )
             player_state = page.evaluate(
                 """() => { const v = document.querySelector('.audiototext-output video.audiototext-player');
                            return {src: v.currentSrc, duration: v.duration,
                                    tracks: Array.from(v.textTracks).map(t => [t.language, t.label, t.cues.length]),
-                                   cue: v.textTracks[0].cues[0].text}; }""")
+                                   cue: v.textTracks[0].cues[0].text}; }"""
+            )
             # Seek into the first line: the browser shows the default track's cue over the picture.
             page.evaluate("document.querySelector('.audiototext-output video.audiototext-player').currentTime = 1.5")
             page.wait_for_function(
                 """() => { const t = document.querySelector('.audiototext-output video.audiototext-player')
                                           .textTracks[0];
                            return t.mode === 'showing' && t.activeCues && t.activeCues.length > 0; }""",
-                timeout=KERNEL_S * 1000)
+                timeout=KERNEL_S * 1000,
+            )
             captions = output.locator(".audiototext-captions")
             captions.filter(has_text=re.compile("fox", re.I)).wait_for(timeout=KERNEL_S * 1000)
             form.scroll_into_view_if_needed()
@@ -166,8 +195,10 @@ def test_widget_form_in_jupyterlab(jupyter_lab, english_wav, tmp_path):
             printed = output.inner_text()
         except BaseException:  # pytest.fail and timeouts alike: keep a picture of what the page showed
             page.screenshot(path=str(tmp_path / "failure.png"))
-            print(f"\nfailure screenshot: {tmp_path / 'failure.png'}\n"
-                  + (tmp_path / "jupyter.log").read_text(errors="replace")[-3000:])
+            print(
+                f"\nfailure screenshot: {tmp_path / 'failure.png'}\n"
+                + (tmp_path / "jupyter.log").read_text(errors="replace")[-3000:]
+            )
             raise
         finally:
             browser.close()

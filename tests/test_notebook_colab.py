@@ -68,8 +68,7 @@ def test_a_drive_input_mounts_drive_once(colab, english_wav):
 def test_microphone_recordings_get_new_names_and_play_back(colab, tmp_path, english_wav, spanish_wav):
     for wav in (english_wav, spanish_wav):  # what a browser records: WebM/Opus
         webm = tmp_path / f"{wav.stem}.webm"
-        subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(wav), "-c:a", "libopus", str(webm)],
-                       check=True)
+        subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(wav), "-c:a", "libopus", str(webm)], check=True)
         colab.queue_recording(webm, "audio/webm;codecs=opus")
     first = notebook.choose_input("microphone").resolve()
     second = notebook.choose_input("Microphone").resolve()
@@ -101,8 +100,13 @@ def test_openai_api_with_the_secret_key_writes_to_a_drive_folder(colab, english_
     colab.secrets[fields.OPENAI_SECRET] = fake_openai.api_key
     colab.drive_file("talks/talk.wav", english_wav.read_bytes())
     inputs = notebook.choose_input("MyDrive/talks/talk.wav")
-    transcription = notebook.transcribe(inputs, engine="openai-api", use_model="gpt-4o-mini-transcribe",
-                                        output_dir="MyDrive/subtitles", output_formats="txt,srt")
+    transcription = notebook.transcribe(
+        inputs,
+        engine="openai-api",
+        use_model="gpt-4o-mini-transcribe",
+        output_dir="MyDrive/subtitles",
+        output_formats="txt,srt",
+    )
     saved = colab.drive_storage / "subtitles"
     assert sorted(p.name for p in saved.iterdir()) == ["talk.srt", "talk.txt"]
     assert [p.parent for p in transcription.files] == [Path(fields.DRIVE_MOUNT, "MyDrive", "subtitles")] * 2
@@ -115,8 +119,9 @@ def test_openai_api_with_the_secret_key_writes_to_a_drive_folder(colab, english_
 
 def test_an_api_key_typed_in_the_field_wins_and_is_never_printed(colab, english_wav, fake_openai, capsys):
     colab.secrets[fields.OPENAI_SECRET] = "sk-wrong-secret"
-    transcription = notebook.transcribe([str(english_wav)], api_key=fake_openai.api_key, output_dir="out",
-                                        output_formats="txt")
+    transcription = notebook.transcribe(
+        [str(english_wav)], api_key=fake_openai.api_key, output_dir="out", output_formats="txt"
+    )
     assert transcription.options.engine == "openai-api" and transcription.results[0].ok
     assert fake_openai.api_key not in capsys.readouterr().out
 

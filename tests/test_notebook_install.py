@@ -53,8 +53,10 @@ def pinned() -> dict[str, str]:
 def colab_python() -> str:
     """An interpreter of Colab's Python version (the freeze file says which), else this one."""
     version = re.search(r"^# python: (\d+\.\d+)", COLAB_FREEZE.read_text(encoding="utf-8"), re.M)[1]
-    for candidate in (shutil.which(f"python{version}"),
-                      *sorted(Path("~/.pyenv/versions").expanduser().glob(f"{version}.*/bin/python{version}"))):
+    for candidate in (
+        shutil.which(f"python{version}"),
+        *sorted(Path("~/.pyenv/versions").expanduser().glob(f"{version}.*/bin/python{version}")),
+    ):
         if candidate and subprocess.run([str(candidate), "-c", "pass"], capture_output=True).returncode == 0:
             return str(candidate)
     return sys.executable
@@ -73,8 +75,14 @@ def fake_colab_environment(folder: Path) -> Path:
     Colab's packages as metadata only."""
     subprocess.run([colab_python(), "-m", "venv", str(folder)], check=True)
     python = folder / "bin" / "python"
-    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               capture_output=True, text=True, check=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     for name, version in colab_packages().items():
         if name == "pip":  # the environment's own pip stands in for Colab's
             continue
@@ -97,11 +105,13 @@ def install_command(python: Path, project: Path, preinstalled: Path, report: Pat
     """The install cell's shell line, pointed at the fake Colab and made a dry run with a report."""
     [line] = [line[1:] for line in code_cells(load_notebook())["setup"].splitlines() if line.startswith("!")]
     pip = f"{shlex.quote(str(python))} -m pip"
-    replaced = (line.replace("python3 -m pip", pip)
-                .replace(fields.CONSTRAINTS_URL, shlex.quote(str(CONSTRAINTS)))
-                .replace(f"git+{fields.REPOSITORY_URL}", f"file://{project}")
-                .replace("/tmp/colab-preinstalled.txt", shlex.quote(str(preinstalled)))
-                .replace(" install -q ", f" install -q --dry-run --report {shlex.quote(str(report))} "))
+    replaced = (
+        line.replace("python3 -m pip", pip)
+        .replace(fields.CONSTRAINTS_URL, shlex.quote(str(CONSTRAINTS)))
+        .replace(f"git+{fields.REPOSITORY_URL}", f"file://{project}")
+        .replace("/tmp/colab-preinstalled.txt", shlex.quote(str(preinstalled)))
+        .replace(" install -q ", f" install -q --dry-run --report {shlex.quote(str(report))} ")
+    )
     assert "--dry-run" in replaced and "git+" not in replaced and "https://" not in replaced
     return replaced
 
@@ -125,10 +135,12 @@ def test_the_install_cell_installs_the_pins_and_changes_nothing_colab_ships(tmp_
     assert done.returncode == 0, done.stderr[-3000:]
     listed = (tmp_path / "preinstalled.txt").read_text().splitlines()
     assert len(listed) == len(colab_packages()) and "torch==2.11.0+cu128" in listed
-    installs = {canonical(i["metadata"]["name"]): i["metadata"]["version"]
-                for i in json.loads(report.read_text())["install"]}
+    installs = {
+        canonical(i["metadata"]["name"]): i["metadata"]["version"] for i in json.loads(report.read_text())["install"]
+    }
     shipped = colab_packages()
-    assert not {name: (shipped[name], v) for name, v in installs.items() if name in shipped}, \
+    assert not {name: (shipped[name], v) for name, v in installs.items() if name in shipped}, (
         "the install would change a package Colab ships"
+    )
     assert installs.pop("audiototext")
     assert installs == pinned(), "everything installed is a tested, pinned version"

@@ -47,15 +47,20 @@ def written(folder: Path, media: Path | None = None, *, formats=("txt", "srt"), 
         source = str(folder / f"{stem}{media.suffix}")
         shutil.copy(media, source)
     transcript = Transcript(LINES, language="es", duration=5.0)
-    options = notebook.transcribe_options({"output_dir": str(folder / "audio_transcription"),
-                                           "output_formats": ",".join(formats)})
+    options = notebook.transcribe_options(
+        {"output_dir": str(folder / "audio_transcription"), "output_formats": ",".join(formats)}
+    )
     outputs = write_files(transcript, options.output_dir, stem, options.formats)
     return notebook.Transcription([FileResult(source, transcript, outputs, stem=stem)], options)
 
 
 def ffprobe_streams(path: Path) -> list[str]:
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "json", str(path)],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return [s["codec_type"] for s in json.loads(out)["streams"]]
 
 
@@ -115,8 +120,7 @@ def test_live_lines_come_through_callbacks(capsys):
 def test_a_deepl_failure_keeps_the_transcripts(tmp_path, capsys, fake_deepl, monkeypatch):
     monkeypatch.setenv("DEEPL_SERVER_URL", fake_deepl.url)
     transcription = written(tmp_path)
-    assert notebook.translate(transcription, deepl_api_key="wrong-key",
-                              deepl_target_language="English (British)") == []
+    assert notebook.translate(transcription, deepl_api_key="wrong-key", deepl_target_language="English (British)") == []
     out = capsys.readouterr().out
     assert "DeepL rejected the key" in out and "files are kept" in out and "wrong-key" not in out
     assert all(p.is_file() for p in transcription.files) and len(transcription.files) == 2
@@ -133,8 +137,7 @@ def test_a_language_deepl_added_is_read_at_run_time(tmp_path, capsys, fake_deepl
     with pytest.raises(notebook.NotebookError, match="Unknown DeepL target language 'Test language'"):
         notebook.translate(transcription, deepl_api_key=fake_deepl.auth_key, deepl_target_language="Test language")
     fake_deepl.extra_targets = [TEST_LANGUAGE]
-    files = notebook.translate(transcription, deepl_api_key=fake_deepl.auth_key,
-                               deepl_target_language="Test language")
+    files = notebook.translate(transcription, deepl_api_key=fake_deepl.auth_key, deepl_target_language="Test language")
     assert [p.name for p in files] == ["clip_Test language.txt", "clip_Test language.srt"]
     out = capsys.readouterr().out
     assert "New target languages: Test language [ZZ]" in out and fake_deepl.auth_key not in out
@@ -146,8 +149,12 @@ def test_the_glossary_field(tmp_path, fake_deepl, monkeypatch):
     glossary = tmp_path / "terms.csv"
     glossary.write_text("gracias,cheers\n", encoding="utf-8")
     transcription = written(tmp_path)
-    [txt, _] = notebook.translate(transcription, deepl_api_key=fake_deepl.auth_key,
-                                  deepl_target_language="English (British)", deepl_glossary=str(glossary))
+    [txt, _] = notebook.translate(
+        transcription,
+        deepl_api_key=fake_deepl.auth_key,
+        deepl_target_language="English (British)",
+        deepl_glossary=str(glossary),
+    )
     assert len(fake_deepl.glossaries) == 1 and "cheers" in txt.read_text(encoding="utf-8").lower()
 
 
@@ -187,8 +194,9 @@ def test_results_list_zip_and_preview(tmp_path, capsys, fake_deepl, monkeypatch)
     out = capsys.readouterr().out
     assert archive == tmp_path / "audio_transcription.zip"
     assert sorted(zipfile.ZipFile(archive).namelist()) == sorted(
-        f"audio_transcription/{n}" for n in ("clip.txt", "clip.srt", "clip_English (British).txt",
-                                             "clip_English (British).srt"))
+        f"audio_transcription/{n}"
+        for n in ("clip.txt", "clip.srt", "clip_English (British).txt", "clip_English (British).srt")
+    )
     assert "4 files in" in out and "clip.mp3 -> clip.*" in out
     assert "--- clip.srt ---" in out and "00:00:02,500 --> 00:00:05,000" in out and "Many thanks" in out
 
@@ -202,12 +210,17 @@ def test_the_player_plays_the_audio_with_a_track_per_language(tmp_path, colab, s
     page = colab.html()
     [player] = re.findall(r"<video .*?</video>", page, re.S)
     assert 'src="data:audio/x-wav;base64,' in player or 'src="data:audio/wav;base64,' in player
-    tracks = re.findall(r'<track kind="subtitles" srclang="([^"]+)" label="([^"]+)" src="data:text/vtt;base64,'
-                        r'([^"]+)"', player)
+    tracks = re.findall(
+        r'<track kind="subtitles" srclang="([^"]+)" label="([^"]+)" src="data:text/vtt;base64,'
+        r'([^"]+)"',
+        player,
+    )
     assert [(lang, label) for lang, label, _ in tracks] == [("es", "Spanish"), ("en-gb", "English (British)")]
     assert "Many thanks" in base64.b64decode(tracks[1][2]).decode()
     assert sorted(p.name for p in (tmp_path / "audio_transcription").iterdir()) == [
-        "clip.txt", "clip_English (British).txt"], "the player's vtt is not an output"
+        "clip.txt",
+        "clip_English (British).txt",
+    ], "the player's vtt is not an output"
     assert colab.downloads == [str(tmp_path / "audio_transcription.zip")]
 
 

@@ -21,9 +21,16 @@ pytest.importorskip("openai")
 
 from audiototext.engines import DecodeOptions  # noqa: E402
 from audiototext.engines import openai_api  # noqa: E402
-from audiototext.engines.openai_api import (APIError, OpenAIAPIEngine, cues_from_text, estimate_cost,  # noqa: E402
-                                            plan_pieces, resolve_api_key, response_to_transcript,
-                                            split_sentences)
+from audiototext.engines.openai_api import (
+    APIError,
+    OpenAIAPIEngine,
+    cues_from_text,
+    estimate_cost,  # noqa: E402
+    plan_pieces,
+    resolve_api_key,
+    response_to_transcript,
+    split_sentences,
+)
 from audiototext.errors import ModelError, OptionsError  # noqa: E402
 from audiototext.events import Callbacks  # noqa: E402
 
@@ -34,9 +41,11 @@ RATE = 16000
 MiB = 1024 * 1024
 #: A small upload limit that cuts the one-minute fixture into ~12 s pieces (fast failure tests).
 SMALL = 400_000
-UTTERANCES = ("The library opens early every morning, before the sun comes up over the hills.",
-              "My grandmother plants tomatoes in the garden behind the old stone house.",
-              "A yellow taxi waited in front of the hotel while the rain kept falling.")
+UTTERANCES = (
+    "The library opens early every morning, before the sun comes up over the hills.",
+    "My grandmother plants tomatoes in the garden behind the old stone house.",
+    "A yellow taxi waited in front of the hotel while the rain kept falling.",
+)
 
 
 # --- audio ------------------------------------------------------------------------------------
@@ -51,7 +60,7 @@ def clips(media_dir) -> list[np.ndarray]:
     for i, text in enumerate(UTTERANCES):
         audio = load_audio(speak(text, "en-us", media_dir / f"api-clip-{i}.wav", speed=175))
         loud = np.flatnonzero(np.abs(audio) > 1e-3)
-        out.append(audio[loud[0]: loud[-1] + 1])
+        out.append(audio[loud[0] : loud[-1] + 1])
     return out
 
 
@@ -178,8 +187,11 @@ def test_env_key_and_base_url(fake, short_wav, monkeypatch):
 
 
 def test_prices():
-    assert openai_api.PRICES_PER_MINUTE == {"whisper-1": 0.006, "gpt-4o-transcribe": 0.006,
-                                            "gpt-4o-mini-transcribe": 0.003}
+    assert openai_api.PRICES_PER_MINUTE == {
+        "whisper-1": 0.006,
+        "gpt-4o-transcribe": 0.006,
+        "gpt-4o-mini-transcribe": 0.003,
+    }
     assert estimate_cost("whisper-1", 600) == pytest.approx(0.06)
     assert estimate_cost("gpt-4o-mini-transcribe", 3600) == pytest.approx(0.18)
     with pytest.raises(ModelError):
@@ -190,17 +202,26 @@ def test_prices():
 
 
 def test_verbose_json_conversion():
-    answer = {"task": "transcribe", "language": "spanish", "duration": 9.0, "text": "...",
-              "segments": [{"start": 0.0, "end": 2.5, "text": " Hola a todos."},
-                           {"start": 2.5, "end": 3.0, "text": " "},
-                           {"start": 3.0, "end": 9.5, "text": "Bienvenidos."}],
-              "words": [{"word": "Hola", "start": 0.1, "end": 0.5}, {"word": "a", "start": 0.6, "end": 0.7},
-                        {"word": "todos.", "start": 0.8, "end": 2.4},
-                        {"word": "Bienvenidos.", "start": 3.1, "end": 4.0}]}
+    answer = {
+        "task": "transcribe",
+        "language": "spanish",
+        "duration": 9.0,
+        "text": "...",
+        "segments": [
+            {"start": 0.0, "end": 2.5, "text": " Hola a todos."},
+            {"start": 2.5, "end": 3.0, "text": " "},
+            {"start": 3.0, "end": 9.5, "text": "Bienvenidos."},
+        ],
+        "words": [
+            {"word": "Hola", "start": 0.1, "end": 0.5},
+            {"word": "a", "start": 0.6, "end": 0.7},
+            {"word": "todos.", "start": 0.8, "end": 2.4},
+            {"word": "Bienvenidos.", "start": 3.1, "end": 4.0},
+        ],
+    }
     t = response_to_transcript(answer, duration=9.0, task="transcribe")
     assert t.language == "es" and t.task == "transcribe"
-    assert [(s.start, s.end, s.text) for s in t.segments] == [(0.0, 2.5, " Hola a todos."),
-                                                             (3.0, 9.5, " Bienvenidos.")]
+    assert [(s.start, s.end, s.text) for s in t.segments] == [(0.0, 2.5, " Hola a todos."), (3.0, 9.5, " Bienvenidos.")]
     assert [w.word for w in t.segments[0].words] == [" Hola", " a", " todos."]
     assert [(w.start, w.end) for w in t.segments[1].words] == [(3.1, 4.0)]
     assert response_to_transcript(answer, duration=9.0, task="transcribe", language="ca").language == "ca"
@@ -210,8 +231,10 @@ def test_verbose_json_conversion():
 def test_sentences_and_clauses():
     assert split_sentences("Hello there. How are you? Fine!  ") == ["Hello there.", "How are you?", "Fine!"]
     assert split_sentences("今日は晴れ。明日は雨！") == ["今日は晴れ。", "明日は雨！"]
-    long = ("This sentence is long enough to need two subtitle lines, so it is cut at the comma near its "
-            "middle rather than anywhere else.")
+    long = (
+        "This sentence is long enough to need two subtitle lines, so it is cut at the comma near its "
+        "middle rather than anywhere else."
+    )
     parts = split_sentences(long)
     assert len(parts) == 2 and parts[0].endswith("lines,") and all(len(p) <= 84 for p in parts)
     assert " ".join(parts) == long
@@ -236,16 +259,21 @@ def test_transcribe_segments_language_prompt(fake, short_wav):
     path, times, duration = short_wav
     seen, languages = [], []
     options = DecodeOptions(language="English", initial_prompt="Tomatoes, taxi.", temperature=0.2)
-    t = make_engine(fake).transcribe_file(path, options, Callbacks(on_segment=seen.append,
-                                                                   on_language=languages.append))
+    t = make_engine(fake).transcribe_file(
+        path, options, Callbacks(on_segment=seen.append, on_language=languages.append)
+    )
     assert_matches(t.segments, times)
     assert t.segments[0].text == f" Speech at {t.segments[0].start:.2f} seconds."
     assert not any(s.words for s in t.segments)
     assert t.language == "en" and languages == ["en"] and seen == list(t.segments)
     assert t.duration == pytest.approx(duration, abs=0.01)
     [request] = fake.requests
-    assert (request.path, request.model, request.response_format, request.granularities) == \
-        ("/v1/audio/transcriptions", "whisper-1", "verbose_json", ("segment",))
+    assert (request.path, request.model, request.response_format, request.granularities) == (
+        "/v1/audio/transcriptions",
+        "whisper-1",
+        "verbose_json",
+        ("segment",),
+    )
     assert (request.language, request.prompt, float(request.temperature)) == ("en", "Tomatoes, taxi.", 0.2)
     assert request.filename == path.name and request.size == path.stat().st_size  # sent as it is
 
@@ -272,8 +300,9 @@ def test_27mb_file_is_split_at_pauses(fake, big_wav, caplog):
     assert path.stat().st_size > 25 * MiB
     caplog.set_level(logging.INFO, logger="audiototext")
     seen, progress = [], []
-    t = make_engine(fake).transcribe_file(path, DecodeOptions(), Callbacks(on_segment=seen.append,
-                                                                          on_progress=progress.append))
+    t = make_engine(fake).transcribe_file(
+        path, DecodeOptions(), Callbacks(on_segment=seen.append, on_progress=progress.append)
+    )
     sizes = fake.sizes()
     assert len(sizes) >= 2 and all(size < LIMIT for size in sizes)
     assert all(r.filename.endswith(".flac") for r in fake.requests)
@@ -311,8 +340,9 @@ def test_plan_pieces_invariants():
     from hypothesis import strategies as st
 
     @settings(max_examples=200, deadline=None)
-    @given(st.lists(st.tuples(st.floats(0, 600), st.floats(0.1, 40)), max_size=40),
-           st.floats(5, 700), st.floats(10, 120))
+    @given(
+        st.lists(st.tuples(st.floats(0, 600), st.floats(0.1, 40)), max_size=40), st.floats(5, 700), st.floats(10, 120)
+    )
     def check(raw, duration, max_seconds):
         regions = [(s, s + n) for s, n in raw]
         pieces = plan_pieces(regions, duration, max_seconds)
@@ -341,8 +371,26 @@ def test_refused_formats_are_converted(fake, short_wav, tmp_path):
     aiff = tmp_path / "talk.aiff"
     mkv = tmp_path / "talk.mkv"
     subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(path), str(aiff)], check=True)
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "color=c=blue:s=64x48:r=5", "-i", str(path),
-                    "-shortest", "-c:v", "mpeg4", "-c:a", "libopus", str(mkv)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=blue:s=64x48:r=5",
+            "-i",
+            str(path),
+            "-shortest",
+            "-c:v",
+            "mpeg4",
+            "-c:a",
+            "libopus",
+            str(mkv),
+        ],
+        check=True,
+    )
     engine = make_engine(fake)
     for source in (aiff, mkv):
         t = engine.transcribe_file(source, DecodeOptions())
@@ -400,13 +448,28 @@ BAD_KEY = "sk-proj-Wr0ngK3yThatMustNeverLeak0123456789"
 FAILURES = {
     # name: (fake switches, engine kwargs, kind, words in the message)
     "bad key": ({}, {"api_key": BAD_KEY}, "auth", ("rejected the API key", "--api_key", "OPENAI_API_KEY")),
-    "no credit": ({"fail_status": 429, "fail_code": "insufficient_quota",
-                   "fail_message": "You exceeded your current quota, please check your plan and billing details."},
-                  {}, "quota", ("no credit", "billing")),
-    "rate limited": ({"fail_status": 429, "fail_code": "rate_limit_exceeded", "fail_message": "Rate limit reached"},
-                     {"max_retries": 1}, "rate", ("rate limited", "after 1 retry", "wait")),
-    "server error": ({"fail_status": 500, "fail_message": "The server had an error"}, {"max_retries": 1}, "server",
-                     ("HTTP 500", "try again later")),
+    "no credit": (
+        {
+            "fail_status": 429,
+            "fail_code": "insufficient_quota",
+            "fail_message": "You exceeded your current quota, please check your plan and billing details.",
+        },
+        {},
+        "quota",
+        ("no credit", "billing"),
+    ),
+    "rate limited": (
+        {"fail_status": 429, "fail_code": "rate_limit_exceeded", "fail_message": "Rate limit reached"},
+        {"max_retries": 1},
+        "rate",
+        ("rate limited", "after 1 retry", "wait"),
+    ),
+    "server error": (
+        {"fail_status": 500, "fail_message": "The server had an error"},
+        {"max_retries": 1},
+        "server",
+        ("HTTP 500", "try again later"),
+    ),
     "connection closed": ({"close_connection": True}, {}, "network", ("check the network",)),
     "piece rejected": ({"reject_request": 3}, {}, "rejected", ("piece 3 of", "HTTP 400", "corrupted")),
 }
@@ -449,8 +512,9 @@ def test_network_down(short_wav, caplog):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
     caplog.set_level(logging.DEBUG)
-    engine = OpenAIAPIEngine(api_key="sk-offline-secret-key-42", base_url=f"http://u:pw@127.0.0.1:{port}/v1",
-                             max_retries=0, timeout=5)
+    engine = OpenAIAPIEngine(
+        api_key="sk-offline-secret-key-42", base_url=f"http://u:pw@127.0.0.1:{port}/v1", max_retries=0, timeout=5
+    )
     with pytest.raises(APIError) as e:
         engine.transcribe_file(short_wav[0], DecodeOptions())
     assert e.value.kind == "network" and "check the network" in str(e.value)
@@ -476,8 +540,9 @@ def test_resume_after_failure_mid_file(fake, minute_wav, tmp_path):
     fake.requests.clear()
     fake.reject_request = None
     seen = []
-    resumed = make_engine(fake, max_bytes=SMALL).transcribe_file(path, options, Callbacks(on_segment=seen.append),
-                                                                 checkpoint_dir=ckpt)
+    resumed = make_engine(fake, max_bytes=SMALL).transcribe_file(
+        path, options, Callbacks(on_segment=seen.append), checkpoint_dir=ckpt
+    )
     assert len(fake.requests) == pieces - 3  # only the missing pieces
     assert resumed == whole and seen == list(whole.segments)
 
@@ -495,8 +560,9 @@ def test_failure_while_pieces_in_flight_keeps_them(fake, minute_wav, tmp_path):
     fake.delay = 0.2
     ckpt = tmp_path / "ckpt"
     with pytest.raises(APIError):
-        make_engine(fake, max_bytes=SMALL, max_parallel=3).transcribe_file(minute_wav[0], DecodeOptions(),
-                                                                           checkpoint_dir=ckpt)
+        make_engine(fake, max_bytes=SMALL, max_parallel=3).transcribe_file(
+            minute_wav[0], DecodeOptions(), checkpoint_dir=ckpt
+        )
     assert len(fake.requests) == 3  # no new piece sent after the failure
     assert len(list(ckpt.glob("*/piece-*.json"))) == 2
 
@@ -509,4 +575,3 @@ def _translations_deprecated() -> bool:
     import openai
 
     return hasattr(type(openai.OpenAI(api_key="x").audio.translations).create, "__deprecated__")
-

@@ -90,22 +90,27 @@ def test_readme_has_the_generated_table():
 # --- values are checked before anything loads ----------------------------------------------------
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["--temperature", "5"], "--temperature must be between 0 and 1, not 5"),
-    (["--temperature_increment_on_fallback", "-0.2"],
-     "--temperature_increment_on_fallback must be between 0 and 1, not -0.2"),
-    (["--patience", "-1"], "--patience must be greater than 0, not -1"),
-    (["--threads", "-1"], "--threads must be at least 0, not -1"),
-    (["--beam_size", "0"], "--beam_size must be between 1 and 20, not 0"),
-    (["--no_speech_threshold", "1.5"], "--no_speech_threshold must be between 0 and 1, not 1.5"),
-    (["--best_of", "two"], "--best_of must be a whole number, not 'two'"),
-    (["--pause", "9"], "--pause must be between 0 and 5, not 9"),
-    (["--task", "summarize"], "Unknown --task 'summarize': use one of transcribe, translate"),
-    (["--engine", "whisperx"], "Unknown --engine 'whisperx': use one of openai-whisper, faster-whisper"),
-    (["--word_timestamps", "maybe"], "--word_timestamps must be True or False, not 'maybe'"),
-    (["--suppress_tokens", "a,b"], "suppress_tokens must be comma-separated token ids"),
-    (["--deepl_target", "Klingon"], "Unknown DeepL target language 'Klingon'"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--temperature", "5"], "--temperature must be between 0 and 1, not 5"),
+        (
+            ["--temperature_increment_on_fallback", "-0.2"],
+            "--temperature_increment_on_fallback must be between 0 and 1, not -0.2",
+        ),
+        (["--patience", "-1"], "--patience must be greater than 0, not -1"),
+        (["--threads", "-1"], "--threads must be at least 0, not -1"),
+        (["--beam_size", "0"], "--beam_size must be between 1 and 20, not 0"),
+        (["--no_speech_threshold", "1.5"], "--no_speech_threshold must be between 0 and 1, not 1.5"),
+        (["--best_of", "two"], "--best_of must be a whole number, not 'two'"),
+        (["--pause", "9"], "--pause must be between 0 and 5, not 9"),
+        (["--task", "summarize"], "Unknown --task 'summarize': use one of transcribe, translate"),
+        (["--engine", "whisperx"], "Unknown --engine 'whisperx': use one of openai-whisper, faster-whisper"),
+        (["--word_timestamps", "maybe"], "--word_timestamps must be True or False, not 'maybe'"),
+        (["--suppress_tokens", "a,b"], "suppress_tokens must be comma-separated token ids"),
+        (["--deepl_target", "Klingon"], "Unknown DeepL target language 'Klingon'"),
+    ],
+)
 def test_bad_values_fail_at_once(tmp_path, no_model, capsys, argv, message):
     with pytest.raises(SystemExit) as info:
         main(["missing.wav", "-o", str(tmp_path / "out"), *argv])
@@ -131,10 +136,28 @@ def test_notebook_and_service_values_fail_alike(no_model):
 
 
 def test_strings_and_typed_values_give_the_same_options():
-    typed = options.build({"temperature": 0.4, "beam_size": 3, "word_timestamps": True,
-                           "output_formats": ["srt", "txt"], "output_dir": Path("out"), "threads": 0, "language": "es"})
-    text = options.build({"temperature": "0.4", "beam_size": "3", "word_timestamps": "true",
-                          "output_formats": "srt,txt", "output_dir": "out", "threads": "0", "language": "Spanish"})
+    typed = options.build(
+        {
+            "temperature": 0.4,
+            "beam_size": 3,
+            "word_timestamps": True,
+            "output_formats": ["srt", "txt"],
+            "output_dir": Path("out"),
+            "threads": 0,
+            "language": "es",
+        }
+    )
+    text = options.build(
+        {
+            "temperature": "0.4",
+            "beam_size": "3",
+            "word_timestamps": "true",
+            "output_formats": "srt,txt",
+            "output_dir": "out",
+            "threads": "0",
+            "language": "Spanish",
+        }
+    )
     assert typed == text
     assert typed.decode.beam_size == 3 and typed.formats == ("srt", "txt") and typed.threads is None
     assert typed.decode.language == "es"
@@ -159,8 +182,11 @@ def test_line_options_turn_word_timestamps_on_for_every_face(caplog):
 
 
 def test_line_options_with_word_timestamps_false_fail():
-    with pytest.raises(OptionsError, match=r"--highlight_words and --max_line_width need word timestamps, but "
-                                           r"--word_timestamps is set to False"):
+    with pytest.raises(
+        OptionsError,
+        match=r"--highlight_words and --max_line_width need word timestamps, but "
+        r"--word_timestamps is set to False",
+    ):
         options.build({"max_line_width": "20", "highlight_words": "True", "word_timestamps": "False"})
     with pytest.raises(OptionsError, match=r"^max_words_per_line needs word timestamps, but word_timestamps is"):
         options.options_from_query({"max_words_per_line": 3, "word_timestamps": False})
@@ -173,8 +199,9 @@ def test_default_engine_prefers_faster_whisper(monkeypatch):
     assert options.default_engine() == "faster-whisper"
     assert options.build({}).engine == "faster-whisper"
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "faster_whisper" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "faster_whisper" else real(name, *a)
+    )
     assert options.default_engine() == "openai-whisper"
     assert options.build({}).engine == "openai-whisper"
     from audiototext.pipeline import Options
@@ -211,16 +238,22 @@ def test_api_key_selects_the_api_engine():
     assert (o.engine, o.model) == ("faster-whisper", "tiny")
     assert options.build({"api_key": "sk-test", "model": "gpt-4o-transcribe"}).model == "gpt-4o-transcribe"
     assert options.build({"engine": "openai-api", "language": "English"}).model == options.API_MODEL  # no .en
-    form = options.options_from_form({"api_key": "sk-test", "use_model": "large-v3",
-                                      "engine": options.default_engine()})
+    form = options.options_from_form(
+        {"api_key": "sk-test", "use_model": "large-v3", "engine": options.default_engine()}
+    )
     assert (form.engine, form.model) == (options.API_ENGINE, options.API_MODEL)
 
 
 def test_deepl_options_up_front():
-    o = options.build({"deepl_target": "German", "deepl_formality": "formal", "deepl_coherence": "False",
-                       "deepl_api_key": "k:fx"})
-    assert (o.deepl.target, o.deepl.formality, o.deepl.coherence, o.deepl.auth_key) == \
-        ("German", "formal", "Translate each line independently", "k:fx")
+    o = options.build(
+        {"deepl_target": "German", "deepl_formality": "formal", "deepl_coherence": "False", "deepl_api_key": "k:fx"}
+    )
+    assert (o.deepl.target, o.deepl.formality, o.deepl.coherence, o.deepl.auth_key) == (
+        "German",
+        "formal",
+        "Translate each line independently",
+        "k:fx",
+    )
     assert options.build({"deepl_target": ""}).deepl is None
     with pytest.raises(OptionsError, match="ambiguous"):
         options.build({"deepl_target": "EN"})
@@ -229,8 +262,18 @@ def test_deepl_options_up_front():
 
 
 def test_long_audio_options_in_one_place():
-    o = options.build({"parallel": "processes", "workers": "2", "batch_size": "4", "vad": "silencedetect",
-                       "silence_db": "-35", "min_silence": "0.5", "pause": "0.6", "resume": "False"})
+    o = options.build(
+        {
+            "parallel": "processes",
+            "workers": "2",
+            "batch_size": "4",
+            "vad": "silencedetect",
+            "silence_db": "-35",
+            "min_silence": "0.5",
+            "pause": "0.6",
+            "resume": "False",
+        }
+    )
     p = o.parallel
     assert (p.mode, p.workers, p.batch_size, p.checkpoints) == ("processes", 2, 4, False)
     assert (p.speech.vad, p.speech.noise_db, p.speech.min_silence, p.speech.pause) == ("silencedetect", -35.0, 0.5, 0.6)
@@ -245,28 +288,68 @@ def test_long_audio_options_in_one_place():
 def test_original_audiototext_flags():
     from audiototext.cli import options_from_args
 
-    args = build_parser().parse_args([
-        "a.mp3", "--prompt", "Hola, Pep.", "--coherence_preference", "False", "--output_format", "txt,srt",
-        "--deepl_api_key", "k:fx", "--deepl_target_language", "Spanish", "--deepl_coherence_preference", "False",
-        "--deepl_formality", "informal", "--skip-install", "--language", "French", "--task", "translate"])
+    args = build_parser().parse_args(
+        [
+            "a.mp3",
+            "--prompt",
+            "Hola, Pep.",
+            "--coherence_preference",
+            "False",
+            "--output_format",
+            "txt,srt",
+            "--deepl_api_key",
+            "k:fx",
+            "--deepl_target_language",
+            "Spanish",
+            "--deepl_coherence_preference",
+            "False",
+            "--deepl_formality",
+            "informal",
+            "--skip-install",
+            "--language",
+            "French",
+            "--task",
+            "translate",
+        ]
+    )
     o = options_from_args(args)
     assert o.decode.initial_prompt == "Hola, Pep." and o.decode.condition_on_previous_text is False
     assert o.formats == ("txt", "srt") and (o.decode.task, o.decode.language) == ("translate", "fr")
-    assert (o.deepl.target, o.deepl.auth_key, o.deepl.coherence, o.deepl.formality) == \
-        ("Spanish", "k:fx", "Translate each line independently", "informal")
-    o = options_from_args(build_parser().parse_args(["a.mp3", "--deepl_target_language", "Spanish",
-                                                     "--deepl_coherence_preference", "True", "--output_formats",
-                                                     "txt,vtt,srt", "--skip_install"]))
+    assert (o.deepl.target, o.deepl.auth_key, o.deepl.coherence, o.deepl.formality) == (
+        "Spanish",
+        "k:fx",
+        "Translate each line independently",
+        "informal",
+    )
+    o = options_from_args(
+        build_parser().parse_args(
+            [
+                "a.mp3",
+                "--deepl_target_language",
+                "Spanish",
+                "--deepl_coherence_preference",
+                "True",
+                "--output_formats",
+                "txt,vtt,srt",
+                "--skip_install",
+            ]
+        )
+    )
     assert o.deepl.coherence == "Share context between lines" and o.formats == ("txt", "vtt", "srt")
 
 
 def test_original_api_key_command_selects_the_api_engine():
     from audiototext.cli import options_from_args
 
-    o = options_from_args(build_parser().parse_args(["talk.mp3", "--output_formats", "txt,vtt,srt",
-                                                     "--api_key", "sk-0123456789"]))
-    assert (o.engine, o.model, o.api_key, o.formats) == ("openai-api", "whisper-1", "sk-0123456789",
-                                                         ("txt", "vtt", "srt"))
+    o = options_from_args(
+        build_parser().parse_args(["talk.mp3", "--output_formats", "txt,vtt,srt", "--api_key", "sk-0123456789"])
+    )
+    assert (o.engine, o.model, o.api_key, o.formats) == (
+        "openai-api",
+        "whisper-1",
+        "sk-0123456789",
+        ("txt", "vtt", "srt"),
+    )
 
 
 # --- what the notebook and the service get --------------------------------------------------------
@@ -283,17 +366,32 @@ def test_form_fields_and_dropdowns():
     assert fields["deepl_target_language"].choices[0] == "" and "German" in fields["deepl_target_language"].choices
     assert fields["output_dir"].default == "audio_transcription"
     assert "quiet" not in fields and "deepl_server_url" not in fields
-    assert options.dropdown("deepl_coherence_preference") == ("Share context between lines",
-                                                              "Translate each line independently")
+    assert options.dropdown("deepl_coherence_preference") == (
+        "Share context between lines",
+        "Translate each line independently",
+    )
     o = options.options_from_form({f.name: f.default for f in options.form_fields()})
-    assert (o.model, o.decode.task, o.decode.language, o.decode.condition_on_previous_text) == \
-        ("large-v3", "transcribe", None, True)
+    assert (o.model, o.decode.task, o.decode.language, o.decode.condition_on_previous_text) == (
+        "large-v3",
+        "transcribe",
+        None,
+        True,
+    )
     assert o.deepl is None and o.output_dir == Path("audio_transcription") and o.writer.is_default
-    deepl = options.deepl_from_form({"deepl_target_language": "German", "deepl_api_key": "",
-                                     "deepl_formality": "informal",
-                                     "deepl_coherence_preference": "Translate each line independently"})
-    assert (deepl.target, deepl.auth_key, deepl.formality, deepl.coherence) == \
-        ("German", None, "informal", "Translate each line independently")
+    deepl = options.deepl_from_form(
+        {
+            "deepl_target_language": "German",
+            "deepl_api_key": "",
+            "deepl_formality": "informal",
+            "deepl_coherence_preference": "Translate each line independently",
+        }
+    )
+    assert (deepl.target, deepl.auth_key, deepl.formality, deepl.coherence) == (
+        "German",
+        None,
+        "informal",
+        "Translate each line independently",
+    )
     assert options.deepl_from_form({"deepl_target_language": ""}) is None
     with pytest.raises(OptionsError, match="Unknown deepl_formality 'polite'"):
         options.deepl_from_form({"deepl_target_language": "German", "deepl_formality": "polite"})
@@ -305,7 +403,16 @@ def test_query_parameters():
     assert rows["patience"].gt == 0.0 and rows["patience"].ge is None and rows["patience"].nullable
     assert rows["task"].choices == ("transcribe", "translate") and rows["word_timestamps"].type is bool
     assert "deepl_coherence" in rows and "deepl_api_key" not in rows and "output_dir" not in rows
-    o = options.options_from_query({"task": "translate", "beam_size": 1, "deepl_target": "de",
-                                    "deepl_coherence": "Translate each line independently"})
-    assert (o.decode.task, o.decode.beam_size, o.deepl.coherence) == \
-        ("translate", 1, "Translate each line independently")
+    o = options.options_from_query(
+        {
+            "task": "translate",
+            "beam_size": 1,
+            "deepl_target": "de",
+            "deepl_coherence": "Translate each line independently",
+        }
+    )
+    assert (o.decode.task, o.decode.beam_size, o.deepl.coherence) == (
+        "translate",
+        1,
+        "Translate each line independently",
+    )

@@ -25,8 +25,9 @@ GREEDY = dict(beam_size=1, best_of=1)
 
 
 def _options(out: Path, **kwargs) -> Options:
-    values = dict(model="base", engine="faster-whisper", decode=DecodeOptions(**GREEDY), output_dir=out,
-                  formats=("txt",))
+    values = dict(
+        model="base", engine="faster-whisper", decode=DecodeOptions(**GREEDY), output_dir=out, formats=("txt",)
+    )
     values.update(kwargs)
     return Options(**values)
 
@@ -73,8 +74,7 @@ def test_callbacks_are_the_events_contract():
 
 
 def test_output_stems_are_distinct_and_stable():
-    sources = ["a/clip.wav", "b/clip.mp3", "c/Clip.wav", "talk.wav", "https://example.org/x/clip.wav",
-               "d/clip (2).wav"]
+    sources = ["a/clip.wav", "b/clip.mp3", "c/Clip.wav", "talk.wav", "https://example.org/x/clip.wav", "d/clip (2).wav"]
     stems = output_stems(sources)
     assert stems == ["clip", "clip (2)", "Clip (3)", "talk", None, "clip (2) (2)"]
     assert output_stems(sources) == stems  # the same command names the same files
@@ -84,8 +84,10 @@ def test_output_stems_are_distinct_and_stable():
 def test_same_named_inputs_do_not_overwrite(tmp_path, english_wav, spanish_wav, caplog):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    first, second = shutil.copy(english_wav, tmp_path / "a" / "clip.wav"), shutil.copy(spanish_wav,
-                                                                                       tmp_path / "b" / "clip.wav")
+    first, second = (
+        shutil.copy(english_wav, tmp_path / "a" / "clip.wav"),
+        shutil.copy(spanish_wav, tmp_path / "b" / "clip.wav"),
+    )
     out = tmp_path / "out"
     caplog.set_level(logging.INFO, logger="audiototext")
     results = Pipeline(_options(out)).run([first, second])
@@ -96,8 +98,26 @@ def test_same_named_inputs_do_not_overwrite(tmp_path, english_wav, spanish_wav, 
     assert "historia" in (out / "clip (2).txt").read_text(encoding="utf-8").lower()
     assert f"{second}: another input of this run has the same name: its files are named clip (2).*" in caplog.text
     # A second run of the same command writes the same files again, no "clip (3)".
-    assert main([str(first), str(second), "-o", str(out), "-f", "txt", "--engine", "faster-whisper",
-                 "--beam_size", "1", "--best_of", "1", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                str(first),
+                str(second),
+                "-o",
+                str(out),
+                "-f",
+                "txt",
+                "--engine",
+                "faster-whisper",
+                "--beam_size",
+                "1",
+                "--best_of",
+                "1",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert sorted(p.name for p in out.iterdir()) == ["clip (2).txt", "clip.txt"]
 
 
@@ -122,8 +142,18 @@ def test_unwritable_output_folder_fails_before_any_input(tmp_path, english_wav, 
 
 
 def test_rejected_deepl_key_fails_before_any_input(tmp_path, english_wav, fake_deepl, opened, loads, capsys):
-    argv = [str(english_wav), "-o", str(tmp_path), "--deepl-target", "de", "--deepl-api-key", "wrong",
-            "--deepl-server-url", fake_deepl.url, "--no-progress"]
+    argv = [
+        str(english_wav),
+        "-o",
+        str(tmp_path),
+        "--deepl-target",
+        "de",
+        "--deepl-api-key",
+        "wrong",
+        "--deepl-server-url",
+        fake_deepl.url,
+        "--no-progress",
+    ]
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert "DeepL rejected the key: check deepl_api_key / DEEPL_AUTH_KEY" in err
@@ -138,9 +168,24 @@ def test_key_refused_after_the_preflight_keeps_the_transcripts(tmp_path, spanish
     # What tests/test_cli_deepl.py::test_bad_key_keeps_transcripts checked before the preflight:
     # a key DeepL refuses only once translating starts still leaves the transcripts written.
     fake_deepl.fail_status, fake_deepl.fail_path = 403, "/v2/translate"
-    argv = [str(spanish_wav), "-o", str(tmp_path), "--deepl-target", "de", "--deepl-api-key", fake_deepl.auth_key,
-            "--deepl-server-url", fake_deepl.url, "--engine", "faster-whisper", "--beam_size", "1", "--best_of", "1",
-            "--no-progress"]
+    argv = [
+        str(spanish_wav),
+        "-o",
+        str(tmp_path),
+        "--deepl-target",
+        "de",
+        "--deepl-api-key",
+        fake_deepl.auth_key,
+        "--deepl-server-url",
+        fake_deepl.url,
+        "--engine",
+        "faster-whisper",
+        "--beam_size",
+        "1",
+        "--best_of",
+        "1",
+        "--no-progress",
+    ]
     assert main(argv) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["spanish.srt", "spanish.txt", "spanish.vtt"]
     assert "historia" in (tmp_path / "spanish.txt").read_text(encoding="utf-8")
@@ -175,6 +220,7 @@ def http_server(tmp_path):
     """A local HTTP server on 127.0.0.1 serving ``tmp_path / "site"``; yields (folder, base URL)."""
     site = tmp_path / "site"
     site.mkdir()
+
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args) -> None:
             pass
@@ -238,6 +284,5 @@ def test_media_fetched_removes_the_folder_on_failure(http_server, temp_root):
 
 def test_callbacks_see_each_input(tmp_path, english_wav):
     started = []
-    results = Pipeline(_options(tmp_path, model="gigantic"), Callbacks(on_file_start=started.append)).run(
-        [english_wav])
+    results = Pipeline(_options(tmp_path, model="gigantic"), Callbacks(on_file_start=started.append)).run([english_wav])
     assert not results[0].ok and started == []  # the preflight failed: no input was started

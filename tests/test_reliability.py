@@ -4,6 +4,7 @@ Ctrl-C. Real media and the bundled models; a tiny tmpfs stands for the full or r
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -23,8 +24,10 @@ from conftest import speak
 
 @pytest.fixture(scope="module")
 def short_clips(media_dir) -> list[Path]:
-    return [speak("Good morning everyone, and welcome to the garden.", "en-us", media_dir / "garden.wav"),
-            speak("The library opens early every morning.", "en-us", media_dir / "library.wav")]
+    return [
+        speak("Good morning everyone, and welcome to the garden.", "en-us", media_dir / "garden.wav"),
+        speak("The library opens early every morning.", "en-us", media_dir / "library.wav"),
+    ]
 
 
 @pytest.fixture
@@ -32,8 +35,9 @@ def small_disk(tmp_path):
     """A 64 KiB tmpfs mounted on a fresh folder; skipped where mounting is not permitted."""
     folder = tmp_path / "disk"
     folder.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True, text=True
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     try:
@@ -64,8 +68,13 @@ def rescued(tmp_path, monkeypatch) -> Path:
 
 
 def _options(out: Path) -> Options:
-    return Options(model="base", engine="faster-whisper", decode=DecodeOptions(language="en", beam_size=1, best_of=1),
-                   output_dir=out, formats=("txt", "srt"))
+    return Options(
+        model="base",
+        engine="faster-whisper",
+        decode=DecodeOptions(language="en", beam_size=1, best_of=1),
+        output_dir=out,
+        formats=("txt", "srt"),
+    )
 
 
 def _break_on_first_file(action, folder):
@@ -80,8 +89,9 @@ def _break_on_first_file(action, folder):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("break_disk,reason", [(_read_only, "Read-only file system"),
-                                               (_fill, "No space left on device")])
+@pytest.mark.parametrize(
+    "break_disk,reason", [(_read_only, "Read-only file system"), (_fill, "No space left on device")]
+)
 def test_output_folder_refusing_files_loses_no_transcript(small_disk, rescued, short_clips, break_disk, reason):
     # The folder passes the preflight, then turns read-only (or fills up) while the first input runs.
     pipeline = Pipeline(_options(small_disk), _break_on_first_file(break_disk, small_disk))
@@ -104,8 +114,10 @@ def test_read_only_folder_fails_the_preflight(small_disk, short_clips, capsys):
     _read_only(small_disk)
     assert main([str(short_clips[0]), "-o", str(small_disk), "--no-progress"]) == 1
     err = capsys.readouterr().err
-    assert f"{small_disk}: cannot write the output files there (Read-only file system); choose another " \
-           "output folder" in err
+    assert (
+        f"{small_disk}: cannot write the output files there (Read-only file system); choose another "
+        "output folder" in err
+    )
     assert "Traceback" not in err and "==> " not in err
 
 
@@ -118,19 +130,36 @@ def test_full_folder_fails_the_preflight(small_disk, short_clips, capsys):
 
 
 @pytest.mark.slow
-def test_full_folder_from_the_cli_exits_1_and_names_the_rescue(small_disk, rescued, short_clips, monkeypatch,
-                                                                capsys):
+def test_full_folder_from_the_cli_exits_1_and_names_the_rescue(small_disk, rescued, short_clips, monkeypatch, capsys):
     import audiototext.cli
 
     real = audiototext.cli.Pipeline
 
     def pipeline(options, callbacks):
-        return real(options, Callbacks(on_segment=callbacks.on_segment,
-                                       on_file_start=_break_on_first_file(_fill, small_disk).on_file_start))
+        return real(
+            options,
+            Callbacks(
+                on_segment=callbacks.on_segment, on_file_start=_break_on_first_file(_fill, small_disk).on_file_start
+            ),
+        )
 
     monkeypatch.setattr(audiototext.cli, "Pipeline", pipeline)
-    argv = [*map(str, short_clips), "-o", str(small_disk), "--engine", "faster-whisper", "--language", "en",
-            "-f", "txt", "--beam_size", "1", "--best_of", "1", "--no-progress"]
+    argv = [
+        *map(str, short_clips),
+        "-o",
+        str(small_disk),
+        "--engine",
+        "faster-whisper",
+        "--language",
+        "en",
+        "-f",
+        "txt",
+        "--beam_size",
+        "1",
+        "--best_of",
+        "1",
+        "--no-progress",
+    ]
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err
@@ -145,8 +174,13 @@ def test_full_folder_from_the_cli_exits_1_and_names_the_rescue(small_disk, rescu
 def _interrupt_after_first_line(argv: list[str]) -> tuple[int, str, str]:
     """Run the CLI, send SIGINT once its first transcribed line appears; (status, output before, after)."""
     env = {**os.environ, "AUDIOTOTEXT_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-    run = subprocess.Popen([sys.executable, "-m", "audiototext", *argv], env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "audiototext", *argv],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     watchdog = threading.Timer(300, run.kill)  # a hung run fails the test instead of hanging it
     watchdog.start()
     try:
@@ -168,8 +202,22 @@ def _interrupt_after_first_line(argv: list[str]) -> tuple[int, str, str]:
 def test_ctrl_c_says_what_is_kept_and_exits_130(long_speech, tmp_path, mode):
     path, _, _ = long_speech
     out = tmp_path / "out"
-    argv = [str(path), "--engine", "faster-whisper", "--model", "tiny.en", "--parallel", mode, "--batch-size", "1",
-            "--workers", "1", "-o", str(out), "--no-progress"]
+    argv = [
+        str(path),
+        "--engine",
+        "faster-whisper",
+        "--model",
+        "tiny.en",
+        "--parallel",
+        mode,
+        "--batch-size",
+        "1",
+        "--workers",
+        "1",
+        "-o",
+        str(out),
+        "--no-progress",
+    ]
     status, before, after = _interrupt_after_first_line(argv)
     log = before + after
     assert status == 130, log
@@ -177,11 +225,15 @@ def test_ctrl_c_says_what_is_kept_and_exits_130(long_speech, tmp_path, mode):
     said = [line for line in after.splitlines() if line.startswith("Interrupted")]
     assert len(said) == 1, log
     if mode == "off":  # the engine's own sequential decoding keeps no checkpoints
-        assert said[0] == "Interrupted: the files already written are kept; run the same command again to " \
-                          "transcribe the rest.", log
+        assert (
+            said[0] == "Interrupted: the files already written are kept; run the same command again to "
+            "transcribe the rest."
+        ), log
     else:
-        assert said[0] == (f"Interrupted: the files already written are kept, and the decoded windows are saved in "
-                           f"{out / '.audiototext'}/: run the same command again to resume from them."), log
+        assert said[0] == (
+            f"Interrupted: the files already written are kept, and the decoded windows are saved in "
+            f"{out / '.audiototext'}/: run the same command again to resume from them."
+        ), log
         assert list(out.glob(".audiototext/*/window-*.json"))  # what the line promises is there
     assert not list(out.glob("*.txt"))
 
@@ -192,5 +244,38 @@ def test_interrupted_message_names_the_checkpoints(tmp_path):
     assert interrupted_message(None).endswith("run the same command again to transcribe the rest.")
     assert interrupted_message(tmp_path).endswith("run the same command again to transcribe the rest.")
     (tmp_path / ".audiototext" / "talk-0123").mkdir(parents=True)
-    assert f"saved in {tmp_path / '.audiototext'}/: run the same command again to resume" in \
-        interrupted_message(tmp_path)
+    assert f"saved in {tmp_path / '.audiototext'}/: run the same command again to resume" in interrupted_message(
+        tmp_path
+    )
+
+
+def test_ctrl_c_while_a_line_is_printed_stays_an_interrupt(monkeypatch, capsys):
+    """A Ctrl-C landing while tqdm takes its write lock made tqdm release a lock it never took and
+    raise RuntimeError instead (seen once in the Ctrl-C test above): the CLI then printed a
+    traceback and exited 1. Printed lines and log lines keep it a KeyboardInterrupt."""
+    from tqdm.auto import tqdm
+
+    from audiototext.cli import _print_line, _TqdmHandler
+    from audiototext.transcript import Segment
+
+    class InterruptedLock:
+        def __init__(self):
+            self.lock = threading.RLock()
+
+        def acquire(self, *args, **kwargs):
+            raise KeyboardInterrupt
+
+        def release(self):
+            self.lock.release()  # never acquired: RuntimeError, as tqdm's real lock raises
+
+    real = tqdm.get_lock()
+    tqdm.set_lock(InterruptedLock())
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _print_line(Segment(0.0, 1.0, " hello"))
+        handler = _TqdmHandler()
+        with pytest.raises(KeyboardInterrupt):
+            handler.emit(logging.LogRecord("audiototext", logging.INFO, __file__, 1, "a log line", None, None))
+    finally:
+        tqdm.set_lock(real)
+    assert "hello" not in capsys.readouterr().out

@@ -10,12 +10,11 @@ pure checks (milliseconds, no model) in test_service_unit.py.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import speak
+from conftest import ffmpeg, speak
 from test_service_support import FAST, JOB_TIMEOUT, Server, httpx, serve_folder, words
 
 pytest.importorskip("fastapi")
@@ -42,8 +41,7 @@ def media(tmp_path_factory):
     for name, text in CLIPS.items():
         speak(text, "en-us", folder / f"{name}.wav")
     (folder / "page.html").write_text("<html><body>no media here</body></html>")
-    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", "anoisesrc=r=16000:a=0.05",
-                    "-t", "30", "-ac", "1", str(folder / "big.wav")], check=True)
+    ffmpeg("-f", "lavfi", "-i", "anoisesrc=r=16000:a=0.05", "-t", "30", "-ac", "1", str(folder / "big.wav"))
     base, http = serve_folder(folder)
     yield base, folder
     http.shutdown()
@@ -51,13 +49,23 @@ def media(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    server = Server(tmp_path_factory.mktemp("service") / "data", "--workers", "2", "--engine", "faster-whisper",
-                    "--max-download-mb", str(SMALL_LIMIT_MB), "--download-timeout", "2").start()
+    server = Server(
+        tmp_path_factory.mktemp("service") / "data",
+        "--workers",
+        "2",
+        "--engine",
+        "faster-whisper",
+        "--max-download-mb",
+        str(SMALL_LIMIT_MB),
+        "--download-timeout",
+        "2",
+    ).start()
     yield server
     server.stop()
 
 
 # --- the flow ------------------------------------------------------------------------------------
+
 
 def test_transcribe_status_audio_delete(server, media):
     base, _ = media
@@ -65,8 +73,14 @@ def test_transcribe_status_audio_delete(server, media):
     first = server.status(call_id)
     assert first["finished"] is False or first["status"] == "done"
     final = server.wait(call_id)
-    assert final == {"finished": True, "status": "done", "title_slug": "morning-talk",
-                     "total_segments": 1, "done_segments": 1, "tasks": 1}
+    assert final == {
+        "finished": True,
+        "status": "done",
+        "title_slug": "morning-talk",
+        "total_segments": 1,
+        "done_segments": 1,
+        "tasks": 1,
+    }
 
     audio = server.request("GET", "/api/audio/morning-talk")
     assert audio.status_code == 200
@@ -96,8 +110,12 @@ def test_transcribe_status_audio_delete(server, media):
 def test_upload_flow(server, media):
     _, folder = media
     with open(folder / "window.wav", "rb") as f:
-        response = server.request("POST", "/api/transcribe", params={"title_slug": "uploaded", **FAST},
-                                  files={"file": ("my window.wav", f, "audio/wav")})
+        response = server.request(
+            "POST",
+            "/api/transcribe",
+            params={"title_slug": "uploaded", **FAST},
+            files={"file": ("my window.wav", f, "audio/wav")},
+        )
     assert response.status_code == 200, response.text
     assert server.wait(response.json()["call_id"])["status"] == "done"
     text = " ".join(s["text"] for s in server.request("GET", "/api/audio/uploaded").json()["segments"])
@@ -112,8 +130,11 @@ def test_video_page_via_yt_dlp(server, media):
     assert server.wait(call_id)["status"] == "done"
     text = " ".join(s["text"] for s in server.request("GET", "/api/audio/as-video").json()["segments"])
     assert "coffee" in words(text)
-    bad = server.request("POST", "/api/transcribe",
-                         params={"title_slug": "bad-page", "src_url": f"{base}/nothing-here", "is_video": "true"})
+    bad = server.request(
+        "POST",
+        "/api/transcribe",
+        params={"title_slug": "bad-page", "src_url": f"{base}/nothing-here", "is_video": "true"},
+    )
     assert bad.status_code == 422 and "could not get the video" in bad.json()["detail"]
 
 
@@ -181,6 +202,7 @@ def test_failed_job_reports_its_error(server, media):
 
 # --- bad input -----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("slug", ["../../etc/passwd", "..", "a/b", "a.b", "", "x" * 101, "naïve", "a b"])
 def test_bad_slugs_are_refused(server, media, slug):
     base, _ = media
@@ -189,28 +211,39 @@ def test_bad_slugs_are_refused(server, media, slug):
     assert "title_slug must be 1 to 100 characters" in response.json()["detail"]
 
 
-@pytest.mark.parametrize("path", ["/api/audio/..%2F..%2Fjobs.sqlite3", "/api/audio/..%2Fjobs", "/api/audio/%2e%2e",
-                                  "/api/audio/a%2F..%2F..%2Fx.srt"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/audio/..%2F..%2Fjobs.sqlite3",
+        "/api/audio/..%2Fjobs",
+        "/api/audio/%2e%2e",
+        "/api/audio/a%2F..%2F..%2Fx.srt",
+    ],
+)
 def test_traversal_paths_are_refused(server, path):
     response = httpx.get(server.url + path, timeout=10)  # httpx sends the path as given
     assert response.status_code == 400
     assert "title_slug must be" in response.json()["detail"]
 
 
-@pytest.mark.parametrize("url, status, message", [
-    ("file:///etc/passwd", 400, "must be an http:// or https:// link"),
-    ("/etc/passwd", 400, "must be an http:// or https:// link"),
-    ("ftp://127.0.0.1/a.wav", 400, "must be an http:// or https:// link"),
-    ("{base}/no-such-file.wav", 422, "HTTP 404"),
-    ("{base}/page.html", 422, "not an audio or video file ffmpeg can read"),
-    ("{base}/big.wav", 413, "limit of 524288 bytes"),
-    ("{base}/slow/window.wav", 422, "timed out"),
-])
+@pytest.mark.parametrize(
+    "url, status, message",
+    [
+        ("file:///etc/passwd", 400, "must be an http:// or https:// link"),
+        ("/etc/passwd", 400, "must be an http:// or https:// link"),
+        ("ftp://127.0.0.1/a.wav", 400, "must be an http:// or https:// link"),
+        ("{base}/no-such-file.wav", 422, "HTTP 404"),
+        ("{base}/page.html", 422, "not an audio or video file ffmpeg can read"),
+        ("{base}/big.wav", 413, "limit of 524288 bytes"),
+        ("{base}/slow/window.wav", 422, "timed out"),
+    ],
+)
 def test_bad_sources_are_refused_before_queuing(server, media, url, status, message):
     base, _ = media
     before = server.request("GET", "/api/health").json()["jobs"]
-    response = server.request("POST", "/api/transcribe",
-                              params={"title_slug": "bad-source", "src_url": url.format(base=base)})
+    response = server.request(
+        "POST", "/api/transcribe", params={"title_slug": "bad-source", "src_url": url.format(base=base)}
+    )
     assert response.status_code == status, response.text
     detail = response.json()["detail"]
     assert message in detail
@@ -222,18 +255,22 @@ def test_bad_sources_are_refused_before_queuing(server, media, url, status, mess
 def test_oversize_upload_is_refused(server, media):
     _, folder = media
     with open(folder / "big.wav", "rb") as f:
-        response = server.request("POST", "/api/transcribe", params={"title_slug": "big-upload"},
-                                  files={"file": ("big.wav", f, "audio/wav")})
+        response = server.request(
+            "POST", "/api/transcribe", params={"title_slug": "big-upload"}, files={"file": ("big.wav", f, "audio/wav")}
+        )
     assert response.status_code == 413 and "limit of 524288 bytes" in response.json()["detail"]
 
 
-@pytest.mark.parametrize("params, message", [
-    ({}, "either as src_url"),
-    ({"model": "/root/secret.pt"}, "Unknown model"),
-    ({"language": "Klingon"}, "Unknown language"),
-    ({"output_formats": "docx"}, "Unknown output format"),
-    ({"task": "summarize"}, "Unknown task"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({}, "either as src_url"),
+        ({"model": "/root/secret.pt"}, "Unknown model"),
+        ({"language": "Klingon"}, "Unknown language"),
+        ({"output_formats": "docx"}, "Unknown output format"),
+        ({"task": "summarize"}, "Unknown task"),
+    ],
+)
 def test_bad_options_are_refused(server, media, params, message):
     base, _ = media
     query = {"title_slug": "bad-options", **params}
@@ -258,12 +295,18 @@ def test_docs_are_served(server):
 
 # --- token, queue, restart -----------------------------------------------------------------------
 
+
 def test_token_guards_every_endpoint_but_the_docs(tmp_path):
     server = Server(tmp_path / "data", token="s3cret").start()
     try:
-        for method, path in [("POST", "/api/transcribe?title_slug=a&src_url=http://127.0.0.1:9/a.wav"),
-                             ("GET", "/api/status/abc"), ("GET", "/api/audio/a"), ("GET", "/api/audio/a.srt"),
-                             ("DELETE", "/api/audio/a"), ("GET", "/api/health")]:
+        for method, path in [
+            ("POST", "/api/transcribe?title_slug=a&src_url=http://127.0.0.1:9/a.wav"),
+            ("GET", "/api/status/abc"),
+            ("GET", "/api/audio/a"),
+            ("GET", "/api/audio/a.srt"),
+            ("DELETE", "/api/audio/a"),
+            ("GET", "/api/health"),
+        ]:
             missing = httpx.request(method, server.url + path, timeout=10)
             assert missing.status_code == 401, (method, path)
             assert missing.json() == {"detail": "missing bearer token: send 'Authorization: Bearer <token>'"}

@@ -25,8 +25,10 @@ def test_two_openai_whisper_jobs_at_once_keep_their_own_data(tmp_path, english_w
     pytest.importorskip("whisper")
     server = Server(tmp_path / "data", "--engine", "openai-whisper", "--workers", "2").start()
     try:
-        jobs = {"english": server.upload("english", english_wav, beam_size=1),
-                "spanish": server.upload("spanish", spanish_wav, beam_size=1)}
+        jobs = {
+            "english": server.upload("english", english_wav, beam_size=1),
+            "spanish": server.upload("spanish", spanish_wav, beam_size=1),
+        }
         together, deadline = False, time.monotonic() + JOB_TIMEOUT
         while True:
             finished = {slug: server.status(call_id) for slug, call_id in jobs.items()}
@@ -61,8 +63,9 @@ def fake_openai():
 def test_openai_api_engine_uses_the_servers_key(tmp_path, fake_openai, english_wav):
     """Issue 13: engine=openai-api, the key from the server's OPENAI_API_KEY (never from the request),
     $OPENAI_BASE_URL honoured; a piece the API refuses fails the job with 422."""
-    server = Server(tmp_path / "data", env={"OPENAI_API_KEY": fake_openai.api_key,
-                                            "OPENAI_BASE_URL": fake_openai.base_url}).start()
+    server = Server(
+        tmp_path / "data", env={"OPENAI_API_KEY": fake_openai.api_key, "OPENAI_BASE_URL": fake_openai.base_url}
+    ).start()
     try:
         # An api_key in the request is no parameter of the service: it is ignored, never used.
         call_id = server.upload("api-talk", english_wav, engine="openai-api", language="en", api_key="sk-not-this")

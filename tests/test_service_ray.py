@@ -34,8 +34,23 @@ pytestmark = pytest.mark.slow
 #: because Whisper drops a window whose text repeats itself (its compression-ratio check).
 LONG_TEXT = " ".join([*LONG_SENTENCES, *reversed(LONG_SENTENCES), *LONG_SENTENCES])
 #: A word of each sentence that even tiny.en gets right.
-KEYWORDS = ("library", "grandmother", "taxi", "planet", "window", "castles", "london", "coffee", "championship",
-            "village", "elephant", "bridge", "bicycle", "dinosaurs", "lighthouse")
+KEYWORDS = (
+    "library",
+    "grandmother",
+    "taxi",
+    "planet",
+    "window",
+    "castles",
+    "london",
+    "coffee",
+    "championship",
+    "village",
+    "elephant",
+    "bridge",
+    "bicycle",
+    "dinosaurs",
+    "lighthouse",
+)
 
 
 @pytest.fixture()
@@ -45,8 +60,12 @@ def ray_env():
     folder.mkdir()
     # A loopback-only test cluster: no token auth (`ray start` turns it on where a ~/.ray/auth_token
     # exists; a real cluster's token goes to the service with RAY_AUTH_MODE=token).
-    yield {"RAY_AUTH_MODE": "disabled", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_TMPDIR": str(folder),
-           "RAY_DEDUP_LOGS": "0"}
+    yield {
+        "RAY_AUTH_MODE": "disabled",
+        "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+        "RAY_TMPDIR": str(folder),
+        "RAY_DEDUP_LOGS": "0",
+    }
     shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -69,11 +88,38 @@ def test_ray_backend_on_a_ray_start_head(tmp_path, media, ray_env):
         pytest.skip("the ray command is not installed")
     port = free_port()
     head = subprocess.Popen(
-        ["ray", "start", "--head", "--block", "--port", str(port), "--node-ip-address", "127.0.0.1",
-         "--num-cpus", "2", "--include-dashboard=false", "--disable-usage-stats"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env={**os.environ, **ray_env})
-    server = Server(tmp_path / "data", "--engine", "faster-whisper", "--backend", "ray",
-                    "--ray-address", f"127.0.0.1:{port}", "--ray-actors", "1", "--ray-num-cpus", "1", env=ray_env)
+        [
+            "ray",
+            "start",
+            "--head",
+            "--block",
+            "--port",
+            str(port),
+            "--node-ip-address",
+            "127.0.0.1",
+            "--num-cpus",
+            "2",
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **ray_env},
+    )
+    server = Server(
+        tmp_path / "data",
+        "--engine",
+        "faster-whisper",
+        "--backend",
+        "ray",
+        "--ray-address",
+        f"127.0.0.1:{port}",
+        "--ray-actors",
+        "1",
+        "--ray-num-cpus",
+        "1",
+        env=ray_env,
+    )
     try:
         server.start()
         call_id = server.submit("on-ray", f"{media[0]}/coffee.wav")
@@ -118,9 +164,14 @@ class TwoNodes:
     """A head and a worker node of one CPU each, on 127.0.0.1, in a child process."""
 
     def __init__(self, env: dict):
-        self.proc = subprocess.Popen([sys.executable, "-c", CLUSTER_SCRIPT, str(free_port())], env={**os.environ, **env},
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", CLUSTER_SCRIPT, str(free_port())],
+            env={**os.environ, **env},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=lambda: [self.lines.put(line) for line in self.proc.stdout], daemon=True).start()
         self.info = self.read(START_TIMEOUT)
@@ -166,17 +217,35 @@ def test_a_lost_node_mid_job_still_gives_complete_files(tmp_path, media, ray_env
     """One job's windows on actors on both nodes; the worker node is removed mid-job: its batches go to
     the live actor, the job ends done with every window, and the status never tells a lie meanwhile."""
     cluster = TwoNodes(ray_env)
-    server = Server(tmp_path / "data", "--engine", "faster-whisper", "--model", "tiny.en", "--backend", "ray",
-                    "--ray-address", cluster.info["address"], "--ray-actors", "2", "--ray-num-cpus", "0.5",
-                    "--batch-size", "1", env=ray_env)
+    server = Server(
+        tmp_path / "data",
+        "--engine",
+        "faster-whisper",
+        "--model",
+        "tiny.en",
+        "--backend",
+        "ray",
+        "--ray-address",
+        cluster.info["address"],
+        "--ray-actors",
+        "2",
+        "--ray-num-cpus",
+        "0.5",
+        "--batch-size",
+        "1",
+        env=ray_env,
+    )
     try:
         server.start()
         base, long_duration = media
         call_id = server.submit("long-on-ray", f"{base}/long.wav", language="en")
 
         def both_nodes_busy(body: dict) -> bool:
-            return body["finished"] or (body["done_segments"] >= 1 and actors_under(cluster.info["head"])
-                                        and actors_under(cluster.info["worker"]))
+            return body["finished"] or (
+                body["done_segments"] >= 1
+                and actors_under(cluster.info["head"])
+                and actors_under(cluster.info["worker"])
+            )
 
         body = server.wait_until(call_id, both_nodes_busy, what="windows decoded on both nodes")
         assert not body["finished"], "the job finished before a node could be lost"

@@ -17,7 +17,7 @@ import threading
 import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 
@@ -74,8 +74,9 @@ def check_status_shape(body: dict) -> None:
 class Server:
     """``python -m audiototext serve`` as a subprocess on a free port, its stdout and stderr in two files."""
 
-    def __init__(self, data_dir: Path, *args: str, token: str | None = None, env: dict | None = None,
-                 port: int | None = None):
+    def __init__(
+        self, data_dir: Path, *args: str, token: str | None = None, env: dict | None = None, port: int | None = None
+    ):
         self.data_dir, self.args, self.token, self.env = data_dir, args, token, env or {}
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -84,8 +85,17 @@ class Server:
         self.proc: subprocess.Popen | None = None
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "audiototext", "serve", "--port", str(self.port), "--data-dir",
-                str(self.data_dir), *self.args]
+        return [
+            sys.executable,
+            "-m",
+            "audiototext",
+            "serve",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+            *self.args,
+        ]
 
     def environment(self) -> dict:
         env = dict(os.environ, AUDIOTOTEXT_OFFLINE="1", **self.env)
@@ -149,8 +159,12 @@ class Server:
 
     def upload(self, slug: str, path: Path, **params) -> str:
         with open(path, "rb") as f:
-            response = self.request("POST", "/api/transcribe", params={"title_slug": slug, **params},
-                                    files={"file": (path.name, f, "audio/wav")})
+            response = self.request(
+                "POST",
+                "/api/transcribe",
+                params={"title_slug": slug, **params},
+                files={"file": (path.name, f, "audio/wav")},
+            )
         assert response.status_code == 200, response.text
         return response.json()["call_id"]
 
@@ -161,8 +175,9 @@ class Server:
         assert response.status_code == (200 if "error" not in body else response.status_code)
         return body
 
-    def wait_until(self, call_id: str, done: Callable[[dict], bool], timeout: float = JOB_TIMEOUT,
-                   what: str = "the expected state") -> dict:
+    def wait_until(
+        self, call_id: str, done: Callable[[dict], bool], timeout: float = JOB_TIMEOUT, what: str = "the expected state"
+    ) -> dict:
         """Poll the status until ``done(body)``; every answer is checked, progress never goes back."""
         deadline = time.monotonic() + timeout
         last = None

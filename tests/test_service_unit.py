@@ -16,14 +16,21 @@ from audiototext import options as registry
 from audiototext.errors import MediaError, ModelError, OptionsError, TranslationError
 from audiototext.events import Progress
 from audiototext.service import DataDirBusy, DataDirLock, JobRunner, JobStore, Settings, progress_callbacks
-from audiototext.service.checks import (check_slug, check_url, failure_status, public_message, safe_suffix,
-                                        split_result_name)
+from audiototext.service.checks import (
+    check_slug,
+    check_url,
+    failure_status,
+    public_message,
+    safe_suffix,
+    split_result_name,
+)
 from audiototext.service.joboptions import job_options
 
 BAD_SLUGS = ["../../etc/passwd", "..", "a/b", "a.b", "", "x" * 101, "naïve", "a b", "a\x00b"]
 
 
 # --- input checks --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("slug", ["talk", "Talk_2024-01", "x" * 100, "-", "_"])
 def test_good_slugs(slug):
@@ -36,36 +43,64 @@ def test_bad_slugs(slug):
         check_slug(slug)
 
 
-@pytest.mark.parametrize("name, expected", [("talk", ("talk", "")), ("talk.srt", ("talk", "srt")),
-                                            ("a-b.json", ("a-b", "json"))])
+@pytest.mark.parametrize(
+    "name, expected", [("talk", ("talk", "")), ("talk.srt", ("talk", "srt")), ("a-b.json", ("a-b", "json"))]
+)
 def test_result_names(name, expected):
     assert split_result_name(name) == expected
 
 
-@pytest.mark.parametrize("name, message", [("../jobs.sqlite3", "title_slug must be"), ("..", "title_slug must be"),
-                                           ("a/../../x.srt", "title_slug must be"),
-                                           ("talk.docx", "unknown file type 'docx'"),
-                                           ("talk.srt.exe", "unknown file type 'srt.exe'")])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("../jobs.sqlite3", "title_slug must be"),
+        ("..", "title_slug must be"),
+        ("a/../../x.srt", "title_slug must be"),
+        ("talk.docx", "unknown file type 'docx'"),
+        ("talk.srt.exe", "unknown file type 'srt.exe'"),
+    ],
+)
 def test_bad_result_names(name, message):
     with pytest.raises(OptionsError, match=message.replace(".", r"\.")):
         split_result_name(name)
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8000/a.wav", "https://example.org/talk.mp3?x=1",
-                                 "HTTPS://EXAMPLE.ORG/a"])
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8000/a.wav", "https://example.org/talk.mp3?x=1", "HTTPS://EXAMPLE.ORG/a"]
+)
 def test_good_urls(url):
     assert check_url(url) == url
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "/etc/passwd", "ftp://127.0.0.1/a.wav", "http://",
-                                 "javascript:alert(1)", "gopher://x/", "data:audio/wav;base64,AAAA"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "/etc/passwd",
+        "ftp://127.0.0.1/a.wav",
+        "http://",
+        "javascript:alert(1)",
+        "gopher://x/",
+        "data:audio/wav;base64,AAAA",
+    ],
+)
 def test_bad_urls(url):
     with pytest.raises(OptionsError, match="must be an http:// or https:// link"):
         check_url(url)
 
 
-@pytest.mark.parametrize("name, suffix", [("my window.wav", ".wav"), ("a.MP3", ".mp3"), ("noext", ""),
-                                          (None, ""), ("x.tar.gz", ".gz"), ("x.wa v", ""), ("x." + "a" * 9, "")])
+@pytest.mark.parametrize(
+    "name, suffix",
+    [
+        ("my window.wav", ".wav"),
+        ("a.MP3", ".mp3"),
+        ("noext", ""),
+        (None, ""),
+        ("x.tar.gz", ".gz"),
+        ("x.wa v", ""),
+        ("x." + "a" * 9, ""),
+    ],
+)
 def test_safe_suffix(name, suffix):
     assert safe_suffix(name) == suffix
 
@@ -84,24 +119,30 @@ def test_failure_status():
 
 def test_public_message_hides_server_paths():
     error = MediaError("/srv/data/downloads/abc/talk.wav: not an audio or video file")
-    assert public_message(error, media_path="/srv/data/downloads/abc/talk.wav", source="http://x/talk") == \
-        "http://x/talk: not an audio or video file"
+    assert (
+        public_message(error, media_path="/srv/data/downloads/abc/talk.wav", source="http://x/talk")
+        == "http://x/talk: not an audio or video file"
+    )
 
 
 # --- settings ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("fields, message", [
-    ({"workers": 0}, "workers must be at least 1"),
-    ({"queue_size": 0}, "queue-size must be at least 1"),
-    ({"max_bytes": 0}, "max-bytes must be at least 1"),
-    ({"timeout": 0}, "timeout must be more than 0"),
-    ({"port": 70000}, "port must be between 0 and 65535"),
-    ({"backend": "gpu"}, "Unknown backend 'gpu'"),
-    ({"ray_actors": 2}, "--ray-actors needs --backend ray"),
-    ({"ray_address": "auto", "ray_num_cpus": 1}, "--ray-address, --ray-num-cpus need --backend ray"),
-    ({"backend": "ray", "ray_num_cpus": 0}, "ray-num-cpus must be more than 0"),
-    ({"engine": "whisperx"}, "Unknown --engine 'whisperx'"),
-])
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"workers": 0}, "workers must be at least 1"),
+        ({"queue_size": 0}, "queue-size must be at least 1"),
+        ({"max_bytes": 0}, "max-bytes must be at least 1"),
+        ({"timeout": 0}, "timeout must be more than 0"),
+        ({"port": 70000}, "port must be between 0 and 65535"),
+        ({"backend": "gpu"}, "Unknown backend 'gpu'"),
+        ({"ray_actors": 2}, "--ray-actors needs --backend ray"),
+        ({"ray_address": "auto", "ray_num_cpus": 1}, "--ray-address, --ray-num-cpus need --backend ray"),
+        ({"backend": "ray", "ray_num_cpus": 0}, "ray-num-cpus must be more than 0"),
+        ({"engine": "whisperx"}, "Unknown --engine 'whisperx'"),
+    ],
+)
 def test_bad_settings(fields, message):
     with pytest.raises(OptionsError, match=message):
         Settings(**fields)
@@ -109,8 +150,11 @@ def test_bad_settings(fields, message):
 
 def test_settings_layout(tmp_path):
     s = Settings(data_dir=tmp_path, workers=2, threads=3)
-    assert (s.database, s.lock_file, s.result_dir("talk")) == \
-        (tmp_path / "jobs.sqlite3", tmp_path / ".lock", tmp_path / "audio" / "talk")
+    assert (s.database, s.lock_file, s.result_dir("talk")) == (
+        tmp_path / "jobs.sqlite3",
+        tmp_path / ".lock",
+        tmp_path / "audio" / "talk",
+    )
     assert s.worker_threads == 3 and not s.exposed and Settings(host="0.0.0.0").exposed
     with pytest.raises(OptionsError):
         s.result_dir("../x")
@@ -127,6 +171,7 @@ def test_bad_flags_exit_2(tmp_path, capsys):
 
 # --- the option mapping ---------------------------------------------------------------------------
 
+
 def options_for(params, tmp_path, **settings):
     return job_options(params, Settings(data_dir=tmp_path, **settings), tmp_path / "audio" / "x")
 
@@ -134,18 +179,35 @@ def options_for(params, tmp_path, **settings):
 def test_server_settings_override_the_job(tmp_path):
     o = options_for({"beam_size": 1, "output_formats": "srt"}, tmp_path, workers=1, threads=2, device="cpu")
     assert o.decode.beam_size == 1 and o.formats == ("srt", "json")  # GET /api/audio/{slug} reads the JSON
-    assert (o.output_dir, o.device, o.threads, o.progress, o.api_key) == (tmp_path / "audio" / "x", "cpu", 2,
-                                                                          False, None)
+    assert (o.output_dir, o.device, o.threads, o.progress, o.api_key) == (
+        tmp_path / "audio" / "x",
+        "cpu",
+        2,
+        False,
+        None,
+    )
     assert (o.parallel.mode, o.parallel.checkpoints, o.parallel.workers) == ("auto", True, 2)
     ray = options_for({}, tmp_path, backend="ray", ray_address="127.0.0.1:6379", ray_actors=3, ray_num_cpus=0.5)
-    assert (ray.parallel.mode, ray.parallel.workers, ray.parallel.ray.address, ray.parallel.ray.num_cpus) == \
-        ("ray", 3, "127.0.0.1:6379", 0.5)
+    assert (ray.parallel.mode, ray.parallel.workers, ray.parallel.ray.address, ray.parallel.ray.num_cpus) == (
+        "ray",
+        3,
+        "127.0.0.1:6379",
+        0.5,
+    )
 
 
 def test_options_follow_the_registry(tmp_path):
     """The service gets what the registry offers it: DeepL's coherence mode, the rule of line options..."""
-    o = options_for({"deepl_target": "German", "deepl_coherence": "lines", "max_line_width": 40,
-                     "temperature_increment_on_fallback": 0.4, "patience": 2.0}, tmp_path)
+    o = options_for(
+        {
+            "deepl_target": "German",
+            "deepl_coherence": "lines",
+            "max_line_width": 40,
+            "temperature_increment_on_fallback": 0.4,
+            "patience": 2.0,
+        },
+        tmp_path,
+    )
     assert o.deepl.coherence == registry.option("deepl_coherence").choices[1]
     assert o.decode.word_timestamps is True and o.writer.max_line_width == 40  # rule 1: turned on
     assert (o.decode.temperature_increment_on_fallback, o.decode.patience) == (0.4, 2.0)
@@ -183,6 +245,7 @@ def test_api_engine_takes_its_key_from_the_server(tmp_path, monkeypatch):
 
 # --- the app, without workers ---------------------------------------------------------------------
 
+
 @pytest.fixture()
 def client(tmp_path):
     pytest.importorskip("fastapi")
@@ -208,16 +271,19 @@ def test_every_service_option_is_a_query_parameter(client):
     assert "Share context between lines" in params["deepl_coherence"]["description"]
 
 
-@pytest.mark.parametrize("params, message", [
-    ({}, "either as src_url"),
-    ({"model": "/root/secret.pt"}, "Unknown model"),
-    ({"language": "Klingon"}, "Unknown language"),
-    ({"output_formats": "docx"}, "Unknown output format"),
-    ({"task": "summarize"}, "Unknown task"),
-    ({"deepl_coherence": "sometimes"}, "Unknown deepl_coherence 'sometimes'"),
-    ({"engine": "openai-api"}, "no OPENAI_API_KEY"),
-    ({"src_url": "file:///etc/passwd"}, "must be an http:// or https:// link"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({}, "either as src_url"),
+        ({"model": "/root/secret.pt"}, "Unknown model"),
+        ({"language": "Klingon"}, "Unknown language"),
+        ({"output_formats": "docx"}, "Unknown output format"),
+        ({"task": "summarize"}, "Unknown task"),
+        ({"deepl_coherence": "sometimes"}, "Unknown deepl_coherence 'sometimes'"),
+        ({"engine": "openai-api"}, "no OPENAI_API_KEY"),
+        ({"src_url": "file:///etc/passwd"}, "must be an http:// or https:// link"),
+    ],
+)
 def test_bad_requests_are_refused_before_fetching(client, params, message, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     query = {"title_slug": "bad", **params}
@@ -229,12 +295,14 @@ def test_bad_requests_are_refused_before_fetching(client, params, message, monke
 
 
 def test_out_of_range_numbers_are_refused(client):
-    response = client.post("/api/transcribe", params={"title_slug": "x", "src_url": "http://127.0.0.1:9/a.wav",
-                                                      "temperature": 5})
+    response = client.post(
+        "/api/transcribe", params={"title_slug": "x", "src_url": "http://127.0.0.1:9/a.wav", "temperature": 5}
+    )
     assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["query", "temperature"]
 
 
 # --- one server per data dir ----------------------------------------------------------------------
+
 
 def test_data_dir_lock(tmp_path):
     first = DataDirLock(tmp_path).acquire()
@@ -281,14 +349,20 @@ def test_port_in_use_resumes_no_job(tmp_path, capsys):
 
 # --- progress and the runner ----------------------------------------------------------------------
 
+
 def test_progress_reaches_the_store_through_callbacks(tmp_path):
     store = JobStore(tmp_path / "jobs.sqlite3")
     job = store.create("talk", "src", total_segments=3)
     store.start(job.call_id)
     callbacks = progress_callbacks(store, job.call_id)
     seen = []
-    for event in (Progress(4, 0, 2), Progress(4, 2, 2), Progress(4, 1, 1), Progress(5, 4, 2),
-                  Progress(5, 5, 2, finished=True)):
+    for event in (
+        Progress(4, 0, 2),
+        Progress(4, 2, 2),
+        Progress(4, 1, 1),
+        Progress(5, 4, 2),
+        Progress(5, 5, 2, finished=True),
+    ):
         callbacks.progress(event)
         got = store.get(job.call_id)
         seen.append((got.total_segments, got.done_segments, got.tasks))
@@ -302,8 +376,7 @@ def test_progress_reaches_the_store_through_callbacks(tmp_path):
 def test_runner_fails_bad_stored_options_without_a_model(tmp_path):
     settings = Settings(data_dir=tmp_path)
     store = JobStore(settings.database)
-    job = store.create("talk", "http://x/talk.wav", media_path=str(tmp_path / "talk.wav"),
-                       params={"task": "summarize"})
+    job = store.create("talk", "http://x/talk.wav", media_path=str(tmp_path / "talk.wav"), params={"task": "summarize"})
     JobRunner(settings, store)._run(job.call_id, {})
     failed = store.get(job.call_id)
     assert (failed.status, failed.http_status) == ("failed", 422) and "Unknown task" in failed.error

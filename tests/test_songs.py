@@ -35,10 +35,11 @@ def chorus_wav(media_dir):
 
     line = load_audio(speak(CHORUS, "en-us", media_dir / "chorus-line.wav", speed=140))
     loud = np.flatnonzero(np.abs(line) > 1e-3)
-    line = line[loud[0]: loud[-1] + 1]
+    line = line[loud[0] : loud[-1] + 1]
     pause = np.zeros(int(2.5 * RATE), np.float32)
-    return write_wav(media_dir / "chorus.wav", np.concatenate([pause, *(np.concatenate([line, pause])
-                                                                        for _ in range(4))]))
+    return write_wav(
+        media_dir / "chorus.wav", np.concatenate([pause, *(np.concatenate([line, pause]) for _ in range(4))])
+    )
 
 
 @pytest.fixture(scope="session")
@@ -51,9 +52,15 @@ def loop_wav(media_dir):
 def transcribe(path, tmp_path, **form):
     from audiototext import notebook
 
-    transcription = notebook.transcribe([str(path)], use_model="base", engine="faster-whisper",
-                                        language="English", output_dir=str(tmp_path / "out"),
-                                        output_formats="txt", **form)
+    transcription = notebook.transcribe(
+        [str(path)],
+        use_model="base",
+        engine="faster-whisper",
+        language="English",
+        output_dir=str(tmp_path / "out"),
+        output_formats="txt",
+        **form,
+    )
     [result] = transcription.results
     assert result.ok, result.error
     return result.transcript.text
@@ -118,8 +125,10 @@ def test_a_spoken_loop_is_cut_in_the_long_audio_path(loop_wav, caplog):
 
 
 def placed(text: str, seconds_per_word: float = 0.3) -> list[Placed]:
-    return [Placed(Word(i * seconds_per_word, (i + 1) * seconds_per_word, f" {w}"), 0, 0)
-            for i, w in enumerate(text.split())]
+    return [
+        Placed(Word(i * seconds_per_word, (i + 1) * seconds_per_word, f" {w}"), 0, 0)
+        for i, w in enumerate(text.split())
+    ]
 
 
 def kept_text(text: str) -> tuple[str, int]:
@@ -127,22 +136,28 @@ def kept_text(text: str) -> tuple[str, int]:
     return "".join(p.word.word for p in kept).strip(), cut
 
 
-@pytest.mark.parametrize("text", [
-    " ".join(["I will always love you, my darling."] * 4),      # a chorus: a 7-word line four times
-    " ".join(["Sing it loud!"] * 4) + " And again.",            # a short line four times
-    "No, no, no, no, I said.",                                  # one word four times
-    " ".join(["la la la"] * 5),                                 # 15 syllables of a refrain
-    " ".join(["Stay with me."] * 5),                            # a 3-word phrase five times (limit 16/3)
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        " ".join(["I will always love you, my darling."] * 4),  # a chorus: a 7-word line four times
+        " ".join(["Sing it loud!"] * 4) + " And again.",  # a short line four times
+        "No, no, no, no, I said.",  # one word four times
+        " ".join(["la la la"] * 5),  # 15 syllables of a refrain
+        " ".join(["Stay with me."] * 5),  # a 3-word phrase five times (limit 16/3)
+    ],
+)
 def test_real_repetition_is_kept(text):
     assert kept_text(text) == (text, 0)
 
 
-@pytest.mark.parametrize("text, kept", [
-    (" ".join(["go"] * 40), "go go"),                           # one word forty times
-    (" ".join(["Thank you."] * 30), "Thank you. Thank you."),   # a 2-word phrase thirty times
-    ("So " + " ".join(["we are here,"] * 12) + " today.", "So we are here, we are here, today."),
-])
+@pytest.mark.parametrize(
+    "text, kept",
+    [
+        (" ".join(["go"] * 40), "go go"),  # one word forty times
+        (" ".join(["Thank you."] * 30), "Thank you. Thank you."),  # a 2-word phrase thirty times
+        ("So " + " ".join(["we are here,"] * 12) + " today.", "So we are here, we are here, today."),
+    ],
+)
 def test_a_loop_keeps_its_first_two_repeats(text, kept):
     result, cut = kept_text(text)
     assert result == kept and cut == len(text.split()) - len(kept.split())

@@ -55,27 +55,13 @@ PLAIN = Transcript(
 
 WORDY = Transcript(
     segments=(
-        Segment(
-            0.0,
-            2.5,
-            " Hola, ¿qué tal?",
-            words((" Hola,", 0.0, 0.8), (" ¿qué", 0.9, 1.5), (" tal?", 1.6, 2.5)),
-        ),
-        Segment(
-            2.5,
-            59.9996,
-            " Ça va bien",
-            words((" Ça", 3.0, 3.4), (" va", 3.5, 4.0), (" bien", 58.0, 59.9996)),
-        ),
+        Segment(0.0, 2.5, " Hola, ¿qué tal?", words((" Hola,", 0.0, 0.8), (" ¿qué", 0.9, 1.5), (" tal?", 1.6, 2.5))),
+        Segment(2.5, 59.9996, " Ça va bien", words((" Ça", 3.0, 3.4), (" va", 3.5, 4.0), (" bien", 58.0, 59.9996))),
         Segment(
             3723.4567,
             3725.0,
             " Über eine Stunde.",
-            words(
-                (" Über", 3723.4567, 3723.9),
-                (" eine", 3724.0, 3724.4),
-                (" Stunde.", 3724.5, 3725.0),
-            ),
+            words((" Über", 3723.4567, 3723.9), (" eine", 3724.0, 3724.4), (" Stunde.", 3724.5, 3725.0)),
         ),
     ),
     language="es",
@@ -142,9 +128,7 @@ def test_golden_word_level_vtt_line_width_and_count():
 
 
 def test_golden_highlight_words_fills_gaps_between_words():
-    first = Transcript(
-        segments=(dataclasses.replace(WORDY.segments[0], words=WORDY.segments[0].words[:2]),)
-    )
+    first = Transcript(segments=(dataclasses.replace(WORDY.segments[0], words=WORDY.segments[0].words[:2]),))
     assert render(first, "srt", WriterOptions(highlight_words=True)) == (
         "1\n00:00:00,000 --> 00:00:00,800\n<u>Hola,</u> ¿qué\n\n"
         "2\n00:00:00,800 --> 00:00:00,900\nHola, ¿qué\n\n"
@@ -156,9 +140,7 @@ def test_max_words_per_line_still_cuts_with_max_line_width_alone():
     # whisper's CLI warns it "has no effect with --max_line_width"; it does while segments are
     # kept (no max_line_count), so we only warn when both are set.
     width = WriterOptions(max_line_width=20)
-    assert render(WORDY, "srt", width) != render(
-        WORDY, "srt", WriterOptions(max_line_width=20, max_words_per_line=2)
-    )
+    assert render(WORDY, "srt", width) != render(WORDY, "srt", WriterOptions(max_line_width=20, max_words_per_line=2))
 
 
 def test_golden_max_words_per_line():
@@ -208,11 +190,7 @@ def test_format_timestamp_round_trips_within_half_a_millisecond(seconds, hours):
     fields = [int(f) for f in head]
     minutes = fields[-1]
     assert minutes < 60 and int(whole) < 60 and len(millis) == 3
-    parsed_ms = (
-        ((fields[0] * 60 if len(fields) == 2 else 0) + minutes) * 60_000
-        + int(whole) * 1000
-        + int(millis)
-    )
+    parsed_ms = ((fields[0] * 60 if len(fields) == 2 else 0) + minutes) * 60_000 + int(whole) * 1000 + int(millis)
     assert abs(parsed_ms - seconds * 1000) <= 0.5 + 1e-6
 
 
@@ -221,34 +199,18 @@ def test_format_timestamp_round_trips_within_half_a_millisecond(seconds, hours):
 
 def many_words(count: int, start: float = 0.0) -> tuple[Segment, ...]:
     """Segments of varied words, with long pauses and long words, to exercise every break rule."""
-    vocabulary = [
-        " el",
-        " murciélago",
-        " hindú",
-        " comía",
-        " feliz",
-        " cardillo",
-        " y",
-        " kiwi.",
-        " ¿Sí?",
-        " 東京",
-    ]
+    vocabulary = [" el", " murciélago", " hindú", " comía", " feliz", " cardillo", " y", " kiwi.", " ¿Sí?", " 東京"]
     segments, t, index = [], start, 0
     for seg_no in range(count):
         seg_words = []
-        for k in range(3 + seg_no % 7):
+        for _k in range(3 + seg_no % 7):
             text = vocabulary[index % len(vocabulary)] * (1 + (index % 13 == 0) * 3)
             gap = 3.5 if index % 11 == 5 else 0.1 * (index % 3)
             seg_words.append(Word(t + gap, t + gap + 0.4, text, 0.5))
             t += gap + 0.45
             index += 1
         segments.append(
-            Segment(
-                seg_words[0].start,
-                seg_words[-1].end,
-                "".join(w.word for w in seg_words),
-                tuple(seg_words),
-            )
+            Segment(seg_words[0].start, seg_words[-1].end, "".join(w.word for w in seg_words), tuple(seg_words))
         )
     return tuple(segments)
 
@@ -262,10 +224,7 @@ TRANSCRIPTS = {
     "pause_boundary": Transcript(
         segments=(
             Segment(
-                0.0,
-                9.5,
-                " a b c d",
-                words((" a", 0.0, 0.5), (" b", 3.0, 3.5), (" c", 6.0, 6.5), (" d", 9.25, 9.5)),
+                0.0, 9.5, " a b c d", words((" a", 0.0, 0.5), (" b", 3.0, 3.5), (" c", 6.0, 6.5), (" d", 9.25, 9.5))
             ),
         )
     ),
@@ -280,9 +239,7 @@ OPTIONS = {
     "highlight": WriterOptions(highlight_words=True),
     "words3": WriterOptions(max_words_per_line=3),
     "width20_words3": WriterOptions(max_line_width=20, max_words_per_line=3),
-    "everything": WriterOptions(
-        max_line_width=20, max_line_count=2, highlight_words=True, max_words_per_line=3
-    ),
+    "everything": WriterOptions(max_line_width=20, max_line_count=2, highlight_words=True, max_words_per_line=3),
 }
 
 
@@ -296,9 +253,7 @@ def whisper_utils():
 
 @pytest.mark.parametrize("transcript_name", TRANSCRIPTS)
 @pytest.mark.parametrize("options_name", OPTIONS)
-def test_files_match_whisper_writers_byte_for_byte(
-    whisper_utils, tmp_path, transcript_name, options_name, caplog
-):
+def test_files_match_whisper_writers_byte_for_byte(whisper_utils, tmp_path, transcript_name, options_name, caplog):
     caplog.set_level(logging.ERROR)
     transcript, options = TRANSCRIPTS[transcript_name], OPTIONS[options_name]
     theirs_dir = tmp_path / "whisper"
@@ -317,13 +272,8 @@ def test_goldens_agree_with_whisper(whisper_utils):
     for transcript in (PLAIN, WORDY):
         for fmt, writer in (("vtt", whisper_utils.WriteVTT), ("srt", whisper_utils.WriteSRT)):
             theirs = io.StringIO()
-            writer(".").write_result(
-                transcript.to_dict(), theirs, {"max_line_width": 10, "max_line_count": 2}
-            )
-            assert (
-                render(transcript, fmt, WriterOptions(max_line_width=10, max_line_count=2))
-                == theirs.getvalue()
-            )
+            writer(".").write_result(transcript.to_dict(), theirs, {"max_line_width": 10, "max_line_count": 2})
+            assert render(transcript, fmt, WriterOptions(max_line_width=10, max_line_count=2)) == theirs.getvalue()
 
 
 def test_segments_without_words_match_whisper_given_empty_word_lists(whisper_utils):
@@ -342,16 +292,12 @@ def test_segments_without_words_match_whisper_given_empty_word_lists(whisper_uti
 def test_format_timestamp_matches_whisper(whisper_utils, seconds):
     for hours in (False, True):
         for marker in (".", ","):
-            assert format_timestamp(seconds, hours, marker) == whisper_utils.format_timestamp(
-                seconds, hours, marker
-            )
+            assert format_timestamp(seconds, hours, marker) == whisper_utils.format_timestamp(seconds, hours, marker)
 
 
 # --- 3. property: random transcripts equal whisper's output ---------------------------------------
 
-line_text = st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r"), max_size=12
-)
+line_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r"), max_size=12)
 
 
 @st.composite
@@ -365,9 +311,7 @@ def random_transcripts(draw):
         if with_words:
             texts = draw(st.lists(line_text, min_size=1, max_size=6))
             step = (end - start) / len(texts)
-            seg_words = tuple(
-                Word(start + k * step, start + (k + 1) * step, t) for k, t in enumerate(texts)
-            )
+            seg_words = tuple(Word(start + k * step, start + (k + 1) * step, t) for k, t in enumerate(texts))
             text = "".join(texts)
         else:
             text = draw(line_text)
@@ -384,9 +328,7 @@ writer_options = st.builds(
 )
 
 
-@settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(transcript=random_transcripts(), options=writer_options)
 def test_random_transcripts_match_whisper(whisper_utils, transcript, options):
     logging.getLogger(subtitles.__name__).setLevel(logging.ERROR)
@@ -512,10 +454,7 @@ def test_write_files_never_leaves_half_a_file(tmp_path, monkeypatch):
 
 def test_import_does_not_pull_torch_or_whisper():
     code = (
-        "import sys, audiototext.subtitles; "
-        "print(sorted(m for m in ('torch', 'whisper', 'numpy') if m in sys.modules))"
+        "import sys, audiototext.subtitles; print(sorted(m for m in ('torch', 'whisper', 'numpy') if m in sys.modules))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
-    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

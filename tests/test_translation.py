@@ -64,7 +64,7 @@ def make_transcript(n_lines: int = 300, *, seed: int = 7, language: str = "es", 
     segments, t, pos = [], 0.0, 0
     for _ in range(n_lines):
         k = rng.randint(3, 9)
-        text = " " + " ".join(words[pos:pos + k])
+        text = " " + " ".join(words[pos : pos + k])
         pos += k
         start = round(t + rng.choice((0.0, 0.12, 0.48)), 3)
         end = round(start + 0.37 * k + rng.random(), 3)
@@ -115,16 +115,36 @@ def test_targets_are_sorted_unique_and_known_to_the_deepl_package():
     assert len({t.code for t in DEEPL_TARGETS}) == len(DEEPL_TARGETS) == len(set(TARGET_NAMES))
     package_codes = {v.upper() for k, v in vars(deepl.Language).items() if k.isupper() and isinstance(v, str)}
     assert {t.code for t in DEEPL_TARGETS} <= package_codes
-    for name in ("Chinese (simplified)", "English (British)", "Portuguese (Brazilian)", "Hebrew",
-                 "Spanish (Latin American)", "Ukrainian", "Vietnamese"):
+    for name in (
+        "Chinese (simplified)",
+        "English (British)",
+        "Portuguese (Brazilian)",
+        "Hebrew",
+        "Spanish (Latin American)",
+        "Ukrainian",
+        "Vietnamese",
+    ):
         assert name in TARGET_NAMES
 
 
-@pytest.mark.parametrize("value, code", [
-    ("English (British)", "EN-GB"), ("english (british)", "EN-GB"), ("EN-GB", "EN-GB"), ("en-us", "EN-US"),
-    ("de", "DE"), ("German", "DE"), ("English", "EN-GB"), ("Portuguese", "PT-PT"), ("Chinese", "ZH-HANS"),
-    ("Portuguese (Brazilian)", "PT-BR"), ("zh-hant", "ZH-HANT"), ("ES-419", "ES-419"), (" Japanese ", "JA"),
-])
+@pytest.mark.parametrize(
+    "value, code",
+    [
+        ("English (British)", "EN-GB"),
+        ("english (british)", "EN-GB"),
+        ("EN-GB", "EN-GB"),
+        ("en-us", "EN-US"),
+        ("de", "DE"),
+        ("German", "DE"),
+        ("English", "EN-GB"),
+        ("Portuguese", "PT-PT"),
+        ("Chinese", "ZH-HANS"),
+        ("Portuguese (Brazilian)", "PT-BR"),
+        ("zh-hant", "ZH-HANT"),
+        ("ES-419", "ES-419"),
+        (" Japanese ", "JA"),
+    ],
+)
 def test_resolve_target_by_name_code_or_alias(value, code):
     assert resolve_target(value).code == code
 
@@ -212,11 +232,14 @@ def test_source_is_english_after_whispers_translate_task(fake):
     assert result.transcript.duration == transcript.duration
 
 
-@pytest.mark.parametrize("target, transcript", [
-    ("Spanish", make_transcript(4)),
-    ("Spanish (Latin American)", make_transcript(4)),
-    ("English (American)", make_transcript(4, task="translate")),
-])
+@pytest.mark.parametrize(
+    "target, transcript",
+    [
+        ("Spanish", make_transcript(4)),
+        ("Spanish (Latin American)", make_transcript(4)),
+        ("English (American)", make_transcript(4, task="translate")),
+    ],
+)
 def test_nothing_to_translate_when_target_is_the_source(fake, caplog, target, transcript):
     caplog.set_level(logging.INFO, logger="audiototext.translation")
     result = translate_transcript(transcript, options(fake, target))
@@ -225,9 +248,7 @@ def test_nothing_to_translate_when_target_is_the_source(fake, caplog, target, tr
     assert fake.requests == []
 
 
-@pytest.mark.parametrize(
-    "formality, sent", [("default", None), ("formal", "prefer_more"), ("informal", "prefer_less")]
-)
+@pytest.mark.parametrize("formality, sent", [("default", None), ("formal", "prefer_more"), ("informal", "prefer_less")])
 @pytest.mark.parametrize("target", ["German", "English (British)"])  # English has no formality
 def test_formality_maps_to_prefer_values(fake, formality, sent, target):
     result = translate_transcript(make_transcript(4), options(fake, target, formality=formality))
@@ -253,20 +274,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("setup, kind, message", [
-    ({"fail_status": 403}, "auth", "DeepL rejected the key: check deepl_api_key / DEEPL_AUTH_KEY"),
-    ({"auth_key": "another-key"}, "auth", "DeepL rejected the key: check deepl_api_key / DEEPL_AUTH_KEY"),
-    ({"fail_status": 456, "fail_path": "/v2/translate"}, "quota", "quota exceeded"),
-    ({"usage_limit": 300}, "quota", "quota exceeded"),  # runs out after the first window
-    ({"fail_status": 429, "fail_path": "/v2/translate"}, "rate", "too many requests"),
-    ({"fail_status": 503, "fail_path": "/v2/translate"}, "unavailable", "DeepL service unavailable"),
-    ({"fail_status": 502}, "unavailable", "DeepL service unavailable"),
-    ({"close_connection": True}, "network", "Cannot reach DeepL"),
-    ("unreachable", "network", "Cannot reach DeepL"),
-])
-def test_each_error_has_one_clear_message_and_earlier_output_stays(
-    fake, talk, tmp_path, setup, kind, message
-):
+@pytest.mark.parametrize(
+    "setup, kind, message",
+    [
+        ({"fail_status": 403}, "auth", "DeepL rejected the key: check deepl_api_key / DEEPL_AUTH_KEY"),
+        ({"auth_key": "another-key"}, "auth", "DeepL rejected the key: check deepl_api_key / DEEPL_AUTH_KEY"),
+        ({"fail_status": 456, "fail_path": "/v2/translate"}, "quota", "quota exceeded"),
+        ({"usage_limit": 300}, "quota", "quota exceeded"),  # runs out after the first window
+        ({"fail_status": 429, "fail_path": "/v2/translate"}, "rate", "too many requests"),
+        ({"fail_status": 503, "fail_path": "/v2/translate"}, "unavailable", "DeepL service unavailable"),
+        ({"fail_status": 502}, "unavailable", "DeepL service unavailable"),
+        ({"close_connection": True}, "network", "Cannot reach DeepL"),
+        ("unreachable", "network", "Cannot reach DeepL"),
+    ],
+)
+def test_each_error_has_one_clear_message_and_earlier_output_stays(fake, talk, tmp_path, setup, kind, message):
     files = write_untranslated(tmp_path)
     opts = options(fake)
     if setup == "unreachable":
@@ -343,9 +365,9 @@ def test_a_few_empty_lines_are_filled_from_their_neighbour(fake, talk):
     assert words_of(result.transcript.text) == expected_words(fake, talk)
 
 
-@pytest.mark.parametrize("switch", [
-    {"drop_line": 3}, {"duplicate_line": 2}, {"strip_tags": True}, {"break_xml": True}, {"merge_every": 2},
-])
+@pytest.mark.parametrize(
+    "switch", [{"drop_line": 3}, {"duplicate_line": 2}, {"strip_tags": True}, {"break_xml": True}, {"merge_every": 2}]
+)
 def test_lost_tags_fall_back_to_sentences_split_by_length(fake, talk, caplog, switch):
     for name, value in switch.items():
         setattr(fake, name, value)
@@ -361,10 +383,7 @@ def test_lost_tags_fall_back_to_sentences_split_by_length(fake, talk, caplog, sw
 
 
 def test_fallback_split_follows_line_lengths(fake):
-    segments = (
-        Segment(0.0, 1.0, " Hola a todos y"),
-        Segment(1.0, 4.0, " bienvenidos a esta charla sobre el agua."),
-    )
+    segments = (Segment(0.0, 1.0, " Hola a todos y"), Segment(1.0, 4.0, " bienvenidos a esta charla sobre el agua."))
     fake.drop_line = 0
     result = translate_transcript(Transcript(segments, language="es"), options(fake))
     assert result.fallback_windows == 1
@@ -426,7 +445,7 @@ def test_empty_lines_stay_empty_and_are_not_sent(fake):
         fake.requests.clear()
         result = translate_transcript(Transcript(segments, language="es"), options(fake, coherence=mode))
         assert [s.text for s in result.transcript.segments] == [" Hello to everyone.", "", " Thanks."]
-        assert "<l i=\"2\">" not in str(fake.translate_requests[0].data["text"])
+        assert '<l i="2">' not in str(fake.translate_requests[0].data["text"])
 
 
 # --- glossary -----------------------------------------------------------------------------------
@@ -472,7 +491,8 @@ def test_split_follows_weights_at_word_boundaries():
 
 words_st = st.lists(
     st.text(st.characters(whitelist_categories=("Ll", "Lu", "Nd", "Po")), min_size=1, max_size=8),
-    min_size=1, max_size=30,
+    min_size=1,
+    max_size=30,
 )
 
 
@@ -487,8 +507,10 @@ def test_split_keeps_every_word_in_order_and_fills_lines(words, weights):
 
 
 @settings(max_examples=150, deadline=None)
-@given(text=st.text(st.sampled_from("水の旅は長いです。東京、大阪"), min_size=1, max_size=60),
-       weights=st.lists(st.integers(1, 40), min_size=1, max_size=8))
+@given(
+    text=st.text(st.sampled_from("水の旅は長いです。東京、大阪"), min_size=1, max_size=60),
+    weights=st.lists(st.integers(1, 40), min_size=1, max_size=8),
+)
 def test_character_split_keeps_every_character(text, weights):
     pieces = split_proportionally(text, weights, by_char=True)
     assert len(pieces) == len(weights) and "".join(pieces) == text

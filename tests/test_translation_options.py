@@ -26,23 +26,26 @@ def write(tmp_path, content, name="terms.csv"):
 
 
 def test_a_glossary_file_as_a_spreadsheet_writes_it(tmp_path):
-    path = write(tmp_path, "\ufeffagua,H2O\n\n  grifo , faucet ,note\n\"ciudad, la\",town\nagua,aqua\n , \n")
+    path = write(tmp_path, '\ufeffagua,H2O\n\n  grifo , faucet ,note\n"ciudad, la",town\nagua,aqua\n , \n')
     assert read_glossary(path) == {"agua": "H2O", "grifo": "faucet", "ciudad, la": "town"}
     assert read_glossary(str(path)) == read_glossary(path)
 
 
-@pytest.mark.parametrize("content, says", [
-    ("agua\n", "Line 1 of the DeepL glossary"),
-    ("agua,H2O\n,faucet\n", "Line 2 of the DeepL glossary"),
-    ("agua,H2O\ngrifo,  \n", "Line 2 of the DeepL glossary"),
-    ('agua,H2O\n"gri\tfo",faucet\n', "Line 2 of the DeepL glossary"),
-    ("agua,H\u2028O\n", "Line 1 of the DeepL glossary"),
-    ("agua,H2O\x9f\n", "Line 1 of the DeepL glossary"),
-    ("", "has no entries"),
-    ("\n , \n\n", "has no entries"),
-    (b"agua,\xf1\n", "Cannot read the DeepL glossary"),  # Latin-1, not UTF-8
-    (b"\x00\x01\x02agua,H2O\n", "Line 1 of the DeepL glossary"),
-])
+@pytest.mark.parametrize(
+    "content, says",
+    [
+        ("agua\n", "Line 1 of the DeepL glossary"),
+        ("agua,H2O\n,faucet\n", "Line 2 of the DeepL glossary"),
+        ("agua,H2O\ngrifo,  \n", "Line 2 of the DeepL glossary"),
+        ('agua,H2O\n"gri\tfo",faucet\n', "Line 2 of the DeepL glossary"),
+        ("agua,H\u2028O\n", "Line 1 of the DeepL glossary"),
+        ("agua,H2O\x9f\n", "Line 1 of the DeepL glossary"),
+        ("", "has no entries"),
+        ("\n , \n\n", "has no entries"),
+        (b"agua,\xf1\n", "Cannot read the DeepL glossary"),  # Latin-1, not UTF-8
+        (b"\x00\x01\x02agua,H2O\n", "Line 1 of the DeepL glossary"),
+    ],
+)
 def test_malformed_glossaries_name_the_file_and_the_line(tmp_path, content, says):
     path = write(tmp_path, content)
     with pytest.raises(OptionsError) as info:
@@ -63,8 +66,7 @@ def test_missing_or_unreadable_glossary_is_refused_when_the_options_are_made(tmp
 
 def test_a_glossary_gone_after_the_options_were_made_fails_before_any_request(tmp_path, fake_deepl):
     path = write(tmp_path, "agua,H2O\n")
-    options = DeepLOptions("English (British)", auth_key=fake_deepl.auth_key, server_url=fake_deepl.url,
-                           glossary=path)
+    options = DeepLOptions("English (British)", auth_key=fake_deepl.auth_key, server_url=fake_deepl.url, glossary=path)
     path.unlink()
     transcript = Transcript((Segment(0.0, 1.0, " Hola."),), language="es")
     with pytest.raises(OptionsError, match="Cannot read the DeepL glossary"):
@@ -78,8 +80,7 @@ def test_cli_refuses_a_bad_glossary_before_transcribing(tmp_path, capsys):
     terms = write(tmp_path, "agua\n")
     out = tmp_path / "out"
     with pytest.raises(SystemExit) as info:
-        main([str(tmp_path / "talk.wav"), "-o", str(out), "--deepl-target", "German",
-              "--deepl-glossary", str(terms)])
+        main([str(tmp_path / "talk.wav"), "-o", str(out), "--deepl-target", "German", "--deepl-glossary", str(terms)])
     assert info.value.code == 2
     assert f"Line 1 of the DeepL glossary {str(terms)!r}" in capsys.readouterr().err
     assert not out.exists()

@@ -56,11 +56,15 @@ def test_formality_values(value, sent):
     assert formality_param(value) == sent
 
 
-@pytest.mark.parametrize("value, mode", [
-    ("Share context between lines", "Share context between lines"), ("context", "Share context between lines"),
-    (" LINES ", "Translate each line independently"),
-    ("translate each line independently", "Translate each line independently"),
-])
+@pytest.mark.parametrize(
+    "value, mode",
+    [
+        ("Share context between lines", "Share context between lines"),
+        ("context", "Share context between lines"),
+        (" LINES ", "Translate each line independently"),
+        ("translate each line independently", "Translate each line independently"),
+    ],
+)
 def test_coherence_values(value, mode):
     assert coherence_mode(value) == mode
 
@@ -72,10 +76,18 @@ def test_bad_values_name_the_option(bad, option):
     assert info.value.option == option and info.value.value == bad
 
 
-@pytest.mark.parametrize("language, task, code", [
-    ("es", "transcribe", "ES"), ("no", "transcribe", "NB"), ("nn", "transcribe", "NB"), ("iw", "transcribe", "HE"),
-    ("haw", "transcribe", None), (None, "transcribe", None), ("ja", "translate", "EN"),
-])
+@pytest.mark.parametrize(
+    "language, task, code",
+    [
+        ("es", "transcribe", "ES"),
+        ("no", "transcribe", "NB"),
+        ("nn", "transcribe", "NB"),
+        ("iw", "transcribe", "HE"),
+        ("haw", "transcribe", None),
+        (None, "transcribe", None),
+        ("ja", "translate", "EN"),
+    ],
+)
 def test_source_language(language, task, code):
     transcript = Transcript((Segment(0.0, 1.0, " x"),), language=language, task=task)
     assert source_language(transcript) == code
@@ -93,16 +105,19 @@ def test_a_new_code_becomes_known_by_name_and_code():
     assert names == sorted(names) and "Test language" in names and set(TARGET_NAMES) <= set(names)
 
 
-@pytest.mark.parametrize("reported", [
-    DeepLTarget("DE", "Deutsch", True),  # a known code keeps its built-in name
-    DeepLTarget("ZH", "Chinese (simplified)", False),  # an alias code
-    DeepLTarget("EN", "English", False),  # bare EN/PT stay ambiguous
-    DeepLTarget("PT", "Portuguese", True),
-    DeepLTarget("XX", "german", False),  # a name that is taken
-    DeepLTarget("XY", "Chinese", False),  # a name that is an alias
-    DeepLTarget("", "Nothing", False),
-    DeepLTarget("XZ", " ", False),
-])
+@pytest.mark.parametrize(
+    "reported",
+    [
+        DeepLTarget("DE", "Deutsch", True),  # a known code keeps its built-in name
+        DeepLTarget("ZH", "Chinese (simplified)", False),  # an alias code
+        DeepLTarget("EN", "English", False),  # bare EN/PT stay ambiguous
+        DeepLTarget("PT", "Portuguese", True),
+        DeepLTarget("XX", "german", False),  # a name that is taken
+        DeepLTarget("XY", "Chinese", False),  # a name that is an alias
+        DeepLTarget("", "Nothing", False),
+        DeepLTarget("XZ", " ", False),
+    ],
+)
 def test_reported_targets_never_shadow_known_ones(reported):
     assert register_targets([reported]) == ()
     assert known_targets() == DEEPL_TARGETS
@@ -157,13 +172,16 @@ def test_key_and_server_come_from_the_environment(fake_deepl, monkeypatch):
     assert "Test language" in available_targets()
 
 
-@pytest.mark.parametrize("setup, reason", [
-    ({"auth_key": "another-key"}, "DeepL rejected the key"),
-    ({"fail_status": 500, "fail_path": "/v2/languages"}, "DeepL service unavailable"),
-    ({"fail_status": 404, "fail_path": "/v2/languages"}, "DeepL refused the request"),
-    ({"close_connection": True}, "Cannot reach DeepL"),
-    ("unreachable", "Cannot reach DeepL"),
-])
+@pytest.mark.parametrize(
+    "setup, reason",
+    [
+        ({"auth_key": "another-key"}, "DeepL rejected the key"),
+        ({"fail_status": 500, "fail_path": "/v2/languages"}, "DeepL service unavailable"),
+        ({"fail_status": 404, "fail_path": "/v2/languages"}, "DeepL refused the request"),
+        ({"close_connection": True}, "Cannot reach DeepL"),
+        ("unreachable", "Cannot reach DeepL"),
+    ],
+)
 def test_failures_fall_back_to_the_built_in_list_without_raising(fake_deepl, caplog, setup, reason):
     caplog.set_level(logging.INFO, logger=LOGGER)
     fake_deepl.extra_targets = [TEST_LANGUAGE]
@@ -193,7 +211,9 @@ def test_without_the_deepl_package_the_built_in_list_is_returned(monkeypatch, ca
 
 
 def test_the_package_imports_without_deepl():
-    code = ("import sys; sys.modules['deepl'] = None; import audiototext.translation as t; "
-            "assert t.available_targets('k') == t.TARGET_NAMES; print('ok')")
+    code = (
+        "import sys; sys.modules['deepl'] = None; import audiototext.translation as t; "
+        "assert t.available_targets('k') == t.TARGET_NAMES; print('ok')"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "ok"

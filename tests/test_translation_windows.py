@@ -57,9 +57,10 @@ def test_sentence_ends_with_closing_quotes_and_cjk_stops(end):
 
 
 @settings(max_examples=100, deadline=None)
-@given(lines=st.lists(st.sampled_from(["", " ", "Hola a todos", "y bienvenidos.", "¿Qué tal?", "x" * 40]),
-                      max_size=60),
-       soft=st.integers(1, 200))
+@given(
+    lines=st.lists(st.sampled_from(["", " ", "Hola a todos", "y bienvenidos.", "¿Qué tal?", "x" * 40]), max_size=60),
+    soft=st.integers(1, 200),
+)
 def test_windows_hold_every_non_empty_line_once_in_order(lines, soft):
     groups = sentence_windows(lines, soft=soft, hard=2 * soft)
     assert [i for g in groups for i in g] == [i for i, t in enumerate(lines) if t.strip()]
@@ -84,9 +85,7 @@ def test_to_xml_numbers_escapes_and_drops_what_xml_cannot_hold():
     )
 
 
-plain_line = st.text(
-    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"), max_size=30
-)
+plain_line = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"), max_size=30)
 
 
 @settings(max_examples=200, deadline=None)
@@ -106,14 +105,17 @@ def test_elements_map_back_by_number_in_any_order():
     assert from_xml('<l i="1">B</l> <l i="0">A</l>', ["a", "b", "c"]) is None  # line 2 lost
 
 
-@pytest.mark.parametrize("answer", [
-    '<l i="0">A</l> <l i="2">C</l>',  # a line lost
-    '<l i="0">A</l> <l i="1">B</l> <l i="1">B</l> <l i="2">C</l>',  # a line twice
-    '<l i="0">A</l> <l i="1">B</l> <l i="3">C</l>',  # out of range
-    '<l i="0">A</l> <l i="x">B</l> <l i="2">C</l>',  # not a number
-    '<l i="0">A</l> <l i="1">B<l i="2">C</l>',  # broken XML
-    'A B C',  # tags stripped
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        '<l i="0">A</l> <l i="2">C</l>',  # a line lost
+        '<l i="0">A</l> <l i="1">B</l> <l i="1">B</l> <l i="2">C</l>',  # a line twice
+        '<l i="0">A</l> <l i="1">B</l> <l i="3">C</l>',  # out of range
+        '<l i="0">A</l> <l i="x">B</l> <l i="2">C</l>',  # not a number
+        '<l i="0">A</l> <l i="1">B<l i="2">C</l>',  # broken XML
+        "A B C",  # tags stripped
+    ],
+)
 def test_answers_that_do_not_map_back_are_refused(answer):
     assert from_xml(answer, ["a", "b", "c"]) is None
 
@@ -138,7 +140,10 @@ def test_lines_empty_in_the_source_do_not_count_as_lost():
 def test_an_empty_line_shares_the_line_before_it():
     texts = ["one two", "three four", "five six"]
     assert fill_empty(texts, ["One two three four", "", "Five six"], by_char=False) == [
-        "One two", "three four", "Five six"]
+        "One two",
+        "three four",
+        "Five six",
+    ]
 
 
 def test_a_leading_empty_line_shares_the_line_after_it():
@@ -157,8 +162,9 @@ def test_cjk_lines_are_filled_without_spaces():
 def test_spread_over_lines_splits_each_sentence_by_source_length():
     texts = ["Hola a todos y", "bienvenidos a esta charla sobre el agua.", "Gracias."]
     groups = [[0, 1], [2]]
-    out = spread_over_lines(texts, groups, ["Hello to everyone and welcome to this talk about the water.",
-                                            "Thanks."], by_char=False)
+    out = spread_over_lines(
+        texts, groups, ["Hello to everyone and welcome to this talk about the water.", "Thanks."], by_char=False
+    )
     assert out == ["Hello to everyone", "and welcome to this talk about the water.", "Thanks."]
 
 
@@ -186,9 +192,10 @@ def test_character_split_keeps_latin_words_whole():
 
 
 @settings(max_examples=200, deadline=None)
-@given(words=st.lists(st.text(st.characters(blacklist_categories=("Z", "Cc", "Cs")), min_size=1, max_size=8),
-                      max_size=30),
-       weights=st.lists(st.integers(-5, 80), max_size=12))
+@given(
+    words=st.lists(st.text(st.characters(blacklist_categories=("Z", "Cc", "Cs")), min_size=1, max_size=8), max_size=30),
+    weights=st.lists(st.integers(-5, 80), max_size=12),
+)
 def test_word_split_keeps_every_word_in_order(words, weights):
     pieces = split_proportionally(" ".join(words), weights)
     assert len(pieces) == len(weights)
@@ -214,8 +221,12 @@ def test_character_split_keeps_every_character_in_order(text, weights):
             continue
         pos = stripped.index(a, pos) + len(a)
         if stripped.startswith(b, pos):
-            assert not (stripped[pos - 1].isascii() and stripped[pos - 1].isalnum()
-                        and stripped[pos].isascii() and stripped[pos].isalnum())
+            assert not (
+                stripped[pos - 1].isascii()
+                and stripped[pos - 1].isalnum()
+                and stripped[pos].isascii()
+                and stripped[pos].isalnum()
+            )
 
 
 # --- request batching ---------------------------------------------------------------------------
@@ -257,16 +268,19 @@ def test_batches_cover_every_text_once_within_the_limits(sizes, fixed):
 # --- added periods ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("source, translated, expected", [
-    ("Hola a todos y", "Hello to everyone and.", "Hello to everyone and"),  # added: dropped
-    ("Hola a todos y", "Hello to everyone and. ", "Hello to everyone and"),
-    ("bienvenidos.", "welcome.", "welcome."),  # the source had it
-    ("bienvenidos…", "welcome.", "welcome."),
-    ("y entonces", "and then...", "and then..."),  # an ellipsis stays
-    ("y entonces", "and then", "and then"),
-    ("水の", "水の。", "水の"),  # Japanese full stop
-    ("水の。", "水の。", "水の。"),
-    ("¿Qué", "What?", "What?"),  # only periods are dropped
-])
+@pytest.mark.parametrize(
+    "source, translated, expected",
+    [
+        ("Hola a todos y", "Hello to everyone and.", "Hello to everyone and"),  # added: dropped
+        ("Hola a todos y", "Hello to everyone and. ", "Hello to everyone and"),
+        ("bienvenidos.", "welcome.", "welcome."),  # the source had it
+        ("bienvenidos…", "welcome.", "welcome."),
+        ("y entonces", "and then...", "and then..."),  # an ellipsis stays
+        ("y entonces", "and then", "and then"),
+        ("水の", "水の。", "水の"),  # Japanese full stop
+        ("水の。", "水の。", "水の。"),
+        ("¿Qué", "What?", "What?"),  # only periods are dropped
+    ],
+)
 def test_drop_added_period(source, translated, expected):
     assert drop_added_period(source, translated) == expected

@@ -12,7 +12,8 @@ import dataclasses
 import importlib
 import logging
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -62,8 +63,9 @@ class DecodeOptions:
     def temperatures(self) -> tuple[float, ...]:
         """The temperature schedule, as the whisper CLI builds it."""
         if self.temperature_increment_on_fallback:
-            return tuple(float(t) for t in np.arange(self.temperature, 1.0 + 1e-6,
-                                                     self.temperature_increment_on_fallback))
+            return tuple(
+                float(t) for t in np.arange(self.temperature, 1.0 + 1e-6, self.temperature_increment_on_fallback)
+            )
         return (self.temperature,)
 
 
@@ -84,20 +86,15 @@ class Engine(Protocol):
     is_multilingual: bool
     workers: int
 
-    def transcribe(self, audio: np.ndarray, options: DecodeOptions, callbacks: Callbacks = ...) -> Transcript:
-        ...
+    def transcribe(self, audio: np.ndarray, options: DecodeOptions, callbacks: Callbacks = ...) -> Transcript: ...
 
-    def detect_language(self, audio: np.ndarray) -> str:
-        ...
+    def detect_language(self, audio: np.ndarray) -> str: ...
 
-    def decode_windows(self, audio: Sequence[np.ndarray], options: DecodeOptions) -> list[WindowText]:
-        ...
+    def decode_windows(self, audio: Sequence[np.ndarray], options: DecodeOptions) -> list[WindowText]: ...
 
-    def encode_windows(self, audio: Sequence[np.ndarray]) -> list[Encoded]:
-        ...
+    def encode_windows(self, audio: Sequence[np.ndarray]) -> list[Encoded]: ...
 
-    def decode_encoded(self, encoded: Sequence[Encoded], options: DecodeOptions) -> list[WindowText]:
-        ...
+    def decode_encoded(self, encoded: Sequence[Encoded], options: DecodeOptions) -> list[WindowText]: ...
 
 
 class WindowDecoding:
@@ -150,8 +147,15 @@ def engine_class(name: str):
     return getattr(importlib.import_module(module), attr)
 
 
-def load_engine(name: str, model: str, *, device: str | None = None, threads: int | None = None,
-                workers: int = 1, api_key: str | None = None) -> Engine:
+def load_engine(
+    name: str,
+    model: str,
+    *,
+    device: str | None = None,
+    threads: int | None = None,
+    workers: int = 1,
+    api_key: str | None = None,
+) -> Engine:
     """Load ``model`` (an official name or a local path) into engine ``name``.
 
     ``workers``: decoding streams to serve at once (threads calling ``decode_windows``); on a CPU
@@ -173,8 +177,11 @@ def log_model(engine: Engine, parameters: int) -> None:
 
 def warn_turbo_translate(model_name: str, options: DecodeOptions) -> None:
     if options.task == "translate" and model_name in ("turbo", "large-v3-turbo"):
-        log.warning("Model %s was not trained to translate: its 'translate' output is usually not English. "
-                    "Use large-v3, medium or small to translate to English.", model_name)
+        log.warning(
+            "Model %s was not trained to translate: its 'translate' output is usually not English. "
+            "Use large-v3, medium or small to translate to English.",
+            model_name,
+        )
 
 
 def english_only_check(engine: Engine, options: DecodeOptions) -> DecodeOptions:
@@ -188,5 +195,16 @@ def english_only_check(engine: Engine, options: DecodeOptions) -> DecodeOptions:
     return dataclasses.replace(options, language="en", task="transcribe")
 
 
-__all__ = ["TASKS", "DecodeOptions", "Engine", "WindowDecoding", "ENGINES", "DEFAULT_ENGINE", "engine_class", "load_engine", "log_model",
-           "warn_turbo_translate", "english_only_check"]
+__all__ = [
+    "TASKS",
+    "DecodeOptions",
+    "Engine",
+    "WindowDecoding",
+    "ENGINES",
+    "DEFAULT_ENGINE",
+    "engine_class",
+    "load_engine",
+    "log_model",
+    "warn_turbo_translate",
+    "english_only_check",
+]

@@ -54,8 +54,11 @@ def describe_device(device: str, threads: int | None = None, workers: int = 1) -
     if device.startswith("cuda"):
         return f"GPU: {gpu_name(device) or device}"
     threads = threads or os.cpu_count() or 1
-    layout = f"{workers} workers x {threads} thread{'s' if threads > 1 else ''}" if workers > 1 else \
-        f"{threads} thread{'s' if threads > 1 else ''}"
+    layout = (
+        f"{workers} workers x {threads} thread{'s' if threads > 1 else ''}"
+        if workers > 1
+        else f"{threads} thread{'s' if threads > 1 else ''}"
+    )
     return f"CPU: {cpu_name()} ({layout}); a GPU is much faster"
 
 
@@ -79,4 +82,12 @@ def default_workers(engine: str, device: str | None) -> int:
     return split_cores()[0]
 
 
-__all__ = ["default_workers", "cuda_available", "default_device", "gpu_name", "cpu_name", "describe_device", "split_cores"]
+__all__ = [
+    "default_workers",
+    "cuda_available",
+    "default_device",
+    "gpu_name",
+    "cpu_name",
+    "describe_device",
+    "split_cores",
+]

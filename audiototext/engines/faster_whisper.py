@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -51,8 +51,15 @@ class FasterWhisperEngine(WindowDecoding):
 
     name = "faster-whisper"
 
-    def __init__(self, spec: ModelSpec, *, device: str | None = None, threads: int | None = None,
-                 workers: int = 1, compute_type: str | None = None):
+    def __init__(
+        self,
+        spec: ModelSpec,
+        *,
+        device: str | None = None,
+        threads: int | None = None,
+        workers: int = 1,
+        compute_type: str | None = None,
+    ):
         import ctranslate2  # noqa: F401 - fail here, clearly, when the extra is missing
         from faster_whisper import WhisperModel
 
@@ -62,21 +69,27 @@ class FasterWhisperEngine(WindowDecoding):
         if on_gpu:
             self.threads = threads or 1
         else:
-            self.workers, self.threads = split_cores(self.workers, threads) if self.workers > 1 else \
-                (1, threads or os.cpu_count() or 1)
+            self.workers, self.threads = (
+                split_cores(self.workers, threads) if self.workers > 1 else (1, threads or os.cpu_count() or 1)
+            )
         self.compute_type = compute_type or ("float16" if on_gpu else "int8")
         log.info("Using %s", describe_device(self.device, self.threads, self.workers))
         self.spec = spec
         self.model_name = spec.name
         self.model_dir = ct2_model_dir(spec)
         try:
-            self.model = WhisperModel(str(self.model_dir), device=self.device.split(":")[0],
-                                      device_index=int(self.device.split(":")[1]) if ":" in self.device else 0,
-                                      compute_type=self.compute_type, cpu_threads=self.threads,
-                                      num_workers=self.workers)
+            self.model = WhisperModel(
+                str(self.model_dir),
+                device=self.device.split(":")[0],
+                device_index=int(self.device.split(":")[1]) if ":" in self.device else 0,
+                compute_type=self.compute_type,
+                cpu_threads=self.threads,
+                num_workers=self.workers,
+            )
         except (RuntimeError, ValueError) as e:
-            raise ModelError(f"{self.model_dir}: faster-whisper could not load the model ({e})",
-                             model=str(self.model_dir)) from e
+            raise ModelError(
+                f"{self.model_dir}: faster-whisper could not load the model ({e})", model=str(self.model_dir)
+            ) from e
         self.is_multilingual = bool(self.model.model.is_multilingual)
         from ..convert import count_openai_parameters
 
@@ -107,7 +120,7 @@ class FasterWhisperEngine(WindowDecoding):
         log.debug("Detected language %s with probability %.2f", language, probability)
         return language
 
-    def _window_model(self, options: DecodeOptions) -> "_CT2Windows":
+    def _window_model(self, options: DecodeOptions) -> _CT2Windows:
         return _CT2Windows(self, options)
 
     def _encode(self, audio: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -119,7 +132,7 @@ class FasterWhisperEngine(WindowDecoding):
         step = CPU_ENCODE_BATCH if self.device == "cpu" else 32
         out: list[np.ndarray] = []
         for k in range(0, len(features), step):
-            view = ctranslate2.StorageView.from_array(np.ascontiguousarray(features[k:k + step]))
+            view = ctranslate2.StorageView.from_array(np.ascontiguousarray(features[k : k + step]))
             out.extend(np.array(self.model.model.encode(view, to_cpu=True)))
         return out
 
@@ -160,8 +173,9 @@ class _CT2Windows:
 
         self.engine = engine
         self.model = engine.model
-        self.tokenizer = Tokenizer(self.model.hf_tokenizer, engine.is_multilingual, task=options.task,
-                                   language=options.language)
+        self.tokenizer = Tokenizer(
+            self.model.hf_tokenizer, engine.is_multilingual, task=options.task, language=options.language
+        )
         self.suppress = get_suppressed_tokens(self.tokenizer, suppress_token_ids(options))
 
     def encode(self, audio: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -175,33 +189,50 @@ class _CT2Windows:
     def prompt_tokens(self, text: str) -> list[int]:
         return self.tokenizer.encode(text)
 
-    def generate(self, encoded: Sequence[np.ndarray], options: DecodeOptions, temperature: float,
-                 prompt: Sequence[int]) -> list[Decoded]:
+    def generate(
+        self, encoded: Sequence[np.ndarray], options: DecodeOptions, temperature: float, prompt: Sequence[int]
+    ) -> list[Decoded]:
         t = self.tokenizer
         full = [([t.sot_prev, *prompt] if prompt else []) + [*t.sot_sequence, t.no_timestamps]] * len(encoded)
         length_penalty = options.length_penalty or 1
         sampling = temperature > 0
         results = self.model.model.generate(
-            self._view(encoded), full,
+            self._view(encoded),
+            full,
             beam_size=1 if sampling else (options.beam_size or 1),
             num_hypotheses=(options.best_of or 1) if sampling else 1,
-            sampling_topk=0 if sampling else 1, sampling_temperature=temperature if sampling else 1.0,
-            patience=options.patience or 1, length_penalty=length_penalty, max_length=self.model.max_length,
-            suppress_blank=True, suppress_tokens=self.suppress, return_scores=True, return_no_speech_prob=True,
+            sampling_topk=0 if sampling else 1,
+            sampling_temperature=temperature if sampling else 1.0,
+            patience=options.patience or 1,
+            length_penalty=length_penalty,
+            max_length=self.model.max_length,
+            suppress_blank=True,
+            suppress_tokens=self.suppress,
+            return_scores=True,
+            return_no_speech_prob=True,
         )
         out = []
         for result in results:
             tokens = [tok for tok in result.sequences_ids[0] if tok < t.eot]
             cumulative = result.scores[0] * (len(result.sequences_ids[0]) ** length_penalty)
-            out.append(Decoded(tuple(tokens), t.decode(tokens), cumulative / (len(result.sequences_ids[0]) + 1),
-                               float(result.no_speech_prob), temperature))
+            out.append(
+                Decoded(
+                    tuple(tokens),
+                    t.decode(tokens),
+                    cumulative / (len(result.sequences_ids[0]) + 1),
+                    float(result.no_speech_prob),
+                    temperature,
+                )
+            )
         return out
 
-    def align(self, encoded: Sequence[np.ndarray], tokens: Sequence[Sequence[int]],
-              frames: Sequence[int]) -> list[list[Word]]:
+    def align(
+        self, encoded: Sequence[np.ndarray], tokens: Sequence[Sequence[int]], frames: Sequence[int]
+    ) -> list[list[Word]]:
         t = self.tokenizer
-        results = self.model.model.align(self._view(encoded), t.sot_sequence, [list(x) for x in tokens],
-                                         list(frames), median_filter_width=7)
+        results = self.model.model.align(
+            self._view(encoded), t.sot_sequence, [list(x) for x in tokens], list(frames), median_filter_width=7
+        )
         out = []
         for result, text_tokens in zip(results, tokens):
             words, word_tokens = t.split_to_word_tokens(list(text_tokens) + [t.eot])
@@ -214,9 +245,14 @@ class _CT2Windows:
             jumps = np.pad(np.diff(text_indices), (1, 0), constant_values=1).astype(bool)
             jump_times = time_indices[jumps] / self.model.tokens_per_second
             probs = result.text_token_probs
-            out.append(words_from_alignment(
-                words[:-1], jump_times[boundaries[:-1]], jump_times[boundaries[1:]],
-                [float(np.mean(probs[i:j])) if j > i else 0.0 for i, j in zip(boundaries[:-1], boundaries[1:])]))
+            out.append(
+                words_from_alignment(
+                    words[:-1],
+                    jump_times[boundaries[:-1]],
+                    jump_times[boundaries[1:]],
+                    [float(np.mean(probs[i:j])) if j > i else 0.0 for i, j in zip(boundaries[:-1], boundaries[1:])],
+                )
+            )
         return out
 
 

@@ -6,7 +6,7 @@ import contextlib
 import logging
 import os
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -68,8 +68,7 @@ class OpenAIWhisperEngine(WindowDecoding):
 
     name = "openai-whisper"
 
-    def __init__(self, spec: ModelSpec, *, device: str | None = None, threads: int | None = None,
-                 workers: int = 1):
+    def __init__(self, spec: ModelSpec, *, device: str | None = None, threads: int | None = None, workers: int = 1):
         import torch
 
         self.device = device or default_device(self.name)
@@ -119,10 +118,16 @@ class OpenAIWhisperEngine(WindowDecoding):
         import whisper
 
         # On the model's device: on a GPU the spectrograms cost ~0.3 ms a window instead of 27 ms on a CPU core.
-        return torch.stack([whisper.log_mel_spectrogram(whisper.pad_or_trim(np.asarray(c, np.float32)),
-                                                        self.model.dims.n_mels, device=self.device) for c in chunks])
+        return torch.stack(
+            [
+                whisper.log_mel_spectrogram(
+                    whisper.pad_or_trim(np.asarray(c, np.float32)), self.model.dims.n_mels, device=self.device
+                )
+                for c in chunks
+            ]
+        )
 
-    def _window_model(self, options: DecodeOptions) -> "_TorchWindows":
+    def _window_model(self, options: DecodeOptions) -> _TorchWindows:
         return _TorchWindows(self, options)
 
     def _encode(self, audio: Sequence[np.ndarray]) -> list:
@@ -208,8 +213,12 @@ class _TorchWindows:
 
         self.engine = engine
         self.model = engine.model
-        self.tokenizer = get_tokenizer(self.model.is_multilingual, num_languages=self.model.num_languages,
-                                       language=options.language, task=options.task)
+        self.tokenizer = get_tokenizer(
+            self.model.is_multilingual,
+            num_languages=self.model.num_languages,
+            language=options.language,
+            task=options.task,
+        )
 
     def encode(self, audio: Sequence[np.ndarray]) -> list:
         return self.engine._encode(audio)
@@ -217,25 +226,40 @@ class _TorchWindows:
     def prompt_tokens(self, text: str) -> list[int]:
         return self.tokenizer.encode(text)
 
-    def generate(self, encoded: Sequence, options: DecodeOptions, temperature: float,
-                 prompt: Sequence[int]) -> list[Decoded]:
+    def generate(
+        self, encoded: Sequence, options: DecodeOptions, temperature: float, prompt: Sequence[int]
+    ) -> list[Decoded]:
         import torch
         from whisper.decoding import DecodingOptions
 
         sampling = temperature > 0
         decoding = DecodingOptions(
-            task=options.task, language=options.language, temperature=temperature,
-            beam_size=None if sampling else options.beam_size, best_of=options.best_of if sampling else None,
-            patience=None if sampling else options.patience, length_penalty=options.length_penalty,
-            prompt=list(prompt) or None, suppress_tokens=options.suppress_tokens, without_timestamps=True,
-            fp16=self.engine.fp16)
+            task=options.task,
+            language=options.language,
+            temperature=temperature,
+            beam_size=None if sampling else options.beam_size,
+            best_of=options.best_of if sampling else None,
+            patience=None if sampling else options.patience,
+            length_penalty=options.length_penalty,
+            prompt=list(prompt) or None,
+            suppress_tokens=options.suppress_tokens,
+            without_timestamps=True,
+            fp16=self.engine.fp16,
+        )
         with torch.no_grad():
             results = batched_decoding_task(self.model, decoding).run(torch.stack(list(encoded)))
         out = []
         for result in results:
             tokens = tuple(t for t in result.tokens if t < self.tokenizer.eot)
-            out.append(Decoded(tokens, self.tokenizer.decode(list(tokens)), float(result.avg_logprob),
-                               float(result.no_speech_prob), temperature))
+            out.append(
+                Decoded(
+                    tokens,
+                    self.tokenizer.decode(list(tokens)),
+                    float(result.avg_logprob),
+                    float(result.no_speech_prob),
+                    temperature,
+                )
+            )
         return out
 
     def align(self, encoded: Sequence, tokens: Sequence[Sequence[int]], frames: Sequence[int]) -> list[list[Word]]:
@@ -254,15 +278,17 @@ class _TorchWindows:
         width = max(len(r) for r in rows)
         batch = torch.tensor([r + [t.eot] * (width - len(r)) for r in rows], device=self.model.device)
         qks: list = [None] * self.model.dims.n_text_layer
-        hooks = [block.cross_attn.register_forward_hook(lambda _, ins, outs, index=i: qks.__setitem__(index, outs[-1]))
-                 for i, block in enumerate(self.model.decoder.blocks)]
+        hooks = [
+            block.cross_attn.register_forward_hook(lambda _, ins, outs, index=i: qks.__setitem__(index, outs[-1]))
+            for i, block in enumerate(self.model.decoder.blocks)
+        ]
         try:
             with torch.no_grad(), attention_weights():
                 logits = self.model.decoder(batch, torch.stack(list(encoded)))
         finally:
             for hook in hooks:
                 hook.remove()
-        probs = logits[:, len(t.sot_sequence):, : t.eot].float().softmax(dim=-1)
+        probs = logits[:, len(t.sot_sequence) :, : t.eot].float().softmax(dim=-1)
         heads = self.model.alignment_heads.indices().T
         out = []
         for b, (text_tokens, n_frames) in enumerate(zip(tokens, frames)):
@@ -272,7 +298,7 @@ class _TorchWindows:
             weights = weights.float().softmax(dim=-1)
             std, mean = torch.std_mean(weights, dim=-2, keepdim=True, unbiased=False)
             weights = median_filter((weights - mean) / std, 7)
-            matrix = weights.mean(axis=0)[len(t.sot_sequence): -1]
+            matrix = weights.mean(axis=0)[len(t.sot_sequence) : -1]
             text_indices, time_indices = dtw(-matrix)
             words, word_tokens = t.split_to_word_tokens(text_tokens + [t.eot])
             if len(word_tokens) <= 1:
@@ -281,9 +307,17 @@ class _TorchWindows:
             boundaries = np.pad(np.cumsum([len(w) for w in word_tokens[:-1]]), (1, 0))
             jumps = np.pad(np.diff(text_indices), (1, 0), constant_values=1).astype(bool)
             jump_times = time_indices[jumps] / 50  # whisper.audio.TOKENS_PER_SECOND
-            out.append(words_from_alignment(
-                words[:-1], jump_times[boundaries[:-1]], jump_times[boundaries[1:]],
-                [float(np.mean(token_probs[i:j])) if j > i else 0.0 for i, j in zip(boundaries[:-1], boundaries[1:])]))
+            out.append(
+                words_from_alignment(
+                    words[:-1],
+                    jump_times[boundaries[:-1]],
+                    jump_times[boundaries[1:]],
+                    [
+                        float(np.mean(token_probs[i:j])) if j > i else 0.0
+                        for i, j in zip(boundaries[:-1], boundaries[1:])
+                    ],
+                )
+            )
         return out
 
 

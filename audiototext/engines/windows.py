@@ -21,7 +21,8 @@ from __future__ import annotations
 import logging
 import zlib
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -86,17 +87,13 @@ class WindowModel(Protocol):
     ``align`` take any subset of those handles, in any order, as one batch.
     """
 
-    def encode(self, audio: Sequence[np.ndarray]) -> list:
-        ...
+    def encode(self, audio: Sequence[np.ndarray]) -> list: ...
 
-    def generate(self, encoded: Sequence, options, temperature: float, prompt: Sequence[int]) -> list[Decoded]:
-        ...
+    def generate(self, encoded: Sequence, options, temperature: float, prompt: Sequence[int]) -> list[Decoded]: ...
 
-    def align(self, encoded: Sequence, tokens: Sequence[Sequence[int]], frames: Sequence[int]) -> list[list[Word]]:
-        ...
+    def align(self, encoded: Sequence, tokens: Sequence[Sequence[int]], frames: Sequence[int]) -> list[list[Word]]: ...
 
-    def prompt_tokens(self, text: str) -> list[int]:
-        ...
+    def prompt_tokens(self, text: str) -> list[int]: ...
 
 
 def compression_ratio(text: str) -> float:
@@ -111,11 +108,16 @@ def verdict(text: str, avg_logprob: float, no_speech_prob: float, options) -> st
     "silent": the model says no speech and is unsure of the text (whisper skips such windows);
     "retry": the text looks like a loop or is improbable: decode again at a higher temperature.
     """
-    if (options.no_speech_threshold is not None and no_speech_prob > options.no_speech_threshold
-            and (options.logprob_threshold is None or avg_logprob < options.logprob_threshold)):
+    if (
+        options.no_speech_threshold is not None
+        and no_speech_prob > options.no_speech_threshold
+        and (options.logprob_threshold is None or avg_logprob < options.logprob_threshold)
+    ):
         return "silent"
-    if options.compression_ratio_threshold is not None and \
-            compression_ratio(text) > options.compression_ratio_threshold:
+    if (
+        options.compression_ratio_threshold is not None
+        and compression_ratio(text) > options.compression_ratio_threshold
+    ):
         return "retry"
     if options.logprob_threshold is not None and avg_logprob < options.logprob_threshold:
         return "retry"
@@ -154,16 +156,21 @@ def decode_encoded(model: WindowModel, encoded: Sequence[Encoded], options) -> l
         return []
     features = [e.features for e in encoded]
     results = _generate_with_fallback(model, features, options, prompt_for(model, options.initial_prompt))
-    silent = [verdict(d.text, d.avg_logprob, d.no_speech_prob, options) == "silent" or not d.text.strip()
-              for d in results]
+    silent = [
+        verdict(d.text, d.avg_logprob, d.no_speech_prob, options) == "silent" or not d.text.strip() for d in results
+    ]
     speaking = [i for i, s in enumerate(silent) if not s]
     words: dict[int, list[Word]] = {}
     if speaking:
-        aligned = model.align([features[i] for i in speaking], [results[i].tokens for i in speaking],
-                              [encoded[i].frames for i in speaking])
+        aligned = model.align(
+            [features[i] for i in speaking],
+            [results[i].tokens for i in speaking],
+            [encoded[i].frames for i in speaking],
+        )
         words = dict(zip(speaking, aligned))
-    return [WindowText(d.text, tuple(words.get(i, ())), d.temperature, silent[i], d.tokens)
-            for i, d in enumerate(results)]
+    return [
+        WindowText(d.text, tuple(words.get(i, ())), d.temperature, silent[i], d.tokens) for i, d in enumerate(results)
+    ]
 
 
 def _generate_with_fallback(model: WindowModel, encoded: list, options, prompt: list[int]) -> list[Decoded]:
@@ -179,16 +186,21 @@ def _generate_with_fallback(model: WindowModel, encoded: list, options, prompt: 
             if verdict(result.text, result.avg_logprob, result.no_speech_prob, options) == "retry":
                 retry.append(i)
         if retry and step + 1 < len(temperatures):
-            log.debug("%d window(s) failed the decoding thresholds at temperature %.1f; decoding them again at %.1f",
-                      len(retry), temperature, temperatures[step + 1])
+            log.debug(
+                "%d window(s) failed the decoding thresholds at temperature %.1f; decoding them again at %.1f",
+                len(retry),
+                temperature,
+                temperatures[step + 1],
+            )
         pending = retry
         if not pending:
             break
     return results  # type: ignore[return-value]
 
 
-def merge_punctuation(words: list[dict], prepended: str = "\"'“¿([{-",
-                      appended: str = "\"'.。,，!！?？:：”)]}、") -> list[dict]:
+def merge_punctuation(
+    words: list[dict], prepended: str = "\"'“¿([{-", appended: str = "\"'.。,，!！?？:：”)]}、"
+) -> list[dict]:
     """Attach punctuation tokens to their word, as whisper's word timestamps do; drops emptied entries."""
     words = [dict(w) for w in words]
     i, j = len(words) - 2, len(words) - 1
@@ -212,11 +224,14 @@ def merge_punctuation(words: list[dict], prepended: str = "\"'“¿([{-",
     return [w for w in words if w["word"]]
 
 
-def words_from_alignment(word_texts: Sequence[str], starts: Sequence[float], ends: Sequence[float],
-                         probabilities: Sequence[float]) -> list[Word]:
+def words_from_alignment(
+    word_texts: Sequence[str], starts: Sequence[float], ends: Sequence[float], probabilities: Sequence[float]
+) -> list[Word]:
     """Aligned word pieces -> :class:`Word` records, punctuation merged, times never backwards."""
-    raw = [{"word": w, "start": float(s), "end": float(e), "probability": float(p)}
-           for w, s, e, p in zip(word_texts, starts, ends, probabilities)]
+    raw = [
+        {"word": w, "start": float(s), "end": float(e), "probability": float(p)}
+        for w, s, e, p in zip(word_texts, starts, ends, probabilities)
+    ]
     out: list[Word] = []
     last = 0.0
     for w in merge_punctuation(raw):
@@ -227,5 +242,17 @@ def words_from_alignment(word_texts: Sequence[str], starts: Sequence[float], end
     return out
 
 
-__all__ = ["Decoded", "WindowText", "Encoded", "WindowModel", "decode_encoded", "compression_ratio", "verdict", "prompt_for",
-           "decode_windows", "merge_punctuation", "words_from_alignment", "MAX_PROMPT_TOKENS"]
+__all__ = [
+    "Decoded",
+    "WindowText",
+    "Encoded",
+    "WindowModel",
+    "decode_encoded",
+    "compression_ratio",
+    "verdict",
+    "prompt_for",
+    "decode_windows",
+    "merge_punctuation",
+    "words_from_alignment",
+    "MAX_PROMPT_TOKENS",
+]

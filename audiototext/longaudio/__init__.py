@@ -20,7 +20,7 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..engines import DecodeOptions
 from ..errors import OptionsError
@@ -154,18 +154,37 @@ class LongAudioResult:
 def plan(source: AudioSource, speech: SpeechOptions = SpeechOptions()) -> list[Window]:
     """Detect the speech in ``source`` and pack it into windows (empty when there is none)."""
     duration = duration_of(source)
-    regions = detect_speech(source, vad=speech.vad, threshold=speech.threshold, min_silence=speech.min_silence,
-                            noise_db=speech.noise_db, max_len=WINDOW - speech.pause)
+    regions = detect_speech(
+        source,
+        vad=speech.vad,
+        threshold=speech.threshold,
+        min_silence=speech.min_silence,
+        noise_db=speech.noise_db,
+        max_len=WINDOW - speech.pause,
+    )
     windows = plan_windows(regions, duration, pause=speech.pause)
-    log.info("Found %.0f s of speech in %.0f s of audio (%s); packed into %d window%s of at most %.0f s",
-             sum(e - s for s, e in regions), duration, speech.vad, len(windows), "s" if len(windows) != 1 else "",
-             WINDOW)
+    log.info(
+        "Found %.0f s of speech in %.0f s of audio (%s); packed into %d window%s of at most %.0f s",
+        sum(e - s for s, e in regions),
+        duration,
+        speech.vad,
+        len(windows),
+        "s" if len(windows) != 1 else "",
+        WINDOW,
+    )
     return windows
 
 
-def transcribe_windows(source: AudioSource, windows: list[Window], options: DecodeOptions, backend: Backend, *,
-                       batch_size: int, callbacks: Callbacks = Callbacks(),
-                       checkpoints: Checkpoints | None = None) -> LongAudioResult:
+def transcribe_windows(
+    source: AudioSource,
+    windows: list[Window],
+    options: DecodeOptions,
+    backend: Backend,
+    *,
+    batch_size: int,
+    callbacks: Callbacks = Callbacks(),
+    checkpoints: Checkpoints | None = None,
+) -> LongAudioResult:
     """Decode planned ``windows`` of ``source`` with ``backend`` and stitch them into a transcript.
 
     Batches are fixed groups of at most ``batch_size`` windows (:func:`batch_groups`), so a resumed
@@ -182,23 +201,56 @@ def transcribe_windows(source: AudioSource, windows: list[Window], options: Deco
             except OSError:
                 pass  # the first window's checkpoint will say why, once
     callbacks.language(language)
-    run = WindowRun(source, dataclasses.replace(options, language=language), backend, callbacks=callbacks,
-                    checkpoints=checkpoints)
+    run = WindowRun(
+        source, dataclasses.replace(options, language=language), backend, callbacks=callbacks, checkpoints=checkpoints
+    )
     if run.results:
-        log.info("Resuming: %d window%s already transcribed (checkpoints in %s)", len(run.results),
-                 "s" if len(run.results) > 1 else "", checkpoints.directory)
+        log.info(
+            "Resuming: %d window%s already transcribed (checkpoints in %s)",
+            len(run.results),
+            "s" if len(run.results) > 1 else "",
+            checkpoints.directory,
+        )
     cues = run.run(windows, batch_groups(windows, batch_size, backend.tasks))
     transcript = Transcript(tuple(cues), language, duration, options.task)
     return LongAudioResult(transcript, run.checkpoints, len(windows), run.extra)
 
 
-def open_checkpoints(source: AudioSource, windows: Sequence[Window], *, root: Path, stem: str, engine: str,
-                     model: str, options: DecodeOptions, batch_size: int, tasks: int) -> Checkpoints:
+def open_checkpoints(
+    source: AudioSource,
+    windows: Sequence[Window],
+    *,
+    root: Path,
+    stem: str,
+    engine: str,
+    model: str,
+    options: DecodeOptions,
+    batch_size: int,
+    tasks: int,
+) -> Checkpoints:
     """The checkpoint directory of this input, model, options and plan under ``root/.audiototext/``."""
-    key = checkpoint_key(fingerprint(source), engine=engine, model=model, options=options, windows=windows,
-                         batching=(batch_size, tasks))
+    key = checkpoint_key(
+        fingerprint(source), engine=engine, model=model, options=options, windows=windows, batching=(batch_size, tasks)
+    )
     return Checkpoints(Path(root) / CHECKPOINT_DIR / f"{stem}-{key}")
 
 
-__all__ = ["EARLY_STOP", "MAX_ROUNDS", "WindowRun", "MODES", "SpeechOptions", "ParallelOptions", "LongAudioResult", "resolve_mode", "default_batch_size",
-           "make_backend", "batch_groups", "plan", "early_stop", "transcribe_windows", "open_checkpoints", "EngineSpec", "RaySettings"]
+__all__ = [
+    "EARLY_STOP",
+    "MAX_ROUNDS",
+    "WindowRun",
+    "MODES",
+    "SpeechOptions",
+    "ParallelOptions",
+    "LongAudioResult",
+    "resolve_mode",
+    "default_batch_size",
+    "make_backend",
+    "batch_groups",
+    "plan",
+    "early_stop",
+    "transcribe_windows",
+    "open_checkpoints",
+    "EngineSpec",
+    "RaySettings",
+]

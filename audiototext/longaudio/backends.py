@@ -61,14 +61,11 @@ class Backend(Protocol):
     name: str
     tasks: int
 
-    def detect_language(self, audio: np.ndarray) -> str:
-        ...
+    def detect_language(self, audio: np.ndarray) -> str: ...
 
-    def submit(self, batch: Batch, options: DecodeOptions) -> Future:
-        ...
+    def submit(self, batch: Batch, options: DecodeOptions) -> Future: ...
 
-    def close(self) -> None:
-        ...
+    def close(self) -> None: ...
 
 
 def decode_batch(engine: Engine, batch: Batch, options: DecodeOptions) -> BatchResult:
@@ -136,9 +133,12 @@ class ProcessBackend:
 
         self.tasks, per_worker = split_cores(workers, spec.threads)
         # spawn, not fork: torch and CTranslate2 hold threads that a forked child would inherit broken.
-        self.pool = ProcessPoolExecutor(self.tasks, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_worker_init,
-                                        initargs=(dataclasses.replace(spec, threads=per_worker),))
+        self.pool = ProcessPoolExecutor(
+            self.tasks,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(dataclasses.replace(spec, threads=per_worker),),
+        )
         log.info("Decoding in %d processes of %d thread%s each", self.tasks, per_worker, "s" if per_worker > 1 else "")
 
     def detect_language(self, audio: np.ndarray) -> str:
@@ -199,8 +199,10 @@ def start_ray(address: str | None):
     try:
         ray.init(address=target, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
     except Exception as e:  # noqa: BLE001 - any connection failure gets the same advice
-        raise AudioToTextError(f"Could not start or join Ray at {address or 'a new local cluster'} ({e}); "
-                               "check --ray-address", address=address) from e
+        raise AudioToTextError(
+            f"Could not start or join Ray at {address or 'a new local cluster'} ({e}); check --ray-address",
+            address=address,
+        ) from e
     finally:
         for sig, handler in handlers.items():
             if handler is not None:
@@ -240,15 +242,22 @@ class RayBackend:
         cpus = settings.num_cpus if settings.num_cpus is not None else float(threads)
         # max_task_retries=0: a batch on a lost actor fails here, to be sent to a live actor
         # (_settle), instead of waiting inside Ray for that actor's restart.
-        actor = self.ray.remote(num_cpus=cpus, num_gpus=gpus, max_restarts=-1, max_task_retries=0,
-                                scheduling_strategy="SPREAD")(_RayWorker)
+        actor = self.ray.remote(
+            num_cpus=cpus, num_gpus=gpus, max_restarts=-1, max_task_retries=0, scheduling_strategy="SPREAD"
+        )(_RayWorker)
         worker_spec = EngineSpec(spec.engine, spec.model, spec.device, threads)
         self.actors = [actor.remote(worker_spec) for _ in range(count)]
         self._lost: dict[int, object] = {}  # actor index -> readiness probe (ObjectRef) of a lost actor
         self._lock = threading.Lock()
         self.next = 0
-        log.info("Decoding on %d Ray actor%s (%g CPU, %g GPU, %d threads each)", count,
-                 "s" if count > 1 else "", cpus, gpus, threads)
+        log.info(
+            "Decoding on %d Ray actor%s (%g CPU, %g GPU, %d threads each)",
+            count,
+            "s" if count > 1 else "",
+            cpus,
+            gpus,
+            threads,
+        )
 
     @property
     def tasks(self) -> int:
@@ -286,8 +295,11 @@ class RayBackend:
     def _lose(self, index: int, error: BaseException) -> None:
         with self._lock:
             if index not in self._lost:
-                log.warning("Ray actor %d was lost (%s); its batches go to the other actors until it is back",
-                            index, str(error).splitlines()[0][:200] if str(error) else type(error).__name__)
+                log.warning(
+                    "Ray actor %d was lost (%s); its batches go to the other actors until it is back",
+                    index,
+                    str(error).splitlines()[0][:200] if str(error) else type(error).__name__,
+                )
                 self._lost[index] = self.actors[index].__ray_ready__.remote()
 
     def detect_language(self, audio: np.ndarray) -> str:
@@ -309,23 +321,24 @@ class RayBackend:
         inner = self.actors[index].decode.remote(batch, options).future()
         inner.add_done_callback(lambda done: self._settle(done, index, batch, options, outer, sent))
 
-    def _settle(self, done: Future, index: int, batch: Batch, options: DecodeOptions, outer: Future,
-                sent: int) -> None:
+    def _settle(self, done: Future, index: int, batch: Batch, options: DecodeOptions, outer: Future, sent: int) -> None:
         """A batch's answer: its result; or, when its actor was lost, the batch sent to another actor."""
         error = done.exception()
         if error is None:
             outer.set_result(done.result())
-        elif isinstance(error, self.ray.exceptions.RayActorError) and \
-                sent < self.RESENDS_PER_ACTOR * len(self.actors):
+        elif isinstance(error, self.ray.exceptions.RayActorError) and sent < self.RESENDS_PER_ACTOR * len(self.actors):
             self._lose(index, error)
             try:
                 self._send(batch, options, outer, sent + 1)
             except Exception as e:  # noqa: BLE001 - the job must fail, not wait for a future never settled
                 outer.set_exception(e)
         elif isinstance(error, self.ray.exceptions.RayActorError):
-            outer.set_exception(AudioToTextError(
-                f"Ray lost the actor of windows {list(batch.indices)} {sent} times ({error}); check the cluster",
-                windows=list(batch.indices)))
+            outer.set_exception(
+                AudioToTextError(
+                    f"Ray lost the actor of windows {list(batch.indices)} {sent} times ({error}); check the cluster",
+                    windows=list(batch.indices),
+                )
+            )
         else:
             outer.set_exception(error)
 
@@ -336,5 +349,15 @@ class RayBackend:
             self.ray.shutdown()
 
 
-__all__ = ["Batch", "BatchResult", "EngineSpec", "Backend", "ThreadBackend", "ProcessBackend", "RayBackend",
-           "RaySettings", "start_ray", "decode_batch"]
+__all__ = [
+    "Batch",
+    "BatchResult",
+    "EngineSpec",
+    "Backend",
+    "ThreadBackend",
+    "ProcessBackend",
+    "RayBackend",
+    "RaySettings",
+    "start_ray",
+    "decode_batch",
+]

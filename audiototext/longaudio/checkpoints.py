@@ -12,7 +12,7 @@ import json
 import logging
 import shutil
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..files import write_text
 from ..transcript import Word
@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 CHECKPOINT_DIR = ".audiototext"
 
 
-def checkpoint_key(fingerprint: str, *, engine: str, model: str, options, windows: Sequence[Window],
-                   batching: tuple) -> str:
+def checkpoint_key(
+    fingerprint: str, *, engine: str, model: str, options, windows: Sequence[Window], batching: tuple
+) -> str:
     """A hash of what a window's text depends on: audio, engine, model, options, plan, and how the
     windows are batched (batch size and workers; batch composition can move a float, and so a word)."""
     digest = hashlib.sha1(fingerprint.encode())
@@ -35,16 +36,28 @@ def checkpoint_key(fingerprint: str, *, engine: str, model: str, options, window
 
 
 def _to_json(index: int, result: WindowText) -> str:
-    return json.dumps({"index": index, "text": result.text, "temperature": result.temperature,
-                       "silent": result.silent, "tokens": list(result.tokens),
-                       "words": [[w.start, w.end, w.word, w.probability] for w in result.words]},
-                      ensure_ascii=False)
+    return json.dumps(
+        {
+            "index": index,
+            "text": result.text,
+            "temperature": result.temperature,
+            "silent": result.silent,
+            "tokens": list(result.tokens),
+            "words": [[w.start, w.end, w.word, w.probability] for w in result.words],
+        },
+        ensure_ascii=False,
+    )
 
 
 def _from_json(data: dict) -> tuple[int, WindowText]:
     words = tuple(Word(float(s), float(e), str(w), float(p)) for s, e, w, p in data["words"])
-    return int(data["index"]), WindowText(str(data["text"]), words, float(data["temperature"]),
-                                          bool(data["silent"]), tuple(int(t) for t in data["tokens"]))
+    return int(data["index"]), WindowText(
+        str(data["text"]),
+        words,
+        float(data["temperature"]),
+        bool(data["silent"]),
+        tuple(int(t) for t in data["tokens"]),
+    )
 
 
 class Checkpoints:

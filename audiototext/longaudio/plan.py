@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import logging
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -134,8 +134,9 @@ def pack(stretches: Sequence[Region], *, window: float = WINDOW, first_index: in
 PAUSE_FLOOR = 0.2
 
 
-def plan_windows(regions: Sequence[Region], duration: float, *, pause: float = 0.4,
-                 window: float = WINDOW) -> list[Window]:
+def plan_windows(
+    regions: Sequence[Region], duration: float, *, pause: float = 0.4, window: float = WINDOW
+) -> list[Window]:
     """Speech regions -> windows: pauses shortened to ``pause`` seconds, packed up to ``window`` seconds.
 
     Every window costs a full encoder pass however little it holds, so when shorter pauses (down
@@ -166,8 +167,7 @@ def plan_windows(regions: Sequence[Region], duration: float, *, pause: float = 0
     return windows
 
 
-def continuation(windows: Sequence[tuple[Window, float]], *, window: float = WINDOW,
-                 first_index: int) -> list[Window]:
+def continuation(windows: Sequence[tuple[Window, float]], *, window: float = WINDOW, first_index: int) -> list[Window]:
     """Windows for the audio that decoded windows left untranscribed.
 
     Args:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from typing import Callable
+from collections.abc import Callable
 
 from ..engines import DecodeOptions
 from ..engines.windows import Encoded, WindowText
@@ -49,8 +49,15 @@ class WindowRun:
     checkpoint whatever order the batches finished in.
     """
 
-    def __init__(self, source: AudioSource, options: DecodeOptions, backend: Backend, *, callbacks: Callbacks,
-                 checkpoints: Checkpoints | None):
+    def __init__(
+        self,
+        source: AudioSource,
+        options: DecodeOptions,
+        backend: Backend,
+        *,
+        callbacks: Callbacks,
+        checkpoints: Checkpoints | None,
+    ):
         self.source, self.options, self.backend = source, options, backend
         self.callbacks, self.checkpoints = callbacks, checkpoints
         self.windows: dict[int, Window] = {}
@@ -74,11 +81,16 @@ class WindowRun:
         split = self.backend.tasks > 1 and hasattr(self.backend, "submit_encode")
         self.schedule(self._next_split if split else self._next_batch)
         if self.extra:
-            log.info("Whisper ended %d window%s early: %d more decoded for the rest", self.extra,
-                     "s" if self.extra > 1 else "", self.extra)
+            log.info(
+                "Whisper ended %d window%s early: %d more decoded for the rest",
+                self.extra,
+                "s" if self.extra > 1 else "",
+                self.extra,
+            )
         if self.cut:
-            log.warning("Cut %d word%s that Whisper repeated in a loop (a hallucination)", self.cut,
-                        "s" if self.cut > 1 else "")
+            log.warning(
+                "Cut %d word%s that Whisper repeated in a loop (a hallucination)", self.cut, "s" if self.cut > 1 else ""
+            )
         self.progress(finished=True)
         return self.cues
 
@@ -115,8 +127,9 @@ class WindowRun:
             self.todo.remove(ready)
             encoded = [self.encoded.pop(w.index) for w in ready]
             return self.backend.submit_decode(encoded, self.options), lambda result: self.finish(ready, result)
-        window = next((w for g in self.todo for w in g if w.index not in self.encoded
-                       and w.index not in self.encoding), None)
+        window = next(
+            (w for g in self.todo for w in g if w.index not in self.encoded and w.index not in self.encoding), None
+        )
         if window is None or len(self.encoded) + len(self.encoding) >= 2 * max(map(len, self.todo)) + 2:
             return None
         self.encoding.add(window.index)
@@ -167,8 +180,11 @@ class WindowRun:
         try:
             self.checkpoints.save(index, result)
         except OSError as e:
-            log.warning("Cannot save checkpoints in %s (%s): this run goes on, but could not resume if interrupted",
-                        self.checkpoints.directory, e.strerror or e)
+            log.warning(
+                "Cannot save checkpoints in %s (%s): this run goes on, but could not resume if interrupted",
+                self.checkpoints.directory,
+                e.strerror or e,
+            )
             self.checkpoints.remove()  # a partial set is of no use and must not fill the folder further
             self.checkpoints = None
 
@@ -185,8 +201,10 @@ class WindowRun:
     def emit_ready(self) -> None:
         """Place the cues of every first-pass window that is final, in time order, and report them."""
         while self.placed < len(self.first) and (chain := self.chain(self.first[self.placed].index)):
-            words = sorted((p for i in chain for p in place_words(self.windows[i], self.results[i].words)),
-                           key=lambda p: p.word.start)
+            words = sorted(
+                (p for i in chain for p in place_words(self.windows[i], self.results[i].words)),
+                key=lambda p: p.word.start,
+            )
             words, cut = trim_loops(words)
             self.cut += cut
             for cue in make_cues(words, self.windows, keep_words=self.options.word_timestamps):

@@ -13,7 +13,8 @@ import os
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Protocol
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -30,8 +31,7 @@ class AudioSource(Protocol):
     """16 kHz mono audio that can be read in pieces."""
 
     @property
-    def samples(self) -> int:
-        ...
+    def samples(self) -> int: ...
 
     def read(self, start: float, end: float) -> np.ndarray:
         """float32 samples of ``[start, end)`` seconds (clipped to the audio)."""
@@ -108,9 +108,29 @@ class DecodedFile:
         handle, temporary = tempfile.mkstemp(prefix="audiototext-", suffix=".s16", dir=work_dir)
         os.close(handle)
         self.path = Path(temporary)
-        cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-threads", "0", "-i", str(path),
-               "-map", "0:a:0", "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le", "-acodec", "pcm_s16le",
-               str(self.path)]
+        cmd = [
+            "ffmpeg",
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-threads",
+            "0",
+            "-i",
+            str(path),
+            "-map",
+            "0:a:0",
+            "-ac",
+            "1",
+            "-ar",
+            str(SAMPLE_RATE),
+            "-f",
+            "s16le",
+            "-acodec",
+            "pcm_s16le",
+            str(self.path),
+        ]
         try:
             subprocess.run(cmd, check=True, capture_output=True)
         except subprocess.CalledProcessError as e:
@@ -142,12 +162,22 @@ class DecodedFile:
         except OSError as e:  # a read-only or vanished temp dir must not hide the real error
             log.debug("Could not remove %s (%s)", self.path, e)
 
-    def __enter__(self) -> "DecodedFile":
+    def __enter__(self) -> DecodedFile:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
 
-__all__ = ["AudioSource", "ArraySource", "DecodedFile", "blocks", "duration_of", "fingerprint", "whole", "peak",
-           "as_source", "SAMPLE_RATE"]
+__all__ = [
+    "AudioSource",
+    "ArraySource",
+    "DecodedFile",
+    "blocks",
+    "duration_of",
+    "fingerprint",
+    "whole",
+    "peak",
+    "as_source",
+    "SAMPLE_RATE",
+]

@@ -12,7 +12,7 @@ import logging
 import math
 import re
 import subprocess
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -27,8 +27,9 @@ DETECTORS = ("silero", "silencedetect", "off")
 Region = tuple[float, float]
 
 
-def silero_speech(audio: np.ndarray, *, threshold: float = 0.5, min_silence: float = 0.16,
-                  max_speech: float = 28.0) -> list[Region]:
+def silero_speech(
+    audio: np.ndarray, *, threshold: float = 0.5, min_silence: float = 0.16, max_speech: float = 28.0
+) -> list[Region]:
     """Speech regions of an array found by Silero VAD (no padding: the planner pads).
 
     Raises:
@@ -37,12 +38,19 @@ def silero_speech(audio: np.ndarray, *, threshold: float = 0.5, min_silence: flo
     try:
         from faster_whisper.vad import VadOptions, get_speech_timestamps
     except ImportError as e:
-        raise OptionsError("Silero voice detection needs faster-whisper: pip install 'audiototext[faster]', "
-                           "or use vad='silencedetect'") from e
-    options = VadOptions(threshold=threshold, min_silence_duration_ms=int(min_silence * 1000),
-                         speech_pad_ms=0, max_speech_duration_s=max_speech)
-    return [(r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE)
-            for r in get_speech_timestamps(audio, options, sampling_rate=SAMPLE_RATE)]
+        raise OptionsError(
+            "Silero voice detection needs faster-whisper: pip install 'audiototext[faster]', or use vad='silencedetect'"
+        ) from e
+    options = VadOptions(
+        threshold=threshold,
+        min_silence_duration_ms=int(min_silence * 1000),
+        speech_pad_ms=0,
+        max_speech_duration_s=max_speech,
+    )
+    return [
+        (r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE)
+        for r in get_speech_timestamps(audio, options, sampling_rate=SAMPLE_RATE)
+    ]
 
 
 _SILENCE_START = re.compile(rb"silence_start: (-?[\d.]+)")
@@ -77,11 +85,28 @@ def silencedetect_speech(audio: np.ndarray, *, noise_db: float, min_silence: flo
 
     require_ffmpeg()
     duration = len(audio) / SAMPLE_RATE
-    cmd = ["ffmpeg", "-hide_banner", "-nostats", "-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", "1",
-           "-i", "pipe:0", "-af", f"silencedetect=noise={noise_db:.1f}dB:d={min_silence}", "-f", "null", "-"]
+    cmd = [
+        "ffmpeg",
+        "-hide_banner",
+        "-nostats",
+        "-f",
+        "f32le",
+        "-ar",
+        str(SAMPLE_RATE),
+        "-ac",
+        "1",
+        "-i",
+        "pipe:0",
+        "-af",
+        f"silencedetect=noise={noise_db:.1f}dB:d={min_silence}",
+        "-f",
+        "null",
+        "-",
+    ]
     try:
-        done = subprocess.run(cmd, input=np.ascontiguousarray(audio, np.float32).tobytes(),
-                              capture_output=True, check=True)
+        done = subprocess.run(
+            cmd, input=np.ascontiguousarray(audio, np.float32).tobytes(), capture_output=True, check=True
+        )
     except subprocess.CalledProcessError as e:
         tail = e.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["?"]
         raise MediaError(f"ffmpeg silencedetect failed ({tail[0]})") from e
@@ -152,8 +177,15 @@ def _silero_in_blocks(source: AudioSource, *, threads: int = 2, **options) -> li
         return [region for found in pool.map(find, spans) for region in found]
 
 
-def detect_speech(source: AudioSource, *, vad: str = "silero", threshold: float = 0.5, min_silence: float = 0.16,
-                  noise_db: float | None = None, max_len: float = 28.0) -> list[Region]:
+def detect_speech(
+    source: AudioSource,
+    *,
+    vad: str = "silero",
+    threshold: float = 0.5,
+    min_silence: float = 0.16,
+    noise_db: float | None = None,
+    max_len: float = 28.0,
+) -> list[Region]:
     """Speech regions of the whole source, none longer than ``max_len`` seconds, read block by block.
 
     Raises:
@@ -168,13 +200,29 @@ def detect_speech(source: AudioSource, *, vad: str = "silero", threshold: float 
     elif vad == "silero":
         regions = _silero_in_blocks(source, threshold=threshold, min_silence=min_silence, max_speech=max_len)
     else:
-        level = noise_db if noise_db is not None else auto_noise_db(
-            np.concatenate([frame_levels(block) for _, block in blocks(source)] or [np.zeros(0)]))
-        regions = [(offset + s, offset + e) for offset, block in blocks(source)
-                   for s, e in silencedetect_speech(block, noise_db=level, min_silence=min_silence)]
+        level = (
+            noise_db
+            if noise_db is not None
+            else auto_noise_db(np.concatenate([frame_levels(block) for _, block in blocks(source)] or [np.zeros(0)]))
+        )
+        regions = [
+            (offset + s, offset + e)
+            for offset, block in blocks(source)
+            for s, e in silencedetect_speech(block, noise_db=level, min_silence=min_silence)
+        ]
         log.debug("silencedetect at %.1f dBFS found %d speech regions", level, len(regions))
     return split_long_regions(merge_touching(regions), source, max_len)
 
 
-__all__ = ["DETECTORS", "Region", "detect_speech", "silero_speech", "silencedetect_speech", "auto_noise_db",
-           "frame_levels", "split_long_regions", "merge_touching", "quietest_point"]
+__all__ = [
+    "DETECTORS",
+    "Region",
+    "detect_speech",
+    "silero_speech",
+    "silencedetect_speech",
+    "auto_noise_db",
+    "frame_levels",
+    "split_long_regions",
+    "merge_touching",
+    "quietest_point",
+]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from ..transcript import Segment, Word
 from .plan import Window
@@ -78,10 +78,11 @@ def cue_breaks(words: Sequence[Placed], windows: dict[int, Window]) -> list[int]
     for i in range(1, len(words)):
         before, word = words[i - 1], words[i]
         text = "".join(w.word.word for w in words[start:i])
-        hard = (before.window != word.window or _removed_gap(windows, before, word) > SUBTITLE_GAP)
+        hard = before.window != word.window or _removed_gap(windows, before, word) > SUBTITLE_GAP
         sentence = _SENTENCE_END.search(before.word.word.strip()) and len(text.strip()) >= MIN_CUE_CHARS
-        too_long = (word.word.end - words[start].word.start > MAX_CUE_SECONDS
-                    or len(text) + len(word.word.word) > MAX_CUE_CHARS)
+        too_long = (
+            word.word.end - words[start].word.start > MAX_CUE_SECONDS or len(text) + len(word.word.word) > MAX_CUE_CHARS
+        )
         if too_long and not (hard or sentence):
             clause = [k for k in range(start + 1, i) if _CLAUSE_END.search(words[k - 1].word.word.strip())]
             if clause and clause[-1] - start >= 2:
@@ -119,11 +120,11 @@ def trim_loops(words: Sequence[Placed], *, max_ngram: int = 8) -> tuple[list[Pla
     while i < len(words):
         best = None
         for n in range(1, max_ngram + 1):
-            gram = keys[i:i + n]
+            gram = keys[i : i + n]
             if len(gram) < n or not all(gram):
                 break
             count = 1
-            while keys[i + count * n: i + (count + 1) * n] == gram:
+            while keys[i + count * n : i + (count + 1) * n] == gram:
                 count += 1
             if count > max(4, -(-16 // n)):
                 best = (n, count)
@@ -137,5 +138,13 @@ def trim_loops(words: Sequence[Placed], *, max_ngram: int = 8) -> tuple[list[Pla
     return [p for k, p in enumerate(words) if k not in cut], len(cut)
 
 
-__all__ = ["SUBTITLE_GAP", "MAX_CUE_SECONDS", "MAX_CUE_CHARS", "Placed", "place_words", "cue_breaks", "make_cues",
-           "trim_loops"]
+__all__ = [
+    "SUBTITLE_GAP",
+    "MAX_CUE_SECONDS",
+    "MAX_CUE_CHARS",
+    "Placed",
+    "place_words",
+    "cue_breaks",
+    "make_cues",
+    "trim_loops",
+]

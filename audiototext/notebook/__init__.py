@@ -22,13 +22,37 @@ IPython, ``google.colab`` and ``ipywidgets`` are imported inside the functions t
 from __future__ import annotations
 
 from .colab import environment, in_colab, in_jupyter, mount_drive, record
-from .fields import (COHERENCE_HELP, COLAB_URL, CONSTRAINTS_FILE, CONSTRAINTS_URL, DEEPL_SECRET, MICROPHONE,
-                   OPENAI_SECRET, OUTPUT_DIR, REPOSITORY_URL, STEPS, deepl_options, defaults, drive_path,
-                   option_defaults, parse_audio_files, transcribe_options)
+from .fields import (
+    COHERENCE_HELP,
+    COLAB_URL,
+    CONSTRAINTS_FILE,
+    CONSTRAINTS_URL,
+    DEEPL_SECRET,
+    MICROPHONE,
+    OPENAI_SECRET,
+    OUTPUT_DIR,
+    REPOSITORY_URL,
+    STEPS,
+    deepl_options,
+    defaults,
+    drive_path,
+    option_defaults,
+    parse_audio_files,
+    transcribe_options,
+)
 from .output import NotebookError, human_size
 from .results import player_html, tracks, zip_files
-from .steps import (Inputs, Transcription, choose_input, gpu_names, save_uploads, setup, show_results, transcribe,
-                    translate)
+from .steps import (
+    Inputs,
+    Transcription,
+    choose_input,
+    gpu_names,
+    save_uploads,
+    setup,
+    show_results,
+    transcribe,
+    translate,
+)
 from .widgets import Form, build_form, form, run_form
 
 #: ``audio_file`` and every option the notebook's steps take, with the form's defaults (the form
@@ -36,10 +60,43 @@ from .widgets import Form, build_form, form, run_form
 DEFAULTS: dict = option_defaults()
 
 __all__ = [
-    "REPOSITORY_URL", "COLAB_URL", "CONSTRAINTS_FILE", "CONSTRAINTS_URL", "OUTPUT_DIR", "MICROPHONE", "DEEPL_SECRET",
-    "OPENAI_SECRET", "COHERENCE_HELP", "STEPS", "DEFAULTS", "NotebookError", "Inputs", "Transcription", "Form",
-    "defaults", "parse_audio_files", "drive_path", "transcribe_options", "deepl_options", "human_size",
-    "player_html", "tracks", "zip_files", "gpu_names", "save_uploads",
-    "setup", "choose_input", "record", "mount_drive", "transcribe", "translate", "show_results",
-    "build_form", "form", "run_form", "in_colab", "in_jupyter", "environment",
+    "REPOSITORY_URL",
+    "COLAB_URL",
+    "CONSTRAINTS_FILE",
+    "CONSTRAINTS_URL",
+    "OUTPUT_DIR",
+    "MICROPHONE",
+    "DEEPL_SECRET",
+    "OPENAI_SECRET",
+    "COHERENCE_HELP",
+    "STEPS",
+    "DEFAULTS",
+    "NotebookError",
+    "Inputs",
+    "Transcription",
+    "Form",
+    "defaults",
+    "parse_audio_files",
+    "drive_path",
+    "transcribe_options",
+    "deepl_options",
+    "human_size",
+    "player_html",
+    "tracks",
+    "zip_files",
+    "gpu_names",
+    "save_uploads",
+    "setup",
+    "choose_input",
+    "record",
+    "mount_drive",
+    "transcribe",
+    "translate",
+    "show_results",
+    "build_form",
+    "form",
+    "run_form",
+    "in_colab",
+    "in_jupyter",
+    "environment",
 ]

@@ -12,7 +12,7 @@ import logging
 import subprocess
 import sys
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..errors import MediaError, OptionsError
 from . import fields
@@ -68,8 +68,9 @@ def mount_drive() -> None:
         OptionsError: outside Colab.
     """
     if not in_colab():
-        raise OptionsError("Google Drive paths work in Colab only: download the file and give its path, or "
-                           "choose a local output_dir")
+        raise OptionsError(
+            "Google Drive paths work in Colab only: download the file and give its path, or choose a local output_dir"
+        )
     from google.colab import drive
 
     drive.mount(fields.DRIVE_MOUNT)
@@ -152,8 +153,9 @@ def record(directory: Path = Path(".")) -> Path:
         MediaError: ffmpeg cannot read what the browser recorded.
     """
     if not in_colab():
-        raise OptionsError("Recording the microphone works in Colab only: record with another program and give "
-                           "the file in audio_file")
+        raise OptionsError(
+            "Recording the microphone works in Colab only: record with another program and give the file in audio_file"
+        )
     from google.colab.output import eval_js
     from IPython.display import Audio, Javascript
 
@@ -167,14 +169,32 @@ def record(directory: Path = Path(".")) -> Path:
     path = recording_path(directory)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        subprocess.run(["ffmpeg", "-n", "-loglevel", "error", "-i", "pipe:0", "-ac", "1", str(path)],
-                       input=recorded, capture_output=True, check=True)
+        subprocess.run(
+            ["ffmpeg", "-n", "-loglevel", "error", "-i", "pipe:0", "-ac", "1", str(path)],
+            input=recorded,
+            capture_output=True,
+            check=True,
+        )
     except subprocess.CalledProcessError as e:
-        raise MediaError(f"Could not convert the recording ({e.stderr.decode(errors='replace').strip()}): "
-                         "record again", source=fields.MICROPHONE) from e
+        raise MediaError(
+            f"Could not convert the recording ({e.stderr.decode(errors='replace').strip()}): record again",
+            source=fields.MICROPHONE,
+        ) from e
     display(Audio(filename=str(path)))
     return path
 
 
-__all__ = ["RECORDING_STEM", "in_colab", "in_jupyter", "environment", "secret", "mounted", "mount_drive",
-           "ensure_drive", "upload", "download", "recording_path", "record"]
+__all__ = [
+    "RECORDING_STEM",
+    "in_colab",
+    "in_jupyter",
+    "environment",
+    "secret",
+    "mounted",
+    "mount_drive",
+    "ensure_drive",
+    "upload",
+    "download",
+    "recording_path",
+    "record",
+]

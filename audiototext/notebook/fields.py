@@ -11,7 +11,8 @@ notebook's own (``audio_file``, ``burn_subtitles``), and maps Google Drive paths
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from .. import options as registry
 from ..errors import OptionsError
@@ -21,14 +22,17 @@ from ..options import FormField
 #: Change it here, in AudioToText.ipynb and in README.md (a test checks the notebook's copy).
 REPOSITORY_URL = "https://github.com/audiototext/audiototext"
 NOTEBOOK_FILE = "AudioToText.ipynb"
-COLAB_URL = REPOSITORY_URL.replace("https://github.com/", "https://colab.research.google.com/github/", 1) \
+COLAB_URL = (
+    REPOSITORY_URL.replace("https://github.com/", "https://colab.research.google.com/github/", 1)
     + f"/blob/main/{NOTEBOOK_FILE}"
+)
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 #: The tested versions the install cell installs (issue 12, point 8); tests/test_notebook_install.py
 #: resolves them against Colab's preinstalled packages.
 CONSTRAINTS_FILE = "constraints/colab.txt"
-CONSTRAINTS_URL = REPOSITORY_URL.replace("https://github.com/", "https://raw.githubusercontent.com/", 1) \
-    + f"/main/{CONSTRAINTS_FILE}"
+CONSTRAINTS_URL = (
+    REPOSITORY_URL.replace("https://github.com/", "https://raw.githubusercontent.com/", 1) + f"/main/{CONSTRAINTS_FILE}"
+)
 #: The extras the install cell installs: both local engines, DeepL, the OpenAI API engine.
 INSTALL_EXTRAS = "faster,deepl,api"
 
@@ -42,39 +46,68 @@ MICROPHONE = "microphone"
 DEEPL_SECRET = "DEEPL_AUTH_KEY"
 OPENAI_SECRET = "OPENAI_API_KEY"
 
+#: Transcribe fields the widget form shows under "Advanced" (the form cell shows them last).
+ADVANCED = (
+    "vad",
+    "parallel",
+    "beam_size",
+    "best_of",
+    "temperature",
+    "word_timestamps",
+    "highlight_words",
+    "max_line_width",
+    "max_line_count",
+    "max_words_per_line",
+)
+
 #: The fields each step's form cell shows, in order. Every other option keeps its default.
 STEPS: dict[str, tuple[str, ...]] = {
     "input": ("audio_file",),
-    "transcribe": ("task", "use_model", "language", "prompt", "coherence_preference", "engine", "api_key",
-                   "output_formats", "output_dir", "vad", "parallel", "beam_size", "best_of", "temperature",
-                   "word_timestamps", "highlight_words", "max_line_width", "max_line_count", "max_words_per_line"),
-    "translate": ("deepl_api_key", "deepl_target_language", "deepl_formality", "deepl_coherence_preference",
-                  "deepl_glossary"),
+    "transcribe": (
+        "task",
+        "use_model",
+        "language",
+        "prompt",
+        "coherence_preference",
+        "engine",
+        "api_key",
+        "output_formats",
+        "output_dir",
+        *ADVANCED,
+    ),
+    "translate": (
+        "deepl_api_key",
+        "deepl_target_language",
+        "deepl_formality",
+        "deepl_coherence_preference",
+        "deepl_glossary",
+    ),
     "results": ("burn_subtitles",),
 }
 
 #: What the form says about coherence (issue 12, point 4): the lead measured that prompting each
 #: window with the previous window's text raised WER by about 2 points (es/en), so windows are
 #: decoded independently and the preference is honoured by sequential decoding only.
-COHERENCE_HELP = ("applies to sequential decoding only (parallel = off). Otherwise the audio is cut into "
-                  "windows of speech that are decoded independently: prompting each window with the previous "
-                  "window's text measured about 2 WER points worse (Spanish and English)")
+COHERENCE_HELP = (
+    "applies to sequential decoding only (parallel = off). Otherwise the audio is cut into "
+    "windows of speech that are decoded independently: prompting each window with the previous "
+    "window's text measured about 2 WER points worse (Spanish and English)"
+)
 
 #: Notebook wording where the registry's one-line help needs the notebook's context.
 NOTES: dict[str, str] = {
     "audio_file": "empty: upload files; or file names separated by commas, an http(s) link, a Google Drive "
-                  f"path (MyDrive/talk.mp4), or {MICROPHONE} to record (Colab)",
+    f"path (MyDrive/talk.mp4), or {MICROPHONE} to record (Colab)",
     "coherence_preference": COHERENCE_HELP,
     "output_dir": "folder for the files; a Google Drive folder (MyDrive/subtitles) keeps every file and "
-                  "checkpoint through a disconnect, and running the step again resumes",
+    "checkpoint through a disconnect, and running the step again resumes",
     "api_key": f"OpenAI API key for engine openai-api (better: the Colab secret {OPENAI_SECRET}); never printed",
     "deepl_api_key": f"DeepL API key (better: the Colab secret {DEEPL_SECRET}); never printed",
-    "deepl_target_language": "with a key, the step reads DeepL's current list: a language added since can be "
-                             "typed in",
+    "deepl_target_language": "with a key, the step reads DeepL's current list: a language added since can be typed in",
     "vad": "silero: speech only (noise and most music skipped); silencedetect: by level; off: every second is "
-           "decoded (songs, music)",
+    "decoded (songs, music)",
     "burn_subtitles": "also write <name>_subtitled.mp4 with the subtitles burned into the picture (the DeepL "
-                      "translation when there is one); a plain background for audio",
+    "translation when there is one); a plain background for audio",
 }
 
 _OWN_FIELDS = (
@@ -123,7 +156,7 @@ def drive_path(path: str | Path) -> str:
     for prefix in ("MyDrive", "Shareddrives"):
         for short in (prefix, "drive/" + prefix, "/content/drive/" + prefix):
             if text == short or text.startswith(short + "/"):
-                return f"{DRIVE_MOUNT}/{prefix}{text[len(short):]}"
+                return f"{DRIVE_MOUNT}/{prefix}{text[len(short) :]}"
     return text
 
 
@@ -138,8 +171,9 @@ def check_fields(given: Mapping[str, Any], step: str) -> None:
     allowed = STEPS[step] if step != "transcribe" else transcribe_fields()
     unknown = sorted(set(given) - set(allowed))
     if unknown:
-        raise OptionsError(f"Unknown field(s) {', '.join(unknown)} for the {step} step: use {', '.join(allowed)}",
-                           option=unknown[0])
+        raise OptionsError(
+            f"Unknown field(s) {', '.join(unknown)} for the {step} step: use {', '.join(allowed)}", option=unknown[0]
+        )
 
 
 def transcribe_fields() -> tuple[str, ...]:
@@ -221,9 +255,35 @@ def form_cell_lines(step: str) -> list[str]:
     return [param_line(name) for name in STEPS[step]]
 
 
-__all__ = ["REPOSITORY_URL", "NOTEBOOK_FILE", "COLAB_URL", "COLAB_BADGE", "CONSTRAINTS_FILE", "CONSTRAINTS_URL",
-           "INSTALL_EXTRAS", "OUTPUT_DIR", "DRIVE_MOUNT", "MICROPHONE", "DEEPL_SECRET", "OPENAI_SECRET", "STEPS",
-           "COHERENCE_HELP", "NOTES", "all_fields", "defaults", "option_defaults", "choices", "help_text",
-           "parse_audio_files", "drive_path",
-           "on_drive", "check_fields", "transcribe_fields", "transcribe_options", "deepl_options", "drive_paths",
-           "param_line", "form_cell_lines"]
+__all__ = [
+    "REPOSITORY_URL",
+    "NOTEBOOK_FILE",
+    "COLAB_URL",
+    "COLAB_BADGE",
+    "CONSTRAINTS_FILE",
+    "CONSTRAINTS_URL",
+    "INSTALL_EXTRAS",
+    "OUTPUT_DIR",
+    "DRIVE_MOUNT",
+    "MICROPHONE",
+    "DEEPL_SECRET",
+    "OPENAI_SECRET",
+    "STEPS",
+    "COHERENCE_HELP",
+    "NOTES",
+    "all_fields",
+    "defaults",
+    "option_defaults",
+    "choices",
+    "help_text",
+    "parse_audio_files",
+    "drive_path",
+    "on_drive",
+    "check_fields",
+    "transcribe_fields",
+    "transcribe_options",
+    "deepl_options",
+    "drive_paths",
+    "param_line",
+    "form_cell_lines",
+]

@@ -12,7 +12,7 @@ import logging
 import sys
 
 from ..errors import AudioToTextError
-from ..events import Callbacks
+from ..events import Callbacks, write_line
 from ..subtitles import format_timestamp
 from ..transcript import Segment
 from .colab import in_colab, in_jupyter
@@ -45,9 +45,7 @@ class _PrintHandler(logging.Handler):
 
 def write(line: str) -> None:
     """Print one line in the cell, around a live tqdm bar."""
-    from tqdm.auto import tqdm
-
-    tqdm.write(line, file=sys.stdout)
+    write_line(line, file=sys.stdout)
 
 
 def setup_logging() -> None:
@@ -95,8 +93,10 @@ def show(html_text: str, plain: str) -> None:
 def show_error(error: Exception, note: str = "") -> None:
     """One red line (and a note) without stopping the step."""
     text = f"❌ {error}" + (f"\n{note}" if note else "")
-    show(f"<p style='color:#c00'>❌ {html.escape(str(error))}" + (f"<br>{html.escape(note)}" if note else "") + "</p>",
-         text)
+    show(
+        f"<p style='color:#c00'>❌ {html.escape(str(error))}" + (f"<br>{html.escape(note)}" if note else "") + "</p>",
+        text,
+    )
 
 
 def human_size(size: int) -> str:
@@ -119,5 +119,17 @@ def callbacks() -> Callbacks:
     return Callbacks(on_segment=print_segment, on_file_start=on_file_start, on_translated_line=print_segment)
 
 
-__all__ = ["NotebookError", "stop", "write", "setup_logging", "segment_line", "print_segment", "rich", "display",
-           "show", "show_error", "human_size", "callbacks"]
+__all__ = [
+    "NotebookError",
+    "stop",
+    "write",
+    "setup_logging",
+    "segment_line",
+    "print_segment",
+    "rich",
+    "display",
+    "show",
+    "show_error",
+    "human_size",
+    "callbacks",
+]

@@ -18,7 +18,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..errors import MediaError
 from ..languages import language_name
@@ -78,8 +78,9 @@ def data_url(content: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(content).decode('ascii')}"
 
 
-def player_html(src: str, found: Sequence[Track], *, video: bool = True,
-                writer: WriterOptions = WriterOptions()) -> str:
+def player_html(
+    src: str, found: Sequence[Track], *, video: bool = True, writer: WriterOptions = WriterOptions()
+) -> str:
     """An HTML5 player of ``src`` with each track selectable (the first shown by default).
 
     Audio plays in a ``<video>`` element too (an ``<audio>`` element has no subtitle menu); browsers
@@ -87,12 +88,16 @@ def player_html(src: str, found: Sequence[Track], *, video: bool = True,
     """
     player_id = f"audiototext-player-{uuid.uuid4().hex[:12]}"
     style = "width:100%;max-width:720px" + ("" if video else ";height:120px;background:#000")
-    rows = [f'<video id="{player_id}" class="audiototext-player" controls preload="metadata" style="{style}" '
-            f'src="{html.escape(src, quote=True)}">']
+    rows = [
+        f'<video id="{player_id}" class="audiototext-player" controls preload="metadata" style="{style}" '
+        f'src="{html.escape(src, quote=True)}">'
+    ]
     for i, track in enumerate(found):
         vtt = data_url(vtt_text(track.transcript, writer).encode("utf-8"), "text/vtt")
-        rows.append(f'  <track kind="subtitles" srclang="{html.escape(track.srclang, quote=True)}" '
-                    f'label="{html.escape(track.label, quote=True)}" src="{vtt}"{" default" if i == 0 else ""}>')
+        rows.append(
+            f'  <track kind="subtitles" srclang="{html.escape(track.srclang, quote=True)}" '
+            f'label="{html.escape(track.label, quote=True)}" src="{vtt}"{" default" if i == 0 else ""}>'
+        )
     rows.append("</video>")
     if not video:
         rows.append(_CAPTIONS.replace("PLAYER_ID", player_id))
@@ -136,9 +141,11 @@ def media_source(source: str, environment: str, *, limit: int | None = None) -> 
             return "/".join(Path(relative).parts), ""
     size = path.stat().st_size
     if size > limit:
-        return None, (f"{path.name} is {human_size(size)}: too big to play in the notebook (the limit is "
-                      f"{human_size(limit)}). Download it with the subtitle files and open both in a player such "
-                      "as VLC, or set burn_subtitles")
+        return None, (
+            f"{path.name} is {human_size(size)}: too big to play in the notebook (the limit is "
+            f"{human_size(limit)}). Download it with the subtitle files and open both in a player such "
+            "as VLC, or set burn_subtitles"
+        )
     mime = mimetypes.guess_type(path.name)[0] or "video/mp4"
     return data_url(path.read_bytes(), mime), ""
 
@@ -167,22 +174,48 @@ def burn(source: str, track: Track, target: Path, *, video: bool, writer: Writer
     target = Path(target).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.stem}.partial.mp4")
-    picture = ["-i", src, "-map", "0:v:0", "-map", "0:a:0?"] if video else \
-        ["-f", "lavfi", "-i", BACKGROUND, "-i", src, "-map", "0:v", "-map", "1:a:0", "-shortest"]
+    picture = (
+        ["-i", src, "-map", "0:v:0", "-map", "0:a:0?"]
+        if video
+        else ["-f", "lavfi", "-i", BACKGROUND, "-i", src, "-map", "0:v", "-map", "1:a:0", "-shortest"]
+    )
     with tempfile.TemporaryDirectory(prefix="audiototext-burn-") as folder:
         with open(Path(folder) / "subtitles.srt", "w", encoding="utf-8") as stream:
             write(track.transcript, "srt", stream, writer)
         # Run where subtitles.srt is, so the filter's argument needs no escaping of the user's path.
-        command = ["ffmpeg", "-nostdin", "-y", "-loglevel", "error", *picture, "-vf", "subtitles=subtitles.srt",
-                   "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p", "-c:a", "aac",
-                   "-b:a", "160k", "-movflags", "+faststart", str(partial)]
+        command = [
+            "ffmpeg",
+            "-nostdin",
+            "-y",
+            "-loglevel",
+            "error",
+            *picture,
+            "-vf",
+            "subtitles=subtitles.srt",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "23",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "160k",
+            "-movflags",
+            "+faststart",
+            str(partial),
+        ]
         try:
             subprocess.run(command, cwd=folder, capture_output=True, check=True)
         except (OSError, subprocess.CalledProcessError) as e:
             partial.unlink(missing_ok=True)
             reason = e.stderr.decode(errors="replace").strip()[-500:] if getattr(e, "stderr", None) else str(e)
-            raise MediaError(f"{source}: could not burn the subtitles in ({reason}); the subtitle files are "
-                             "kept", source=source) from e
+            raise MediaError(
+                f"{source}: could not burn the subtitles in ({reason}); the subtitle files are kept", source=source
+            ) from e
     os.replace(partial, target)
     return target
 
@@ -203,8 +236,11 @@ def zip_files(files: Sequence[Path], target: str | Path) -> Path:
         for path in files:
             path = Path(path)
             stored = path.suffix.lower() in (".mp4", ".mkv", ".webm", ".mov")
-            archive.write(path, f"{path.parent.name}/{path.name}",
-                          compress_type=zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
+            archive.write(
+                path,
+                f"{path.parent.name}/{path.name}",
+                compress_type=zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED,
+            )
     os.replace(partial, target)
     return target
 
@@ -234,14 +270,18 @@ def table_html(results: Sequence[FileResult], files: Sequence[Sequence[Path]], e
     rows = []
     for result, (source, name), paths in zip(results, input_names(results), files):
         if result.ok:
-            cell = ", ".join(f"{file_link(p, environment)} <small>({human_size(p.stat().st_size)})</small>"
-                             for p in paths if p.is_file())
+            cell = ", ".join(
+                f"{file_link(p, environment)} <small>({human_size(p.stat().st_size)})</small>"
+                for p in paths
+                if p.is_file()
+            )
         else:
             cell = f"<span style='color:#c00'>❌ {html.escape(str(result.error))}</span>"
         rows.append(f"<tr><td>{html.escape(source)}</td><td>{html.escape(name)}.*</td><td>{cell}</td></tr>")
-    return ("<table class='audiototext-files' style='text-align:left'><tr><th style='text-align:left'>input</th>"
-            "<th style='text-align:left'>name</th><th style='text-align:left'>files</th></tr>"
-            + "".join(rows) + "</table>")
+    return (
+        "<table class='audiototext-files' style='text-align:left'><tr><th style='text-align:left'>input</th>"
+        "<th style='text-align:left'>name</th><th style='text-align:left'>files</th></tr>" + "".join(rows) + "</table>"
+    )
 
 
 def table_text(results: Sequence[FileResult], files: Sequence[Sequence[Path]]) -> str:
@@ -270,8 +310,10 @@ def preview(path: Path) -> tuple[str, str]:
     """The first lines of a subtitle file, as (HTML, plain text)."""
     lines = path.read_text(encoding="utf-8").splitlines()
     head = "\n".join(lines[:PREVIEW_LINES]) + ("\n…" if len(lines) > PREVIEW_LINES else "")
-    return (f"<details open><summary>{html.escape(path.name)}</summary><pre>{html.escape(head)}</pre></details>",
-            f"\n--- {path.name} ---\n{head}")
+    return (
+        f"<details open><summary>{html.escape(path.name)}</summary><pre>{html.escape(head)}</pre></details>",
+        f"\n--- {path.name} ---\n{head}",
+    )
 
 
 def can_burn() -> bool:
@@ -285,6 +327,25 @@ def can_burn() -> bool:
     return any(line.split()[1:2] == ["subtitles"] for line in out.splitlines() if line.strip())
 
 
-__all__ = ["PLAYER_EMBED_LIMIT", "BURNED_SUFFIX", "PREVIEW_LINES", "Track", "tracks", "vtt_text", "data_url",
-           "player_html", "media_source", "has_video", "burn", "burned_name", "zip_files", "file_link",
-           "input_names", "table_html", "table_text", "preview_file", "preview", "can_burn"]
+__all__ = [
+    "PLAYER_EMBED_LIMIT",
+    "BURNED_SUFFIX",
+    "PREVIEW_LINES",
+    "Track",
+    "tracks",
+    "vtt_text",
+    "data_url",
+    "player_html",
+    "media_source",
+    "has_video",
+    "burn",
+    "burned_name",
+    "zip_files",
+    "file_link",
+    "input_names",
+    "table_html",
+    "table_text",
+    "preview_file",
+    "preview",
+    "can_burn",
+]

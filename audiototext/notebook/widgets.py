@@ -19,9 +19,6 @@ from .steps import Inputs, Transcription, choose_input, show_results, transcribe
 
 #: The dropdown entry for "no DeepL translation".
 NO_TRANSLATION = ("(no DeepL translation)", "")
-#: Transcribe fields shown under "Advanced" rather than in the main list.
-ADVANCED = ("vad", "parallel", "beam_size", "best_of", "temperature", "word_timestamps", "highlight_words",
-            "max_line_width", "max_line_count", "max_words_per_line")
 
 
 @dataclass
@@ -83,8 +80,13 @@ def _widget(name: str, value: Any):
     if field.type is int:
         return widgets.BoundedIntText(value=int(value or 0), min=0, max=int(field.maximum or 100_000), **common)
     if field.type is float:
-        return widgets.BoundedFloatText(value=float(value or 0.0), min=field.minimum or 0.0,
-                                        max=field.maximum if field.maximum is not None else 1e6, step=0.1, **common)
+        return widgets.BoundedFloatText(
+            value=float(value or 0.0),
+            min=field.minimum or 0.0,
+            max=field.maximum if field.maximum is not None else 1e6,
+            step=0.1,
+            **common,
+        )
     if name.endswith("api_key"):
         return widgets.Password(value=str(value), layout=wide, **common)
     return widgets.Text(value=str(value), layout=wide, **common)
@@ -133,19 +135,27 @@ def _layout(made: dict, upload, run, output):
     def section(title: str, names) -> list:
         return [widgets.HTML(f"<b>{html.escape(title)}</b>"), *(made[n] for n in names)]
 
-    main = [n for n in fields.STEPS["transcribe"] if n not in ADVANCED]
-    advanced = widgets.Accordion(children=[widgets.VBox([made[n] for n in ADVANCED])])
+    main = [n for n in fields.STEPS["transcribe"] if n not in fields.ADVANCED]
+    advanced = widgets.Accordion(children=[widgets.VBox([made[n] for n in fields.ADVANCED])])
     advanced.set_title(0, "Long audio, music and decoding")
     coherence = widgets.HTML(f"<small>coherence_preference {html.escape(fields.COHERENCE_HELP)}.</small>")
-    box = widgets.VBox([
-        widgets.HTML(f"<h3>🗣️ AudioToText</h3><p>Whisper subtitles from any audio or video; the files go to "
-                     f"<code>output_dir</code> (default <code>{fields.OUTPUT_DIR}/</code>).</p>"),
-        *section("Input", fields.STEPS["input"]), upload,
-        *section("Transcribe", main), coherence, advanced,
-        *section("DeepL (optional)", fields.STEPS["translate"]),
-        *section("Results", fields.STEPS["results"]),
-        run, output,
-    ])
+    box = widgets.VBox(
+        [
+            widgets.HTML(
+                f"<h3>🗣️ AudioToText</h3><p>Whisper subtitles from any audio or video; the files go to "
+                f"<code>output_dir</code> (default <code>{fields.OUTPUT_DIR}/</code>).</p>"
+            ),
+            *section("Input", fields.STEPS["input"]),
+            upload,
+            *section("Transcribe", main),
+            coherence,
+            advanced,
+            *section("DeepL (optional)", fields.STEPS["translate"]),
+            *section("Results", fields.STEPS["results"]),
+            run,
+            output,
+        ]
+    )
     box.add_class("audiototext-form")
     return box
 

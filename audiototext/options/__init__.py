@@ -29,11 +29,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Collection, Mapping
+from typing import TYPE_CHECKING, Any
+from collections.abc import Collection, Mapping
 
 from ..errors import OptionsError
 from .registry import OPTIONS, REGISTRY, for_face, option
-from .spec import (API_ENGINE, API_MODEL, ENGLISH_SIZES, FACES, GROUPS, LINE_OPTIONS, Option, default_engine)
+from .spec import API_ENGINE, API_MODEL, ENGLISH_SIZES, FACES, GROUPS, LINE_OPTIONS, Option, default_engine
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..longaudio import ParallelOptions
@@ -46,8 +47,7 @@ log = logging.getLogger(__name__)
 # --- values -> pipeline Options -------------------------------------------------------------------
 
 
-def resolve(values: Mapping[str, Any], *, face: str = "cli",
-            explicit: Collection[str] | None = None) -> dict[str, Any]:
+def resolve(values: Mapping[str, Any], *, face: str = "cli", explicit: Collection[str] | None = None) -> dict[str, Any]:
     """Every option's value: ``values`` parsed and validated, defaults filled in, the rules applied.
 
     Args:
@@ -63,14 +63,19 @@ def resolve(values: Mapping[str, Any], *, face: str = "cli",
     """
     unknown = [k for k in values if k not in REGISTRY]
     if unknown:
-        raise OptionsError(f"Unknown option(s) {', '.join(sorted(unknown))}: use "
-                           f"{', '.join(o.name for o in for_face(face))}", option=unknown[0])
+        raise OptionsError(
+            f"Unknown option(s) {', '.join(sorted(unknown))}: use {', '.join(o.name for o in for_face(face))}",
+            option=unknown[0],
+        )
     hidden = [k for k in values if face not in REGISTRY[k].faces]
     if hidden:
         o = REGISTRY[hidden[0]]
         raise OptionsError(f"{o.name} cannot be set here: {o.why}", option=o.name)
-    given = {name: REGISTRY[name].parse(raw, face) for name, raw in values.items()
-             if raw is not None or REGISTRY[name].nullable}
+    given = {
+        name: REGISTRY[name].parse(raw, face)
+        for name, raw in values.items()
+        if raw is not None or REGISTRY[name].nullable
+    }
     chosen = set(given if explicit is None else explicit) & set(given)
     v = {o.name: given[o.name] if o.name in given else o.default_value(face) for o in OPTIONS}
     for name in ("language", "output_formats"):  # normalised by their checks when given, not as defaults
@@ -89,10 +94,14 @@ def _words_rule(v: dict[str, Any], chosen: set[str], face: str) -> None:
     if "word_timestamps" in chosen:
         names = " and ".join(REGISTRY[n].display(face) for n in wanting)
         verb = "needs" if len(wanting) == 1 else "need"
-        raise OptionsError(f"{names} {verb} word timestamps, but {REGISTRY['word_timestamps'].display(face)} is set "
-                           "to False: drop one or the other", option="word_timestamps")
-    log.info("%s need%s word timestamps: turning word_timestamps on", " and ".join(wanting),
-             "s" if len(wanting) == 1 else "")
+        raise OptionsError(
+            f"{names} {verb} word timestamps, but {REGISTRY['word_timestamps'].display(face)} is set "
+            "to False: drop one or the other",
+            option="word_timestamps",
+        )
+    log.info(
+        "%s need%s word timestamps: turning word_timestamps on", " and ".join(wanting), "s" if len(wanting) == 1 else ""
+    )
     v["word_timestamps"] = True
 
 
@@ -127,21 +136,32 @@ def deepl_options(values: Mapping[str, Any]) -> DeepLOptions | None:
         return None
     from ..translation import DeepLOptions
 
-    return DeepLOptions(target=values["deepl_target"], auth_key=values.get("deepl_api_key"),
-                        formality=values.get("deepl_formality", "default"),
-                        coherence=values.get("deepl_coherence", REGISTRY["deepl_coherence"].default),
-                        glossary=values.get("deepl_glossary"), server_url=values.get("deepl_server_url"))
+    return DeepLOptions(
+        target=values["deepl_target"],
+        auth_key=values.get("deepl_api_key"),
+        formality=values.get("deepl_formality", "default"),
+        coherence=values.get("deepl_coherence", REGISTRY["deepl_coherence"].default),
+        glossary=values.get("deepl_glossary"),
+        server_url=values.get("deepl_server_url"),
+    )
 
 
 def long_audio_options(values: Mapping[str, Any]) -> ParallelOptions:
     """The long-audio options of resolved values (see :func:`resolve`), in one place."""
     from ..longaudio import ParallelOptions, RaySettings, SpeechOptions
 
-    speech = SpeechOptions(vad=values["vad"], noise_db=values["silence_db"], min_silence=values["min_silence"],
-                           pause=values["pause"])
+    speech = SpeechOptions(
+        vad=values["vad"], noise_db=values["silence_db"], min_silence=values["min_silence"], pause=values["pause"]
+    )
     ray = RaySettings(address=values["ray_address"], num_cpus=values["ray_num_cpus"], num_gpus=values["ray_num_gpus"])
-    return ParallelOptions(mode=values["parallel"], batch_size=values["batch_size"], workers=values["workers"],
-                           ray=ray, checkpoints=values["resume"], speech=speech)
+    return ParallelOptions(
+        mode=values["parallel"],
+        batch_size=values["batch_size"],
+        workers=values["workers"],
+        ray=ray,
+        checkpoints=values["resume"],
+        speech=speech,
+    )
 
 
 def to_options(v: Mapping[str, Any]) -> Options:
@@ -151,19 +171,42 @@ def to_options(v: Mapping[str, Any]) -> Options:
     from ..subtitles import WriterOptions
 
     decode = DecodeOptions(
-        task=v["task"], language=v["language"], initial_prompt=v["initial_prompt"],
-        condition_on_previous_text=v["condition_on_previous_text"], temperature=v["temperature"],
-        temperature_increment_on_fallback=v["temperature_increment_on_fallback"], beam_size=v["beam_size"],
-        best_of=v["best_of"], patience=v["patience"], length_penalty=v["length_penalty"],
-        suppress_tokens=v["suppress_tokens"], compression_ratio_threshold=v["compression_ratio_threshold"],
-        logprob_threshold=v["logprob_threshold"], no_speech_threshold=v["no_speech_threshold"],
-        word_timestamps=v["word_timestamps"])
-    writer = WriterOptions(max_line_width=v["max_line_width"], max_line_count=v["max_line_count"],
-                           highlight_words=v["highlight_words"], max_words_per_line=v["max_words_per_line"])
-    return Options(model=v["model"], engine=v["engine"], device=v["device"], threads=v["threads"], decode=decode,
-                   output_dir=Path(v["output_dir"]), formats=tuple(v["output_formats"]), writer=writer,
-                   deepl=deepl_options(v), progress=not (v["quiet"] or v["no_progress"]),
-                   parallel=long_audio_options(v), api_key=v["api_key"])
+        task=v["task"],
+        language=v["language"],
+        initial_prompt=v["initial_prompt"],
+        condition_on_previous_text=v["condition_on_previous_text"],
+        temperature=v["temperature"],
+        temperature_increment_on_fallback=v["temperature_increment_on_fallback"],
+        beam_size=v["beam_size"],
+        best_of=v["best_of"],
+        patience=v["patience"],
+        length_penalty=v["length_penalty"],
+        suppress_tokens=v["suppress_tokens"],
+        compression_ratio_threshold=v["compression_ratio_threshold"],
+        logprob_threshold=v["logprob_threshold"],
+        no_speech_threshold=v["no_speech_threshold"],
+        word_timestamps=v["word_timestamps"],
+    )
+    writer = WriterOptions(
+        max_line_width=v["max_line_width"],
+        max_line_count=v["max_line_count"],
+        highlight_words=v["highlight_words"],
+        max_words_per_line=v["max_words_per_line"],
+    )
+    return Options(
+        model=v["model"],
+        engine=v["engine"],
+        device=v["device"],
+        threads=v["threads"],
+        decode=decode,
+        output_dir=Path(v["output_dir"]),
+        formats=tuple(v["output_formats"]),
+        writer=writer,
+        deepl=deepl_options(v),
+        progress=not (v["quiet"] or v["no_progress"]),
+        parallel=long_audio_options(v),
+        api_key=v["api_key"],
+    )
 
 
 def build(values: Mapping[str, Any], *, face: str = "cli", explicit: Collection[str] | None = None) -> Options:
@@ -222,9 +265,20 @@ def form_fields() -> list[FormField]:
             default = 0
         elif default is None or isinstance(default, Path):
             default = "" if default is None else str(default)
-        fields.append(FormField(o.form, o.name, o.type, default, o.dropdown(),
-                                free=not (o.choices or o.labels), minimum=o.min, maximum=o.max,
-                                help=o.help, group=o.group))
+        fields.append(
+            FormField(
+                o.form,
+                o.name,
+                o.type,
+                default,
+                o.dropdown(),
+                free=not (o.choices or o.labels),
+                minimum=o.min,
+                maximum=o.max,
+                help=o.help,
+                group=o.group,
+            )
+        )
     return fields
 
 
@@ -306,9 +360,19 @@ def query_parameters() -> list[QueryParameter]:
     rows = []
     for o in for_face("service"):
         description = o.help + (f" ({', '.join(map(str, o.choices))})" if o.choices else "")
-        rows.append(QueryParameter(o.name, str if o.type is Path else o.type, o.default_value("service"),
-                                   description, None if o.min_open else o.min, o.min if o.min_open else None,
-                                   o.max, tuple(o.choices), o.nullable))
+        rows.append(
+            QueryParameter(
+                o.name,
+                str if o.type is Path else o.type,
+                o.default_value("service"),
+                description,
+                None if o.min_open else o.min,
+                o.min if o.min_open else None,
+                o.max,
+                tuple(o.choices),
+                o.nullable,
+            )
+        )
     return rows
 
 
@@ -360,8 +424,31 @@ def _meaning(o: Option) -> str:
     return text.replace("|", "\\|")
 
 
-__all__ = ["FACES", "GROUPS", "API_ENGINE", "API_MODEL", "LINE_OPTIONS", "Option", "OPTIONS", "REGISTRY",
-           "default_engine", "option", "for_face", "resolve", "build", "to_options", "deepl_options",
-           "long_audio_options", "FormField", "form_fields", "form_values", "dropdown", "options_from_form",
-           "deepl_from_form",
-           "QueryParameter", "query_parameters", "options_from_query", "markdown_table"]
+__all__ = [
+    "FACES",
+    "GROUPS",
+    "API_ENGINE",
+    "API_MODEL",
+    "LINE_OPTIONS",
+    "Option",
+    "OPTIONS",
+    "REGISTRY",
+    "default_engine",
+    "option",
+    "for_face",
+    "resolve",
+    "build",
+    "to_options",
+    "deepl_options",
+    "long_audio_options",
+    "FormField",
+    "form_fields",
+    "form_values",
+    "dropdown",
+    "options_from_form",
+    "deepl_from_form",
+    "QueryParameter",
+    "query_parameters",
+    "options_from_query",
+    "markdown_table",
+]

@@ -19,6 +19,7 @@ _LONG_AUDIO_SERVER = "the service decodes long audio as its --backend says"
 
 # --- checks of free values (lazy imports keep this module light) ---------------------------------
 
+
 def _check_language(value: str) -> str:
     from ..languages import resolve_language
 
@@ -36,8 +37,11 @@ def _check_tokens(value: str) -> str:
     try:
         [int(token) for token in value.split(",") if token.strip()]
     except ValueError:
-        raise OptionsError(f"suppress_tokens must be comma-separated token ids (-1: symbols), not {value!r}",
-                           option="suppress_tokens", value=value) from None
+        raise OptionsError(
+            f"suppress_tokens must be comma-separated token ids (-1: symbols), not {value!r}",
+            option="suppress_tokens",
+            value=value,
+        ) from None
     return value
 
 
@@ -51,8 +55,7 @@ def _check_target(value: str | None) -> str | None:
 
 def _check_model(value: str) -> str:
     if not value.strip():
-        raise OptionsError("model must not be empty: give an official name such as base, or a path",
-                           option="model")
+        raise OptionsError("model must not be empty: give an official name such as base, or a path", option="model")
     return value.strip()
 
 
@@ -81,6 +84,8 @@ def _deepl_targets() -> tuple[str, ...]:
     return ("", *TARGET_NAMES)
 
 
+# The option table: one Option per row, keywords aligned by hand (not reflowed by the formatter).
+# fmt: off
 def _model_options() -> tuple[Option, ...]:
     """Model and engine."""
     from ..engines import ENGINES
@@ -250,6 +255,7 @@ OPTIONS: tuple[Option, ...] = (*_model_options(), *_decode_options(), *_output_o
                                *_deepl_options(), *_api_options())
 #: Options by name.
 REGISTRY: dict[str, Option] = {o.name: o for o in OPTIONS}
+# fmt: on
 
 
 def option(name: str) -> Option:

@@ -7,7 +7,8 @@ import importlib.util
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping
 
 from ..errors import OptionsError
 
@@ -188,16 +189,18 @@ class Option:
             if self.type is float:
                 return float(text)
         except ValueError:
-            raise OptionsError(f"{label} must be {_kind(self.type)}, not {text!r}", option=self.name,
-                               value=text) from None
+            raise OptionsError(
+                f"{label} must be {_kind(self.type)}, not {text!r}", option=self.name, value=text
+            ) from None
         return Path(text).expanduser() if self.type is Path else text
 
     def _from_typed(self, raw: Any, label: str) -> Any:
-        ok = {bool: isinstance(raw, bool),
-              int: isinstance(raw, int) and not isinstance(raw, bool)
-              or isinstance(raw, float) and raw.is_integer(),
-              float: isinstance(raw, (int, float)) and not isinstance(raw, bool),
-              Path: isinstance(raw, (str, Path))}.get(self.type, True)
+        ok = {
+            bool: isinstance(raw, bool),
+            int: isinstance(raw, int) and not isinstance(raw, bool) or isinstance(raw, float) and raw.is_integer(),
+            float: isinstance(raw, (int, float)) and not isinstance(raw, bool),
+            Path: isinstance(raw, (str, Path)),
+        }.get(self.type, True)
         if not ok:
             raise OptionsError(f"{label} must be {_kind(self.type)}, not {raw!r}", option=self.name, value=raw)
         if self.type in (int, float):
@@ -209,8 +212,9 @@ class Option:
             if value == choice or isinstance(value, str) and value.lower() == str(choice).lower():
                 return choice
         accepted = list(self.labels) if self.labels and face == "notebook" else list(self.choices)
-        raise OptionsError(f"Unknown {label} {raw!r}: use one of {', '.join(map(str, accepted))}",
-                           option=self.name, value=raw)
+        raise OptionsError(
+            f"Unknown {label} {raw!r}: use one of {', '.join(map(str, accepted))}", option=self.name, value=raw
+        )
 
     def _check_range(self, value: Any, label: str) -> None:
         if value is None or self.type not in (int, float):
@@ -218,8 +222,7 @@ class Option:
         low = self.min is not None and (value <= self.min if self.min_open else value < self.min)
         high = self.max is not None and value > self.max
         if low or high:
-            raise OptionsError(f"{label} must be {self.range_text()}, not {_num(value)}", option=self.name,
-                               value=value)
+            raise OptionsError(f"{label} must be {self.range_text()}, not {_num(value)}", option=self.name, value=value)
 
 
 def _num(value: float) -> str:

@@ -42,6 +42,21 @@ def create_app(settings: Settings = Settings()):
     return create(settings)
 
 
-__all__ = ["Settings", "create_app", "main", "job_options", "parallel_options", "progress_callbacks", "JobRunner",
-           "QueueFull", "Job", "JobStore", "SlugBusy", "DataDirLock", "DataDirBusy", "check_slug", "check_url",
-           "failure_status"]
+__all__ = [
+    "Settings",
+    "create_app",
+    "main",
+    "job_options",
+    "parallel_options",
+    "progress_callbacks",
+    "JobRunner",
+    "QueueFull",
+    "Job",
+    "JobStore",
+    "SlugBusy",
+    "DataDirLock",
+    "DataDirBusy",
+    "check_slug",
+    "check_url",
+    "failure_status",
+]

@@ -39,13 +39,23 @@ def create_app(settings: Settings = Settings()):
     @contextlib.asynccontextmanager
     async def lifespan(app):
         runner.start()
-        log.info("audiototext service on http://%s:%d, data in %s, %d worker(s), backend %s",
-                 settings.host, settings.port, settings.data_dir, settings.workers, settings.backend)
+        log.info(
+            "audiototext service on http://%s:%d, data in %s, %d worker(s), backend %s",
+            settings.host,
+            settings.port,
+            settings.data_dir,
+            settings.workers,
+            settings.backend,
+        )
         yield
         runner.stop()
 
-    app = FastAPI(title="audiototext", version=__version__, lifespan=lifespan,
-                  description="Whisper transcription jobs: submit media, poll the status, get the subtitles.")
+    app = FastAPI(
+        title="audiototext",
+        version=__version__,
+        lifespan=lifespan,
+        description="Whisper transcription jobs: submit media, poll the status, get the subtitles.",
+    )
     app.state.service = Service(settings, store, runner)
     app.state.settings, app.state.store, app.state.runner, app.state.lock = settings, store, runner, lock
     app.middleware("http")(_guard(settings))
@@ -61,17 +71,25 @@ def _guard(settings: Settings):
         if settings.token and request.url.path not in OPEN_PATHS:
             scheme, _, given = request.headers.get("authorization", "").partition(" ")
             if not given or scheme.lower() != "bearer":
-                return JSONResponse({"detail": "missing bearer token: send 'Authorization: Bearer <token>'"},
-                                    status_code=401, headers={"WWW-Authenticate": "Bearer"})
+                return JSONResponse(
+                    {"detail": "missing bearer token: send 'Authorization: Bearer <token>'"},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
             if not hmac.compare_digest(given.strip().encode(), settings.token.encode()):
-                return JSONResponse({"detail": "wrong bearer token"}, status_code=401,
-                                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+                return JSONResponse(
+                    {"detail": "wrong bearer token"},
+                    status_code=401,
+                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                )
         if request.method == "POST" and request.url.path == "/api/transcribe":
             length = request.headers.get("content-length", "")
             # multipart adds a little to the file itself
             if length.isdigit() and int(length) > settings.max_bytes + 1024 * 1024:
-                return JSONResponse({"detail": f"upload: {length} bytes is more than the limit of "
-                                               f"{settings.max_bytes} bytes"}, status_code=413)
+                return JSONResponse(
+                    {"detail": f"upload: {length} bytes is more than the limit of {settings.max_bytes} bytes"},
+                    status_code=413,
+                )
         return await call_next(request)
 
     return guard

@@ -41,11 +41,12 @@ def split_result_name(name: str) -> tuple[str, str]:
     """
     slug, _, ext = name.partition(".")
     if not SLUG_RE.fullmatch(slug):
-        raise OptionsError(f"{SLUG_MESSAGE}, optionally followed by .srt, .vtt, .txt, .tsv or .json; "
-                           f"got {name[:200]!r}", slug=name[:200])
+        raise OptionsError(
+            f"{SLUG_MESSAGE}, optionally followed by .srt, .vtt, .txt, .tsv or .json; got {name[:200]!r}",
+            slug=name[:200],
+        )
     if ext and ext not in FILE_TYPES:
-        raise OptionsError(f"unknown file type {ext[:20]!r}: ask for {slug}.srt, .vtt, .txt, .tsv or .json",
-                           slug=slug)
+        raise OptionsError(f"unknown file type {ext[:20]!r}: ask for {slug}.srt, .vtt, .txt, .tsv or .json", slug=slug)
     return slug, ext
 
 
@@ -53,8 +54,11 @@ def check_url(url: str) -> str:
     """``url`` when it is an ``http(s)://`` link with a host; OptionsError otherwise."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise OptionsError(f"src_url must be an http:// or https:// link; {url[:200]!r} is refused "
-                           "(file://, local paths and other schemes are never read)", source=url)
+        raise OptionsError(
+            f"src_url must be an http:// or https:// link; {url[:200]!r} is refused "
+            "(file://, local paths and other schemes are never read)",
+            source=url,
+        )
     return url
 
 
@@ -89,5 +93,15 @@ def public_message(error: BaseException, *, media_path: str | None, source: str)
     return message
 
 
-__all__ = ["SLUG_PATTERN", "SLUG_RE", "SLUG_MESSAGE", "FILE_TYPES", "check_slug", "split_result_name", "check_url",
-           "safe_suffix", "failure_status", "public_message"]
+__all__ = [
+    "SLUG_PATTERN",
+    "SLUG_RE",
+    "SLUG_MESSAGE",
+    "FILE_TYPES",
+    "check_slug",
+    "split_result_name",
+    "check_url",
+    "safe_suffix",
+    "failure_status",
+    "public_message",
+]

@@ -21,6 +21,8 @@ from .settings import BACKENDS, Settings
 log = logging.getLogger("audiototext.service")
 
 
+# The flag table: one add_argument per row (not reflowed by the formatter).
+# fmt: off
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="audiototext serve", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -59,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", "--log_level", dest="log_level", default="info",
                    choices=["debug", "info", "warning", "error"])
     return p
+# fmt: on
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -67,12 +70,25 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     Raises:
         OptionsError: a value out of range (the message names the flag).
     """
-    return Settings(data_dir=args.data_dir, host=args.host, port=args.port, workers=args.workers,
-                    queue_size=args.queue_size, max_bytes=int(args.max_download_mb * 1024 * 1024),
-                    timeout=args.timeout, token=args.token or None, model=args.model, engine=args.engine,
-                    device=args.device, threads=args.threads or None, backend=args.backend,
-                    ray_address=args.ray_address, ray_actors=args.ray_actors, ray_num_cpus=args.ray_num_cpus,
-                    batch_size=args.batch_size)
+    return Settings(
+        data_dir=args.data_dir,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        queue_size=args.queue_size,
+        max_bytes=int(args.max_download_mb * 1024 * 1024),
+        timeout=args.timeout,
+        token=args.token or None,
+        model=args.model,
+        engine=args.engine,
+        device=args.device,
+        threads=args.threads or None,
+        backend=args.backend,
+        ray_address=args.ray_address,
+        ray_actors=args.ray_actors,
+        ray_num_cpus=args.ray_num_cpus,
+        batch_size=args.batch_size,
+    )
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -88,8 +104,12 @@ def bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as e:
         sock.close()
-        raise AudioToTextError(f"cannot listen on {host}:{port} ({e.strerror or e}): is another server using "
-                               "the port? Give another --port", host=host, port=port) from None
+        raise AudioToTextError(
+            f"cannot listen on {host}:{port} ({e.strerror or e}): is another server using "
+            "the port? Give another --port",
+            host=host,
+            port=port,
+        ) from None
     return sock
 
 

@@ -31,9 +31,17 @@ class Fetched:
     duration: float
 
 
-def fetch_media(dest_dir: Path, stem: str, *, src_url: str | None = None, is_video: bool = False,
-                upload: BinaryIO | None = None, filename: str | None = None, max_bytes: int,
-                timeout: float) -> Fetched:
+def fetch_media(
+    dest_dir: Path,
+    stem: str,
+    *,
+    src_url: str | None = None,
+    is_video: bool = False,
+    upload: BinaryIO | None = None,
+    filename: str | None = None,
+    max_bytes: int,
+    timeout: float,
+) -> Fetched:
     """Download ``src_url`` (or save ``upload``) as ``dest_dir/<stem>.<ext>`` and probe it with ffmpeg.
 
     On failure ``dest_dir`` is removed and the message names what the client sent, never this
@@ -107,9 +115,18 @@ def fetch_video_page(url: str, dest_dir: Path, stem: str, *, max_bytes: int, tim
     dest_dir.mkdir(parents=True, exist_ok=True)
     logger = _YtdlpLog()
     options = {
-        "outtmpl": str(dest_dir / f"{stem}.%(ext)s"), "format": "bestaudio/best", "noplaylist": True,
-        "playlist_items": "1", "max_filesize": max_bytes, "socket_timeout": timeout, "logger": logger,
-        "quiet": True, "no_warnings": False, "noprogress": True, "overwrites": True, "cachedir": False,
+        "outtmpl": str(dest_dir / f"{stem}.%(ext)s"),
+        "format": "bestaudio/best",
+        "noplaylist": True,
+        "playlist_items": "1",
+        "max_filesize": max_bytes,
+        "socket_timeout": timeout,
+        "logger": logger,
+        "quiet": True,
+        "no_warnings": False,
+        "noprogress": True,
+        "overwrites": True,
+        "cachedir": False,
     }
     try:
         with yt_dlp.YoutubeDL(options) as ydl:
@@ -120,8 +137,9 @@ def fetch_video_page(url: str, dest_dir: Path, stem: str, *, max_bytes: int, tim
     files = [p for p in dest_dir.glob(f"{stem}.*") if not p.name.endswith((".part", ".ytdl"))]
     if not files:
         if any("max-filesize" in line for line in logger.lines):
-            raise MediaError(f"{url}: the video is more than the limit of {max_bytes} bytes",
-                             source=url, limit=max_bytes)
+            raise MediaError(
+                f"{url}: the video is more than the limit of {max_bytes} bytes", source=url, limit=max_bytes
+            )
         raise MediaError(f"{url}: the page has no video or audio to download; check the link", source=url)
     return files[0]
 
@@ -142,8 +160,9 @@ def save_upload(stream: BinaryIO, dest_dir: Path, stem: str, *, filename: str | 
             if done > max_bytes:
                 out.close()
                 partial.unlink(missing_ok=True)
-                raise MediaError(f"upload {filename!r}: more than the limit of {max_bytes} bytes",
-                                 source=filename, limit=max_bytes)
+                raise MediaError(
+                    f"upload {filename!r}: more than the limit of {max_bytes} bytes", source=filename, limit=max_bytes
+                )
             out.write(chunk)
     os.replace(partial, path)
     return path

@@ -14,7 +14,8 @@ import dataclasses
 import inspect
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Optional
+from collections.abc import Callable, Mapping
 
 from .. import options as registry
 from ..errors import OptionsError
@@ -45,8 +46,9 @@ def query_dependency() -> Callable[..., dict[str, Any]]:
         description = row.description + (f" (default: {default})" if default not in (None, "") else "")
         limits = {"max_length": MAX_TEXT} if row.type is str else {"ge": row.ge, "gt": row.gt, "le": row.le}
         query = Query(None, description=description, **limits)
-        parameters.append(inspect.Parameter(row.name, inspect.Parameter.KEYWORD_ONLY, default=query,
-                                            annotation=Optional[row.type]))
+        parameters.append(
+            inspect.Parameter(row.name, inspect.Parameter.KEYWORD_ONLY, default=query, annotation=Optional[row.type])
+        )
 
     def job_parameters(**given: Any) -> dict[str, Any]:
         return {name: value for name, value in given.items() if value is not None}
@@ -66,13 +68,22 @@ def job_options(params: Mapping[str, Any], settings: Settings, output_dir: Path)
     options = registry.options_from_query(values)
     check_model(params.get("model"), options.engine, settings)
     if options.engine == registry.API_ENGINE and not os.environ.get("OPENAI_API_KEY", "").strip():
-        raise OptionsError(f"engine {registry.API_ENGINE} is not available on this server: it has no "
-                           "OPENAI_API_KEY in its environment (a key is never taken from a request)",
-                           engine=options.engine)
+        raise OptionsError(
+            f"engine {registry.API_ENGINE} is not available on this server: it has no "
+            "OPENAI_API_KEY in its environment (a key is never taken from a request)",
+            engine=options.engine,
+        )
     formats = options.formats if "json" in options.formats else (*options.formats, "json")  # GET /api/audio reads it
-    return dataclasses.replace(options, output_dir=Path(output_dir), device=settings.device,
-                               threads=settings.worker_threads, parallel=parallel_options(settings, options.parallel),
-                               progress=False, formats=formats, api_key=None)
+    return dataclasses.replace(
+        options,
+        output_dir=Path(output_dir),
+        device=settings.device,
+        threads=settings.worker_threads,
+        parallel=parallel_options(settings, options.parallel),
+        progress=False,
+        formats=formats,
+        api_key=None,
+    )
 
 
 def with_server_defaults(params: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
@@ -105,8 +116,9 @@ def check_model(model: str | None, engine: str, settings: Settings) -> None:
     else:
         from ..models import MODELS
     if model not in MODELS:
-        raise OptionsError(f"Unknown model {str(model)[:100]!r} for engine {engine}: use one of {', '.join(MODELS)}",
-                           model=model)
+        raise OptionsError(
+            f"Unknown model {str(model)[:100]!r} for engine {engine}: use one of {', '.join(MODELS)}", model=model
+        )
 
 
 def parallel_options(settings: Settings, base: ParallelOptions | None = None) -> ParallelOptions:
@@ -121,11 +133,21 @@ def parallel_options(settings: Settings, base: ParallelOptions | None = None) ->
 
     base = base or ParallelOptions()
     if settings.backend == "ray":
-        return dataclasses.replace(base, mode="ray", workers=settings.ray_actors, batch_size=settings.batch_size,
-                                   checkpoints=True,
-                                   ray=RaySettings(address=settings.ray_address, num_cpus=settings.ray_num_cpus))
-    return dataclasses.replace(base, mode="auto", batch_size=settings.batch_size, checkpoints=True,
-                               workers=split_cores(cores=settings.worker_threads)[0])
+        return dataclasses.replace(
+            base,
+            mode="ray",
+            workers=settings.ray_actors,
+            batch_size=settings.batch_size,
+            checkpoints=True,
+            ray=RaySettings(address=settings.ray_address, num_cpus=settings.ray_num_cpus),
+        )
+    return dataclasses.replace(
+        base,
+        mode="auto",
+        batch_size=settings.batch_size,
+        checkpoints=True,
+        workers=split_cores(cores=settings.worker_threads)[0],
+    )
 
 
 __all__ = ["MAX_TEXT", "query_dependency", "job_options", "with_server_defaults", "check_model", "parallel_options"]

@@ -125,22 +125,53 @@ class JobStore:
         row = self._connect().execute(sql, args).fetchone()
         return Job._from_row(row) if row else None
 
-    def create(self, slug: str, source: str, *, media_path: str | None = None, params: dict | None = None,
-               total_segments: int = 0, tasks: int = 0, call_id: str | None = None) -> Job:
+    def create(
+        self,
+        slug: str,
+        source: str,
+        *,
+        media_path: str | None = None,
+        params: dict | None = None,
+        total_segments: int = 0,
+        tasks: int = 0,
+        call_id: str | None = None,
+    ) -> Job:
         """Add a queued job and return it.
 
         Raises:
             SlugBusy: a queued or running job for ``slug`` exists already.
         """
         now = time.time()
-        job = Job(call_id or uuid.uuid4().hex, slug, QUEUED, source, media_path, dict(params or {}),
-                  total_segments, 0, tasks, created=now, updated=now)
+        job = Job(
+            call_id or uuid.uuid4().hex,
+            slug,
+            QUEUED,
+            source,
+            media_path,
+            dict(params or {}),
+            total_segments,
+            0,
+            tasks,
+            created=now,
+            updated=now,
+        )
         try:
             self._connect().execute(
                 "INSERT INTO jobs (call_id, slug, status, source, media_path, params, total_segments,"
                 " done_segments, tasks, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
-                (job.call_id, slug, QUEUED, source, media_path, json.dumps(job.params), total_segments, tasks,
-                 now, now))
+                (
+                    job.call_id,
+                    slug,
+                    QUEUED,
+                    source,
+                    media_path,
+                    json.dumps(job.params),
+                    total_segments,
+                    tasks,
+                    now,
+                    now,
+                ),
+            )
         except sqlite3.IntegrityError as e:
             raise SlugBusy(slug) from e
         return job
@@ -154,8 +185,7 @@ class JobStore:
 
     def done_for_slug(self, slug: str) -> Job | None:
         """The latest finished-without-error job for ``slug``, if any."""
-        return self._one("SELECT * FROM jobs WHERE slug = ? AND status = 'done' ORDER BY updated DESC LIMIT 1",
-                         slug)
+        return self._one("SELECT * FROM jobs WHERE slug = ? AND status = 'done' ORDER BY updated DESC LIMIT 1", slug)
 
     def for_slug(self, slug: str) -> list[Job]:
         rows = self._connect().execute("SELECT * FROM jobs WHERE slug = ? ORDER BY created", (slug,)).fetchall()
@@ -163,8 +193,11 @@ class JobStore:
 
     def unfinished(self) -> list[Job]:
         """Queued and running jobs, oldest first: what a restarted service must resume."""
-        rows = self._connect().execute(
-            "SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY created").fetchall()
+        rows = (
+            self._connect()
+            .execute("SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY created")
+            .fetchall()
+        )
         return [Job._from_row(r) for r in rows]
 
     def counts(self) -> dict[str, int]:
@@ -180,8 +213,11 @@ class JobStore:
         """Mark a queued (or interrupted running) job as running; None if it is gone or finished."""
         db = self._connect()
         # A running job has a worker on it: tasks is at least 1 until the pipeline reports more.
-        db.execute("UPDATE jobs SET status = 'running', attempts = attempts + 1, tasks = MAX(tasks, 1), updated = ?"
-                   " WHERE call_id = ? AND status IN ('queued', 'running')", (time.time(), call_id))
+        db.execute(
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, tasks = MAX(tasks, 1), updated = ?"
+            " WHERE call_id = ? AND status IN ('queued', 'running')",
+            (time.time(), call_id),
+        )
         job = self.get(call_id)
         return job if job and job.status == RUNNING else None
 
@@ -194,15 +230,19 @@ class JobStore:
         self._connect().execute(
             "UPDATE jobs SET total_segments = ?, done_segments = MIN(MAX(done_segments, ?), ?), tasks = ?,"
             " updated = ? WHERE call_id = ? AND status = 'running'",
-            (total_segments, done_segments, total_segments, tasks, time.time(), call_id))
+            (total_segments, done_segments, total_segments, tasks, time.time(), call_id),
+        )
 
     def finish(self, call_id: str) -> None:
         """Mark a job done; its progress reads complete."""
         db = self._connect()
-        db.execute("UPDATE jobs SET status = 'done', error = NULL, http_status = NULL,"
-                   " total_segments = MAX(total_segments, done_segments, 1),"
-                   " done_segments = MAX(total_segments, done_segments, 1),"
-                   " tasks = MAX(tasks, 1), updated = ? WHERE call_id = ?", (time.time(), call_id))
+        db.execute(
+            "UPDATE jobs SET status = 'done', error = NULL, http_status = NULL,"
+            " total_segments = MAX(total_segments, done_segments, 1),"
+            " done_segments = MAX(total_segments, done_segments, 1),"
+            " tasks = MAX(tasks, 1), updated = ? WHERE call_id = ?",
+            (time.time(), call_id),
+        )
 
     def fail(self, call_id: str, error: str, *, http_status: int = 500) -> None:
         """Mark a job failed with a message for the client."""
@@ -213,8 +253,7 @@ class JobStore:
 
     def delete_slug(self, slug: str) -> int:
         """Forget every finished job of ``slug``; returns how many rows went."""
-        cursor = self._connect().execute(
-            "DELETE FROM jobs WHERE slug = ? AND status IN ('done', 'failed')", (slug,))
+        cursor = self._connect().execute("DELETE FROM jobs WHERE slug = ? AND status IN ('done', 'failed')", (slug,))
         return cursor.rowcount
 
     def close(self) -> None:

@@ -43,9 +43,12 @@ class DataDirLock:
             holder = os.read(fd, 64).decode(errors="replace").strip()
             os.close(fd)
             who = f"process {holder}" if holder.isdigit() else "another process"
-            raise DataDirBusy(f"{self.data_dir} is in use by another audiototext serve ({who}): stop it first, "
-                              "or give this server another --data-dir", data_dir=str(self.data_dir),
-                              pid=int(holder) if holder.isdigit() else None) from None
+            raise DataDirBusy(
+                f"{self.data_dir} is in use by another audiototext serve ({who}): stop it first, "
+                "or give this server another --data-dir",
+                data_dir=str(self.data_dir),
+                pid=int(holder) if holder.isdigit() else None,
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd

@@ -45,8 +45,9 @@ def service(request: Request) -> Service:
 
 
 # Only for the docs' "Authorize" button: the app's middleware enforces the token.
-router = APIRouter(dependencies=[Depends(HTTPBearer(auto_error=False,
-                                                    description="needed when the server has a --token"))])
+router = APIRouter(
+    dependencies=[Depends(HTTPBearer(auto_error=False, description="needed when the server has a --token"))]
+)
 job_parameters = query_dependency()
 
 
@@ -59,12 +60,14 @@ def _bad_input(check, value):
 
 
 @router.post("/api/transcribe", summary="Submit media for transcription")
-def transcribe(title_slug: str = Query(..., description=f"names the result; {SLUG_PATTERN}"),
-               src_url: str | None = Query(None, description="http(s) link to the media (or upload a file)"),
-               is_video: bool = Query(False, description="src_url is a video page: fetch it with yt-dlp"),
-               params: dict = Depends(job_parameters),
-               file: UploadFile | None = File(None, description="the media, instead of src_url"),
-               svc: Service = Depends(service)) -> dict:
+def transcribe(
+    title_slug: str = Query(..., description=f"names the result; {SLUG_PATTERN}"),
+    src_url: str | None = Query(None, description="http(s) link to the media (or upload a file)"),
+    is_video: bool = Query(False, description="src_url is a video page: fetch it with yt-dlp"),
+    params: dict = Depends(job_parameters),
+    file: UploadFile | None = File(None, description="the media, instead of src_url"),
+    svc: Service = Depends(service),
+) -> dict:
     """Fetch the media, check it with ffmpeg, queue the job; answer its ``call_id``.
 
     The same ``title_slug`` again answers the finished job's ``call_id`` (the result is reused)
@@ -85,32 +88,50 @@ def transcribe(title_slug: str = Query(..., description=f"names the result; {SLU
         if (done := svc.store.done_for_slug(slug)) and svc.settings.has_result(slug):
             return {"call_id": done.call_id}
         if svc.runner.queue.full():
-            raise HTTPException(429, f"the queue is full ({svc.settings.queue_size} jobs waiting); retry later",
-                                headers={"Retry-After": "30"})
+            raise HTTPException(
+                429,
+                f"the queue is full ({svc.settings.queue_size} jobs waiting); retry later",
+                headers={"Retry-After": "30"},
+            )
         return {"call_id": _new_job(svc, slug, src_url, is_video, file, params)}
 
 
-def _new_job(svc: Service, slug: str, src_url: str | None, is_video: bool, file: UploadFile | None,
-             params: dict) -> str:
+def _new_job(
+    svc: Service, slug: str, src_url: str | None, is_video: bool, file: UploadFile | None, params: dict
+) -> str:
     settings, call_id = svc.settings, uuid.uuid4().hex
     download_dir = settings.downloads_dir / call_id
     try:
-        fetched = fetch_media(download_dir, slug, src_url=src_url, is_video=is_video,
-                              upload=file.file if file else None, filename=file.filename if file else None,
-                              max_bytes=settings.max_bytes, timeout=settings.timeout)
+        fetched = fetch_media(
+            download_dir,
+            slug,
+            src_url=src_url,
+            is_video=is_video,
+            upload=file.file if file else None,
+            filename=file.filename if file else None,
+            max_bytes=settings.max_bytes,
+            timeout=settings.timeout,
+        )
     except MediaError as e:
         raise HTTPException(413 if e.limit else 422, str(e)) from None
     # A new job starts clean: leftovers of a failed earlier job must not pass for checkpoints.
     shutil.rmtree(settings.result_dir(slug), ignore_errors=True)
     try:
-        svc.store.create(slug, fetched.source, media_path=str(fetched.path), params=params, call_id=call_id,
-                         total_segments=windows_in(fetched.duration))
+        svc.store.create(
+            slug,
+            fetched.source,
+            media_path=str(fetched.path),
+            params=params,
+            call_id=call_id,
+            total_segments=windows_in(fetched.duration),
+        )
         svc.runner.submit(call_id)
     except (SlugBusy, QueueFull) as e:
         svc.store.delete(call_id)
         shutil.rmtree(download_dir, ignore_errors=True)
-        raise HTTPException(429, str(e) if isinstance(e, QueueFull) else "this slug is busy; retry",
-                            headers={"Retry-After": "30"}) from None
+        raise HTTPException(
+            429, str(e) if isinstance(e, QueueFull) else "this slug is busy; retry", headers={"Retry-After": "30"}
+        ) from None
     log.info("job %s (%s): queued %s (%.1f s)", call_id, slug, fetched.source, fetched.duration)
     return call_id
 
@@ -120,18 +141,28 @@ def status(call_id: str, svc: Service = Depends(service)):
     """``finished`` false while queued or running, with progress; a failed job carries ``error``."""
     job = svc.store.get(call_id)
     if job is None:
-        raise HTTPException(404, f"unknown call_id {call_id[:100]!r}: no such job here "
-                                 "(never submitted, or its audio was deleted)")
-    body = {"finished": job.finished, "status": job.status, "title_slug": job.slug,
-            "total_segments": job.total_segments, "done_segments": job.done_segments, "tasks": job.tasks}
+        raise HTTPException(
+            404, f"unknown call_id {call_id[:100]!r}: no such job here (never submitted, or its audio was deleted)"
+        )
+    body = {
+        "finished": job.finished,
+        "status": job.status,
+        "title_slug": job.slug,
+        "total_segments": job.total_segments,
+        "done_segments": job.done_segments,
+        "tasks": job.tasks,
+    }
     if job.status == FAILED:
         body["error"] = job.error
         return JSONResponse(body, status_code=job.http_status or 500)
     return body
 
 
-@router.get("/api/audio/{name:path}", summary="A finished transcript",
-            responses={200: {"content": {t.split(";")[0]: {} for t in FILE_TYPES.values()}}})
+@router.get(
+    "/api/audio/{name:path}",
+    summary="A finished transcript",
+    responses={200: {"content": {t.split(";")[0]: {} for t in FILE_TYPES.values()}}},
+)
 def audio(name: str, svc: Service = Depends(service)):
     """``{slug}``: segments and language as JSON; ``{slug}.srt`` (``.vtt``, ``.txt``, ...): the file."""
     slug, ext = _bad_input(split_result_name, name)
@@ -156,8 +187,9 @@ def delete(slug: str, svc: Service = Depends(service)) -> dict:
     slug = _bad_input(check_slug, slug)
     with svc.runner.slug_lock(slug):
         if active := svc.store.active_for_slug(slug):
-            raise HTTPException(409, f"{slug} is still being transcribed (call_id {active.call_id}); "
-                                     "delete it when it has finished")
+            raise HTTPException(
+                409, f"{slug} is still being transcribed (call_id {active.call_id}); delete it when it has finished"
+            )
         jobs = svc.store.for_slug(slug)
         folder = svc.settings.result_dir(slug)
         if not jobs and not folder.exists():
@@ -171,8 +203,13 @@ def delete(slug: str, svc: Service = Depends(service)) -> dict:
 
 @router.get("/api/health", summary="Liveness and job counts")
 def health(svc: Service = Depends(service)) -> dict:
-    return {"ok": True, "jobs": svc.store.counts(), "queued": svc.runner.queue.qsize(),
-            "workers": svc.settings.workers, "backend": svc.settings.backend}
+    return {
+        "ok": True,
+        "jobs": svc.store.counts(),
+        "queued": svc.runner.queue.qsize(),
+        "workers": svc.settings.workers,
+        "backend": svc.settings.backend,
+    }
 
 
 __all__ = ["Service", "service", "router"]

@@ -75,8 +75,9 @@ class JobRunner:
         try:
             self.queue.put_nowait(call_id)
         except queue.Full:
-            raise QueueFull(f"the queue is full ({self.settings.queue_size} jobs waiting); retry later",
-                            call_id=call_id) from None
+            raise QueueFull(
+                f"the queue is full ({self.settings.queue_size} jobs waiting); retry later", call_id=call_id
+            ) from None
 
     def start(self) -> None:
         """Start the workers, then queue the jobs a previous run left unfinished.
@@ -98,8 +99,11 @@ class JobRunner:
         if unfinished:
             log.info("Resuming %d unfinished job(s) from %s", len(unfinished), self.store.path)
             # Blocking puts, off the startup path: there may be more than queue_size of them.
-            threading.Thread(target=lambda: [self.queue.put(job.call_id) for job in unfinished],
-                             name="audiototext-resume", daemon=True).start()
+            threading.Thread(
+                target=lambda: [self.queue.put(job.call_id) for job in unfinished],
+                name="audiototext-resume",
+                daemon=True,
+            ).start()
 
     def stop(self, timeout: float = 2.0) -> None:
         """Ask the workers to stop after their current job; running jobs resume on the next start."""
@@ -122,8 +126,9 @@ class JobRunner:
                 except Exception:  # noqa: BLE001 - a worker must survive any one job
                     log.exception("job %s: unexpected failure", call_id)
                     with contextlib.suppress(Exception):
-                        self.store.fail(call_id, "internal error while transcribing; see the server log",
-                                        http_status=500)
+                        self.store.fail(
+                            call_id, "internal error while transcribing; see the server log", http_status=500
+                        )
                 finally:
                     self.queue.task_done()
         finally:
@@ -136,8 +141,11 @@ class JobRunner:
             return
         if job.attempts > MAX_ATTEMPTS:
             # A job that takes the server down with it (out of memory...) must not do so forever.
-            self.store.fail(call_id, f"the server stopped {MAX_ATTEMPTS} times while transcribing this job; "
-                                     "giving up (see the server log)", http_status=500)
+            self.store.fail(
+                call_id,
+                f"the server stopped {MAX_ATTEMPTS} times while transcribing this job; giving up (see the server log)",
+                http_status=500,
+            )
             return
         if job.attempts > 1:
             log.info("job %s (%s): resuming, attempt %d", call_id, job.slug, job.attempts)
@@ -172,8 +180,11 @@ class JobRunner:
         return pipelines[key]
 
     def _fail(self, job: Job, error: BaseException) -> None:
-        self.store.fail(job.call_id, public_message(error, media_path=job.media_path, source=job.source),
-                        http_status=failure_status(error))
+        self.store.fail(
+            job.call_id,
+            public_message(error, media_path=job.media_path, source=job.source),
+            http_status=failure_status(error),
+        )
         log.info("job %s (%s): failed: %s", job.call_id, job.slug, error)
 
 

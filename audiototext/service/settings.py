@@ -53,7 +53,7 @@ class Settings:
     port: int = 8000
     workers: int = 1
     queue_size: int = 100
-    max_bytes: int = 2 * 1024 ** 3
+    max_bytes: int = 2 * 1024**3
     timeout: float = 60.0
     token: str | None = None
     model: str | None = None
@@ -79,8 +79,9 @@ class Settings:
         if not 0 <= self.port <= 65535:
             raise OptionsError(f"port must be between 0 and 65535, not {self.port}", port=self.port)
         if self.backend not in BACKENDS:
-            raise OptionsError(f"Unknown backend {self.backend!r}: use one of {', '.join(BACKENDS)}",
-                               backend=self.backend)
+            raise OptionsError(
+                f"Unknown backend {self.backend!r}: use one of {', '.join(BACKENDS)}", backend=self.backend
+            )
         ray_only = [n for n in ("ray_address", "ray_actors", "ray_num_cpus") if getattr(self, n) is not None]
         if ray_only and self.backend != "ray":
             names = ", ".join("--" + n.replace("_", "-") for n in ray_only)

@@ -108,10 +108,7 @@ def available_targets(auth_key: str | None = None, *, server_url: str | None = N
 
 
 def translate_transcript(
-    transcript: Transcript,
-    options: DeepLOptions,
-    *,
-    on_line: Callable[[Segment], None] | None = None,
+    transcript: Transcript, options: DeepLOptions, *, on_line: Callable[[Segment], None] | None = None
 ) -> TranslationResult:
     """Translate every line of a transcript with DeepL, keeping each line's start and end.
 
@@ -154,8 +151,12 @@ def translate_transcript(
         if entries:
             params["glossary"] = _ensure_glossary(translator, entries, source, target.base)
         translated, fallbacks = _translate_lines(
-            translator, transcript.segments, params, coherence=coherence,
-            by_char=target.base in CHARACTER_SPLIT_LANGUAGES, on_line=on_line,
+            translator,
+            transcript.segments,
+            params,
+            coherence=coherence,
+            by_char=target.base in CHARACTER_SPLIT_LANGUAGES,
+            on_line=on_line,
         )
         usage = _usage(translator)
     if usage is not None:
@@ -186,13 +187,13 @@ def _translate_lines(
     emit = _emitter(segments, on_line)
     if coherence == COHERENCE_MODES[1]:
         return _translate_each_line(translator, lines, params, emit=emit), 0
-    translated, fallbacks, windows = _translate_with_context(
-        translator, lines, params, by_char=by_char, emit=emit
-    )
+    translated, fallbacks, windows = _translate_with_context(translator, lines, params, by_char=by_char, emit=emit)
     if fallbacks:
         log.warning(
             "DeepL: %d of %d windows lost their line tags and were translated sentence "
-            "by sentence, split over their lines by length", fallbacks, windows,
+            "by sentence, split over their lines by length",
+            fallbacks,
+            windows,
         )
     return translated, fallbacks
 
@@ -227,12 +228,14 @@ def _deepl_errors(server_url: str | None, auth_key: str) -> Iterator[None]:
         raise TranslationError(
             "DeepL character quota exceeded for this billing period: wait for the next period, "
             "raise the limit in your DeepL account, or use another key",
-            kind="quota", status=456,
+            kind="quota",
+            status=456,
         ) from e
     except deepl.TooManyRequestsException as e:
         raise TranslationError(
             "DeepL answered 'too many requests' even after retrying: wait a few minutes and run again",
-            kind="rate", status=429,
+            kind="rate",
+            status=429,
         ) from e
     except deepl.ConnectionException as e:
         where = server_url or ("api-free.deepl.com" if auth_key.endswith(":fx") else "api.deepl.com")
@@ -246,7 +249,8 @@ def _deepl_errors(server_url: str | None, auth_key: str) -> Iterator[None]:
         if status is not None and 400 <= status < 500:
             raise TranslationError(
                 f"DeepL refused the request ({e}): check the target language and the glossary",
-                kind="config", status=status,
+                kind="config",
+                status=status,
             ) from e
         raise TranslationError(
             f"DeepL service unavailable ({e}): try again later", kind="unavailable", status=status
@@ -258,8 +262,7 @@ def _import_deepl():
         import deepl
     except ImportError as e:
         raise TranslationError(
-            "DeepL translation needs the deepl package: pip install 'audiototext[deepl]'",
-            kind="config",
+            "DeepL translation needs the deepl package: pip install 'audiototext[deepl]'", kind="config"
         ) from e
     return deepl
 

@@ -81,8 +81,9 @@ def read_glossary(path: Path | str) -> dict[str, str]:
             rows = list(csv.reader(stream))
     except (OSError, UnicodeDecodeError, csv.Error) as e:
         raise _glossary_error(
-            path, f"Cannot read the DeepL glossary {str(path)!r} ({e}): give a UTF-8 CSV file "
-            "with one 'source,target' pair per row"
+            path,
+            f"Cannot read the DeepL glossary {str(path)!r} ({e}): give a UTF-8 CSV file "
+            "with one 'source,target' pair per row",
         ) from e
     entries: dict[str, str] = {}
     for number, row in enumerate(rows, 1):
@@ -90,15 +91,15 @@ def read_glossary(path: Path | str) -> dict[str, str]:
             continue
         if len(row) < 2 or not row[0].strip() or not row[1].strip():
             raise _glossary_error(
-                path, f"Line {number} of the DeepL glossary {str(path)!r} is not 'source,target': "
-                "fix or remove it"
+                path, f"Line {number} of the DeepL glossary {str(path)!r} is not 'source,target': fix or remove it"
             )
         source, target = row[0].strip(), row[1].strip()
         for term in (source, target):
             if not valid_glossary_term(term):
                 raise _glossary_error(
-                    path, f"Line {number} of the DeepL glossary {str(path)!r}: term {term!r} holds a "
-                    "control character or line separator DeepL refuses: fix or remove it"
+                    path,
+                    f"Line {number} of the DeepL glossary {str(path)!r}: term {term!r} holds a "
+                    "control character or line separator DeepL refuses: fix or remove it",
                 )
         entries.setdefault(source, target)
     if not entries:
@@ -109,9 +110,7 @@ def read_glossary(path: Path | str) -> dict[str, str]:
 def valid_glossary_term(term: str) -> bool:
     """Whether DeepL accepts ``term`` in a glossary: the rule of ``deepl.validate_glossary_term``
     (not empty; no C0 or C1 control character, no U+2028/U+2029), without importing ``deepl``."""
-    return bool(term) and not any(
-        ord(ch) <= 31 or 128 <= ord(ch) <= 159 or ch in "\u2028\u2029" for ch in term
-    )
+    return bool(term) and not any(ord(ch) <= 31 or 128 <= ord(ch) <= 159 or ch in "\u2028\u2029" for ch in term)
 
 
 def _glossary_error(path: Path, message: str) -> OptionsError:

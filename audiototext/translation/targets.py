@@ -112,13 +112,39 @@ _COHERENCE_SHORT = {"context": COHERENCE_MODES[0], "lines": COHERENCE_MODES[1]}
 
 #: DeepL source languages (non-beta) by code, to name the source in the log.
 SOURCE_NAMES: dict[str, str] = {
-    "AR": "Arabic", "BG": "Bulgarian", "CS": "Czech", "DA": "Danish", "DE": "German",
-    "EL": "Greek", "EN": "English", "ES": "Spanish", "ET": "Estonian", "FI": "Finnish",
-    "FR": "French", "HE": "Hebrew", "HU": "Hungarian", "ID": "Indonesian", "IT": "Italian",
-    "JA": "Japanese", "KO": "Korean", "LT": "Lithuanian", "LV": "Latvian", "NB": "Norwegian",
-    "NL": "Dutch", "PL": "Polish", "PT": "Portuguese", "RO": "Romanian", "RU": "Russian",
-    "SK": "Slovak", "SL": "Slovenian", "SV": "Swedish", "TH": "Thai", "TR": "Turkish",
-    "UK": "Ukrainian", "VI": "Vietnamese", "ZH": "Chinese",
+    "AR": "Arabic",
+    "BG": "Bulgarian",
+    "CS": "Czech",
+    "DA": "Danish",
+    "DE": "German",
+    "EL": "Greek",
+    "EN": "English",
+    "ES": "Spanish",
+    "ET": "Estonian",
+    "FI": "Finnish",
+    "FR": "French",
+    "HE": "Hebrew",
+    "HU": "Hungarian",
+    "ID": "Indonesian",
+    "IT": "Italian",
+    "JA": "Japanese",
+    "KO": "Korean",
+    "LT": "Lithuanian",
+    "LV": "Latvian",
+    "NB": "Norwegian",
+    "NL": "Dutch",
+    "PL": "Polish",
+    "PT": "Portuguese",
+    "RO": "Romanian",
+    "RU": "Russian",
+    "SK": "Slovak",
+    "SL": "Slovenian",
+    "SV": "Swedish",
+    "TH": "Thai",
+    "TR": "Turkish",
+    "UK": "Ukrainian",
+    "VI": "Vietnamese",
+    "ZH": "Chinese",
 }
 #: Whisper language codes that DeepL spells differently.
 _WHISPER_TO_DEEPL = {"no": "NB", "nn": "NB", "iw": "HE"}
@@ -189,14 +215,16 @@ def resolve_target(value: str | DeepLTarget) -> DeepLTarget:
     if key.upper() in _AMBIGUOUS:
         variants = [t for t in DEEPL_TARGETS if t.code in _AMBIGUOUS[key.upper()]]
         raise OptionsError(
-            f"DeepL target {key!r} is ambiguous: choose "
-            + " or ".join(f"{t.name} [{t.code}]" for t in variants),
-            option="deepl_target", value=key,
+            f"DeepL target {key!r} is ambiguous: choose " + " or ".join(f"{t.name} [{t.code}]" for t in variants),
+            option="deepl_target",
+            value=key,
         )
     raise OptionsError(
         f"Unknown DeepL target language {key!r}: use one of "
-        + ", ".join(t.name for t in known_targets()) + " (or its code, e.g. EN-GB, DE)",
-        option="deepl_target", value=key,
+        + ", ".join(t.name for t in known_targets())
+        + " (or its code, e.g. EN-GB, DE)",
+        option="deepl_target",
+        value=key,
     )
 
 
@@ -224,7 +252,8 @@ def formality_param(value: str) -> str | None:
     if key not in _FORMALITY_PARAM:
         raise OptionsError(
             f"Unknown DeepL formality {value!r}: use one of " + ", ".join(FORMALITIES),
-            option="deepl_formality", value=value,
+            option="deepl_formality",
+            value=value,
         )
     return _FORMALITY_PARAM[key]
 
@@ -239,6 +268,8 @@ def coherence_mode(value: str) -> str:
         return _COHERENCE_SHORT[key]
     raise OptionsError(
         f"Unknown DeepL coherence mode {value!r}: use "
-        + " or ".join(f'"{m}"' for m in COHERENCE_MODES) + ' (or "context", "lines")',
-        option="deepl_coherence", value=value,
+        + " or ".join(f'"{m}"' for m in COHERENCE_MODES)
+        + ' (or "context", "lines")',
+        option="deepl_coherence",
+        value=value,
     )

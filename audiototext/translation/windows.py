@@ -37,8 +37,9 @@ _NO_LINE_START = set("、。，．,.!?！？…:;：；）)]」』》〉\"'”�
 # --- windows ------------------------------------------------------------------------------------
 
 
-def sentence_windows(lines: Sequence[str], *, soft: int = WINDOW_CHARS, hard: int = 2 * WINDOW_CHARS
-                     ) -> list[list[int]]:
+def sentence_windows(
+    lines: Sequence[str], *, soft: int = WINDOW_CHARS, hard: int = 2 * WINDOW_CHARS
+) -> list[list[int]]:
     """Indices of the non-empty lines in consecutive groups, each ending at a sentence end once
     ``soft`` characters are reached (or anywhere once ``hard`` characters are).
 
@@ -65,7 +66,7 @@ def context_tail(text: str, size: int = CONTEXT_CHARS) -> str:
     if len(text) <= size:
         return text
     cut = text.find(" ", len(text) - size)
-    return text[cut + 1:] if cut != -1 else text[-size:]
+    return text[cut + 1 :] if cut != -1 else text[-size:]
 
 
 # --- numbered line tags -------------------------------------------------------------------------
@@ -74,8 +75,7 @@ def context_tail(text: str, size: int = CONTEXT_CHARS) -> str:
 def to_xml(texts: Sequence[str]) -> str:
     """The lines as ``<l i="0">…</l> <l i="1">…</l>``, escaped, without characters XML cannot hold."""
     return " ".join(
-        f'<{LINE_TAG} i="{n}">{escape(_NOT_XML.sub("", t.strip()))}</{LINE_TAG}>'
-        for n, t in enumerate(texts)
+        f'<{LINE_TAG} i="{n}">{escape(_NOT_XML.sub("", t.strip()))}</{LINE_TAG}>' for n, t in enumerate(texts)
     )
 
 
@@ -139,8 +139,7 @@ def fill_empty(texts: Sequence[str], mapped: Sequence[str], *, by_char: bool) ->
         if hi > n:
             break  # every line empty; nothing to share
         pieces = split_proportionally(
-            ("" if by_char else " ").join(out[lo:hi]).strip(), [len(t.strip()) for t in texts[lo:hi]],
-            by_char=by_char,
+            ("" if by_char else " ").join(out[lo:hi]).strip(), [len(t.strip()) for t in texts[lo:hi]], by_char=by_char
         )
         out[lo:hi] = pieces
         i = j
@@ -150,8 +149,9 @@ def fill_empty(texts: Sequence[str], mapped: Sequence[str], *, by_char: bool) ->
 # --- splitting a translation over lines ---------------------------------------------------------
 
 
-def spread_over_lines(texts: Sequence[str], groups: Sequence[Sequence[int]], translations: Sequence[str],
-                      *, by_char: bool) -> list[str]:
+def spread_over_lines(
+    texts: Sequence[str], groups: Sequence[Sequence[int]], translations: Sequence[str], *, by_char: bool
+) -> list[str]:
     """The fallback's result: each group's translation split over the group's lines by their
     source lengths. Lines in no group stay empty."""
     mapped = [""] * len(texts)
@@ -202,8 +202,10 @@ def _cut_candidates(text: str, by_char: bool) -> list[int]:
     if not by_char:
         return [m.start() for m in re.finditer(r"\S+", text)][1:]
     return [
-        i for i in range(1, len(text))
-        if text[i] not in _NO_LINE_START and not text[i].isspace()
+        i
+        for i in range(1, len(text))
+        if text[i] not in _NO_LINE_START
+        and not text[i].isspace()
         and not (text[i - 1].isascii() and text[i - 1].isalnum() and text[i].isascii() and text[i].isalnum())
     ]
 

@@ -34,11 +34,25 @@ from ...events import Callbacks
 from ...transcript import Transcript
 from .. import DecodeOptions
 from .answers import cues_from_text, response_to_transcript, split_sentences
-from .catalog import (ACCEPTED_FORMATS, DEFAULT_MODEL, MAX_BYTES, MAX_PIECE_SECONDS, MODELS, PRICES_PER_MINUTE,
-                      SEGMENT_MODELS, APIError, _public_url, _redact, check_model, estimate_cost, resolve_api_key)
+from .catalog import (
+    ACCEPTED_FORMATS,
+    DEFAULT_MODEL,
+    MAX_BYTES,
+    MAX_PIECE_SECONDS,
+    MODELS,
+    PRICES_PER_MINUTE,
+    SEGMENT_MODELS,
+    APIError,
+    _public_url,
+    _redact,
+    check_model,
+    estimate_cost,
+    resolve_api_key,
+)
 from .pieces import Piece, _Checkpoints, _Job, plan_pieces, speech_regions, write_flac
 
 log = logging.getLogger(__name__)
+
 
 class OpenAIAPIEngine:
     """OpenAI's speech-to-text API (``whisper-1``, ``gpt-4o-transcribe``, ``gpt-4o-mini-transcribe``).
@@ -65,14 +79,27 @@ class OpenAIAPIEngine:
     hosted = True
     workers = 1
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, api_key: str | None = None, base_url: str | None = None,
-                 max_parallel: int = 4, max_bytes: int = MAX_BYTES, max_retries: int = 2, timeout: float = 600.0,
-                 device: str | None = None, threads: int | None = None, workers: int | None = None) -> None:
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        max_parallel: int = 4,
+        max_bytes: int = MAX_BYTES,
+        max_retries: int = 2,
+        timeout: float = 600.0,
+        device: str | None = None,
+        threads: int | None = None,
+        workers: int | None = None,
+    ) -> None:
         self.model_name = check_model(model)
         key = resolve_api_key(api_key)
         if not key:
-            raise OptionsError("No OpenAI API key: pass --api_key, fill the notebook's api_key field or add the "
-                               "Colab secret OPENAI_API_KEY, or set $OPENAI_API_KEY")
+            raise OptionsError(
+                "No OpenAI API key: pass --api_key, fill the notebook's api_key field or add the "
+                "Colab secret OPENAI_API_KEY, or set $OPENAI_API_KEY"
+            )
         if max_parallel < 1:
             raise OptionsError("max_parallel must be at least 1", max_parallel=max_parallel)
         try:
@@ -103,13 +130,21 @@ class OpenAIAPIEngine:
         Raises:
             OptionsError: always.
         """
-        raise OptionsError("The openai-api engine detects the language itself while transcribing; leave the "
-                           "language on auto, or use a local engine to detect it without transcribing")
+        raise OptionsError(
+            "The openai-api engine detects the language itself while transcribing; leave the "
+            "language on auto, or use a local engine to detect it without transcribing"
+        )
 
     # -- files --
 
-    def transcribe_file(self, path: Path, options: DecodeOptions, callbacks: Callbacks = Callbacks(), *,
-                        checkpoint_dir: Path | None = None) -> Transcript:
+    def transcribe_file(
+        self,
+        path: Path,
+        options: DecodeOptions,
+        callbacks: Callbacks = Callbacks(),
+        *,
+        checkpoint_dir: Path | None = None,
+    ) -> Transcript:
         """Transcribe (or translate to English) one media file of any size and format.
 
         Args:
@@ -128,8 +163,11 @@ class OpenAIAPIEngine:
 
         path = Path(path)
         if options.task == "translate" and self.model_name != "whisper-1":
-            raise OptionsError(f"OpenAI translates to English only with whisper-1, not {self.model_name}: use "
-                               "model whisper-1, or task transcribe", model=self.model_name)
+            raise OptionsError(
+                f"OpenAI translates to English only with whisper-1, not {self.model_name}: use "
+                "model whisper-1, or task transcribe",
+                model=self.model_name,
+            )
         if options.word_timestamps and self.model_name not in SEGMENT_MODELS:
             log.warning("%s gives no word times; cues are timed from voice activity", self.model_name)
         info = probe(path)
@@ -172,47 +210,86 @@ class OpenAIAPIEngine:
 
     def _error(self, e: Exception, source: Path, piece: Piece, pieces: int, kept: str) -> APIError | None:
         """An ``openai`` exception as one :class:`APIError` that says what to do (never with the key)."""
+        explained = self._explain(e)
+        if explained is None:
+            return None  # not the API's (e.g. ffmpeg's MediaError): raised as it is
+        where = f"{source.name}: " + (f"piece {piece.index + 1} of {pieces} ({piece.span}): " if pieces > 1 else "")
+        kind, text = explained
+        status = getattr(e, "status_code", None)
+        return APIError(f"{where}{text}; {kept}", kind=kind, source=str(source), piece=piece.index, status=status)
+
+    def _explain(self, e: Exception) -> tuple[str, str] | None:
+        """(kind, what happened and what to do) for an ``openai`` exception; None for any other."""
         import openai
 
-        where = f"{source.name}: " + (f"piece {piece.index + 1} of {pieces} ({piece.span}): " if pieces > 1 else "")
         body = getattr(e, "body", None)
         detail = _redact(str(body.get("message") or "") if isinstance(body, dict) else str(body or ""), self._key)
         status = getattr(e, "status_code", None)
         retried = f" after {self.max_retries} retr{'y' if self.max_retries == 1 else 'ies'}" if self.max_retries else ""
         if isinstance(e, openai.AuthenticationError):
-            kind, text = "auth", ("OpenAI rejected the API key: check --api_key / OPENAI_API_KEY (notebook: the "
-                                  "api_key field or the Colab secret OPENAI_API_KEY)")
-        elif isinstance(e, openai.PermissionDeniedError):
-            kind, text = "auth", (f"OpenAI refused access (403: {detail or 'permission denied'}): check that the "
-                                  f"key's project may use {self.model_name} and that your region is supported")
-        elif isinstance(e, openai.RateLimitError) and getattr(e, "code", None) == "insufficient_quota":
-            kind, text = "quota", ("OpenAI says the account has no credit left (insufficient_quota): add credit or "
-                                   "raise the limit at https://platform.openai.com/settings/organization/billing, "
-                                   "then re-run")
-        elif isinstance(e, openai.RateLimitError):
-            kind, text = "rate", f"rate limited by OpenAI (429){retried}: wait a minute and re-run, or send fewer " \
-                                 f"pieces at a time"
-        elif isinstance(e, openai.InternalServerError) or (status or 0) >= 500:
-            kind, text = "server", (f"OpenAI's server failed (HTTP {status}){retried}: try again later "
-                                    "(https://status.openai.com)")
-        elif isinstance(e, openai.APIConnectionError):
+            return "auth", (
+                "OpenAI rejected the API key: check --api_key / OPENAI_API_KEY (notebook: the "
+                "api_key field or the Colab secret OPENAI_API_KEY)"
+            )
+        if isinstance(e, openai.PermissionDeniedError):
+            return "auth", (
+                f"OpenAI refused access (403: {detail or 'permission denied'}): check that the "
+                f"key's project may use {self.model_name} and that your region is supported"
+            )
+        if isinstance(e, openai.RateLimitError) and getattr(e, "code", None) == "insufficient_quota":
+            return "quota", (
+                "OpenAI says the account has no credit left (insufficient_quota): add credit or "
+                "raise the limit at https://platform.openai.com/settings/organization/billing, then re-run"
+            )
+        if isinstance(e, openai.RateLimitError):
+            return (
+                "rate",
+                f"rate limited by OpenAI (429){retried}: wait a minute and re-run, or send fewer pieces at a time",
+            )
+        if isinstance(e, openai.InternalServerError) or (status or 0) >= 500:
+            return (
+                "server",
+                f"OpenAI's server failed (HTTP {status}){retried}: try again later (https://status.openai.com)",
+            )
+        if isinstance(e, openai.APIConnectionError):
             what = "timed out" if isinstance(e, openai.APITimeoutError) else "could not connect"
             url = _public_url(str(self._client.base_url))
-            kind, text = "network", f"{what} reaching {url}{retried}: check the network connection and re-run"
-        elif isinstance(e, openai.NotFoundError):
-            kind, text = "rejected", (f"the server does not offer model {self.model_name} here (HTTP 404: "
-                                      f"{detail or 'not found'}): check the model and OPENAI_BASE_URL")
-        elif status == 413:
-            kind, text = "rejected", ("the upload is over the server's size limit (HTTP 413): lower max_bytes "
-                                      f"(now {self.max_bytes} bytes) so the file is sent in smaller pieces")
-        elif isinstance(e, openai.APIStatusError):
-            kind, text = "rejected", (f"the server rejected the audio (HTTP {status}: {detail or 'no reason given'});"
-                                      " check that the file plays, or convert it to mp3 or flac and re-run")
-        else:
-            return None  # not the API's (e.g. ffmpeg's MediaError): raised as it is
-        return APIError(f"{where}{text}; {kept}", kind=kind, source=str(source), piece=piece.index, status=status)
+            return "network", f"{what} reaching {url}{retried}: check the network connection and re-run"
+        if isinstance(e, openai.NotFoundError):
+            return "rejected", (
+                f"the server does not offer model {self.model_name} here (HTTP 404: "
+                f"{detail or 'not found'}): check the model and OPENAI_BASE_URL"
+            )
+        if status == 413:
+            return "rejected", (
+                "the upload is over the server's size limit (HTTP 413): lower max_bytes "
+                f"(now {self.max_bytes} bytes) so the file is sent in smaller pieces"
+            )
+        if isinstance(e, openai.APIStatusError):
+            return "rejected", (
+                f"the server rejected the audio (HTTP {status}: {detail or 'no reason given'});"
+                " check that the file plays, or convert it to mp3 or flac and re-run"
+            )
+        return None
 
 
-__all__ = ["OpenAIAPIEngine", "APIError", "MODELS", "DEFAULT_MODEL", "PRICES_PER_MINUTE", "MAX_BYTES", "ACCEPTED_FORMATS",
-           "SEGMENT_MODELS", "MAX_PIECE_SECONDS", "resolve_api_key", "check_model", "estimate_cost", "plan_pieces",
-           "speech_regions", "response_to_transcript", "cues_from_text", "split_sentences", "Piece"]
+__all__ = [
+    "OpenAIAPIEngine",
+    "APIError",
+    "MODELS",
+    "DEFAULT_MODEL",
+    "PRICES_PER_MINUTE",
+    "MAX_BYTES",
+    "ACCEPTED_FORMATS",
+    "SEGMENT_MODELS",
+    "MAX_PIECE_SECONDS",
+    "resolve_api_key",
+    "check_model",
+    "estimate_cost",
+    "plan_pieces",
+    "speech_regions",
+    "response_to_transcript",
+    "cues_from_text",
+    "split_sentences",
+    "Piece",
+]

@@ -6,7 +6,7 @@ import dataclasses
 import logging
 import math
 import re
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from ...errors import OptionsError
 from ...transcript import Segment, Transcript, Word
@@ -71,7 +71,7 @@ def cues_from_text(text: str, speech: Sequence[tuple[float, float]], duration: f
 
     def at(x: float, opening: bool) -> float:
         # Speech time x -> audio time; a cue opening at a region's end opens at the next region's start.
-        for (s, e), length in zip(regions, lengths):
+        for (s, _end), length in zip(regions, lengths):
             if x < length - 1e-9 or (not opening and x <= length + 1e-9):
                 return s + min(max(x, 0.0), length)
             x -= length
@@ -108,8 +108,14 @@ def _attach_words(segments: list[dict], words: list[dict]) -> list[list[Word]]:
     return owned
 
 
-def response_to_transcript(response: dict, *, duration: float, task: str, language: str | None = None,
-                           speech: Callable[[], Sequence[tuple[float, float]]] | None = None) -> Transcript:
+def response_to_transcript(
+    response: dict,
+    *,
+    duration: float,
+    task: str,
+    language: str | None = None,
+    speech: Callable[[], Sequence[tuple[float, float]]] | None = None,
+) -> Transcript:
     """One API answer (``verbose_json`` or ``json``, as a dict) as a Transcript in the piece's own time.
 
     The one place an answer is converted. Segments (and top-level words, each given to its segment)
@@ -121,8 +127,7 @@ def response_to_transcript(response: dict, *, duration: float, task: str, langua
     raw = [s for s in response.get("segments") or () if str(s.get("text", "")).strip()]
     if raw:
         words = _attach_words(raw, response.get("words") or [])
-        segments = [Segment(float(s["start"]), float(s["end"]), str(s["text"]), tuple(w))
-                    for s, w in zip(raw, words)]
+        segments = [Segment(float(s["start"]), float(s["end"]), str(s["text"]), tuple(w)) for s, w in zip(raw, words)]
         segments = [s if s.text.startswith(" ") else dataclasses.replace(s, text=" " + s.text) for s in segments]
     elif str(response.get("text", "")).strip():
         segments = cues_from_text(str(response["text"]), speech() if speech else (), duration)

@@ -45,7 +45,6 @@ _MIN_PIECE_SECONDS = 1.0
 _CHECKPOINT_VERSION = 1
 
 
-
 class APIError(AudioToTextError):
     """OpenAI's API failed for an input; ``kind`` says how.
 

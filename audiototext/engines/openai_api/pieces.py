@@ -13,7 +13,8 @@ import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, NoReturn
+from collections.abc import Sequence
 
 from ...errors import OptionsError
 from ...events import Callbacks, Progress
@@ -21,8 +22,15 @@ from ...files import write_text
 from ...transcript import Segment, Transcript
 from .. import DecodeOptions
 from .answers import response_to_transcript
-from .catalog import (_BYTES_PER_SECOND, _CHECKPOINT_VERSION, _MIN_PIECE_SECONDS, _SIZE_MARGIN, ACCEPTED_FORMATS,
-                      MAX_PIECE_SECONDS, estimate_cost)
+from .catalog import (
+    _BYTES_PER_SECOND,
+    _CHECKPOINT_VERSION,
+    _MIN_PIECE_SECONDS,
+    _SIZE_MARGIN,
+    ACCEPTED_FORMATS,
+    MAX_PIECE_SECONDS,
+    estimate_cost,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import OpenAIAPIEngine
@@ -69,8 +77,9 @@ def speech_regions(audio) -> list[tuple[float, float]]:
         return list(detect_speech(ArraySource(audio), vad="silencedetect"))
 
 
-def plan_pieces(regions: Sequence[tuple[float, float]], duration: float,
-                max_seconds: float) -> list[tuple[float, float]]:
+def plan_pieces(
+    regions: Sequence[tuple[float, float]], duration: float, max_seconds: float
+) -> list[tuple[float, float]]:
     """Contiguous pieces covering ``[0, duration]``, each at most ``max_seconds``, cut in pauses.
 
     Each cut lies in the second half of its piece's allowed span, in the pause (the audio between
@@ -112,8 +121,12 @@ def _run_ffmpeg(args: list[str], *, data: bytes | None = None, what: str) -> Non
 
     require_ffmpeg()
     try:
-        subprocess.run(["ffmpeg", "-hide_banner", *(["-nostdin"] if data is None else []), "-y", "-loglevel", "error",
-                        *args], input=data, capture_output=True, check=True)
+        subprocess.run(
+            ["ffmpeg", "-hide_banner", *(["-nostdin"] if data is None else []), "-y", "-loglevel", "error", *args],
+            input=data,
+            capture_output=True,
+            check=True,
+        )
     except subprocess.CalledProcessError as e:
         tail = e.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["unknown ffmpeg error"]
         raise MediaError(f"{what}: ffmpeg failed ({tail[0]})") from e
@@ -135,8 +148,7 @@ def write_flac(audio, out: Path) -> Path:
     import numpy as np
 
     data = np.ascontiguousarray(audio, dtype=np.float32).tobytes()
-    _run_ffmpeg(["-f", "f32le", "-ar", "16000", "-ac", "1", "-i", "pipe:0", *_FLAC, str(out)], data=data,
-                what=str(out))
+    _run_ffmpeg(["-f", "f32le", "-ar", "16000", "-ac", "1", "-i", "pipe:0", *_FLAC, str(out)], data=data, what=str(out))
     return out
 
 
@@ -177,8 +189,15 @@ class _Checkpoints:
 class _Job:
     """One file's run: its pieces, the requests in flight, checkpoints and the ordered stitch."""
 
-    def __init__(self, engine: OpenAIAPIEngine, source: Path, duration: float, options: DecodeOptions,
-                 callbacks: Callbacks, tmp: Path):
+    def __init__(
+        self,
+        engine: OpenAIAPIEngine,
+        source: Path,
+        duration: float,
+        options: DecodeOptions,
+        callbacks: Callbacks,
+        tmp: Path,
+    ):
         self.engine, self.source, self.duration = engine, source, duration
         self.options, self.callbacks, self.tmp = options, callbacks, tmp
         self.pieces: list[Piece] = []
@@ -204,8 +223,11 @@ class _Job:
             return self._speech
 
     def speech_in(self, piece: Piece) -> list[tuple[float, float]]:
-        return [(max(s, piece.start) - piece.start, min(e, piece.end) - piece.start)
-                for s, e in self.speech() if e > piece.start and s < piece.end]
+        return [
+            (max(s, piece.start) - piece.start, min(e, piece.end) - piece.start)
+            for s, e in self.speech()
+            if e > piece.start and s < piece.end
+        ]
 
     # -- plan --
 
@@ -228,8 +250,12 @@ class _Job:
         self.duration = len(self.audio()) / 16000
         spans = plan_pieces(self.speech(), self.duration, max_seconds)
         self.pieces = [Piece(i, start, end) for i, (start, end) in enumerate(spans)]
-        log.info("%s is over %d MB: sending it in %d pieces cut at pauses", self.source.name,
-                 engine.max_bytes // (1024 * 1024), len(self.pieces))
+        log.info(
+            "%s is over %d MB: sending it in %d pieces cut at pauses",
+            self.source.name,
+            engine.max_bytes // (1024 * 1024),
+            len(self.pieces),
+        )
 
     def uploads(self, piece: Piece):
         """The files to send for ``piece``, written when needed (one, unless it came out over the limit)."""
@@ -240,7 +266,7 @@ class _Job:
         while spans:
             start, end = spans.pop(0)
             path = self.tmp / f"piece-{piece.index:04d}-{int(start * 1000)}.flac"
-            write_flac(audio[int(round(start * 16000)):int(round(end * 16000))], path)
+            write_flac(audio[int(round(start * 16000)) : int(round(end * 16000))], path)
             if path.stat().st_size > self.engine.max_bytes and end - start > 4 * _MIN_PIECE_SECONDS:
                 # Denser than planned (FLAC stays within the PCM bound, so only a guard): send it in halves.
                 path.unlink()
@@ -256,9 +282,17 @@ class _Job:
     def key(self) -> str:
         """What the answers depend on: the file's bytes, the model, the options and the piece plan."""
         o = self.options
-        data = {"version": _CHECKPOINT_VERSION, "file": _file_digest(self.source), "model": self.engine.model_name,
-                "task": o.task, "language": o.language, "prompt": o.initial_prompt, "temperature": o.temperature,
-                "words": o.word_timestamps, "pieces": [(round(p.start, 3), round(p.end, 3)) for p in self.pieces]}
+        data = {
+            "version": _CHECKPOINT_VERSION,
+            "file": _file_digest(self.source),
+            "model": self.engine.model_name,
+            "task": o.task,
+            "language": o.language,
+            "prompt": o.initial_prompt,
+            "temperature": o.temperature,
+            "words": o.word_timestamps,
+            "pieces": [(round(p.start, 3), round(p.end, 3)) for p in self.pieces],
+        }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
     # -- send --
@@ -276,8 +310,12 @@ class _Job:
         todo = [p for p in pieces if p.index not in results]
         minutes = sum(p.end - p.start for p in todo) / 60
         if minutes > 1:
-            log.info("Sending %.1f min to OpenAI model %s: about $%.2f", minutes, engine.model_name,
-                     estimate_cost(engine.model_name, minutes * 60))
+            log.info(
+                "Sending %.1f min to OpenAI model %s: about $%.2f",
+                minutes,
+                engine.model_name,
+                estimate_cost(engine.model_name, minutes * 60),
+            )
         stitch = _Stitcher(self, len(pieces))
         stitch.add(results)
         self._progress(len(results), len(todo))
@@ -304,31 +342,39 @@ class _Job:
                     stitch.add({piece.index: result})
                     self._progress(len(results), len(waiting) + len(running))
         if errors:
-            first = min(errors)
-            if store is not None and store.count():
-                kept = (f"{store.count()} finished piece(s) of {len(pieces)} are kept in {store.dir}; re-running "
-                        "sends only the rest")
-            elif store is not None:
-                kept = "no piece was finished"
-            else:
-                kept = "re-running sends the whole file again"
-            error = errors[first]
-            mapped = engine._error(error, self.source, pieces[first], len(pieces), kept)
-            if mapped is None:
-                raise error
-            # A 401's body echoes the key (OpenAI masks most of it, other servers may not): no traceback shows it.
-            raise mapped from (None if mapped.kind == "auth" else error)
+            self._fail(errors, store)
         self.callbacks.progress(Progress(len(pieces), len(pieces), 0, True))
         return stitch.transcript()
+
+    def _fail(self, errors: dict[int, Exception], store: _Checkpoints | None) -> NoReturn:
+        """Raise the first failed piece's error as one :class:`APIError` saying what was kept."""
+        pieces, first = self.pieces, min(errors)
+        if store is not None and store.count():
+            kept = f"{store.count()} finished piece(s) of {len(pieces)} are kept in {store.dir}"
+            kept += "; re-running sends only the rest"
+        elif store is not None:
+            kept = "no piece was finished"
+        else:
+            kept = "re-running sends the whole file again"
+        error = errors[first]
+        mapped = self.engine._error(error, self.source, pieces[first], len(pieces), kept)
+        if mapped is None:
+            raise error
+        # A 401's body echoes the key (OpenAI masks most of it, other servers may not): no traceback shows it.
+        raise mapped from (None if mapped.kind == "auth" else error)
 
     def _send(self, piece: Piece) -> Transcript:
         """One planned piece's answer(s) as a Transcript in the piece's own time."""
         options, segments, language = self.options, [], None
         for part in self.uploads(piece):
             answer = self.engine._request(part, options)
-            result = response_to_transcript(answer, duration=part.end - part.start, task=options.task,
-                                            language=options.language if options.task == "transcribe" else None,
-                                            speech=lambda part=part: self.speech_in(part))
+            result = response_to_transcript(
+                answer,
+                duration=part.end - part.start,
+                task=options.task,
+                language=options.language if options.task == "transcribe" else None,
+                speech=lambda part=part: self.speech_in(part),
+            )
             language = language or result.language
             segments += [s.shifted(part.start - piece.start) for s in result.segments]
         return Transcript(tuple(segments), language=language, duration=piece.end - piece.start, task=options.task)
@@ -370,12 +416,19 @@ class _Stitcher:
         languages = [p.language for _, p in sorted(self.parts.items()) if p.language]
         language = self.language or (languages[0] if languages else None)
         engine = self.job.engine
-        return Transcript(tuple(self.segments), language=language, duration=self.job.duration,
-                          task=self.job.options.task,
-                          extra={"engine": engine.name, "model": engine.model_name, "pieces": self.count,
-                                 "estimated_cost": estimate_cost(engine.model_name, self.job.duration)})
+        return Transcript(
+            tuple(self.segments),
+            language=language,
+            duration=self.job.duration,
+            task=self.job.options.task,
+            extra={
+                "engine": engine.name,
+                "model": engine.model_name,
+                "pieces": self.count,
+                "estimated_cost": estimate_cost(engine.model_name, self.job.duration),
+            },
+        )
 
 
 def _safe_stem(path: Path) -> str:
     return re.sub(r"[^\w.-]", "_", path.stem)[:100] or "audio"
-
