@@ -217,10 +217,10 @@ def duration_of(audio: str) -> float:
 
 
 def silences(audio: str, duration: float) -> tuple[list[tuple[float, float]], float]:
-    """Pauses of 10 s or more (ffmpeg ``silencedetect`` at -40 dB) and where the speech ends (the start
+    """Pauses of 10 s or more (ffmpeg ``silencedetect`` at -50 dB) and where the speech ends (the start
     of a silence of 2 s or more that runs to the end, else the end)."""
     err = subprocess.run(
-        ["ffmpeg", "-hide_banner", "-nostats", "-i", audio, "-af", "silencedetect=noise=-40dB:d=2", "-f", "null", "-"],
+        ["ffmpeg", "-hide_banner", "-nostats", "-i", audio, "-af", "silencedetect=noise=-50dB:d=2", "-f", "null", "-"],
         capture_output=True,
         text=True,
         check=True,
