@@ -228,3 +228,36 @@ def test_console_script_and_python_api(tmp_path, english_wav, wer):
     assert done.returncode == 0 and "--deepl-target" in done.stdout and "--output-formats" in done.stdout
     done = subprocess.run([sys.executable, "-m", "audiototext", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and audiototext.__version__ in done.stdout
+
+
+@pytest.mark.slow
+def test_openai_whisper_sequential_is_byte_identical_to_the_whisper_cli(tmp_path, english_wav):
+    """`--engine openai-whisper --parallel off` is the `whisper` command: same model (the bundled
+    tiny.en, converted once), same defaults (beam 5, temperature fallback), the same txt, vtt, srt
+    and tsv byte for byte; the json has the same text, language and segments (id, start, end, text)
+    but not Whisper's decoder internals (seek, tokens, avg_logprob...), which a Transcript does not keep."""
+    if shutil.which("whisper") is None:
+        pytest.skip("the whisper command is not installed (pip install openai-whisper)")
+    from audiototext.models import bundled_ct2_dir, openai_checkpoint
+
+    checkpoint = openai_checkpoint(bundled_ct2_dir("tiny.en"))
+    theirs, ours = tmp_path / "whisper", tmp_path / "audiototext"
+    subprocess.run(
+        ["whisper", str(english_wav), "--model", str(checkpoint), "--device", "cpu", "--fp16", "False"]
+        + ["--language", "en", "--output_format", "all", "--output_dir", str(theirs), "--verbose", "False"],
+        check=True,
+        capture_output=True,
+    )
+    argv = [str(english_wav), "--engine", "openai-whisper", "--parallel", "off", "--model", str(checkpoint)]
+    argv += ["--language", "en", "-f", "txt,vtt,srt,tsv,json", "-o", str(ours), "--no-progress"]
+    assert main(argv) == 0
+    names = sorted(p.name for p in theirs.iterdir())
+    assert names == sorted(p.name for p in ours.iterdir()) and len(names) == 5
+    for name in names:
+        if name.endswith(".json"):
+            mine, cli = (json.loads((d / name).read_text(encoding="utf-8")) for d in (ours, theirs))
+            assert (mine["text"], mine["language"]) == (cli["text"], cli["language"])
+            keys = ("id", "start", "end", "text")
+            assert [[s[k] for k in keys] for s in mine["segments"]] == [[s[k] for k in keys] for s in cli["segments"]]
+        else:
+            assert (ours / name).read_bytes() == (theirs / name).read_bytes(), name

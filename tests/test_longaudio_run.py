@@ -11,7 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audiototext.engines import DecodeOptions
-from audiototext.engines.windows import Encoded, WindowText, verdict
+from audiototext.engines.windows import (
+    Decoded,
+    Encoded,
+    WindowText,
+    best_attempt,
+    compression_ratio,
+    loops,
+    verdict,
+    word_keys,
+)
 from audiototext.events import Callbacks, Progress
 from audiototext.longaudio import (
     EARLY_STOP,
@@ -353,7 +362,9 @@ def test_openai_whisper_batched_beam_search_equals_one_by_one(speech_windows, lo
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["openai-whisper", "faster-whisper"])
-def test_fallback_is_per_window_inside_the_batch(media_dir, load_engine, name):
+def test_fallback_is_per_window_inside_the_batch(media_dir, load_engine, name, caplog):
+    import logging
+
     from conftest import speak
 
     plain = load_audio(
@@ -364,10 +375,15 @@ def test_fallback_is_per_window_inside_the_batch(media_dir, load_engine, name):
     # Whisper's log-probability threshold passes clear speech and fails what it makes of a fast
     # one-syllable chant (never called silent here: the no-speech test is off).
     options = DecodeOptions(language="en", beam_size=2, best_of=2, logprob_threshold=-1.0, no_speech_threshold=None)
-    first, second = engine.decode_windows([plain, chant], options)
+    with caplog.at_level(logging.DEBUG, logger="audiototext.engines.windows"):
+        first, second = engine.decode_windows([plain, chant], options)
     assert first.temperature == 0.0 and "weather" in first.text.lower()
-    assert second.temperature > 0.0  # decoded again, alone, at the next temperatures
     assert verdict(first.text, 0.0, 0.0, options) == "ok"
+    # The chant alone is decoded again at each next temperature; when every attempt fails it keeps
+    # the most probable one (which may be the first), not the last random sample.
+    retried = [r.getMessage() for r in caplog.records if "failed the decoding thresholds" in r.getMessage()]
+    assert retried and all(m.startswith("1 window(s) failed") for m in retried), retried
+    assert len(retried) == len(options.temperatures) - 1 or second.temperature > 0.0
 
 
 @pytest.mark.slow
@@ -460,3 +476,51 @@ def test_batch_size_never_changes_the_sentences_transcribed(three_minutes, load_
         found[batch_size] = [_count(words, _normalize(s)[-2:]) for s in sentences[:16]]
     assert found[1] == found[2] == found[8]
     assert all(count >= 2 for count in found[1][:1]) and sum(c >= 1 for c in found[1]) >= 15, found
+
+
+def test_repetitive_speech_is_no_loop_but_a_loop_is():
+    """A paragraph read three times compresses like a loop (gzip ratio over 2.4) but holds none, so it
+    is not decoded again (a random sample at a higher temperature used to replace it, dropping
+    sentences at random); forty "la" are a loop and are."""
+    options = DecodeOptions(language="en")
+    paragraph = " The quick brown fox jumps over the lazy dog. Every morning I read the newspaper before work."
+    assert compression_ratio(paragraph * 3) > options.compression_ratio_threshold
+    assert verdict(paragraph * 3, -0.1, 0.01, options) == "ok"
+    assert verdict(" la" * 40, -0.1, 0.01, options) == "retry"
+    assert loops(word_keys(("la " * 40).split())) == [(0, 1, 40)]
+    assert loops(word_keys("no, no, no".split())) == []
+
+
+def test_a_window_failing_every_temperature_keeps_its_first_probable_attempt():
+    options = DecodeOptions(language="en")
+    looped = Decoded((1,) * 40, " la" * 40, -0.1, 0.0, 0.0)
+    short_sample = Decoded((2,), " la", -1.5, 0.0, 1.0)
+    probable_sample = Decoded((3,) * 40, " la" * 40, -0.3, 0.0, 0.2)
+    assert best_attempt([looped, probable_sample, short_sample], options) is looped
+    improbable = Decoded((4,), " hm", -2.0, 0.0, 0.0)
+    assert best_attempt([improbable, short_sample], options) is short_sample  # none probable: the most probable
+
+
+@pytest.mark.slow
+def test_a_paragraph_read_again_is_kept_whole_every_time(media_dir, tmp_path):
+    """The service test that reads ENGLISH_TEXT six times lost sentences at random (3 to 6 of the 6
+    "newspaper"): its windows failed the compression test at every temperature and a random sample
+    won. Now every run writes them all, the same way."""
+    from conftest import ENGLISH_TEXT, speak
+
+    from audiototext.longaudio import ParallelOptions
+    from audiototext.pipeline import Options, Pipeline
+
+    path = speak(" ".join([ENGLISH_TEXT] * 6), "en-us", media_dir / "again.wav", speed=170)
+    options = Options(
+        model="base",
+        engine="faster-whisper",
+        decode=DecodeOptions(language="en"),
+        output_dir=tmp_path,
+        formats=("txt",),
+        parallel=ParallelOptions(batch_size=1),
+    )
+    pipeline = Pipeline(options)
+    texts = [pipeline.run([path])[0].transcript.text for _ in range(3)]
+    assert len(set(texts)) == 1, texts
+    assert texts[0].lower().count("newspaper") == 6, texts[0]

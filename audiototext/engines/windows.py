@@ -19,6 +19,7 @@ lives here once.
 from __future__ import annotations
 
 import logging
+import re
 import zlib
 from dataclasses import dataclass
 from typing import Protocol
@@ -102,11 +103,50 @@ def compression_ratio(text: str) -> float:
     return len(data) / len(zlib.compress(data)) if data else 0.0
 
 
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def word_keys(words: Sequence[str]) -> list[str]:
+    """Words as the loop test compares them: lower case, letters and digits only."""
+    return [" ".join(_WORD.findall(w.lower())) for w in words]
+
+
+def loops(keys: Sequence[str], *, max_ngram: int = 8) -> list[tuple[int, int, int]]:
+    """Whisper's repetition loops in a word sequence: ``(start, n, count)`` for each phrase of n
+    words (n <= ``max_ngram``) repeated more than ``max(4, 16 / n)`` times in a row.
+
+    A chorus of four lines, "no, no, no", a paragraph read twice or a phrase said three times is
+    no loop; forty identical words are.
+    """
+    found, i = [], 0
+    while i < len(keys):
+        best = None
+        for n in range(1, max_ngram + 1):
+            gram = list(keys[i : i + n])
+            if len(gram) < n or not all(gram):
+                break
+            count = 1
+            while list(keys[i + count * n : i + (count + 1) * n]) == gram:
+                count += 1
+            if count > max(4, -(-16 // n)):
+                best = (i, n, count)
+                break
+        if best:
+            found.append(best)
+            i += best[1] * best[2]
+        else:
+            i += 1
+    return found
+
+
 def verdict(text: str, avg_logprob: float, no_speech_prob: float, options) -> str:
     """Whisper's per-window test: "ok", "silent" or "retry" (as ``whisper.transcribe`` decides).
 
     "silent": the model says no speech and is unsure of the text (whisper skips such windows);
     "retry": the text looks like a loop or is improbable: decode again at a higher temperature.
+    Unlike ``whisper.transcribe``, a text that compresses like a loop is retried only when it holds
+    one (:func:`loops`): repetitive speech (a chorus, a paragraph read again) compresses as well,
+    and a random sample at a higher temperature then replaced the words that were said.
     """
     if (
         options.no_speech_threshold is not None
@@ -117,6 +157,7 @@ def verdict(text: str, avg_logprob: float, no_speech_prob: float, options) -> st
     if (
         options.compression_ratio_threshold is not None
         and compression_ratio(text) > options.compression_ratio_threshold
+        and loops(word_keys(text.split()))
     ):
         return "retry"
     if options.logprob_threshold is not None and avg_logprob < options.logprob_threshold:
@@ -174,7 +215,13 @@ def decode_encoded(model: WindowModel, encoded: Sequence[Encoded], options) -> l
 
 
 def _generate_with_fallback(model: WindowModel, encoded: list, options, prompt: list[int]) -> list[Decoded]:
-    """Every window at the first temperature; the failing ones again, together, at each next one."""
+    """Every window at the first temperature; the failing ones again, together, at each next one.
+
+    A window that fails at every temperature keeps its best attempt (:func:`best_attempt`), not the
+    last one as ``whisper.transcribe`` does: the last is a random sample, and on repetitive speech
+    every attempt "fails" (the text compresses like a loop), so the last dropped speech at random.
+    """
+    tried: list[list[Decoded]] = [[] for _ in encoded]
     results: list[Decoded | None] = [None] * len(encoded)
     pending = list(range(len(encoded)))
     temperatures = options.temperatures
@@ -182,9 +229,11 @@ def _generate_with_fallback(model: WindowModel, encoded: list, options, prompt: 
         decoded = model.generate([encoded[i] for i in pending], options, temperature, prompt)
         retry = []
         for i, result in zip(pending, decoded):
-            results[i] = result
+            tried[i].append(result)
             if verdict(result.text, result.avg_logprob, result.no_speech_prob, options) == "retry":
                 retry.append(i)
+            else:
+                results[i] = result
         if retry and step + 1 < len(temperatures):
             log.debug(
                 "%d window(s) failed the decoding thresholds at temperature %.1f; decoding them again at %.1f",
@@ -195,7 +244,23 @@ def _generate_with_fallback(model: WindowModel, encoded: list, options, prompt: 
         pending = retry
         if not pending:
             break
+    for i in pending:
+        results[i] = best_attempt(tried[i], options)
     return results  # type: ignore[return-value]
+
+
+def best_attempt(attempts: Sequence[Decoded], options) -> Decoded:
+    """Of a window's attempts that all failed: the first probable one (average log-probability at
+    or above the threshold, so it failed only as a possible loop), else the most probable one.
+
+    Repetitive speech (a chorus, a phrase said again and again) compresses like a loop at every
+    temperature; its first, deterministic decoding is then kept, and a real loop in it is cut later
+    by the loop guard (:func:`audiototext.longaudio.stitch.trim_loops`). A short, improbable sample
+    never wins over it by compressing better.
+    """
+    threshold = options.logprob_threshold
+    probable = [d for d in attempts if threshold is None or d.avg_logprob >= threshold]
+    return probable[0] if probable else max(attempts, key=lambda d: d.avg_logprob)
 
 
 def merge_punctuation(
@@ -249,6 +314,9 @@ __all__ = [
     "WindowModel",
     "decode_encoded",
     "compression_ratio",
+    "loops",
+    "word_keys",
+    "best_attempt",
     "verdict",
     "prompt_for",
     "decode_windows",

@@ -108,6 +108,8 @@ class WindowRun:
         while self.todo or running:
             while len(running) < self.backend.tasks + 1 and (task := next_task()):
                 running[task[0]] = task[1]
+            if not running:  # cannot happen: every window of a batch left is encoded or can be
+                raise RuntimeError(f"the window scheduler stalled with {len(self.todo)} batch(es) left")
             finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for future in finished:
                 running.pop(future)(future.result())

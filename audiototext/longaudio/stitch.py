@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from collections.abc import Iterable, Sequence
 
+from ..engines.windows import loops, word_keys
 from ..transcript import Segment, Word
 from .plan import Window
 
@@ -33,7 +34,6 @@ TRAILING_SILENCE = 0.2
 
 _SENTENCE_END = re.compile(r"[.!?…。！？؟][\"'»”’)\]」』]*$")
 _CLAUSE_END = re.compile(r"[,;:、，；：—-][\"'»”’)\]」』]*$")
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -114,27 +114,9 @@ def trim_loops(words: Sequence[Placed], *, max_ngram: int = 8) -> tuple[list[Pla
     Returns the kept words and how many were cut. A chorus of four lines, "no, no, no", or a
     phrase said three times stays; forty identical words do not.
     """
-    keys = [" ".join(_WORD.findall(p.word.word.lower())) for p in words]
     cut: set[int] = set()
-    i = 0
-    while i < len(words):
-        best = None
-        for n in range(1, max_ngram + 1):
-            gram = keys[i : i + n]
-            if len(gram) < n or not all(gram):
-                break
-            count = 1
-            while keys[i + count * n : i + (count + 1) * n] == gram:
-                count += 1
-            if count > max(4, -(-16 // n)):
-                best = (n, count)
-                break
-        if best:
-            n, count = best
-            cut.update(range(i + 2 * n, i + count * n))
-            i += count * n
-        else:
-            i += 1
+    for i, n, count in loops(word_keys([p.word.word for p in words]), max_ngram=max_ngram):
+        cut.update(range(i + 2 * n, i + count * n))
     return [p for k, p in enumerate(words) if k not in cut], len(cut)
 
 
