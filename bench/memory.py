@@ -14,7 +14,10 @@ hour, and on a CPU the run decodes ``workers`` batches at once. With one window 
 2 h, one decoder is busy in the first run and two in the second, and the peak doubles its decoding
 share for that reason alone (measured: 387 vs 643 MiB, every read of the audio a 300 s block).
 With a window per burst, every length keeps every worker busy and the peaks compare the part
-that should not grow: the audio.
+that should not grow: the audio. Batch sizes still differ: an hour with 5 windows decodes batches
+of 3 and 2, ten hours decode batches of 4, and a beam-5 batch costs about 60 MiB per window while it
+decodes, so ``--every 150`` (18 windows in an hour, full batches) compares like with like
+(measured in bench/README.md: 1.47 at 600 s, 1.43 at 300 s, 1.20 at 150 s).
 
 The recordings are cheap to make: one 10-minute block per sentence is encoded, and the long file
 is those blocks joined by ffmpeg's concat demuxer without re-encoding (about 20 MB of FLAC per
