@@ -14,8 +14,7 @@ names (:func:`output_stems`).
 from __future__ import annotations
 
 import logging
-import threading
-from concurrent.futures import Future, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Sequence
@@ -119,18 +118,11 @@ class Pipeline:
         other processes or on Ray, which load their own."""
         if self._engine is not None or self._loading is not None or self.mode in ("processes", "ray"):
             return
-        future: Future = Future()
-
-        def load() -> None:
-            try:
-                future.set_result(self._load_engine())
-            except BaseException as e:  # noqa: BLE001 - handed to whoever asks for the engine
-                future.set_exception(e)
-
-        # Not a daemon: the interpreter waits for a load in progress rather than tearing the
-        # thread down inside torch or CTranslate2 at exit (an abort, seen when no speech was found).
-        threading.Thread(target=load, name="audiototext-load").start()
-        self._loading = future
+        # The pool's thread ends with the load, and the interpreter waits for it at exit rather than
+        # tearing it down inside torch or CTranslate2 (an abort, seen when no speech was found).
+        pool = ThreadPoolExecutor(1, thread_name_prefix="audiototext-load")
+        self._loading = pool.submit(self._load_engine)
+        pool.shutdown(wait=False)
 
     def backend(self, mode: str) -> Backend:
         """The executor for a parallel ``mode``, made once and kept for the next inputs."""

@@ -73,31 +73,21 @@ DEFAULT_DATA = ROOT.parent / "shared" / "eval" / "data" / "long"
 
 #: Official dimensions (openai-whisper's checkpoints); "tiny" is a small model with large-v3's
 #: 128 mel bins and 51,866-token vocabulary, to check the large-v3 code path on a CPU.
+LARGE_V3 = dict(
+    n_mels=128,
+    n_audio_ctx=1500,
+    n_audio_state=1280,
+    n_audio_head=20,
+    n_audio_layer=32,
+    n_vocab=51866,
+    n_text_ctx=448,
+    n_text_state=1280,
+    n_text_head=20,
+    n_text_layer=32,
+)
 SHAPES: dict[str, dict[str, int]] = {
-    "large-v3": dict(
-        n_mels=128,
-        n_audio_ctx=1500,
-        n_audio_state=1280,
-        n_audio_head=20,
-        n_audio_layer=32,
-        n_vocab=51866,
-        n_text_ctx=448,
-        n_text_state=1280,
-        n_text_head=20,
-        n_text_layer=32,
-    ),
-    "large-v3-turbo": dict(
-        n_mels=128,
-        n_audio_ctx=1500,
-        n_audio_state=1280,
-        n_audio_head=20,
-        n_audio_layer=32,
-        n_vocab=51866,
-        n_text_ctx=448,
-        n_text_state=1280,
-        n_text_head=20,
-        n_text_layer=4,
-    ),
+    "large-v3": LARGE_V3,
+    "large-v3-turbo": dict(LARGE_V3, n_text_layer=4),  # large-v3 with 4 decoder layers
     "tiny": dict(
         n_mels=128,
         n_audio_ctx=1500,

@@ -33,6 +33,28 @@ def ffmpeg(*args: str) -> None:
     _run("ffmpeg", "-y", "-loglevel", "error", *args)
 
 
+def write_wav(path: Path, audio, rate: int = 16000) -> Path:
+    """Float samples in [-1, 1] as a 16-bit mono WAV."""
+    import wave
+
+    import numpy as np
+
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
+    return path
+
+
+def trimmed(audio):
+    """espeak-ng's own leading and trailing silence cut off."""
+    import numpy as np
+
+    nonzero = np.flatnonzero(np.abs(audio) > 1e-3)
+    return audio[nonzero[0] : nonzero[-1] + 1]
+
+
 def speak(text: str, voice: str, path: Path, speed: int = 150) -> Path:
     """espeak-ng speech as a 16 kHz mono WAV."""
     if shutil.which("espeak-ng") is None:
@@ -187,24 +209,14 @@ def long_speech(media_dir):
     pieces, times, cursor = [], [], 0.0
     pause = np.zeros(int(0.7 * 16000), np.float32)
     for i, sentence in enumerate(LONG_SENTENCES):
-        audio = load_audio(speak(sentence, "en-us", media_dir / f"long-{i:02d}.wav", speed=160))
-        nonzero = np.flatnonzero(np.abs(audio) > 1e-3)
-        audio = audio[nonzero[0] : nonzero[-1] + 1]  # espeak's own leading/trailing silence out
+        audio = trimmed(load_audio(speak(sentence, "en-us", media_dir / f"long-{i:02d}.wav", speed=160)))
         if pieces:
             pieces.append(pause)
             cursor += len(pause) / 16000
         times.append((cursor, cursor + len(audio) / 16000))
         pieces.append(audio)
         cursor += len(audio) / 16000
-    path = media_dir / "long-speech.wav"
-    pcm = (np.concatenate(pieces) * 32767).astype("<i2").tobytes()
-    import wave
-
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(pcm)
+    path = write_wav(media_dir / "long-speech.wav", np.concatenate(pieces))
     return path, LONG_SENTENCES, times
 
 

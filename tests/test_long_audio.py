@@ -141,34 +141,26 @@ def test_no_cue_in_a_long_pause_and_the_tail_is_kept(media_dir, tmp_path, wer):
     """Issue 9's timing bounds on a real run: sentences, 12 s of room tone, sentences up to the last
     sample. No cue reaches into the pause (its two sides may share a window, the pause shortened
     inside it), cue times never go backwards, and the last sentence is kept to the end."""
-    import wave
-
     import numpy as np
 
     from audiototext.engines import DecodeOptions
     from audiototext.media import load_audio
     from audiototext.pipeline import Options, Pipeline
-    from conftest import LONG_SENTENCES, speak
+    from conftest import LONG_SENTENCES, speak, trimmed, write_wav
 
     sentences = LONG_SENTENCES[:4]
     rng = np.random.default_rng(3)
     pieces, pause = [], None
     for i, sentence in enumerate(sentences):
-        audio = load_audio(speak(sentence, "en-us", media_dir / f"pause-{i}.wav", speed=160))
-        nonzero = np.flatnonzero(np.abs(audio) > 1e-3)
+        audio = trimmed(load_audio(speak(sentence, "en-us", media_dir / f"pause-{i}.wav", speed=160)))
         if i == 2:
             start = sum(len(p) for p in pieces) / 16000
             pieces.append((rng.standard_normal(12 * 16000) * 1e-3).astype(np.float32))
             pause = (start, start + 12.0)
         elif pieces:
             pieces.append(np.zeros(int(0.7 * 16000), np.float32))
-        pieces.append(audio[nonzero[0] : nonzero[-1] + 1])
-    path = tmp_path / "pause.wav"
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes((np.concatenate(pieces) * 32767).astype("<i2").tobytes())
+        pieces.append(audio)
+    path = write_wav(tmp_path / "pause.wav", np.concatenate(pieces))
     total = sum(len(p) for p in pieces) / 16000
 
     options = Options(

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import traceback
 import types
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +33,7 @@ from audiototext.engines.openai_api import (
 from audiototext.errors import ModelError, OptionsError  # noqa: E402
 from audiototext.events import Callbacks  # noqa: E402
 
-from conftest import speak  # noqa: E402
+from conftest import speak, write_wav  # noqa: E402
 from fake_openai import LIMIT, FakeOpenAIServer  # noqa: E402
 
 RATE = 16000
@@ -77,11 +76,7 @@ def write_speech(path: Path, clips, seconds: float, *, pause: float = 1.5, lead:
         parts += [clip, gap]
         cursor += (len(clip) + len(gap)) / RATE
     audio = np.concatenate(parts)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes((audio * 32767).astype("<i2").tobytes())
+    write_wav(path, audio, RATE)
     return path, times, len(audio) / RATE
 
 

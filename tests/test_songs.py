@@ -5,7 +5,6 @@ the bundled base model, and scripted transcripts straight through ``trim_loops``
 
 from __future__ import annotations
 
-import wave
 
 import numpy as np
 import pytest
@@ -13,20 +12,11 @@ import pytest
 from audiototext.longaudio.stitch import Placed, trim_loops
 from audiototext.transcript import Word
 
-from conftest import speak
+from conftest import speak, write_wav
 
 RATE = 16000
 #: A chorus line base transcribes reliably, sung (spoken) four times with 2.5 s pauses.
 CHORUS = "I will always love you, my darling."
-
-
-def write_wav(path, audio: np.ndarray):
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -65,6 +65,8 @@ class WindowRun:
         self.first: list[Window] = []
         self.todo: list[list[Window]] = []
         self.cues: list[Segment] = []
+        self.encoded: dict[int, Encoded] = {}  # windows encoded on their own, waiting for their batch
+        self.encoding: set[int] = set()
         self.decoded = self.placed = self.extra = self.cut = 0
 
     def run(self, first: list[Window], groups: list[list[Window]]) -> list[Segment]:
@@ -102,8 +104,6 @@ class WindowRun:
         ``next_task`` gives a submitted task's future and what to do with its result, or None when
         nothing can start now.
         """
-        self.encoded: dict[int, Encoded] = {}
-        self.encoding: set[int] = set()
         running: dict[Future, Callable] = {}
         while self.todo or running:
             while len(running) < self.backend.tasks + 1 and (task := next_task()):
