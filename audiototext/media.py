@@ -160,8 +160,6 @@ def download(
     Raises:
         MediaError: HTTP error, network failure, timeout, or more than ``max_bytes``.
     """
-    from tqdm.auto import tqdm
-
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
     request = urllib.request.Request(url, headers={"User-Agent": "audiototext"})
@@ -177,29 +175,7 @@ def download(
                 )
             path = dest_dir / _safe_name(_filename_from(response, url))
             partial = path.with_name(path.name + ".part")
-            done = 0
-            with (
-                open(partial, "wb") as out,
-                tqdm(
-                    total=total,
-                    unit="B",
-                    unit_scale=True,
-                    unit_divisor=1024,
-                    desc=f"Downloading {path.name}",
-                    disable=not progress,
-                    leave=False,
-                ) as bar,
-            ):
-                while chunk := response.read(1 << 16):
-                    done += len(chunk)
-                    if max_bytes is not None and done > max_bytes:
-                        out.close()
-                        partial.unlink(missing_ok=True)
-                        raise MediaError(
-                            f"{url}: download exceeds the limit of {max_bytes} bytes", source=url, limit=max_bytes
-                        )
-                    out.write(chunk)
-                    bar.update(len(chunk))
+            done = _save_body(response, partial, total=total, max_bytes=max_bytes, url=url, progress=progress)
             os.replace(partial, path)
     except urllib.error.HTTPError as e:
         raise MediaError(
@@ -212,6 +188,35 @@ def download(
         raise MediaError(f"{url}: download failed ({reason}); check the link and your network", source=url) from e
     log.info("Downloaded %s (%d bytes) to %s", url, done, path)
     return path
+
+
+def _save_body(response, partial: Path, *, total: int | None, max_bytes: int | None, url: str, progress: bool) -> int:
+    """Write a download's body to ``partial`` with a progress bar; the bytes written. Over ``max_bytes``
+    the partial file is removed and MediaError raised."""
+    from tqdm.auto import tqdm
+
+    done = 0
+    with (
+        open(partial, "wb") as out,
+        tqdm(
+            total=total,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=f"Downloading {partial.name.removesuffix('.part')}",
+            disable=not progress,
+            leave=False,
+        ) as bar,
+    ):
+        while chunk := response.read(1 << 16):
+            done += len(chunk)
+            if max_bytes is not None and done > max_bytes:
+                out.close()
+                partial.unlink(missing_ok=True)
+                raise MediaError(f"{url}: download exceeds the limit of {max_bytes} bytes", source=url, limit=max_bytes)
+            out.write(chunk)
+            bar.update(len(chunk))
+    return done
 
 
 def probe(path: Path | str, *, name: str | None = None) -> MediaInfo:

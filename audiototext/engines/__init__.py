@@ -68,6 +68,18 @@ class DecodeOptions:
             )
         return (self.temperature,)
 
+    def common_kwargs(self) -> dict:
+        """The ``transcribe`` keyword arguments both Whisper libraries name alike."""
+        return dict(
+            task=self.task,
+            language=self.language,
+            initial_prompt=self.initial_prompt or None,
+            condition_on_previous_text=self.condition_on_previous_text,
+            compression_ratio_threshold=self.compression_ratio_threshold,
+            no_speech_threshold=self.no_speech_threshold,
+            word_timestamps=self.word_timestamps,
+        )
+
 
 class Engine(Protocol):
     """What every local engine offers.

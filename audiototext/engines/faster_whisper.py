@@ -138,15 +138,9 @@ class FasterWhisperEngine(WindowDecoding):
 
     def _kwargs(self, options: DecodeOptions) -> dict:
         return dict(
-            task=options.task,
-            language=options.language,
-            initial_prompt=options.initial_prompt or None,
-            condition_on_previous_text=options.condition_on_previous_text,
+            options.common_kwargs(),
             temperature=list(options.temperatures),
-            compression_ratio_threshold=options.compression_ratio_threshold,
             log_prob_threshold=options.logprob_threshold,
-            no_speech_threshold=options.no_speech_threshold,
-            word_timestamps=options.word_timestamps,
             beam_size=options.beam_size or 1,
             best_of=options.best_of or 1,
             patience=options.patience or 1,

@@ -139,15 +139,9 @@ class OpenAIWhisperEngine(WindowDecoding):
 
     def _kwargs(self, options: DecodeOptions) -> dict:
         return dict(
-            task=options.task,
-            language=options.language,
-            initial_prompt=options.initial_prompt or None,
-            condition_on_previous_text=options.condition_on_previous_text,
+            options.common_kwargs(),
             temperature=options.temperatures,
-            compression_ratio_threshold=options.compression_ratio_threshold,
             logprob_threshold=options.logprob_threshold,
-            no_speech_threshold=options.no_speech_threshold,
-            word_timestamps=options.word_timestamps,
             fp16=self.fp16,
             beam_size=options.beam_size,
             best_of=options.best_of,
