@@ -283,25 +283,10 @@ def decode_file(path: Path) -> np.ndarray:
             f"{path}: decoding it needs ffmpeg, which is not installed here. Make 16 kHz mono WAVs "
             "where ffmpeg is (python bench/gpu.py --prepare DIR) and pass --data DIR"
         )
-    cmd = [
-        "ffmpeg",
-        "-nostdin",
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-i",
-        str(path),
-        "-map",
-        "0:a:0",
-        "-ac",
-        "1",
-        "-ar",
-        str(SAMPLE_RATE),
-        "-f",
-        "s16le",
-        "-",
-    ]
-    return np.frombuffer(subprocess.run(cmd, capture_output=True, check=True).stdout, "<i2")
+    from audiototext.longaudio.source import DecodedFile  # the package's own ffmpeg decoding
+
+    with DecodedFile(path) as source:
+        return np.fromfile(source.path, "<i2")
 
 
 def audio_files(data: Path) -> list[Path]:

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from conftest import ffmpeg, speak
-from test_service_support import FAST, JOB_TIMEOUT, Server, httpx, serve_folder, words
+from test_service_support import BAD_OPTIONS, FAST, JOB_TIMEOUT, Server, httpx, serve_folder, words
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
@@ -261,16 +261,7 @@ def test_oversize_upload_is_refused(server, media):
     assert response.status_code == 413 and "limit of 524288 bytes" in response.json()["detail"]
 
 
-@pytest.mark.parametrize(
-    "params, message",
-    [
-        ({}, "either as src_url"),
-        ({"model": "/root/secret.pt"}, "Unknown model"),
-        ({"language": "Klingon"}, "Unknown language"),
-        ({"output_formats": "docx"}, "Unknown output format"),
-        ({"task": "summarize"}, "Unknown task"),
-    ],
-)
+@pytest.mark.parametrize("params, message", BAD_OPTIONS)
 def test_bad_options_are_refused(server, media, params, message):
     base, _ = media
     query = {"title_slug": "bad-options", **params}

@@ -268,9 +268,10 @@ def test_a_lost_node_mid_job_still_gives_complete_files(tmp_path, media, ray_env
         stopped = stop_a_decoding_actor(cluster.info["worker"], server, call_id)
         before = server.status(call_id)
         assert not before["finished"], before
-        cluster.remove_worker()
-        # The lost machine takes its processes with it; the stopped actor cannot see its raylet go.
-        os.kill(stopped, signal.SIGKILL)
+        try:
+            cluster.remove_worker()
+        finally:  # the lost machine takes its processes with it; the stopped actor cannot see its raylet go
+            os.kill(stopped, signal.SIGKILL)
         assert not actors_under(cluster.info["worker"])
 
         seen: list[dict] = []

@@ -25,6 +25,15 @@ httpx = pytest.importorskip("httpx")
 
 #: Fast decoding for the test clips: greedy.
 FAST = {"engine": "faster-whisper", "beam_size": 1}
+#: Query parameters the service refuses with 400, and a piece of its message: checked through a real
+#: server (test_service.py) and, with more cases, in process (test_service_unit.py).
+BAD_OPTIONS = [
+    ({}, "either as src_url"),
+    ({"model": "/root/secret.pt"}, "Unknown model"),
+    ({"language": "Klingon"}, "Unknown language"),
+    ({"output_formats": "docx"}, "Unknown output format"),
+    ({"task": "summarize"}, "Unknown task"),
+]
 #: Deadlines, generous: a loaded machine is slow, a passing test does not wait for them.
 START_TIMEOUT = 300.0
 JOB_TIMEOUT = 900.0

@@ -25,6 +25,7 @@ from audiototext.service.checks import (
     split_result_name,
 )
 from audiototext.service.joboptions import job_options
+from test_service_support import BAD_OPTIONS
 
 BAD_SLUGS = ["../../etc/passwd", "..", "a/b", "a.b", "", "x" * 101, "naïve", "a b", "a\x00b"]
 
@@ -274,11 +275,7 @@ def test_every_service_option_is_a_query_parameter(client):
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({}, "either as src_url"),
-        ({"model": "/root/secret.pt"}, "Unknown model"),
-        ({"language": "Klingon"}, "Unknown language"),
-        ({"output_formats": "docx"}, "Unknown output format"),
-        ({"task": "summarize"}, "Unknown task"),
+        *BAD_OPTIONS,
         ({"deepl_coherence": "sometimes"}, "Unknown deepl_coherence 'sometimes'"),
         ({"engine": "openai-api"}, "no OPENAI_API_KEY"),
         ({"src_url": "file:///etc/passwd"}, "must be an http:// or https:// link"),
