@@ -18,7 +18,8 @@ from pathlib import Path
 from collections.abc import Callable, Sequence
 
 from . import media
-from .subtitles import OutputError, WriterOptions, write_files
+from .style import NETFLIX, CueReport, SubtitleStyle
+from .subtitles import SUBTITLE_FORMATS, OutputError, subtitle_report, write_files
 from .errors import AudioToTextError
 from .transcript import Segment, Transcript
 
@@ -109,18 +110,18 @@ def write_or_rescue(
     output_dir: Path,
     stem: str,
     formats: Sequence[str],
-    writer: WriterOptions,
+    style: SubtitleStyle,
     *,
     suffix: str = "",
     source: str = "",
 ) -> Written:
     """Write ``transcript``'s files into ``output_dir``; when it refuses them, into :func:`rescue_dir`."""
     try:
-        return Written(write_files(transcript, output_dir, stem, formats, writer, suffix=suffix))
+        return Written(write_files(transcript, output_dir, stem, formats, style, suffix=suffix))
     except OutputError as error:
         where = rescue_dir()
         try:
-            saved = write_files(transcript, where, stem, formats, writer, suffix=suffix)
+            saved = write_files(transcript, where, stem, formats, style, suffix=suffix)
         except OutputError as second:
             return Written(
                 error=OutputError(
@@ -157,6 +158,7 @@ class FileResult:
         stem: the name its files take (``<stem>.srt``): the input's name, or ``"clip (2)"`` when
             an earlier input of the run has the same name.
         rescued: files written to :func:`rescue_dir` because the output folder refused them.
+        subtitles: each written srt/vtt file -> how its cues measure against the reading rules.
     """
 
     source: str
@@ -167,10 +169,30 @@ class FileResult:
     error: AudioToTextError | None = None
     stem: str | None = None
     rescued: list[Path] = field(default_factory=list)
+    subtitles: dict[Path, CueReport] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+def report_written(
+    result: FileResult,
+    paths: Sequence[Path],
+    transcript: Transcript,
+    style: SubtitleStyle,
+    *,
+    reference: Transcript | None = None,
+) -> None:
+    """Log each written file, and how each srt/vtt file's cues measure (kept in ``result.subtitles``)."""
+    report = None
+    if any(p.suffix[1:] in SUBTITLE_FORMATS for p in paths):
+        report = subtitle_report(transcript, style, reference=reference)
+    for path in paths:
+        log.info("Wrote %s", path)
+        if report is not None and path.suffix[1:] in SUBTITLE_FORMATS:
+            result.subtitles[path] = report
+            log.info("  subtitles: %s", report.summary())
 
 
 def translate_result(
@@ -179,7 +201,7 @@ def translate_result(
     *,
     output_dir: Path,
     formats: Sequence[str],
-    writer: WriterOptions = WriterOptions(),
+    style: SubtitleStyle = NETFLIX,
     on_line: Callable[[Segment], None] | None = None,
 ) -> list[Path]:
     """Translate a finished input's lines with DeepL and write ``<stem>_<target>.<ext>`` beside them.
@@ -197,10 +219,15 @@ def translate_result(
         return []
     stem = result.stem or result.outputs[0].stem  # name these like the transcript files
     paths = write_files(
-        translation.transcript, output_dir, stem, formats, writer, suffix=translated_suffix(translation.target)
+        translation.transcript,
+        output_dir,
+        stem,
+        formats,
+        style,
+        suffix=translated_suffix(translation.target),
+        reference=result.transcript,  # the source's word times time the translated cues
     )
-    for path in paths:
-        log.info("Wrote %s", path)
+    report_written(result, paths, translation.transcript, style, reference=result.transcript)
     # translating again into another target adds that language's files
     result.translated_outputs = [*(p for p in result.translated_outputs if p not in paths), *paths]
     return paths
@@ -213,5 +240,6 @@ __all__ = [
     "Written",
     "write_or_rescue",
     "FileResult",
+    "report_written",
     "translate_result",
 ]

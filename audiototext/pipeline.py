@@ -29,8 +29,16 @@ from .events import Callbacks, ProgressBar, fan_out
 from .languages import language_name
 from .longaudio import Backend, EngineSpec, LongAudioResult, ParallelOptions, make_backend, resolve_mode
 from .longaudio.source import AudioSource, DecodedFile, as_source, duration_of, peak, whole
-from .outputs import FileResult, _distinct, check_output_dir, output_stems, translate_result, write_or_rescue
-from .subtitles import WriterOptions
+from .outputs import (
+    FileResult,
+    _distinct,
+    check_output_dir,
+    output_stems,
+    report_written,
+    translate_result,
+    write_or_rescue,
+)
+from .style import NETFLIX, SubtitleStyle
 from .transcript import Transcript
 
 log = logging.getLogger(__name__)
@@ -58,7 +66,7 @@ class Options:
         decode: task, language, prompt and decoding options.
         output_dir: where ``<stem>.<ext>`` files go.
         formats: which of txt, vtt, srt, tsv, json to write.
-        writer: line-width and word-highlight options of the writers.
+        style: how srt and vtt cues are made (reading rules by default, or the whisper CLI's).
         deepl: translate the lines with DeepL after writing (None: don't).
         progress: show tqdm.auto progress bars.
         parallel: how audio is decoded: windows of speech packed across pauses, decoded in
@@ -74,7 +82,7 @@ class Options:
     decode: DecodeOptions = DecodeOptions()
     output_dir: Path = Path(".")
     formats: tuple[str, ...] = ("txt", "vtt", "srt")
-    writer: WriterOptions = WriterOptions()
+    style: SubtitleStyle = NETFLIX
     deepl: object | None = None  # translation.DeepLOptions; typed loosely so deepl stays optional
     progress: bool = False
     parallel: ParallelOptions = ParallelOptions()
@@ -289,7 +297,7 @@ class Pipeline:
                     o.deepl,
                     output_dir=o.output_dir,
                     formats=o.formats,
-                    writer=o.writer,
+                    style=o.style,
                     on_line=self.callbacks.on_translated_line,
                 )
         except AudioToTextError as e:
@@ -338,13 +346,12 @@ class Pipeline:
         """
         o = self.options
         written = write_or_rescue(
-            transcript, o.output_dir, result.stem, o.formats, o.writer, suffix=suffix, source=result.source
+            transcript, o.output_dir, result.stem, o.formats, o.style, suffix=suffix, source=result.source
         )
         result.rescued += written.rescued
         if written.error:
             raise written.error
-        for path in written.paths:
-            log.info("Wrote %s", path)
+        report_written(result, written.paths, transcript, o.style)
         return written.paths
 
     def run(self, sources: Sequence[str | Path]) -> list[FileResult]:

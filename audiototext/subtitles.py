@@ -1,20 +1,21 @@
 """Subtitle and transcript writers (txt, vtt, srt, tsv, json) and output file naming.
 
-The output is byte-identical to openai-whisper's ``whisper.utils`` writers (``WriteTXT``,
-``WriteVTT``, ``WriteSRT``, ``WriteTSV``, ``WriteJSON``) given ``transcript.to_dict()``, but this
-module is pure stdlib: importing ``whisper.utils`` would import torch, and writing subtitles must
-not need it (see ../shared/STYLE.md, conventions 4 and 12).
+srt and vtt cues follow the :class:`~audiototext.style.SubtitleStyle`: by default the reading
+rules (:mod:`audiototext.cues` cuts them from the words); with the ``whisper`` preset the output is
+byte-identical to openai-whisper's ``whisper.utils`` writers (``WriteTXT``, ``WriteVTT``,
+``WriteSRT``, ``WriteTSV``, ``WriteJSON``) given ``transcript.to_dict()``. txt, tsv and json keep
+the transcript's sentence segments in every style. This module is pure stdlib: importing
+``whisper.utils`` would import torch, and writing subtitles must not need it (../shared/STYLE.md,
+conventions 4 and 12).
 
 Writers write to a text stream; :func:`write_files` is the one place that handles paths.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import logging
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,16 +23,20 @@ from typing import TextIO
 
 from audiototext.errors import AudioToTextError, OptionsError
 from audiototext.files import atomic_path
-from audiototext.transcript import Segment, Transcript, Word
+from audiototext.layout import Timed, has_words, styled_cues, subtitle_cues, subtitle_report, whisper_cues
+from audiototext.style import NETFLIX, SubtitleStyle
+from audiototext.transcript import Transcript
 
 __all__ = [
     "FORMATS",
     "OUTPUT_PRESETS",
+    "SUBTITLE_FORMATS",
     "OutputError",
-    "WriterOptions",
     "format_timestamp",
     "output_path",
     "parse_formats",
+    "subtitle_cues",
+    "subtitle_report",
     "write",
     "write_files",
 ]
@@ -39,6 +44,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 FORMATS: tuple[str, ...] = ("txt", "vtt", "srt", "tsv", "json")
+#: The formats made of cues (the others keep the transcript's segments).
+SUBTITLE_FORMATS: tuple[str, ...] = ("vtt", "srt")
 
 # The notebook's "output formats" dropdown, default first.
 OUTPUT_PRESETS: tuple[str, ...] = (
@@ -54,12 +61,6 @@ OUTPUT_PRESETS: tuple[str, ...] = (
     "txt,srt",
     "vtt,srt",
 )
-
-# whisper's iterate_result uses these when max_line_width / max_words_per_line are unset.
-_UNLIMITED_WIDTH = 1000
-_UNLIMITED_WORDS = 1000
-# Without preserved segments, a gap longer than this between words starts a new subtitle.
-_LONG_PAUSE_S = 3.0
 
 
 class OutputError(AudioToTextError):
@@ -109,52 +110,6 @@ def parse_formats(value: str | Iterable[str]) -> tuple[str, ...]:
     return tuple(formats)
 
 
-@dataclass(frozen=True)
-class WriterOptions:
-    """How srt and vtt lines are cut; whisper's ``--max_line_width`` and friends.
-
-    All of these need word timestamps: on a transcript without words they have no effect
-    (whisper's CLI refuses them; :func:`write` logs a warning). txt, tsv and json ignore them.
-
-    Attributes:
-        max_line_width: characters in a line before it is broken.
-        max_line_count: lines in one subtitle; needs ``max_line_width``.
-        highlight_words: underline each word (``<u>``) while it is spoken.
-        max_words_per_line: words in one subtitle; with both ``max_line_width`` and
-            ``max_line_count`` set it has no effect.
-    """
-
-    max_line_width: int | None = None
-    max_line_count: int | None = None
-    highlight_words: bool = False
-    max_words_per_line: int | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("max_line_width", "max_line_count", "max_words_per_line"):
-            number = getattr(self, name)
-            # whisper reads 0 as "unset" for some of these and as a limit for others; refuse it.
-            if number is not None and (isinstance(number, bool) or not isinstance(number, int) or number < 1):
-                raise OptionsError(
-                    f"{name} must be a whole number of at least 1 or None, not {number!r}", option=name, value=number
-                )
-        if not isinstance(self.highlight_words, bool):
-            raise OptionsError(
-                f"highlight_words must be True or False, not {self.highlight_words!r}",
-                option="highlight_words",
-                value=self.highlight_words,
-            )
-        # The same warnings whisper's CLI gives (whisper/transcribe.py, cli()).
-        if self.max_line_count and not self.max_line_width:
-            logger.warning("max_line_count has no effect without max_line_width")
-        if self.max_words_per_line and self.max_line_width and self.max_line_count:
-            logger.warning("max_words_per_line has no effect with both max_line_width and max_line_count")
-
-    @property
-    def is_default(self) -> bool:
-        """True when no option is set, so every format is written as whisper's defaults."""
-        return self == WriterOptions()
-
-
 def format_timestamp(seconds: float, always_include_hours: bool = False, decimal_marker: str = ".") -> str:
     """Format seconds as ``[HH:]MM:SS.mmm``, rounding once to whole milliseconds.
 
@@ -179,104 +134,31 @@ def format_timestamp(seconds: float, always_include_hours: bool = False, decimal
     return f"{hours_field}{minutes:02d}:{secs:02d}{decimal_marker}{milliseconds:03d}"
 
 
-# --- subtitle cues -----------------------------------------------------------------------------
-
-Cue = tuple[str, str, str]  # formatted start, formatted end, text
-
-
-def _has_words(transcript: Transcript) -> bool:
-    # whisper switches to word timing when the result's segments carry a "words" list. A real
-    # word-timestamp run gives every segment that key (some lists empty); our model keeps only
-    # non-empty tuples, so any segment with words means word timestamps were on.
-    return any(segment.words for segment in transcript.segments)
-
-
-def _group_words(segments: tuple[Segment, ...], options: WriterOptions) -> list[list[Word]]:
-    """Split the words into subtitles, breaking lines with "\\n" inside a word's text.
-
-    Mirrors ``SubtitlesWriter.iterate_result`` in whisper/utils.py, rule for rule.
-    """
-    max_count = options.max_line_count
-    keep_segments = max_count is None or options.max_line_width is None
-    max_width = options.max_line_width or _UNLIMITED_WIDTH
-    chunk_size = options.max_words_per_line or _UNLIMITED_WORDS
-
-    subtitles: list[list[Word]] = []
-    subtitle: list[Word] = []
-    line_len = 0
-    line_count = 1
-    last_start = next((w.start for s in segments for w in s.words), 0.0)
-    for segment in segments:
-        words = segment.words
-        for chunk_start in range(0, len(words), chunk_size):
-            # Each chunk of max_words_per_line words starts a new subtitle, as a segment does.
-            for i, word in enumerate(words[chunk_start : chunk_start + chunk_size]):
-                text = word.word
-                long_pause = not keep_segments and word.start - last_start > _LONG_PAUSE_S
-                has_room = line_len + len(text) <= max_width
-                new_chunk = i == 0 and bool(subtitle) and keep_segments
-                if line_len > 0 and has_room and not long_pause and not new_chunk:
-                    line_len += len(text)
-                else:
-                    text = text.strip()
-                    full = max_count is not None and (long_pause or line_count >= max_count)
-                    if new_chunk or (subtitle and full):
-                        subtitles.append(subtitle)
-                        subtitle = []
-                        line_count = 1
-                    elif line_len > 0:
-                        line_count += 1
-                        text = "\n" + text
-                    line_len = len(text.strip())
-                subtitle.append(dataclasses.replace(word, word=text))
-                last_start = word.start
-    if subtitle:
-        subtitles.append(subtitle)
-    return subtitles
-
-
-def _underline(text: str) -> str:
-    # Same pattern as whisper: leading whitespace (a line break) stays outside the tag.
-    return re.sub(r"^(\s*)(.*)$", r"\1<u>\2</u>", text)
-
-
-def _word_cues(transcript: Transcript, options: WriterOptions, stamp: Callable[[float], str]) -> Iterator[Cue]:
-    for subtitle in _group_words(transcript.segments, options):
-        start, end = stamp(subtitle[0].start), stamp(subtitle[-1].end)
-        texts = [word.word for word in subtitle]
-        text = "".join(texts)
-        if not options.highlight_words:
-            yield start, end, text
-            continue
-        last = start
-        for i, word in enumerate(subtitle):
-            word_start, word_end = stamp(word.start), stamp(word.end)
-            if last != word_start:
-                yield last, word_start, text
-            yield word_start, word_end, "".join(_underline(t) if j == i else t for j, t in enumerate(texts))
-            last = word_end
-
-
-def _cues(transcript: Transcript, options: WriterOptions, stamp: Callable[[float], str]) -> Iterator[Cue]:
-    if _has_words(transcript):
-        yield from _word_cues(transcript, options, stamp)
-        return
-    for segment in transcript.segments:
-        # "-->" would end the cue's timing line early (whisper does this for segments only).
-        yield stamp(segment.start), stamp(segment.end), segment.text.strip().replace("-->", "->")
-
-
 # --- writers -------------------------------------------------------------------------------------
 
 
-def _write_txt(transcript: Transcript, stream: TextIO, options: WriterOptions) -> None:
-    for segment in transcript.segments:
+@dataclass(frozen=True)
+class _Job:
+    """What the writers of one transcript share."""
+
+    transcript: Transcript
+    style: SubtitleStyle = NETFLIX
+    reference: Transcript | None = None
+
+    def cues(self, stamp: Callable[[float], str]) -> Iterator[Timed]:
+        if self.style.is_whisper:
+            return whisper_cues(self.transcript, self.style, stamp)
+        return styled_cues(subtitle_cues(self.transcript, self.style, reference=self.reference), self.style, stamp)
+
+
+def _write_txt(job: _Job, stream: TextIO) -> None:
+    for segment in job.transcript.segments:
         stream.write(segment.text.strip() + "\n")
 
 
-def _write_vtt(transcript: Transcript, stream: TextIO, options: WriterOptions) -> None:
+def _write_vtt(job: _Job, stream: TextIO) -> None:
     stream.write("WEBVTT\n\n")
-    for start, end, text in _cues(transcript, options, format_timestamp):
+    for start, end, text in job.cues(format_timestamp):
         stream.write(f"{start} --> {end}\n{text}\n\n")
 
 
@@ -284,24 +166,28 @@ def _srt_timestamp(seconds: float) -> str:
     return format_timestamp(seconds, always_include_hours=True, decimal_marker=",")
 
 
-def _write_srt(transcript: Transcript, stream: TextIO, options: WriterOptions) -> None:
-    for number, (start, end, text) in enumerate(_cues(transcript, options, _srt_timestamp), 1):
+def _write_srt(job: _Job, stream: TextIO) -> None:
+    for number, (start, end, text) in enumerate(job.cues(_srt_timestamp), 1):
         stream.write(f"{number}\n{start} --> {end}\n{text}\n\n")
 
 
-def _write_tsv(transcript: Transcript, stream: TextIO, options: WriterOptions) -> None:
+def _write_tsv(job: _Job, stream: TextIO) -> None:
     # Integer milliseconds, so no locale can turn the decimal point into a comma.
     stream.write("start\tend\ttext\n")
-    for segment in transcript.segments:
+    for segment in job.transcript.segments:
         text = segment.text.strip().replace("\t", " ")
         stream.write(f"{round(1000 * segment.start)}\t{round(1000 * segment.end)}\t{text}\n")
 
 
-def _write_json(transcript: Transcript, stream: TextIO, options: WriterOptions) -> None:
-    json.dump(transcript.to_dict(), stream)
+def _write_json(job: _Job, stream: TextIO) -> None:
+    data = job.transcript.to_dict()
+    report = subtitle_report(job.transcript, job.style, reference=job.reference)
+    if report is not None:
+        data["subtitles"] = report.to_dict()
+    json.dump(data, stream)
 
 
-Writer = Callable[[Transcript, TextIO, WriterOptions], None]
+Writer = Callable[[_Job, TextIO], None]
 
 _WRITERS: dict[str, Writer] = {
     "txt": _write_txt,
@@ -321,29 +207,38 @@ def _writer(fmt: str) -> Writer:
         ) from None
 
 
-def _warn_unused_options(transcript: Transcript, options: WriterOptions) -> None:
-    if not options.is_default and not _has_words(transcript):
+def _warn_unused_options(transcript: Transcript, style: SubtitleStyle) -> None:
+    line_options = (style.max_line_width, style.max_line_count, style.max_words_per_line, style.highlight_words)
+    if style.is_whisper and any(line_options) and not has_words(transcript):
         logger.warning(
-            "Subtitle line options (%s) need word timestamps; this transcript has none, so they have no effect", options
+            "Subtitle line options (%s) need word timestamps; this transcript has none, so they have no effect", style
         )
 
 
-def write(transcript: Transcript, fmt: str, stream: TextIO, options: WriterOptions = WriterOptions()) -> None:
+def write(
+    transcript: Transcript,
+    fmt: str,
+    stream: TextIO,
+    style: SubtitleStyle = NETFLIX,
+    *,
+    reference: Transcript | None = None,
+) -> None:
     """Write ``transcript`` in one format to a text stream.
 
     Args:
         transcript: what to write.
         fmt: one of :data:`FORMATS`.
         stream: an open text stream; it is not closed.
-        options: line cutting for srt and vtt.
+        style: how srt and vtt cues are made.
+        reference: for a translation, its source transcript (its word times time the cues).
 
     Raises:
         OptionsError: ``fmt`` is not a known format.
     """
     writer = _writer(fmt)
-    if fmt in ("vtt", "srt"):
-        _warn_unused_options(transcript, options)
-    writer(transcript, stream, options)
+    if fmt in SUBTITLE_FORMATS:
+        _warn_unused_options(transcript, style)
+    writer(_Job(transcript, style, reference), stream)
 
 
 def output_path(output_dir: Path, stem: str, fmt: str, suffix: str = "") -> Path:
@@ -370,9 +265,10 @@ def write_files(
     output_dir: Path,
     stem: str,
     formats: str | Iterable[str],
-    options: WriterOptions = WriterOptions(),
+    style: SubtitleStyle = NETFLIX,
     *,
     suffix: str = "",
+    reference: Transcript | None = None,
 ) -> list[Path]:
     """Write ``transcript`` in each format to ``<output_dir>/<stem><suffix>.<fmt>``.
 
@@ -385,8 +281,9 @@ def write_files(
         output_dir: folder of the outputs.
         stem: the input's name without extension.
         formats: anything :func:`parse_formats` accepts ("txt,srt", "all", ["vtt"]).
-        options: line cutting for srt and vtt.
+        style: how srt and vtt cues are made.
         suffix: added to the stem, e.g. "_English (British)".
+        reference: for a translation, its source transcript (its word times time the cues).
 
     Returns:
         The paths written, in the order of ``formats``.
@@ -398,13 +295,14 @@ def write_files(
     """
     chosen = parse_formats(formats)
     targets = [output_path(Path(output_dir), stem, fmt, suffix) for fmt in chosen]
-    if any(fmt in ("vtt", "srt") for fmt in chosen):
-        _warn_unused_options(transcript, options)
+    if any(fmt in SUBTITLE_FORMATS for fmt in chosen):
+        _warn_unused_options(transcript, style)
+    job = _Job(transcript, style, reference)
     target = Path(output_dir)
     try:
         target.mkdir(parents=True, exist_ok=True)
         for fmt, target in zip(chosen, targets):
-            _write_atomically(target, functools.partial(_WRITERS[fmt], transcript, options=options))
+            _write_atomically(target, functools.partial(_WRITERS[fmt], job))
             logger.debug("Wrote %s", target)
     except OSError as e:
         reason = e.strerror or str(e)

@@ -28,6 +28,7 @@ from audiototext.longaudio import (
     SpeechOptions,
     batch_groups,
     default_batch_size,
+    early_stop,
     plan,
     resolve_mode,
     transcribe_windows,
@@ -35,6 +36,7 @@ from audiototext.longaudio import (
 from audiototext.longaudio.checkpoints import Checkpoints, checkpoint_key
 from audiototext.longaudio.backends import Batch
 from audiototext.longaudio.plan import Piece, Window, plan_windows
+from audiototext.longaudio.run import covered_until
 from audiototext.longaudio.source import ArraySource
 from audiototext.longaudio.stitch import SUBTITLE_GAP, Placed, make_cues, place_words, trim_loops
 from audiototext.media import load_audio
@@ -54,7 +56,7 @@ def scripted_words(audio: np.ndarray) -> list[Word]:
     words = []
     for k in range(int(len(audio) / RATE)):
         source = round(float(audio[int((k + 0.1) * RATE)]) * 10000, 3)
-        words.append(Word(k + 0.1, k + 0.15, f" t{source:g}", 0.9))
+        words.append(Word(k + 0.1, k + 0.95, f" t{source:g}", 0.9))
     return words
 
 
@@ -153,6 +155,50 @@ def test_a_window_whisper_ended_early_gets_one_continuation():
     assert len(said) == len(set(said))
     assert events[-1] == Progress(len(windows) + 1, len(windows) + 1, 2, True)
     assert [e.total_segments for e in events][0] == len(windows)  # the extra window counted when made
+
+
+class StretchingBackend(ScriptedBackend):
+    """Whisper ending a window with under 3 s left, as it does with "…": the window holding second
+    70 loses its last 2.5 s of words, and the alignment stretches its last word to the window's end."""
+
+    def submit(self, batch, options) -> Future:
+        results = []
+        for (index, text), audio in zip(super().submit(batch, options).result(), batch.audio):
+            first, last, seconds = audio[0] * 10000, audio[-1] * 10000, len(audio) / RATE
+            if first <= 70 <= last and seconds > 10:
+                kept = [w for w in text.words if w.end <= seconds - 2.5]
+                kept[-1] = Word(kept[-1].start, seconds, kept[-1].word)
+                text = WindowText("".join(w.word for w in kept) + "…", tuple(kept))
+            results.append((index, text))
+        future: Future = Future()
+        future.set_result(results)
+        return future
+
+
+def test_speech_left_after_the_last_word_is_decoded_again_and_every_word_arrives_once():
+    windows, result = run(StretchingBackend())
+    holder = next(w for w in windows if w.start <= 70 <= w.end)
+    said = [float(w.strip("…")[1:]) for s in result.transcript.segments for w in s.text.split()]
+    assert result.extra_windows == 2, "halfway (3 s rule's case) and 2.5 s before the end"
+    assert len(said) == len(set(said)), "no word twice"
+    tail = [t for t in said if holder.to_source(holder.duration - 2.6) < t <= holder.end]
+    assert len(tail) >= 2, f"the last seconds of window {holder.index} were decoded again: {said}"
+    assert said == sorted(said)
+    assert all(s.end - s.start < 8 for s in result.transcript.segments), "no cue stretched over the lost words"
+
+
+def test_only_detected_speech_left_uncovered_makes_a_continuation():
+    speech = Window(0, (Piece(0.0, 10.0, 0.0), Piece(20.0, 30.0, 10.0)), speech=((0.3, 9.8), (20.2, 21.0)))
+    words = tuple(Word(k + 0.1, k + 0.9, f" w{k}") for k in range(10))
+    # 0.8 s of speech after the last word: not enough; without detected speech, 10 s of audio are.
+    assert early_stop(speech, WindowText("", words)) is None
+    assert early_stop(Window(0, speech.pieces), WindowText("", words)) == 9.1
+    longer = Window(0, speech.pieces, speech=((0.3, 9.8), (20.2, 22.0)))
+    assert early_stop(longer, WindowText("", words)) == 9.1, "1.6 s of speech left: decoded again"
+    stretched = words[:5] + (Word(5.1, 19.5, " w5"),)
+    assert covered_until(WindowText("", stretched)) == pytest.approx(5.1 + 0.6 + 0.08 * 2)
+    assert early_stop(speech, WindowText("", stretched)) == 5.1, "a word stretched over 14 s covers nothing"
+    assert early_stop(speech, WindowText("", words, silent=True)) is None
 
 
 @settings(max_examples=25, deadline=None)

@@ -220,7 +220,7 @@ def test_the_whole_form_is_what_the_registry_builds(tmp_path):
     )
     built = notebook.transcribe_options(form)
     assert built == options.options_from_form(form)
-    assert built.writer.max_line_width == 42 and built.decode.word_timestamps, "line width turns words on"
+    assert built.style.max_line_width == 42 and built.decode.word_timestamps, "line width turns words on"
     assert built.parallel.speech.vad == "off" and built.parallel.mode == "off"
     assert built.decode.condition_on_previous_text is False and built.decode.language == "es"
     assert built.output_dir == tmp_path and built.progress
@@ -319,7 +319,7 @@ def test_the_player_has_one_track_per_language():
     assert " default>" in re.findall(r"<track [^>]*>", page)[0]
     vtts = [base64.b64decode(t["src"].split(",", 1)[1]).decode() for t in tags]
     assert all(t["src"].startswith("data:text/vtt;base64,") for t in tags)
-    assert vtts[0].startswith("WEBVTT") and "00:00.000 --> 00:02.500\nHola a todos." in vtts[0]
+    assert vtts[0].startswith("WEBVTT") and "00:00.000 --> 00:02.417\nHola a todos." in vtts[0], "2 frames before the next"
     assert "Many thanks." in vtts[1]
 
 

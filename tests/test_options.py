@@ -12,6 +12,7 @@ import pytest
 from audiototext import options
 from audiototext.cli import build_parser, main
 from audiototext.errors import OptionsError
+from audiototext.style import SubtitleStyle
 
 
 @pytest.fixture
@@ -169,16 +170,18 @@ def test_strings_and_typed_values_give_the_same_options():
 
 def test_line_options_turn_word_timestamps_on_for_every_face(caplog):
     caplog.set_level(logging.INFO, logger="audiototext")
-    cli = build_parser().parse_args(["a.wav", "--max_line_width", "30"])
+    cli = build_parser().parse_args(["a.wav", "--max_line_width", "30", "--subtitle_style", "whisper"])
     from audiototext.cli import options_from_args
 
     assert options_from_args(cli).decode.word_timestamps
     assert "max_line_width needs word timestamps: turning word_timestamps on" in caplog.text
-    form = options.options_from_form({"highlight_words": True, "word_timestamps": False, "max_line_width": 0})
-    assert form.decode.word_timestamps and form.writer.highlight_words and form.writer.max_line_width is None
-    query = options.options_from_query({"max_words_per_line": 4, "word_timestamps": None})
-    assert query.decode.word_timestamps and query.writer.max_words_per_line == 4
-    assert not options.build({}).decode.word_timestamps
+    form = options.options_from_form(
+        {"highlight_words": True, "word_timestamps": False, "max_line_width": 0, "subtitle_style": "whisper"}
+    )
+    assert form.decode.word_timestamps and form.style.highlight_words and form.style.max_line_width is None
+    query = options.options_from_query({"max_words_per_line": 4, "word_timestamps": None, "subtitle_style": "whisper"})
+    assert query.decode.word_timestamps and query.style.max_words_per_line == 4
+    assert not options.build({"subtitle_style": "whisper"}).decode.word_timestamps
 
 
 def test_line_options_with_word_timestamps_false_fail():
@@ -187,9 +190,32 @@ def test_line_options_with_word_timestamps_false_fail():
         match=r"--highlight_words and --max_line_width need word timestamps, but "
         r"--word_timestamps is set to False",
     ):
-        options.build({"max_line_width": "20", "highlight_words": "True", "word_timestamps": "False"})
+        options.build(
+            {"max_line_width": "20", "highlight_words": "True", "word_timestamps": "False", "subtitle_style": "whisper"}
+        )
     with pytest.raises(OptionsError, match=r"^max_words_per_line needs word timestamps, but word_timestamps is"):
-        options.options_from_query({"max_words_per_line": 3, "word_timestamps": False})
+        options.options_from_query({"max_words_per_line": 3, "word_timestamps": False, "subtitle_style": "whisper"})
+
+
+def test_the_netflix_style_is_the_default_and_times_cues_by_words(caplog):
+    caplog.set_level(logging.INFO, logger="audiototext")
+    built = options.build({})
+    assert built.style == SubtitleStyle() and built.style.max_line_width == 42 and built.style.max_cps == 20
+    assert built.decode.word_timestamps, "srt/vtt cues are cut from word times"
+    assert not options.build({"output_formats": "txt,json"}).decode.word_timestamps
+    without = options.build({"word_timestamps": "False"})
+    assert not without.decode.word_timestamps and "estimated from its segment's time" in caplog.text
+    tuned = options.build({"max_cps": "17", "max_line_width": "37", "min_cue_gap": "0.1", "max_cue_duration": "6"})
+    assert (tuned.style.max_cps, tuned.style.max_line_width, tuned.style.min_cue_gap) == (17, 37, 0.1)
+    assert tuned.style.max_cue_duration == 6 and tuned.style.max_line_count == 2
+    whisper = options.build({"subtitle_style": "whisper"})
+    assert whisper.style.is_whisper and whisper.style.max_line_width is None and whisper.style.max_cps is None
+    with pytest.raises(OptionsError, match=r"--max_cps apply to the netflix subtitle style, not to the whisper"):
+        options.build({"subtitle_style": "whisper", "max_cps": "18"})
+    with pytest.raises(OptionsError, match=r"subtitle_style"):
+        options.options_from_query({"subtitle_style": "fancy"})
+    with pytest.raises(OptionsError, match=r"max_cue_duration.*must not be under min_cue_duration"):
+        options.build({"min_cue_duration": "3", "max_cue_duration": "2"})
 
 
 def test_default_engine_prefers_faster_whisper(monkeypatch):
@@ -377,7 +403,7 @@ def test_form_fields_and_dropdowns():
         None,
         True,
     )
-    assert o.deepl is None and o.output_dir == Path("audio_transcription") and o.writer.is_default
+    assert o.deepl is None and o.output_dir == Path("audio_transcription") and o.style == SubtitleStyle()
     deepl = options.deepl_from_form(
         {
             "deepl_target_language": "German",

@@ -210,10 +210,10 @@ def test_options_follow_the_registry(tmp_path):
         tmp_path,
     )
     assert o.deepl.coherence == registry.option("deepl_coherence").choices[1]
-    assert o.decode.word_timestamps is True and o.writer.max_line_width == 40  # rule 1: turned on
+    assert o.decode.word_timestamps is True and o.style.max_line_width == 40  # rule 1: turned on
     assert (o.decode.temperature_increment_on_fallback, o.decode.patience) == (0.4, 2.0)
     with pytest.raises(OptionsError, match="word timestamps"):
-        options_for({"highlight_words": True, "word_timestamps": False}, tmp_path)
+        options_for({"highlight_words": True, "word_timestamps": False, "subtitle_style": "whisper"}, tmp_path)
     with pytest.raises(OptionsError, match="Unknown task 'summarize'"):
         options_for({"task": "summarize"}, tmp_path)
     with pytest.raises(OptionsError, match="device cannot be set here"):

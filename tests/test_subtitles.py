@@ -19,19 +19,27 @@ from audiototext.errors import OptionsError
 from audiototext.subtitles import (
     FORMATS,
     OUTPUT_PRESETS,
-    WriterOptions,
     format_timestamp,
     output_path,
     parse_formats,
     write,
     write_files,
 )
+from audiototext.style import SubtitleStyle, subtitle_style
 from audiototext.transcript import Segment, Transcript, Word
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def render(transcript: Transcript, fmt: str, options: WriterOptions = WriterOptions()) -> str:
+def WriterOptions(**options) -> SubtitleStyle:  # noqa: N802 - whisper's writer options, as a style
+    """The whisper subtitle style with whisper's line options: the writers must equal whisper's."""
+    return subtitle_style("whisper", **options)
+
+
+WHISPER_KEYS = ("max_line_width", "max_line_count", "highlight_words", "max_words_per_line")
+
+
+def render(transcript: Transcript, fmt: str, options: SubtitleStyle = WriterOptions()) -> str:
     stream = io.StringIO()
     write(transcript, fmt, stream, options)
     return stream.getvalue()
@@ -260,7 +268,7 @@ def test_files_match_whisper_writers_byte_for_byte(whisper_utils, tmp_path, tran
     theirs_dir.mkdir()
     for fmt in FORMATS:
         whisper_utils.get_writer(fmt, str(theirs_dir))(
-            transcript.to_dict(), str(tmp_path / "media" / "audio.mp3"), dataclasses.asdict(options)
+            transcript.to_dict(), str(tmp_path / "media" / "audio.mp3"), {k: getattr(options, k) for k in WHISPER_KEYS}
         )
     ours = write_files(transcript, tmp_path / "ours", "audio", FORMATS, options)
     assert [p.name for p in ours] == [f"audio.{fmt}" for fmt in FORMATS]
@@ -320,7 +328,7 @@ def random_transcripts(draw):
 
 
 writer_options = st.builds(
-    WriterOptions,
+    lambda **kw: subtitle_style("whisper", **kw),
     max_line_width=st.one_of(st.none(), st.integers(1, 40)),
     max_line_count=st.one_of(st.none(), st.integers(1, 4)),
     highlight_words=st.booleans(),
@@ -331,7 +339,8 @@ writer_options = st.builds(
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(transcript=random_transcripts(), options=writer_options)
 def test_random_transcripts_match_whisper(whisper_utils, transcript, options):
-    logging.getLogger(subtitles.__name__).setLevel(logging.ERROR)
+    for name in (subtitles.__name__, "audiototext.style"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     writers = {
         "txt": whisper_utils.WriteTXT,
         "vtt": whisper_utils.WriteVTT,
@@ -340,7 +349,7 @@ def test_random_transcripts_match_whisper(whisper_utils, transcript, options):
     }
     for fmt, writer in writers.items():
         theirs = io.StringIO()
-        writer(".").write_result(transcript.to_dict(), theirs, dataclasses.asdict(options))
+        writer(".").write_result(transcript.to_dict(), theirs, {k: getattr(options, k) for k in WHISPER_KEYS})
         assert render(transcript, fmt, options) == theirs.getvalue(), fmt
 
 
@@ -400,7 +409,7 @@ def test_writer_options_reject_bad_values(kwargs):
 
 
 def test_writer_options_warn_like_whisper_cli(caplog):
-    with caplog.at_level(logging.WARNING, logger=subtitles.__name__):
+    with caplog.at_level(logging.WARNING, logger="audiototext.style"):
         WriterOptions(max_line_count=2)
         WriterOptions(max_line_width=20, max_line_count=2, max_words_per_line=3)
     assert "max_line_count has no effect without max_line_width" in caplog.text
@@ -428,7 +437,7 @@ def test_output_path_refuses_folders_in_the_name(tmp_path, stem):
 def test_write_files_creates_nested_dir_and_utf8_files(tmp_path):
     out = tmp_path / "new" / "nested dir"
     stem = "mi charla (versión 2) ñ"
-    paths = write_files(WORDY, out, stem, "all", suffix="_English (British)")
+    paths = write_files(WORDY, out, stem, "all", WriterOptions(), suffix="_English (British)")
     assert paths == [out / f"{stem}_English (British).{fmt}" for fmt in FORMATS]
     assert sorted(os.listdir(out)) == sorted(p.name for p in paths)  # no temporary files left
     assert paths[0].read_bytes() == "Hola, ¿qué tal?\nÇa va bien\nÜber eine Stunde.\n".encode()
@@ -438,7 +447,7 @@ def test_write_files_never_leaves_half_a_file(tmp_path, monkeypatch):
     target = write_files(PLAIN, tmp_path, "talk", "txt")[0]
     before = target.read_bytes()
 
-    def broken(transcript, stream, options):
+    def broken(job, stream):
         stream.write("half")
         raise RuntimeError("disk on fire")
 

@@ -228,7 +228,7 @@ def test_source_is_english_after_whispers_translate_task(fake):
     transcript = make_transcript(4, task="translate")
     result = translate_transcript(transcript, options(fake, "German"))
     assert fake.translate_requests[0].data["source_lang"] == "EN"
-    assert result.transcript.task == "translate" and result.transcript.language == "de"
+    assert result.transcript.text_language == "de" and result.transcript.language == "de"
     assert result.transcript.duration == transcript.duration
 
 

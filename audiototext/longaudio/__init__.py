@@ -162,7 +162,7 @@ def plan(source: AudioSource, speech: SpeechOptions = SpeechOptions()) -> list[W
         noise_db=speech.noise_db,
         max_len=WINDOW - speech.pause,
     )
-    windows = plan_windows(regions, duration, pause=speech.pause)
+    windows = plan_windows(regions, duration, pause=speech.pause, known_speech=speech.vad != "off")
     log.info(
         "Found %.0f s of speech in %.0f s of audio (%s); packed into %d window%s of at most %.0f s",
         sum(e - s for s, e in regions),

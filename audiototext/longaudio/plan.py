@@ -12,6 +12,7 @@ its audio came from — and maps any time in the window back onto the recording 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import logging
 from dataclasses import dataclass
 from collections.abc import Sequence
@@ -47,10 +48,13 @@ class Window:
     Attributes:
         index: the window's number (first-pass windows in time order, then continuations).
         pieces: where its audio comes from.
+        speech: the speech voice detection found in it, in recording time (empty: unknown, as
+            with ``vad off``, where every second counts as speech).
     """
 
     index: int
     pieces: tuple[Piece, ...]
+    speech: tuple[Region, ...] = ()
 
     @property
     def duration(self) -> float:
@@ -79,6 +83,16 @@ class Window:
         """Window time -> recording time: exact inside a piece, clamped to the window's speech."""
         piece = self.pieces[self.piece_at(t)]
         return min(max(piece.start + (t - piece.offset), piece.start), piece.end)
+
+    def speech_after(self, t: float) -> float | None:
+        """Seconds of detected speech the window holds after window time ``t`` (None: unknown)."""
+        if not self.speech:
+            return None
+        total = 0.0
+        for p in self.pieces:
+            lo = max(p.start, p.start + (t - p.offset))
+            total += sum(max(0.0, min(e, p.end) - max(s, lo)) for s, e in self.speech)
+        return total
 
     def after(self, t: float) -> list[Region]:
         """The recording's stretches this window holds after window time ``t`` (for a continuation)."""
@@ -135,7 +149,7 @@ PAUSE_FLOOR = 0.2
 
 
 def plan_windows(
-    regions: Sequence[Region], duration: float, *, pause: float = 0.4, window: float = WINDOW
+    regions: Sequence[Region], duration: float, *, pause: float = 0.4, window: float = WINDOW, known_speech: bool = True
 ) -> list[Window]:
     """Speech regions -> windows: pauses shortened to ``pause`` seconds, packed up to ``window`` seconds.
 
@@ -145,6 +159,8 @@ def plan_windows(
 
     Guarantees (property-tested): windows in time order and not overlapping, each at most
     ``window`` long, their pieces inside ``[0, duration]`` and covering every region entirely.
+    Each window keeps the speech it holds (unless ``known_speech`` is False: regions that are not
+    speech found by voice detection, as with ``vad off``).
     """
     clipped = sorted((max(0.0, float(s)), min(float(duration), float(e))) for s, e in regions)
     merged: list[list[float]] = []
@@ -162,9 +178,18 @@ def plan_windows(
         tighter = pack(padded_pieces(speech, duration, shorter), window=window)
         if len(tighter) < len(windows):
             log.debug("Pauses shortened to %.2f s: %d windows instead of %d", shorter, len(tighter), len(windows))
-            return tighter
+            windows = tighter
+            break
         shorter -= 0.05
-    return windows
+    return [with_speech(w, speech) for w in windows] if known_speech else windows
+
+
+def with_speech(window: Window, speech: Sequence[Region]) -> Window:
+    """``window`` knowing the parts of ``speech`` its pieces hold."""
+    held = []
+    for p in window.pieces:
+        held += [(max(s, p.start), min(e, p.end)) for s, e in speech if s < p.end and e > p.start]
+    return dataclasses.replace(window, speech=tuple(held))
 
 
 def continuation(windows: Sequence[tuple[Window, float]], *, window: float = WINDOW, first_index: int) -> list[Window]:
@@ -174,8 +199,21 @@ def continuation(windows: Sequence[tuple[Window, float]], *, window: float = WIN
         windows: (window, window time from which its audio was not transcribed) pairs.
         first_index: the index of the first new window.
     """
-    rests = [stretch for w, t in sorted(windows, key=lambda wt: wt[0].start) for stretch in w.after(t)]
-    return pack(rests, window=window, first_index=first_index)
+    ordered = sorted(windows, key=lambda wt: wt[0].start)
+    rests = [stretch for w, t in ordered for stretch in w.after(t)]
+    speech = [region for w, _ in ordered for region in w.speech]
+    packed = pack(rests, window=window, first_index=first_index)
+    return [with_speech(w, speech) for w in packed] if speech else packed
 
 
-__all__ = ["WINDOW", "PAUSE_FLOOR", "Piece", "Window", "padded_pieces", "pack", "plan_windows", "continuation"]
+__all__ = [
+    "WINDOW",
+    "PAUSE_FLOOR",
+    "Piece",
+    "Window",
+    "padded_pieces",
+    "pack",
+    "plan_windows",
+    "continuation",
+    "with_speech",
+]

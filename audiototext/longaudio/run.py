@@ -10,6 +10,7 @@ output does not depend on its batch, and a batch's decoding is the same whoever 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from collections.abc import Callable
@@ -22,22 +23,51 @@ from .backends import Backend, Batch
 from .checkpoints import Checkpoints
 from .plan import Window, continuation
 from .source import AudioSource
-from .stitch import make_cues, place_words, trim_loops
+from .stitch import Placed, make_cues, place_words, trim_loops
 
 log = logging.getLogger(__name__)
 
-#: A window whose words end this many seconds before its audio does was ended early by Whisper.
+#: Without detected speech to go by (``vad off``): a window whose words end this many seconds
+#: before its audio does was ended early by Whisper.
 EARLY_STOP = 3.0
+#: A window with this many seconds of detected speech after its last word was ended early.
+UNCOVERED_SPEECH = 1.0
+#: A word lasts at most this long plus :data:`WORD_PER_CHAR` seconds per character: the alignment
+#: stretches the last word of a text Whisper ended early over the rest of the window.
+WORD_BASE, WORD_PER_CHAR = 0.6, 0.08
+#: A continuation whose first word starts within this many seconds said the cut-off last word again.
+REDECODED = 1.0
 #: Continuation rounds at most (a window that stops early again gets another one).
 MAX_ROUNDS = 2
 
 
-def early_stop(window: Window, result: WindowText) -> float | None:
-    """Window time from which Whisper wrote nothing although the window holds audio, or None."""
-    if result.silent or not result.words:
+def covered_until(result: WindowText) -> float | None:
+    """Window time up to which the decoded words cover the audio: the last word's end, unless the
+    word is longer than a word can be (stretched by the alignment over audio Whisper never wrote)."""
+    words = [w for w in result.words if w.word.strip()]
+    if not words:
         return None
-    last = result.words[-1].end
-    return last if window.duration - last > EARLY_STOP else None
+    last = words[-1]
+    return min(last.end, last.start + WORD_BASE + WORD_PER_CHAR * len(last.word.strip()))
+
+
+def early_stop(window: Window, result: WindowText) -> float | None:
+    """Window time from which the rest of ``window`` must be decoded again, or None.
+
+    That is when speech voice detection found is left after the last decoded word (at least
+    :data:`UNCOVERED_SPEECH` seconds; without detected speech, :data:`EARLY_STOP` seconds of
+    audio). Whisper ends a window early now and then, often with "…", and the words it never
+    wrote would be lost. The rest is decoded from the start of the last word, which may have
+    been cut: the continuation's version of it replaces it.
+    """
+    if result.silent:
+        return None
+    covered = covered_until(result)
+    if covered is None:
+        return None
+    speech = window.speech_after(covered)
+    stopped = window.duration - covered > EARLY_STOP if speech is None else speech >= UNCOVERED_SPEECH
+    return [w for w in result.words if w.word.strip()][-1].start if stopped else None
 
 
 class WindowRun:
@@ -67,6 +97,7 @@ class WindowRun:
         self.cues: list[Segment] = []
         self.encoded: dict[int, Encoded] = {}  # windows encoded on their own, waiting for their batch
         self.encoding: set[int] = set()
+        self.stops: dict[int, float] = {}  # window -> window time its continuation starts at
         self.decoded = self.placed = self.extra = self.cut = 0
 
     def run(self, first: list[Window], groups: list[list[Window]]) -> list[Segment]:
@@ -160,6 +191,7 @@ class WindowRun:
         if stop is None or window.index // n >= MAX_ROUNDS:
             return
         [rest] = continuation([(window, stop)], first_index=window.index + n)
+        self.stops[window.index] = stop
         self.windows[rest.index] = rest
         self.extra += 1
         log.debug("Whisper ended window %d at %.1f of %.1f s; decoding the rest", window.index, stop, window.duration)
@@ -200,13 +232,27 @@ class WindowRun:
             index += len(self.first)
         return chain
 
+    def chain_words(self, chain: list[int]) -> list[Placed]:
+        """The placed words of a window and its continuations: each window's words up to where its
+        continuation starts (that one decoded the rest again, the last word included)."""
+        placed = []
+        for i in chain:
+            words = list(self.results[i].words)
+            rest = self.results.get(i + len(self.first))
+            if i in self.stops and rest is not None:
+                stop = self.stops[i]
+                if rest.words and rest.words[0].start < REDECODED:  # the rest begins with the last word again
+                    words = [w for w in words if w.start < stop - 1e-6]
+                else:  # the last word stays, without the time the alignment stretched it over
+                    end = covered_until(self.results[i]) or stop
+                    words = [dataclasses.replace(w, end=min(w.end, max(end, w.start))) for w in words]
+            placed += place_words(self.windows[i], words)
+        return placed
+
     def emit_ready(self) -> None:
         """Place the cues of every first-pass window that is final, in time order, and report them."""
         while self.placed < len(self.first) and (chain := self.chain(self.first[self.placed].index)):
-            words = sorted(
-                (p for i in chain for p in place_words(self.windows[i], self.results[i].words)),
-                key=lambda p: p.word.start,
-            )
+            words = sorted(self.chain_words(chain), key=lambda p: p.word.start)
             words, cut = trim_loops(words)
             self.cut += cut
             for cue in make_cues(words, self.windows, keep_words=self.options.word_timestamps):
@@ -217,4 +263,4 @@ class WindowRun:
             self.placed += 1
 
 
-__all__ = ["EARLY_STOP", "MAX_ROUNDS", "WindowRun", "early_stop"]
+__all__ = ["EARLY_STOP", "UNCOVERED_SPEECH", "MAX_ROUNDS", "WindowRun", "covered_until", "early_stop"]

@@ -24,7 +24,8 @@ from ..errors import MediaError
 from ..languages import language_name
 from ..media import is_url
 from ..pipeline import FileResult
-from ..subtitles import WriterOptions, write
+from ..style import NETFLIX, SubtitleStyle
+from ..subtitles import write
 from ..transcript import Transcript
 from .output import human_size
 
@@ -47,11 +48,13 @@ class Track:
         label: what the player's menu shows ("Spanish", "English (British)").
         srclang: BCP 47 language tag ("es", "en-gb").
         transcript: the lines.
+        reference: for a translation, the source transcript (its word times time the cues).
     """
 
     label: str
     srclang: str
     transcript: Transcript
+    reference: Transcript | None = None
 
 
 def tracks(result: FileResult, translations: Sequence = ()) -> list[Track]:
@@ -63,14 +66,16 @@ def tracks(result: FileResult, translations: Sequence = ()) -> list[Track]:
     found = [Track(language_name(code) if code != "und" else "Subtitles", code.lower(), transcript)]
     for translation in translations:
         if translation.transcript is not None and not translation.skipped:
-            found.append(Track(translation.target.name, translation.target.code.lower(), translation.transcript))
+            found.append(
+                Track(translation.target.name, translation.target.code.lower(), translation.transcript, transcript)
+            )
     return found
 
 
-def vtt_text(transcript: Transcript, writer: WriterOptions = WriterOptions()) -> str:
+def vtt_text(transcript: Transcript, style: SubtitleStyle = NETFLIX, reference: Transcript | None = None) -> str:
     """The transcript as WebVTT, written in memory (the user's formats may lack vtt; no file is listed)."""
     stream = io.StringIO()
-    write(transcript, "vtt", stream, writer)
+    write(transcript, "vtt", stream, style, reference=reference)
     return stream.getvalue()
 
 
@@ -79,7 +84,7 @@ def data_url(content: bytes, mime: str) -> str:
 
 
 def player_html(
-    src: str, found: Sequence[Track], *, video: bool = True, writer: WriterOptions = WriterOptions()
+    src: str, found: Sequence[Track], *, video: bool = True, cue_style: SubtitleStyle = NETFLIX
 ) -> str:
     """An HTML5 player of ``src`` with each track selectable (the first shown by default).
 
@@ -93,7 +98,7 @@ def player_html(
         f'src="{html.escape(src, quote=True)}">'
     ]
     for i, track in enumerate(found):
-        vtt = data_url(vtt_text(track.transcript, writer).encode("utf-8"), "text/vtt")
+        vtt = data_url(vtt_text(track.transcript, cue_style, track.reference).encode("utf-8"), "text/vtt")
         rows.append(
             f'  <track kind="subtitles" srclang="{html.escape(track.srclang, quote=True)}" '
             f'label="{html.escape(track.label, quote=True)}" src="{vtt}"{" default" if i == 0 else ""}>'
@@ -162,7 +167,7 @@ def has_video(source: str) -> bool:
         return False
 
 
-def burn(source: str, track: Track, target: Path, *, video: bool, writer: WriterOptions = WriterOptions()) -> Path:
+def burn(source: str, track: Track, target: Path, *, video: bool, style: SubtitleStyle = NETFLIX) -> Path:
     """Write ``target`` (mp4, H.264 + AAC): ``source`` with ``track`` burned into the picture.
 
     An input without video gets a plain black picture. The file appears only when complete.
@@ -181,7 +186,7 @@ def burn(source: str, track: Track, target: Path, *, video: bool, writer: Writer
     )
     with tempfile.TemporaryDirectory(prefix="audiototext-burn-") as folder:
         with open(Path(folder) / "subtitles.srt", "w", encoding="utf-8") as stream:
-            write(track.transcript, "srt", stream, writer)
+            write(track.transcript, "srt", stream, style, reference=track.reference)
         # Run where subtitles.srt is, so the filter's argument needs no escaping of the user's path.
         command = [
             "ffmpeg",

@@ -216,12 +216,7 @@ def _translate_all(transcription: Transcription, options) -> list[Path]:
         write(f"\n▶ DeepL: {result.source}")
         try:
             paths = translate_result(
-                result,
-                options,
-                output_dir=run.output_dir,
-                formats=run.formats,
-                writer=run.writer,
-                on_line=print_segment,
+                result, options, output_dir=run.output_dir, formats=run.formats, style=run.style, on_line=print_segment
             )
         except (TranslationError, OptionsError) as e:
             show_error(e, "The transcription files are kept.")
@@ -288,7 +283,7 @@ def _show_player(result: FileResult, translations: list, options: Options, env: 
         show(f"<p>▶️ {reason}</p>", reason)
         return
     show(
-        results.player_html(src, found, video=results.has_video(result.source), writer=options.writer),
+        results.player_html(src, found, video=results.has_video(result.source), cue_style=options.style),
         f"▶️ {result.source}",
     )
 
@@ -317,11 +312,7 @@ def _burn_all(transcription: Transcription) -> None:
         write(f"🔥 Burning the {track.label} subtitles into {target.name} (the video is encoded again)")
         try:
             transcription.burned[index] = results.burn(
-                result.source,
-                track,
-                target,
-                video=results.has_video(result.source),
-                writer=transcription.options.writer,
+                result.source, track, target, video=results.has_video(result.source), style=transcription.options.style
             )
         except MediaError as e:
             show_error(e)

@@ -10,9 +10,13 @@ the option's name and range.
 
 The rules between options live here and nowhere else:
 
-1. ``highlight_words``, ``max_line_width``, ``max_line_count`` and ``max_words_per_line`` need
-   word timestamps: they turn ``word_timestamps`` on (logged), unless it was explicitly set to
-   False, which is an error.
+1. With the ``whisper`` subtitle style, ``highlight_words``, ``max_line_width``,
+   ``max_line_count`` and ``max_words_per_line`` need word timestamps: they turn
+   ``word_timestamps`` on (logged), unless it was explicitly set to False, which is an error.
+   The ``netflix`` style (the default) times srt and vtt cues by their words, so it turns word
+   timestamps on when srt or vtt is written (unless set to False: then each segment's text is
+   spread over its time); its own options (``max_cps``, ``min_cue_duration``...) are refused
+   with the ``whisper`` style.
 2. ``engine`` defaults to faster-whisper when it is installed (:func:`default_engine`).
 3. English with tiny/base/small/medium uses the English-only ``.en`` model, as the original
    AudioToText did (issue 12, point 5); never to translate.
@@ -34,7 +38,17 @@ from collections.abc import Collection, Mapping
 
 from ..errors import OptionsError
 from .registry import OPTIONS, REGISTRY, for_face, option
-from .spec import API_ENGINE, API_MODEL, ENGLISH_SIZES, FACES, GROUPS, LINE_OPTIONS, Option, default_engine
+from .spec import (
+    API_ENGINE,
+    API_MODEL,
+    ENGLISH_SIZES,
+    FACES,
+    GROUPS,
+    LINE_OPTIONS,
+    STYLE_OPTIONS,
+    Option,
+    default_engine,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..longaudio import ParallelOptions
@@ -81,15 +95,36 @@ def resolve(values: Mapping[str, Any], *, face: str = "cli", explicit: Collectio
     for name in ("language", "output_formats"):  # normalised by their checks when given, not as defaults
         if name not in given:
             v[name] = REGISTRY[name].parse(v[name], face)
+    _style_rule(v, chosen, face)
     _words_rule(v, chosen, face)
     _api_rule(v, chosen)
     _english_rule(v)
     return v
 
 
+def _style_rule(v: dict[str, Any], chosen: set[str], face: str) -> None:
+    if v["subtitle_style"] == "whisper":
+        netflix_only = [n for n in STYLE_OPTIONS if v[n] is not None]
+        if netflix_only:
+            names = ", ".join(REGISTRY[n].display(face) for n in netflix_only)
+            raise OptionsError(
+                f"{names} apply to the netflix subtitle style, not to the whisper style: drop them or "
+                f"set {REGISTRY['subtitle_style'].display(face)} netflix",
+                option=netflix_only[0],
+            )
+        return
+    if v["word_timestamps"] or not {"srt", "vtt"} & set(v["output_formats"]):
+        return
+    if "word_timestamps" in chosen:
+        log.info("Without word timestamps, each subtitle's time is estimated from its segment's time")
+        return
+    log.debug("The netflix subtitle style times cues by their words: turning word_timestamps on")
+    v["word_timestamps"] = True
+
+
 def _words_rule(v: dict[str, Any], chosen: set[str], face: str) -> None:
     wanting = [name for name in LINE_OPTIONS if v[name]]
-    if not wanting or v["word_timestamps"]:
+    if not wanting or v["word_timestamps"] or v["subtitle_style"] != "whisper":
         return
     if "word_timestamps" in chosen:
         names = " and ".join(REGISTRY[n].display(face) for n in wanting)
@@ -168,7 +203,7 @@ def to_options(v: Mapping[str, Any]) -> Options:
     """Resolved values (see :func:`resolve`) as the pipeline's :class:`~audiototext.pipeline.Options`."""
     from ..engines import DecodeOptions
     from ..pipeline import Options
-    from ..subtitles import WriterOptions
+    from ..style import subtitle_style
 
     decode = DecodeOptions(
         task=v["task"],
@@ -187,12 +222,7 @@ def to_options(v: Mapping[str, Any]) -> Options:
         no_speech_threshold=v["no_speech_threshold"],
         word_timestamps=v["word_timestamps"],
     )
-    writer = WriterOptions(
-        max_line_width=v["max_line_width"],
-        max_line_count=v["max_line_count"],
-        highlight_words=v["highlight_words"],
-        max_words_per_line=v["max_words_per_line"],
-    )
+    style = subtitle_style(v["subtitle_style"], **{name: v[name] for name in (*LINE_OPTIONS, *STYLE_OPTIONS)})
     return Options(
         model=v["model"],
         engine=v["engine"],
@@ -201,7 +231,7 @@ def to_options(v: Mapping[str, Any]) -> Options:
         decode=decode,
         output_dir=Path(v["output_dir"]),
         formats=tuple(v["output_formats"]),
-        writer=writer,
+        style=style,
         deepl=deepl_options(v),
         progress=not (v["quiet"] or v["no_progress"]),
         parallel=long_audio_options(v),

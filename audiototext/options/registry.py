@@ -148,6 +148,8 @@ def _decode_options() -> tuple[Option, ...]:
 
 def _output_options() -> tuple[Option, ...]:
     """Output files and subtitle layout."""
+    from ..style import PRESETS
+
     return (
         Option("output_dir", Path, Path("."), group="output", aliases=("-o",), form_default="audio_transcription",
                faces=_LOCAL, why="the service keeps each job's files under --data-dir",
@@ -155,12 +157,25 @@ def _output_options() -> tuple[Option, ...]:
         Option("output_formats", str, "txt,vtt,srt", group="output", check=_check_formats,
                suggestions=_output_presets, aliases=("--output_format", "--output-format", "-f"),
                help="comma-separated list of txt, vtt, srt, tsv, json, or all"),
+        Option("subtitle_style", str, "netflix", group="output", choices=PRESETS,
+               help="how srt and vtt cues are made: netflix (reading rules: 2 lines of 42 characters, 20 "
+                    "characters per second, 5/6 to 7 s, 2 frames apart, on the speech) or whisper (the whisper "
+                    "CLI's cues); txt, tsv and json keep sentence segments"),
+        Option("max_line_width", int, None, group="output", nullable=True, min=1,
+               default_text="42 (netflix; Japanese 13, Chinese and Korean 16), none (whisper)",
+               help="characters per subtitle line (whisper style: turns on word timestamps)"),
+        Option("max_line_count", int, None, group="output", nullable=True, min=1, default_text="2 (netflix)",
+               help="lines per subtitle cue (whisper style: with --max_line_width; turns on word timestamps)"),
+        Option("max_cps", float, None, group="output", nullable=True, min=0.0, min_open=True,
+               default_text="20 (netflix)", help="reading speed at most, in characters per second (netflix style)"),
+        Option("min_cue_duration", float, None, group="output", nullable=True, min=0.0, max=10.0,
+               default_text="0.833 (netflix)", help="shortest cue, in seconds (netflix style)"),
+        Option("max_cue_duration", float, None, group="output", nullable=True, min=0.5, max=60.0,
+               default_text="7 (netflix)", help="longest cue, in seconds (netflix style)"),
+        Option("min_cue_gap", float, None, group="output", nullable=True, min=0.0, max=2.0,
+               default_text="0.083 (netflix)", help="seconds between two cues at least (netflix style)"),
         Option("highlight_words", bool, False, group="output",
                help="underline each word as it is spoken in srt/vtt (turns on word timestamps)"),
-        Option("max_line_width", int, None, group="output", nullable=True, min=1,
-               help="characters per line before breaking (turns on word timestamps)"),
-        Option("max_line_count", int, None, group="output", nullable=True, min=1,
-               help="lines per subtitle cue, with --max_line_width (turns on word timestamps)"),
         Option("max_words_per_line", int, None, group="output", nullable=True, min=1,
                help="words per subtitle cue (turns on word timestamps)"),
         Option("quiet", bool, False, group="output", flag=True, faces=_CLI,

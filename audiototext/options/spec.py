@@ -35,6 +35,8 @@ API_ENGINE = "openai-api"
 API_MODEL = "whisper-1"
 #: Options that cut subtitle lines by word times, so they need word timestamps (rule 1).
 LINE_OPTIONS = ("highlight_words", "max_line_width", "max_line_count", "max_words_per_line")
+#: Options of the netflix subtitle style only (its reading rules).
+STYLE_OPTIONS = ("max_cps", "min_cue_duration", "max_cue_duration", "min_cue_gap")
 #: Sizes that have an English-only ``.en`` model (rule 3).
 ENGLISH_SIZES = ("tiny", "base", "small", "medium")
 

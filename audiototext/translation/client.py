@@ -162,7 +162,8 @@ def translate_transcript(
     if usage is not None:
         log.info("DeepL: Character usage: %s", usage)
     segments = [_translated_segment(s, t) for s, t in zip(transcript.segments, translated)]
-    result = dataclasses.replace(transcript, segments=tuple(segments), language=target.base.lower())
+    # task "transcribe": the text is in the target language now, and text_language must say so
+    result = dataclasses.replace(transcript, segments=tuple(segments), language=target.base.lower(), task="transcribe")
     return TranslationResult(result, source or "auto", target, usage, fallback_windows=fallbacks)
 
 
