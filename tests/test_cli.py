@@ -122,6 +122,8 @@ def test_word_options_turn_word_timestamps_on(tmp_path, english_wav, capsys):
         "srt",
         "--max_line_width",
         "20",
+        "--subtitle-style",
+        "whisper",
         "--no-progress",
         *GREEDY,
     ]
@@ -134,7 +136,10 @@ def test_word_options_turn_word_timestamps_on(tmp_path, english_wav, capsys):
 
 def test_word_options_with_word_timestamps_false_exit_2(tmp_path, english_wav, capsys):
     with pytest.raises(SystemExit) as info:
-        main([str(english_wav), "-o", str(tmp_path), "--max_line_width", "20", "--word_timestamps", "False"])
+        main(
+            [str(english_wav), "-o", str(tmp_path), "--max_line_width", "20", "--word_timestamps", "False"]
+            + ["--subtitle-style", "whisper"]
+        )
     assert info.value.code == 2
     assert "--max_line_width needs word timestamps, but --word_timestamps is set to False" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
@@ -249,6 +254,7 @@ def test_openai_whisper_sequential_is_byte_identical_to_the_whisper_cli(tmp_path
         capture_output=True,
     )
     argv = [str(english_wav), "--engine", "openai-whisper", "--parallel", "off", "--model", str(checkpoint)]
+    argv += ["--subtitle-style", "whisper"]
     argv += ["--language", "en", "-f", "txt,vtt,srt,tsv,json", "-o", str(ours), "--no-progress"]
     assert main(argv) == 0
     names = sorted(p.name for p in theirs.iterdir())

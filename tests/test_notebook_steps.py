@@ -198,7 +198,8 @@ def test_results_list_zip_and_preview(tmp_path, capsys, fake_deepl, monkeypatch)
         for n in ("clip.txt", "clip.srt", "clip_English (British).txt", "clip_English (British).srt")
     )
     assert "4 files in" in out and "clip.mp3 -> clip.*" in out
-    assert "--- clip.srt ---" in out and "00:00:02,500 --> 00:00:05,000" in out and "Many thanks" in out
+    assert "--- clip.srt ---" in out and "00:00:02,500 --> 00:00:06,000" in out and "Many thanks" in out
+    assert "clip_English (British).srt: 2 cues, 100.0 % within the reading rules" in out
 
 
 def test_the_player_plays_the_audio_with_a_track_per_language(tmp_path, colab, spanish_wav, fake_deepl, monkeypatch):

@@ -16,9 +16,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from collections.abc import Callable
 
 from ..engines import DecodeOptions
-from ..engines.windows import Encoded, WindowText
+from ..engines.windows import Encoded, WindowText, word_keys
 from ..events import Callbacks, Progress
-from ..transcript import Segment
+from ..transcript import Segment, Word
 from .backends import Backend, Batch
 from .checkpoints import Checkpoints
 from .plan import Window, continuation
@@ -57,8 +57,9 @@ def early_stop(window: Window, result: WindowText) -> float | None:
     That is when speech voice detection found is left after the last decoded word (at least
     :data:`UNCOVERED_SPEECH` seconds; without detected speech, :data:`EARLY_STOP` seconds of
     audio). Whisper ends a window early now and then, often with "…", and the words it never
-    wrote would be lost. The rest is decoded from the start of the last word, which may have
-    been cut: the continuation's version of it replaces it.
+    wrote would be lost. The rest is decoded from the end of the last word, or from its start when
+    the alignment stretched it over the rest (its end is then unknown): the continuation says it
+    again, and its version replaces it.
     """
     if result.silent:
         return None
@@ -67,7 +68,20 @@ def early_stop(window: Window, result: WindowText) -> float | None:
         return None
     speech = window.speech_after(covered)
     stopped = window.duration - covered > EARLY_STOP if speech is None else speech >= UNCOVERED_SPEECH
-    return [w for w in result.words if w.word.strip()][-1].start if stopped else None
+    if not stopped:
+        return None
+    last = [w for w in result.words if w.word.strip()][-1]
+    return last.start if last.end > covered + 1e-6 else covered
+
+
+def _same_word(words: list[Word], stop: float, first: Word) -> bool:
+    """Whether ``first`` (a continuation's first word) is the word of ``words`` starting at ``stop``
+    said again: the same letters, or one the start of the other (a word cut by the stop)."""
+    cut = [w for w in words if abs(w.start - stop) < 1e-6]
+    if not cut:
+        return False
+    a, b = (" ".join(word_keys([w.word])) for w in (cut[0], first))
+    return bool(a and b) and (a == b or (min(len(a), len(b)) >= 3 and (a.startswith(b) or b.startswith(a))))
 
 
 class WindowRun:
@@ -241,8 +255,8 @@ class WindowRun:
             rest = self.results.get(i + len(self.first))
             if i in self.stops and rest is not None:
                 stop = self.stops[i]
-                if rest.words and rest.words[0].start < REDECODED:  # the rest begins with the last word again
-                    words = [w for w in words if w.start < stop - 1e-6]
+                if rest.words and rest.words[0].start < REDECODED and _same_word(words, stop, rest.words[0]):
+                    words = [w for w in words if w.start < stop - 1e-6]  # said again by the rest
                 else:  # the last word stays, without the time the alignment stretched it over
                     end = covered_until(self.results[i]) or stop
                     words = [dataclasses.replace(w, end=min(w.end, max(end, w.start))) for w in words]

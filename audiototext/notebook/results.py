@@ -57,6 +57,20 @@ class Track:
     reference: Transcript | None = None
 
 
+def subtitle_lines(found: Sequence[FileResult]) -> list[str]:
+    """One line per srt/vtt file on disk: how its cues measure against the reading rules."""
+    return [
+        f"{Path(path).name}: {report.summary()}"
+        for result in found
+        for path, report in result.subtitles.items()
+        if Path(path).is_file()
+    ]
+
+
+def lines_html(lines: Sequence[str]) -> str:
+    return "<p>" + "<br>".join(html.escape(line) for line in lines) + "</p>"
+
+
 def tracks(result: FileResult, translations: Sequence = ()) -> list[Track]:
     """The transcript's track, then one per DeepL translation (``TranslationResult``), in order."""
     if result.transcript is None:
@@ -83,9 +97,7 @@ def data_url(content: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(content).decode('ascii')}"
 
 
-def player_html(
-    src: str, found: Sequence[Track], *, video: bool = True, cue_style: SubtitleStyle = NETFLIX
-) -> str:
+def player_html(src: str, found: Sequence[Track], *, video: bool = True, cue_style: SubtitleStyle = NETFLIX) -> str:
     """An HTML5 player of ``src`` with each track selectable (the first shown by default).
 
     Audio plays in a ``<video>`` element too (an ``<audio>`` element has no subtitle menu); browsers
@@ -341,6 +353,8 @@ __all__ = [
     "vtt_text",
     "data_url",
     "player_html",
+    "subtitle_lines",
+    "lines_html",
     "media_source",
     "has_video",
     "burn",

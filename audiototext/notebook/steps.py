@@ -263,6 +263,9 @@ def show_results(transcription: Transcription, *, burn_subtitles: bool = False, 
         f"{len(files)} files in {output_dir}/:\n{results.table_text(found, groups)}\n"
         f"All of them: {archive} ({human_size(archive.stat().st_size)})",
     )
+    measured = results.subtitle_lines(found)
+    if measured:
+        show(results.lines_html(["Subtitles against the reading rules:", *measured]), "\n".join(measured))
     for index, result in enumerate(found):
         if result.ok:
             _show_player(result, transcription.translations.get(index, []), transcription.options, env)

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from collections.abc import Collection, Mapping
 
 from ..errors import OptionsError
+from .docs import markdown_table
 from .registry import OPTIONS, REGISTRY, for_face, option
 from .spec import (
     API_ENGINE,
@@ -416,42 +417,6 @@ def options_from_query(params: Mapping[str, Any]) -> Options:
         OptionsError: a bad value, or an option the service does not offer (see :data:`OPTIONS`).
     """
     return build({k: v for k, v in params.items() if v is not None}, face="service")
-
-
-# --- documentation -------------------------------------------------------------------------------
-
-
-def markdown_table(face: str = "cli") -> str:
-    """The option tables (one per group) for README.md, generated from the registry."""
-    lines = []
-    for group, title in GROUPS.items():
-        rows = [o for o in for_face(face) if o.group == group]
-        if not rows:
-            continue
-        lines += [f"**{title}**", "", "| flag | default | meaning |", "|---|---|---|"]
-        for o in rows:
-            names = ", ".join(f"`{f}`" for f in o.flags) if face == "cli" else f"`{o.display(face)}`"
-            lines.append(f"| {names} | {_default_cell(o, face)} | {_meaning(o)} |")
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def _default_cell(o: Option, face: str) -> str:
-    if o.default_text:
-        return o.default_text
-    value = o.default_value(face)
-    if o.flag or value is None:
-        return ""
-    return f"`{value}`"
-
-
-def _meaning(o: Option) -> str:
-    text = o.doc or o.help
-    if o.choices and len(o.choices) <= 6:
-        text += "; one of " + ", ".join(f"`{c}`" for c in o.choices)
-    if o.range_text():
-        text += f"; {o.range_text()}"
-    return text.replace("|", "\\|")
 
 
 __all__ = [
