@@ -3,11 +3,12 @@
 Every runner writes an srt (and a txt) for one recording with the base model and the language given.
 The reference runners (the ``whisper`` CLI, faster-whisper) are cached under
 ``bench/results/subtitles/cache/<runner>/<recording>-<key>/``, the key a hash of the runner's
-options, the model and the file's path, size and time; the package's own runners run every time.
+options, the model and the file's name and content; the package's own runners run every time.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -92,10 +93,16 @@ def command(runner: str, audio: Path, language: str, model: str, paths: tuple[st
     }[runner]
 
 
+@functools.cache
+def content_hash(audio: Path) -> str:
+    return hashlib.sha1(audio.read_bytes()).hexdigest()
+
+
 def cache_key(runner: str, audio: Path, language: str, model: str) -> str:
-    stat = audio.stat()
+    """A hash of the runner's options, the model and the file's name and content (not its place, so that
+    another checkout can use the same cache)."""
     options = " ".join(command(runner, Path(audio.name), language, model, ("CT2", "PT"), Path("OUT"), "URL")[1:])
-    text = f"{runner}|{options}|{audio.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{model}"
+    text = f"{runner}|{options}|{audio.name}|{content_hash(audio)}|{model}"
     return hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
@@ -116,21 +123,21 @@ def srt_of(runner: str, out: Path, stem: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def cache_dir(runner: str, rec, model: str, root: Path) -> Path:
-    return root / "cache" / runner / f"{rec.name}-{cache_key(runner, rec.audio, rec.language, model)}"
+def cache_dir(runner: str, rec, model: str, cache: Path) -> Path:
+    return cache / runner / f"{rec.name}-{cache_key(runner, rec.audio, rec.language, model)}"
 
 
-def is_cached(runner: str, rec, model: str, root: Path) -> bool:
+def is_cached(runner: str, rec, model: str, cache: Path) -> bool:
     """Whether a successful run of this reference runner on this recording is in the cache."""
-    meta = cache_dir(runner, rec, model, root) / "meta.json"
+    meta = cache_dir(runner, rec, model, cache) / "meta.json"
     return runner in CACHED and meta.is_file() and json.loads(meta.read_text(encoding="utf-8"))["status"] == 0
 
 
-def run_one(runner: str, rec, model: str, paths, root: Path, *, fresh: bool, server: str) -> Output:
-    """Run (or take from the cache) one runner on one recording."""
+def run_one(runner: str, rec, model: str, paths, root: Path, *, cache: Path, fresh: bool, server: str) -> Output:
+    """Run (or take from ``cache``) one runner on one recording; uncached runs write under ``root/runs``."""
     if runner in CACHED:
-        out = cache_dir(runner, rec, model, root)
-        if not fresh and is_cached(runner, rec, model, root):
+        out = cache_dir(runner, rec, model, cache)
+        if not fresh and is_cached(runner, rec, model, cache):
             wall = json.loads((out / "meta.json").read_text(encoding="utf-8"))["wall_s"]
             return Output(runner, srt_of(runner, out, rec.audio.stem), wall, 0, True)
     else:

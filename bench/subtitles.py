@@ -48,8 +48,10 @@ def parse_args(argv):
     p.add_argument("--fresh", action="store_true", help="run the cached reference runners again")
     p.add_argument("--check-targets", action="store_true", help="issue 17's targets per file, PASS/FAIL")
     p.add_argument("--out", type=Path, default=RESULTS, help=f"results directory (default {RESULTS})")
+    p.add_argument("--cache", type=Path, default=None, help="the reference runners' cache (default OUT/cache)")
     p.add_argument("--verbose", action="store_true", help="also print the speech found in each part")
     args = p.parse_args(argv)
+    args.cache = args.cache or args.out / "cache"
     args.files = [f.strip().removesuffix(".opus").removesuffix(".flac") for f in args.files.split(",") if f.strip()]
     args.files = [Path(f).name for f in args.files]
     default = "att,att-de" if args.check_targets else ",".join(runners.RUNNERS)
@@ -160,11 +162,13 @@ def run_all(args, recs, speeches) -> list[dict]:
             for name in names:
                 if name == "att-whisper" and not style:
                     out = runners.Output(name, None, None, 0, False, skipped="the CLI has no --subtitle-style yet")
-                elif name not in args.runners and not runners.is_cached(name, rec, args.model, args.out):
+                elif name not in args.runners and not runners.is_cached(name, rec, args.model, args.cache):
                     continue
                 else:
                     url = server.state.url if server else ""
-                    out = runners.run_one(name, rec, args.model, paths, args.out, fresh=args.fresh, server=url)
+                    out = runners.run_one(
+                        name, rec, args.model, paths, args.out, cache=args.cache, fresh=args.fresh, server=url
+                    )
                 rows.append(row_for(out, rec, speeches[rec.name]))
                 print(f"  {rec.name} {name}: " + short(rows[-1]), flush=True)
                 (args.out / "rows.json").write_text(json.dumps(rows, indent=1, ensure_ascii=False), encoding="utf-8")
