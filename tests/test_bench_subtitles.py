@@ -179,12 +179,13 @@ def tone(seconds: float, level: float = 0.3) -> np.ndarray:
 
 
 def test_speech_is_the_trimmed_part_less_its_long_pauses():
-    """Leading digital silence trimmed, a 1.5 s quiet pause (40 dB under) removed, a 0.5 s one kept."""
+    """Leading digital silence trimmed, a 1.5 s quiet pause (37 dB under) removed, a 0.5 s one kept."""
     quiet = lambda s: tone(s, 0.003)  # noqa: E731  (-50 dBFS: not digital silence, but a pause)
     samples = np.concatenate([np.zeros(8000, np.float32), tone(1.0), quiet(1.5), tone(1.0), quiet(0.5), tone(1.0)])
     spans, threshold = subtitle_data.part_speech(samples, 0.0, len(samples) / subtitle_data.SAMPLE_RATE)
     assert [(round(a, 1), round(b, 1)) for a, b in spans] == [(0.5, 1.5), (3.0, 5.5)]
-    assert threshold == pytest.approx(-13.5 - 35, abs=0.5)  # the tone's RMS is 0.3 / sqrt 2: -13.5 dBFS
+    # the tone's RMS is 0.3 / sqrt 2: -13.5 dBFS
+    assert threshold == pytest.approx(-13.5 - subtitle_data.PAUSE_BELOW_PEAK_DB, abs=0.5)
 
 
 def test_speech_pauses_and_silences_of_a_recording():
