@@ -87,6 +87,14 @@ def test_shares_and_failing_cues():
     assert sm.failures(cues, checks) == {"lines": [], "width": [], "cps": [], "duration": [2], "gap": [1], "pause": []}
 
 
+def test_a_joined_sentence_does_not_shift_the_later_onsets():
+    """Onsets at 36.89 and 39.27; the runner joined the first sentence into the cue before (no cue of its
+    own) and starts the second's cue 10 ms early: the first is missed, the second is 10 ms early."""
+    cues = sm.parse_srt(srt(("00:00:33,820", "00:00:38,540", "joined"), ("00:00:39,260", "00:00:45,000", "next")))
+    errors, missed = sm.start_errors(cues, [34.27, 36.89, 39.27])
+    assert errors == [pytest.approx(-0.45), pytest.approx(-0.01)] and missed == 1
+
+
 def test_start_error_matches_each_onset_once():
     cues = sm.parse_srt(
         srt(
