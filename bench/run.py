@@ -29,13 +29,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shlex
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from run_report import mark_identical, rotated, silences, summarise, table, target_lines, timing
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -216,42 +216,6 @@ def duration_of(audio: str) -> float:
     return float(out.strip())
 
 
-def silences(audio: str, duration: float) -> tuple[list[tuple[float, float]], float]:
-    """Pauses of 10 s or more (ffmpeg ``silencedetect`` at -50 dB) and where the speech ends (the start
-    of a silence of 2 s or more that runs to the end, else the end)."""
-    err = subprocess.run(
-        ["ffmpeg", "-hide_banner", "-nostats", "-i", audio, "-af", "silencedetect=noise=-50dB:d=2", "-f", "null", "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stderr
-    starts = [float(x) for x in re.findall(r"silence_start: ([0-9.]+)", err)]
-    ends = [float(x) for x in re.findall(r"silence_end: ([0-9.]+)", err)]
-    spans = [(a, ends[i] if i < len(ends) else duration) for i, a in enumerate(starts)]
-    speech_end = spans[-1][0] if spans and spans[-1][1] >= duration - 0.5 else duration
-    return [(a, b) for a, b in spans if b - a >= 10], speech_end
-
-
-def srt_cues(path: Path) -> list[tuple[float, float]]:
-    stamp = r"(\d+):(\d+):(\d+),(\d+)"
-    cues = []
-    for m in re.finditer(stamp + r" --> " + stamp, path.read_text(encoding="utf-8")):
-        h, mi, se, ms, h2, mi2, se2, ms2 = map(int, m.groups())
-        cues.append((h * 3600 + mi * 60 + se + ms / 1000, h2 * 3600 + mi2 * 60 + se2 + ms2 / 1000))
-    return cues
-
-
-def timing(srt: Path, pauses: list[tuple[float, float]], speech_end: float) -> dict:
-    """Issue 9's timing bounds on one run's subtitles: cues never go backwards, none sits in a pause of
-    10 s or more (overlap over 1 s), and the last one reaches the end of the speech (within 3 s)."""
-    cues = srt_cues(srt)
-    backwards = sum(1 for i, (a, b) in enumerate(cues) if b < a or (i and a < cues[i - 1][0] - 1e-3))
-    in_pause = sum(1 for a, b in cues for p, q in pauses if min(b, q) - max(a, p) > 1.0)
-    tail_gap = speech_end - cues[-1][1] if cues else speech_end
-    ok = bool(cues) and not backwards and not in_pause and tail_gap <= 3.0
-    return dict(cues=len(cues), backwards=backwards, in_pause=in_pause, pauses=len(pauses), tail_gap=tail_gap, ok=ok)
-
-
 def manifest_languages(manifest: Path) -> dict[str, str]:
     """Resolved audio path (and bare file name) -> language code, from the eval data's manifest."""
     try:
@@ -266,110 +230,7 @@ def manifest_languages(manifest: Path) -> dict[str, str]:
     return out
 
 
-def rotated(names: list[str], k: int) -> list[str]:
-    k %= len(names)
-    return names[k:] + names[:k]
-
-
-def median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
-def summarise(rows: list[dict], names: list[str]) -> dict[str, dict]:
-    """Per runner over the rounds of one file: medians of the successful runs, last WER, failures."""
-    out = {}
-    for name in names:
-        runs = [r for r in rows if r["runner"] == name]
-        ok = [r for r in runs if r["status"] == 0]
-        wers = [r["wer"] for r in ok if r["wer"] is not None]
-        out[name] = dict(
-            runs=len(runs),
-            ok=len(ok),
-            wall=median([r["wall_s"] for r in ok]),
-            peak=median([r["peak_mib"] for r in ok]),
-            wer=wers[-1] if wers else None,
-            wer_spread=(min(wers), max(wers)) if len(set(wers)) > 1 else None,
-            failure=next((f"exit {r['status']}: {r['error']}" for r in reversed(runs) if r["status"] != 0), None),
-            identical=[r["identical_to_cli"] for r in ok if r.get("identical_to_cli") is not None],
-            timing=[r["timing"] for r in ok if r.get("timing")],
-        )
-    return out
-
-
-def table(summary: dict[str, dict], duration: float) -> str:
-    lines = [
-        "| runner | median wall (s) | × realtime | vs whisper-cli | vs fw-batched | median peak RAM (MiB) "
-        "| WER % | runs ok |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    cli, fwb = summary.get("whisper-cli", {}).get("wall"), summary.get("fw-batched", {}).get("wall")
-    for name, s in summary.items():
-        if s["wall"] is None:
-            lines.append(f"| {name} | **failed** | | | | | | 0/{s['runs']}: {s['failure']} |")
-            continue
-        ratio = lambda ref, s=s: f"{ref / s['wall']:.2f}×" if ref else "–"  # noqa: E731
-        wer_text = "–" if s["wer"] is None else f"{s['wer']:.2f}"
-        if s["wer_spread"]:
-            wer_text += f" (runs: {s['wer_spread'][0]:.2f}–{s['wer_spread'][1]:.2f})"
-        runs = f"{s['ok']}/{s['runs']}" + (f"; failed: {s['failure']}" if s["ok"] < s["runs"] else "")
-        lines.append(
-            f"| {name} | {s['wall']:.1f} | {duration / s['wall']:.1f} | {ratio(cli)} | {ratio(fwb)} | "
-            f"{s['peak']:.0f} | {wer_text} | {runs} |"
-        )
-    return "\n".join(lines)
-
-
-def target_lines(summary: dict[str, dict]) -> list[str]:
-    """Issue 9's targets for the default path on this machine: speed, accuracy and memory against the references."""
-    att, cli, fwb = (summary.get(n) or {} for n in ("att", "whisper-cli", "fw-batched"))
-
-    def check(label, needs, test):
-        missing = [n for n, s in needs if not s or s.get("wall") is None]
-        if missing:
-            return f"  {label}: not measured (no successful {', '.join(missing)} run)"
-        ok, detail = test()
-        return f"  {label}: {'met' if ok else 'NOT met'} ({detail})"
-
-    def speed(ref, factor):
-        ratio = ref["wall"] / att["wall"]
-        return ratio >= factor, f"{ratio:.2f}×"
-
-    def accuracy():
-        refs = [s["wer"] for s in (cli, fwb) if s.get("wer") is not None]
-        if att.get("wer") is None or not refs:
-            return False, "no WER (reference text missing?)"
-        bound = min(refs) + 0.5
-        return att["wer"] <= bound, f"{att['wer']:.2f} % vs bound {bound:.2f} %"
-
-    def timed():
-        runs = att["timing"]
-        if not runs:
-            return False, "no subtitles written"
-        last = runs[-1]
-        detail = (
-            f"{sum(t['ok'] for t in runs)}/{len(runs)} runs; last: {last['cues']} cues, {last['backwards']} backwards, "
-            f"{last['in_pause']} in the {last['pauses']} pauses of 10 s or more, last cue ends "
-            f"{last['tail_gap']:.1f} s before the speech does"
-        )
-        return all(t["ok"] for t in runs), detail
-
-    def memory():
-        return att["peak"] <= 1.2 * fwb["peak"], f"{att['peak']:.0f} MiB vs {1.2 * fwb['peak']:.0f} MiB"
-
-    return [
-        check("att >= 1.15× fw-batched", [("att", att), ("fw-batched", fwb)], lambda: speed(fwb, 1.15)),
-        check("att >= 10× whisper-cli", [("att", att), ("whisper-cli", cli)], lambda: speed(cli, 10)),
-        check(
-            "att WER <= min(whisper-cli, fw-batched) + 0.5",
-            [("att", att), ("whisper-cli", cli), ("fw-batched", fwb)],
-            accuracy,
-        ),
-        check("att cues in order, none in a pause > 10 s, tail kept", [("att", att)], timed),
-        check("att peak RAM <= 1.2× fw-batched", [("att", att), ("fw-batched", fwb)], memory),
-    ]
-
-
-def main(argv=None) -> int:
+def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--files", required=True, help="comma-separated recordings; references are <stem>.txt beside them")
     p.add_argument(
@@ -393,27 +254,26 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, default=None, help="results directory (default: bench/results/<first file>)")
     args = p.parse_args(argv)
 
-    files = [f.strip() for f in args.files.split(",") if f.strip()]
-    missing = [f for f in files if not Path(f).is_file()]
+    args.files = [f.strip() for f in args.files.split(",") if f.strip()]
+    missing = [f for f in args.files if not Path(f).is_file()]
     if missing:
         p.error(f"no such files: {', '.join(missing)}")
-    names = [n.strip() for n in args.runners.split(",") if n.strip()]
-    unknown = [n for n in names if n not in RUNNERS]
+    args.names = [n.strip() for n in args.runners.split(",") if n.strip()]
+    unknown = [n for n in args.names if n not in RUNNERS]
     if unknown:
         p.error(f"unknown runners {unknown}; choose from {', '.join(RUNNERS)}")
     if args.rounds < 1:
         p.error("--rounds must be at least 1")
-    first = Path(files[0]).stem
-    out = args.out or HERE / "results" / (first if len(files) == 1 else f"{first}+{len(files) - 1}")
-    out.mkdir(parents=True, exist_ok=True)
-    languages = manifest_languages(args.manifest)
-    paths = model_paths(args.model)
+    return args
 
+
+def describe_files(files: list[str], languages: dict[str, str], default_language: str) -> dict[str, dict]:
+    """Per file: stem, duration, long pauses, end of speech, language and reference text (printed)."""
     info = {}
     for f in files:
         stem = Path(f).stem
         ref = Path(f).with_suffix(".txt")
-        language = languages.get(str(Path(f).resolve())) or languages.get(Path(f).name) or args.language
+        language = languages.get(str(Path(f).resolve())) or languages.get(Path(f).name) or default_language
         seconds = duration_of(f)
         pauses, speech_end = silences(f, seconds)
         info[f] = dict(
@@ -429,85 +289,101 @@ def main(argv=None) -> int:
             f"{'' if ref.is_file() else ', no reference text (no WER)'}",
             flush=True,
         )
-    print(f"model {args.model}, {os.cpu_count()} CPUs, {args.rounds} rounds of {', '.join(names)}", flush=True)
+    return info
 
+
+def run_once(name: str, cmd: list[str], round_: int, f: str, meta: dict, run_dir: Path) -> dict:
+    """One runner's process on one file: its row (wall time, peak memory, status, WER, subtitle timing)."""
+    log = run_dir / f"{name}.log"
+    wall, peak, status = measure(cmd, log)
+    text_path = output_path(name, run_dir, meta["stem"])
+    text = text_path.read_text(encoding="utf-8") if text_path else None
+    if status == 0 and text is None:
+        status = -1  # exited 0 but wrote nothing: a failure all the same
+    row = dict(
+        round=round_,
+        file=f,
+        runner=name,
+        wall_s=round(wall, 2),
+        peak_mib=peak // 2**20,
+        status=status,
+        error=None if status == 0 else last_line(log),
+        log=str(log),
+        wer=round(100 * wer(meta["reference"], text, meta["language"]), 2)
+        if text is not None and meta["reference"] is not None
+        else None,
+        language=meta["language"],
+        output=str(text_path) if text_path else None,
+    )
+    srt = run_dir / name / f"{meta['stem']}.srt"
+    if status == 0 and srt.is_file():
+        row["timing"] = timing(srt, meta["pauses"], meta["speech_end"])
+    print(
+        f"    {wall:.1f} s, {row['peak_mib']} MiB, WER {row['wer']}"
+        + ("" if status == 0 else f", FAILED (exit {status}): {row['error']}"),
+        flush=True,
+    )
+    return row
+
+
+def run_rounds(args, info: dict[str, dict], out: Path, paths: tuple[str, str]) -> list[dict]:
+    """Every runner on every file, round after round, the runner order rotating; rows.json kept up to date."""
     rows: list[dict] = []
     for round_ in range(1, args.rounds + 1):
-        order = rotated(names, round_ - 1)
-        for f in files:
+        order = rotated(args.names, round_ - 1)
+        for f in args.files:
             meta = info[f]
             run_dir = out / meta["stem"] / f"round{round_}"
             table_ = commands(f, meta["language"], args.model, paths, run_dir)
             for name in order:
                 shown = shlex.join(table_[name]).replace(shlex.quote(FW_SCRIPT), "FW_SCRIPT")
                 print(f"  round {round_} {meta['stem']} {name}: {shown}", flush=True)
-                log = run_dir / f"{name}.log"
-                wall, peak, status = measure(table_[name], log)
-                text_path = output_path(name, run_dir, meta["stem"])
-                text = text_path.read_text(encoding="utf-8") if text_path else None
-                if status == 0 and text is None:
-                    status = -1  # exited 0 but wrote nothing: a failure all the same
-                row = dict(
-                    round=round_,
-                    file=f,
-                    runner=name,
-                    wall_s=round(wall, 2),
-                    peak_mib=peak // 2**20,
-                    status=status,
-                    error=None if status == 0 else last_line(log),
-                    log=str(log),
-                    wer=round(100 * wer(meta["reference"], text, meta["language"]), 2)
-                    if text is not None and meta["reference"] is not None
-                    else None,
-                    language=meta["language"],
-                    output=str(text_path) if text_path else None,
-                )
-                srt = run_dir / name / f"{meta['stem']}.srt"
-                if status == 0 and srt.is_file():
-                    row["timing"] = timing(srt, meta["pauses"], meta["speech_end"])
-                rows.append(row)
-                print(
-                    f"    {wall:.1f} s, {row['peak_mib']} MiB, WER {row['wer']}"
-                    + ("" if status == 0 else f", FAILED (exit {status}): {row['error']}"),
-                    flush=True,
-                )
+                rows.append(run_once(name, table_[name], round_, f, meta, run_dir))
                 (out / "rows.json").write_text(json.dumps(rows, indent=1))
-            _mark_identical(rows, round_, f)
+            mark_identical(rows, round_, f)
             (out / "rows.json").write_text(json.dumps(rows, indent=1))
+    return rows
 
-    print()
-    for f in files:
-        meta = info[f]
-        summary = summarise([r for r in rows if r["file"] == f], names)
-        print(
-            f"**{meta['stem']}** ({meta['duration']:.0f} s, {meta['language']}; median of {args.rounds} "
-            f"round{'s' if args.rounds > 1 else ''}, model {args.model})\n"
+
+def print_file(args, meta: dict, rows: list[dict]) -> None:
+    """One file's table (medians over the rounds), the byte-identity verdict and the targets."""
+    summary = summarise(rows, args.names)
+    print(
+        f"**{meta['stem']}** ({meta['duration']:.0f} s, {meta['language']}; median of {args.rounds} "
+        f"round{'s' if args.rounds > 1 else ''}, model {args.model})\n"
+    )
+    print(table(summary, meta["duration"]))
+    if "att-openai" in summary and "whisper-cli" in summary:
+        same = summary["att-openai"]["identical"]
+        verdict = (
+            "not compared (a run failed)"
+            if not same
+            else "byte-identical in every round"
+            if all(same)
+            else f"DIFFERENT in {same.count(False)} of {len(same)} rounds"
         )
-        print(table(summary, meta["duration"]))
-        if "att-openai" in summary and "whisper-cli" in summary:
-            same = summary["att-openai"]["identical"]
-            verdict = (
-                "not compared (a run failed)"
-                if not same
-                else "byte-identical in every round"
-                if all(same)
-                else f"DIFFERENT in {same.count(False)} of {len(same)} rounds"
-            )
-            print(f"\natt-openai .txt vs whisper-cli .txt: {verdict}")
-        if args.check_targets:
-            print("\nTargets (issue 9):")
-            print("\n".join(target_lines(summary)))
-        print()
+        print(f"\natt-openai .txt vs whisper-cli .txt: {verdict}")
+    if args.check_targets:
+        print("\nTargets (issue 9):")
+        print("\n".join(target_lines(summary)))
+    print()
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    first = Path(args.files[0]).stem
+    out = args.out or HERE / "results" / (first if len(args.files) == 1 else f"{first}+{len(args.files) - 1}")
+    out.mkdir(parents=True, exist_ok=True)
+    languages = manifest_languages(args.manifest)
+    paths = model_paths(args.model)
+    info = describe_files(args.files, languages, args.language)
+    print(f"model {args.model}, {os.cpu_count()} CPUs, {args.rounds} rounds of {', '.join(args.names)}", flush=True)
+    rows = run_rounds(args, info, out, paths)
+    print()
+    for f in args.files:
+        print_file(args, info[f], [r for r in rows if r["file"] == f])
     print(f"Raw runs: {out / 'rows.json'}")
     return 0 if all(r["status"] == 0 for r in rows) else 1
-
-
-def _mark_identical(rows: list[dict], round_: int, f: str) -> None:
-    """att-openai's text against whisper-cli's of the same round and file, byte for byte."""
-    by = {r["runner"]: r for r in rows if r["round"] == round_ and r["file"] == f}
-    a, b = by.get("att-openai"), by.get("whisper-cli")
-    if a and b and a["output"] and b["output"]:
-        a["identical_to_cli"] = Path(a["output"]).read_bytes() == Path(b["output"]).read_bytes()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,279 @@
+"""The recordings of the subtitle benchmark and where their speech is, measured with ffmpeg alone.
+
+Every recording is a list of **parts** (start, end, reference text): the long eval files list theirs
+in ``<stem>.segments.json``; ``en_physicsworks`` is one part, the whole file; the espeak-ng
+recordings are made here, one part per sentence, with pauses of 0.3-2 s between them. From the parts:
+
+* each part is trimmed of its leading and trailing digital silence (first and last sample above
+  -60 dBFS, :data:`DIGITAL_SILENCE_DB`);
+* inside the trimmed part, ffmpeg ``silencedetect`` finds the pauses of 1 s or more at a level
+  :data:`PAUSE_BELOW_PEAK_DB` (25 dB) under the part's loudest 50 ms (its peak RMS). silencedetect
+  compares each sample's amplitude, and the peaks of room noise sit 10-20 dB above its RMS: at
+  35 dB it found 2 of the physics lecture's pauses, at 25 dB 15, and on every recording here the
+  loudest 50 ms inside a pause it finds is still 31 dB or more under the part's peak (not speech);
+* the **speech** is the trimmed parts less those pauses; its **onsets** are each part's trimmed
+  start and the end of each such pause.
+
+Nothing here uses the package: the yardstick must not share the code it measures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import subprocess
+import wave
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+EVAL = ROOT.parent / "shared" / "eval" / "data"
+SAMPLE_RATE = 16000
+DIGITAL_SILENCE_DB = -60.0
+PAUSE_BELOW_PEAK_DB = 25.0
+RMS_WINDOW_S = 0.05
+PAUSE_S = 1.0
+
+LONG = ("en_long_mix", "en_long_udhr_sonnets", "es_long_mix")
+ESPEAK = {"espeak_en": ("en-us", "en"), "espeak_es": ("es", "es")}
+PHYSICS = "en_physicsworks"
+ALL = (*LONG, PHYSICS, *ESPEAK)
+
+EN_SENTENCES = [
+    "Good morning.",
+    "Today we look at how rivers shape the land around them.",
+    "Water always finds the lowest path.",
+    "Over thousands of years, a small stream can cut a valley deep enough to hide a town.",
+    "Look at this map.",
+    "The blue lines are rivers, and the grey areas are hills.",
+    "Where the land is soft, the river bends again and again, drawing wide loops across the plain.",
+    "Those loops are called meanders.",
+    "Sometimes a loop is cut off.",
+    "The river takes a shorter way, and the old bend becomes a quiet lake shaped like a horseshoe.",
+    "Farmers have always liked these plains.",
+    "The soil is rich, because every flood leaves a thin layer of fresh mud behind.",
+    "But floods are also dangerous.",
+    "In the spring of one wet year, the water rose faster than anyone in the village expected, "
+    "and many families had to leave their homes in the middle of the night.",
+    "Nobody was hurt.",
+    "Afterwards, the village built a wall of earth along the bank.",
+    "It worked for twenty years.",
+    "Then a bigger flood came.",
+    "Engineers now prefer to give the river room instead of fighting it.",
+    "They move the walls back, plant trees, and let the meadows fill with water when the river needs the space.",
+    "It sounds simple.",
+    "It is not cheap, and it takes a long time to agree with everyone who owns the land.",
+    "Still, most towns that tried it say they would do it again.",
+    "Questions?",
+    "Yes, in the back.",
+    "The question is whether dams help.",
+    "They can, for a while, but a dam also stops the sand and stones that the river would carry down to the sea.",
+    "Without them, the coast slowly shrinks.",
+    "So every choice has a price somewhere else.",
+    "That is the main lesson for today.",
+    "Next week we follow a single drop of rain from a mountain top all the way "
+    "to the ocean, and we count how long the journey takes.",
+    "Please read the second chapter before then.",
+    "Thank you.",
+]
+
+ES_SENTENCES = [
+    "Buenas tardes a todos.",
+    "Hoy quiero hablar del agua que usamos en casa.",
+    "Cada persona usa más de cien litros al día sin darse cuenta.",
+    "La ducha, la lavadora y el grifo de la cocina son los grandes culpables.",
+    "Pero hay cosas sencillas que podemos cambiar.",
+    "Cerrar el grifo mientras nos lavamos los dientes ahorra muchos litros cada semana.",
+    "Arreglar una tubería vieja también ayuda.",
+    "En mi barrio, los vecinos trabajaron juntos durante un año entero para "
+    "cambiar las tuberías de todas las casas de la calle.",
+    "Fue difícil.",
+    "Al final, la factura bajó casi a la mitad.",
+    "Los niños también aprendieron mucho.",
+    "En la escuela preparan carteles con ideas para cuidar el agua, y "
+    "luego los llevan a casa para enseñar a sus padres.",
+    "Me parece una idea preciosa.",
+    "El gobierno de la ciudad ahora quiere hacer lo mismo en otros barrios.",
+    "¿Cuánto cuesta?",
+    "Menos de lo que pensamos.",
+    "El agua que perdíamos valía más que las tuberías nuevas.",
+    "Gracias por escuchar.",
+    "Ahora podemos responder a vuestras preguntas sobre el proyecto y sobre cómo empezar en vuestra propia casa.",
+    "Muchas gracias.",
+]
+
+
+@dataclass
+class Recording:
+    """One recording of the benchmark: its audio, language, parts and reference text."""
+
+    name: str
+    audio: Path
+    language: str
+    parts: list[tuple[float, float, str]]
+
+    @property
+    def reference(self) -> str:
+        return " ".join(text for _, _, text in self.parts)
+
+
+@dataclass
+class Speech:
+    """Where a recording's speech is (seconds), from :func:`find_speech`."""
+
+    duration: float
+    speech: list[tuple[float, float]]
+    onsets: list[float]
+    thresholds_db: list[float]
+
+    @property
+    def speech_s(self) -> float:
+        return sum(b - a for a, b in self.speech)
+
+    @property
+    def pauses(self) -> list[tuple[float, float]]:
+        """The silences longer than 1 s between two stretches of speech."""
+        gaps = [(a[1], b[0]) for a, b in zip(self.speech, self.speech[1:], strict=False)]
+        return [(p, q) for p, q in gaps if q - p > PAUSE_S]
+
+    @property
+    def silences(self) -> list[tuple[float, float]]:
+        """Everything that is not speech, from 0 to the end, the ends included."""
+        edges = [0.0, *(t for span in self.speech for t in span), self.duration]
+        return [(edges[i], edges[i + 1]) for i in range(0, len(edges), 2) if edges[i + 1] > edges[i]]
+
+
+def recording(name: str, cache: Path) -> Recording:
+    """The recording called ``name`` (one of :data:`ALL`); espeak-ng ones are made under ``cache``."""
+    if name in LONG:
+        audio = EVAL / "long" / f"{name}.opus"
+        segments = json.loads(audio.with_suffix(".segments.json").read_text(encoding="utf-8"))
+        parts = [(float(s["start"]), float(s["end"]), s["ref"]) for s in segments]
+    elif name == PHYSICS:
+        audio = EVAL / "faster-whisper" / f"{name}.flac"
+        parts = [(0.0, probe_duration(audio), audio.with_suffix(".txt").read_text(encoding="utf-8").strip())]
+    elif name in ESPEAK:
+        audio, parts = espeak_recording(name, cache)
+    else:
+        raise SystemExit(f"unknown recording {name!r}; choose from {', '.join(ALL)}")
+    if not audio.is_file():
+        raise SystemExit(f"{audio} is missing: the eval data lives in ../shared/eval/data")
+    return Recording(name, audio, ESPEAK[name][1] if name in ESPEAK else name.split("_")[0], parts)
+
+
+def espeak_recording(name: str, cache: Path) -> tuple[Path, list[tuple[float, float, str]]]:
+    """``cache/<name>.wav``: the sentences spoken by espeak-ng, 0.3-2 s apart (seeded), made once."""
+    voice, language = ESPEAK[name]
+    audio, parts_file = cache / f"{name}.wav", cache / f"{name}.segments.json"
+    if audio.is_file() and parts_file.is_file():
+        return audio, [tuple(p) for p in json.loads(parts_file.read_text(encoding="utf-8"))]
+    cache.mkdir(parents=True, exist_ok=True)
+    sentences = EN_SENTENCES if language == "en" else ES_SENTENCES
+    rng = random.Random(17)
+    rate, chunks, parts, t = None, [], [], 1.0
+    for text in sentences:
+        rate, samples = espeak(voice, text, cache / f"{name}.part.wav")
+        chunks.append(np.zeros(int(round((t - sum(len(c) for c in chunks) / rate) * rate)), np.int16))
+        chunks.append(samples)
+        parts.append((t, t + len(samples) / rate, text))
+        t += len(samples) / rate + rng.uniform(0.3, 2.0)
+    chunks.append(np.zeros(rate, np.int16))
+    (cache / f"{name}.part.wav").unlink()
+    with wave.open(str(audio), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(rate)
+        f.writeframes(np.concatenate(chunks).tobytes())
+    parts = [(round(a, 4), round(b, 4), text) for a, b, text in parts]
+    parts_file.write_text(json.dumps(parts, indent=1, ensure_ascii=False), encoding="utf-8")
+    return audio, parts
+
+
+def espeak(voice: str, text: str, path: Path) -> tuple[int, np.ndarray]:
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "160", "-w", str(path), text], check=True)
+    with wave.open(str(path), "rb") as f:
+        return f.getframerate(), np.frombuffer(f.readframes(f.getnframes()), np.int16)
+
+
+def probe_duration(audio: Path) -> float:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(audio)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return float(out.strip())
+
+
+def decode(audio: Path) -> np.ndarray:
+    """The whole file as float32 mono at 16 kHz, by ffmpeg."""
+    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-i", str(audio), "-ac", "1", "-ar", str(SAMPLE_RATE)]
+    raw = subprocess.run([*cmd, "-f", "f32le", "-"], capture_output=True, check=True).stdout
+    return np.frombuffer(raw, np.float32)
+
+
+def silencedetect(samples: np.ndarray, noise_db: float, min_s: float) -> list[tuple[float, float]]:
+    """ffmpeg ``silencedetect`` on raw samples: the silences (seconds from their start) of ``min_s`` or more."""
+    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", "1"]
+    cmd += ["-i", "-", "-af", f"silencedetect=noise={noise_db:.2f}dB:d={min_s}", "-f", "null", "-"]
+    err = subprocess.run(cmd, input=samples.astype(np.float32).tobytes(), capture_output=True, check=True).stderr
+    starts, ends = [], []
+    for line in err.decode(errors="replace").splitlines():
+        if "silence_start:" in line:
+            starts.append(max(0.0, float(line.split("silence_start:")[1].split()[0])))
+        elif "silence_end:" in line:
+            ends.append(float(line.split("silence_end:")[1].split()[0]))
+    length = len(samples) / SAMPLE_RATE
+    return [(a, ends[i] if i < len(ends) else length) for i, a in enumerate(starts)]
+
+
+def peak_rms_db(samples: np.ndarray) -> float:
+    size = int(RMS_WINDOW_S * SAMPLE_RATE)
+    frames = samples[: len(samples) // size * size].reshape(-1, size).astype(np.float64)
+    if not len(frames):
+        return -120.0
+    return float(10 * np.log10(max(np.mean(frames**2, axis=1).max(), 1e-12)))
+
+
+def part_speech(samples: np.ndarray, start: float, end: float) -> tuple[list[tuple[float, float]], float]:
+    """The speech inside one part: trimmed of digital silence, less its pauses of 1 s or more."""
+    piece = samples[int(round(start * SAMPLE_RATE)) : int(round(end * SAMPLE_RATE))]
+    loud = np.flatnonzero(np.abs(piece) > 10 ** (DIGITAL_SILENCE_DB / 20))
+    if not len(loud):
+        return [], -120.0
+    first, last = int(loud[0]), int(loud[-1]) + 1
+    piece = piece[first:last]
+    threshold = peak_rms_db(piece) - PAUSE_BELOW_PEAK_DB
+    t0, t1 = start + first / SAMPLE_RATE, start + last / SAMPLE_RATE
+    spans, cursor = [], t0
+    for a, b in silencedetect(piece, threshold, PAUSE_S):
+        if t0 + a > cursor:
+            spans.append((cursor, t0 + a))
+        cursor = max(cursor, t0 + b)
+    if t1 > cursor:
+        spans.append((cursor, t1))
+    return spans, threshold
+
+
+def find_speech(rec: Recording, cache: Path) -> Speech:
+    """The recording's :class:`Speech`, computed once per file version and kept in ``cache``."""
+    stat = rec.audio.stat()
+    key = f"{rec.audio.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{rec.parts}|{PAUSE_BELOW_PEAK_DB}|v1"
+    path = cache / f"{rec.name}.speech-{hashlib.sha1(key.encode()).hexdigest()[:10]}.json"
+    if path.is_file():
+        return Speech(**json.loads(path.read_text(encoding="utf-8")))
+    samples = decode(rec.audio)
+    speech, onsets, thresholds = [], [], []
+    for start, end, _ in rec.parts:
+        spans, threshold = part_speech(samples, start, end)
+        speech += spans
+        onsets += [a for a, _ in spans]
+        thresholds.append(round(threshold, 1))
+    found = Speech(len(samples) / SAMPLE_RATE, sorted(speech), sorted(onsets), thresholds)
+    cache.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(found)), encoding="utf-8")
+    return found
