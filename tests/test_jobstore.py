@@ -171,11 +171,13 @@ def test_a_store_of_the_previous_version_is_migrated(tmp_path):
     store = JobStore(path)
     done, running = store.get("old-done"), store.get("old-running")
     assert (done.status, done.params, done.cancel_asked) == (DONE, {"task": "transcribe"}, False)
+    assert (running.status, running.attempts) == (RUNNING, 1)
     assert [j.call_id for j in store.unfinished()] == ["old-running"]
     assert store.cancel("old-running").cancel_asked
     store.cancelled("old-running", "cancelled")
     assert store.get("old-running").status == CANCELLED  # the new state passes the new CHECK
+    store.create("x", "src")
     with pytest.raises(SlugBusy):  # the one-active-job index came back
-        store.create("x", "src") and store.create("x", "src")
+        store.create("x", "src")
     store.close()
     assert JobStore(path).get("old-done").status == DONE  # opening it again changes nothing
