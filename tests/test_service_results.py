@@ -75,13 +75,14 @@ def test_translations_are_served_and_listed(server, media):
     written = sorted(p.name for p in folder.iterdir() if p.is_file())
     assert "talk_German.srt" in written and "talk_German.vtt" in written
 
+    german = server.request("GET", "/api/audio/talk_German.srt")  # was 404: written, never served
+    assert german.status_code == 200 and german.headers["content-type"].startswith("application/x-subrip")
+    assert german.content == (folder / "talk_German.srt").read_bytes() and "-->" in german.text
     body = server.request("GET", "/api/audio/talk").json()
     assert [f["name"] for f in body["files"]] == written  # every file the job wrote, nothing else
     for name in written:
         response = server.request("GET", f"/api/audio/{name}")
         assert response.status_code == 200 and response.content == (folder / name).read_bytes(), name
-    german = server.request("GET", "/api/audio/talk_German.srt")
-    assert german.headers["content-type"].startswith("application/x-subrip") and "-->" in german.text
     assert [(t["label"], t["language"], t["format"]) for t in body["tracks"]] == [
         ("English", "en", "vtt"),
         ("German", "de", "vtt"),
