@@ -428,6 +428,8 @@ function resetJobView(callId) {
   player.replaceChildren();
   player.hidden = true;
   player.load();
+  $("caption").hidden = true;
+  $("caption").textContent = "";
   $("result").hidden = true;
   $("player-note").hidden = true;
   $("downloads").replaceChildren();
@@ -588,6 +590,20 @@ async function showPlayer(callId, result) {
   // Tracks added by script are not turned on by themselves: show the first, load the others.
   Array.from(player.textTracks).forEach((t, i) => (t.mode = i === 0 ? "showing" : "hidden"));
   player.ontimeupdate = () => markCurrent(player.currentTime);
+  // Audio has no picture to show subtitles on: a compact player, the line in large text below it.
+  const caption = $("caption");
+  player.onloadedmetadata = () => {
+    const audioOnly = player.videoWidth === 0;
+    player.classList.toggle("audio-only", audioOnly);
+    caption.hidden = !audioOnly;
+  };
+  const showCaption = () => {
+    const shown = Array.from(player.textTracks).find((t) => t.mode === "showing");
+    const cues = shown && shown.activeCues ? Array.from(shown.activeCues) : [];
+    caption.textContent = cues.map((cue) => cue.text).join("\n");
+  };
+  for (const track of player.textTracks) track.oncuechange = showCaption;
+  player.textTracks.onchange = showCaption;
 }
 
 function markCurrent(time) {
