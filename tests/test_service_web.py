@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import io
 import json
+import shutil
 import uuid
 import zipfile
 from pathlib import Path
@@ -393,3 +394,28 @@ def test_status_lines_from(client):
     body = client.get(f"/api/status/{job.call_id}", params={"lines_from": 1}).json()
     assert body["lines"] == [{"start": 2.5, "end": 5.0, "text": "The weather is nice today."}]
     assert json.loads(json.dumps(body))["finished"] is False
+
+
+@pytest.mark.slow
+def test_the_page_is_in_the_wheel(tmp_path):
+    """The page's files are package data: a wheel built from the source tree holds every one."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    tree = tmp_path / "src"
+    tree.mkdir()
+    for name in ("setup.cfg", "pyproject.toml", "README.md", "MANIFEST.in"):
+        (tree / name).write_bytes((root / name).read_bytes())
+    shutil.copytree(root / "audiototext", tree / "audiototext", ignore=shutil.ignore_patterns("__pycache__"))
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), "."],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    [wheel] = tmp_path.glob("audiototext-*.whl")
+    packed = set(zipfile.ZipFile(wheel).namelist())
+    static = root / "audiototext" / "service" / "static"
+    assert {f"audiototext/service/static/{p.name}" for p in static.iterdir()} <= packed
