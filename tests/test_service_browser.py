@@ -242,6 +242,35 @@ def test_a_bad_file_is_one_line_naming_it(page, media):
     assert page.errors == []
 
 
+def test_drop_several_files(page, server, media):
+    """Two files dropped on the page: each is its own job; the one that is not media says so."""
+    import base64
+
+    p = page.open().page
+    files = [
+        {"name": name, "type": kind, "data": base64.b64encode((media / name).read_bytes()).decode()}
+        for name, kind in (("morning.wav", "audio/wav"), ("notes.mp3", "audio/mpeg"))
+    ]
+    dropped = p.evaluate_handle(
+        """(files) => { const data = new DataTransfer();
+                        for (const f of files) {
+                            const bytes = Uint8Array.from(atob(f.data), c => c.charCodeAt(0));
+                            data.items.add(new File([bytes], f.name, {type: f.type}));
+                        }
+                        return data; }""",
+        files,
+    )
+    p.dispatch_event("#drop", "drop", {"dataTransfer": dropped})
+    chosen = p.locator("#chosen li").all_inner_texts()
+    assert [re.sub(r" \(\d+ kB\)$", "", c) for c in chosen] == ["morning.wav", "notes.mp3"], chosen
+    p.click("#submit")
+    slug = page.job_done()
+    assert slug.startswith("morning-")
+    assert p.locator("#form-errors li").all_inner_texts()[0].startswith("notes.mp3: not an audio or video file")
+    assert said(server.text(slug), "good", "morning", "everyone")
+    assert page.errors == []
+
+
 def test_cancel_keeps_the_lines(page, server, media):
     p = page.open().page
     page.submit(media / "long.wav")

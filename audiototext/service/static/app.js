@@ -253,12 +253,16 @@ function makeSlug(name) {
   return (base || "media") + "-" + Math.random().toString(36).slice(2, 7);
 }
 
+function size(bytes) {
+  return bytes < 1048576 ? `${Math.max(1, Math.round(bytes / 1024))} kB` : `${(bytes / 1048576).toFixed(1)} MB`;
+}
+
 function showChosen() {
   const list = $("chosen");
   list.replaceChildren(
     ...state.chosen.map((file) => {
       const item = document.createElement("li");
-      item.textContent = `${file.name} (${(file.size / 1048576).toFixed(1)} MB)`;
+      item.textContent = `${file.name} (${size(file.size)})`;
       return item;
     }),
   );
@@ -554,7 +558,7 @@ function showDownloads(result) {
     return item;
   };
   list.replaceChildren(
-    ...result.files.map((f) => link(f.url, f.name, `${f.name} (${(f.bytes / 1024).toFixed(1)} kB)`)),
+    ...result.files.map((f) => link(f.url, f.name, `${f.name} (${size(f.bytes)})`)),
     link(result.zip, "", "All files (.zip)"),
   );
 }
