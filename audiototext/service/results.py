@@ -115,7 +115,7 @@ def result_body(svc: Service, slug: str) -> dict:
     folder, token = svc.settings.result_dir(slug), svc.settings.token
     data = json.loads((folder / f"{slug}.json").read_text(encoding="utf-8"))
     files = served_files(folder)
-    job = svc.store.done_for_slug(slug) or svc.store.latest_for_slug(slug)
+    job = svc.store.latest_for_slug(slug)  # the one whose files the folder holds
     body = {
         "segments": [{"text": s["text"], "start": s["start"], "end": s["end"]} for s in data.get("segments", [])],
         "language": data.get("language"),
@@ -170,9 +170,9 @@ def _read_json(path: Path) -> dict | None:
 
 
 def _media(svc: Service, slug: str) -> Path | None:
-    """The kept input of ``slug``'s finished job, when the server keeps media and it is there."""
-    job = svc.store.done_for_slug(slug)
-    if job is None or not job.media_path or not svc.settings.keep_media:
+    """The kept input of ``slug``'s job when it is done, the server keeps media and it is there."""
+    job = svc.store.latest_for_slug(slug)
+    if job is None or job.status != DONE or not job.media_path or not svc.settings.keep_media:
         return None
     path = Path(job.media_path)
     return path if path.is_file() else None
