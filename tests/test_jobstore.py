@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from audiototext.service.jobstore import DONE, FAILED, QUEUED, RUNNING, JobStore, SlugBusy
+from audiototext.service.jobstore import CANCELLED, DONE, FAILED, QUEUED, RUNNING, JobStore, SlugBusy
 
 
 @pytest.fixture()
@@ -56,7 +56,7 @@ def test_unfinished_jobs_survive_a_reopen(tmp_path):
     reopened = JobStore(path)
     assert [j.call_id for j in reopened.unfinished()] == [a.call_id, b.call_id]
     assert reopened.start(b.call_id).attempts == 2
-    assert reopened.counts() == {QUEUED: 1, RUNNING: 1, DONE: 1, FAILED: 0}
+    assert reopened.counts() == {QUEUED: 1, RUNNING: 1, DONE: 1, FAILED: 0, CANCELLED: 0}
 
 
 def test_delete_slug_keeps_active_jobs(store):
@@ -95,3 +95,89 @@ def test_progress_never_goes_back(store):
     assert (got.total_segments, got.done_segments, got.tasks) == (6, 4, 1)
     store.progress(job.call_id, total_segments=3, done_segments=1, tasks=1)  # the plan shrank
     assert store.get(job.call_id).done_segments == 3  # never more than the total
+
+
+def test_cancel_a_queued_or_a_running_job(store):
+    queued, running, done = (store.create(slug, "src") for slug in ("q", "r", "d"))
+    assert store.cancel(queued.call_id).status == CANCELLED  # at once: no worker has it
+    assert store.start(queued.call_id) is None  # and no worker ever will
+    store.start(running.call_id)
+    asked = store.cancel(running.call_id)
+    assert (asked.status, asked.cancel_asked, asked.finished) == (RUNNING, True, False)  # its worker stops it
+    store.cancelled(running.call_id, "cancelled by a client after 1 of 3 windows")
+    store.finish(running.call_id)  # a late finish or failure does not undo a cancel
+    store.fail(running.call_id, "late")
+    got = store.get(running.call_id)
+    assert (got.status, got.error, got.finished) == (CANCELLED, "cancelled by a client after 1 of 3 windows", True)
+    store.start(done.call_id)
+    store.finish(done.call_id)
+    assert store.cancel(done.call_id).status == DONE  # a finished job stays as it is
+    assert store.cancel("no-such-job") is None
+    assert store.create("q", "again").status == QUEUED  # a cancelled job frees its slug
+    assert store.delete_slug("r") == 1 and store.get(running.call_id) is None
+
+
+def test_lines_are_kept_per_job_and_restart_with_the_job(store):
+    job, other = store.create("talk", "src"), store.create("other", "src")
+    store.start(job.call_id)
+    for n, text in enumerate(["one", "two", "three"]):
+        store.add_line(job.call_id, n, n * 2.0, n * 2.0 + 1.5, text)
+    store.add_line(other.call_id, 0, 0.0, 1.0, "elsewhere")
+    assert [line["text"] for line in store.lines(job.call_id)] == ["one", "two", "three"]
+    assert store.lines(job.call_id, 2) == [{"start": 4.0, "end": 5.5, "text": "three"}]
+    store.start(job.call_id)  # a resumed run reports its lines again: the old ones go
+    assert store.lines(job.call_id) == [] and len(store.lines(other.call_id)) == 1
+    store.add_line(job.call_id, 0, 0.0, 1.0, "one")
+    store.finish(job.call_id)
+    assert store.start(job.call_id) is None and len(store.lines(job.call_id)) == 1  # a finished job keeps them
+    store.delete_slug("talk")
+    assert store.lines(job.call_id) == []
+
+
+def test_recent_and_latest(store):
+    first, second = store.create("a", "src"), store.create("b", "src")
+    store.fail(first.call_id, "bad", http_status=422)
+    third = store.create("a", "src")
+    assert [j.call_id for j in store.recent()] == [third.call_id, second.call_id, first.call_id]
+    assert [j.call_id for j in store.recent(1)] == [third.call_id]
+    assert store.latest_for_slug("a").call_id == third.call_id and store.latest_for_slug("zzz") is None
+
+
+#: The table as the service made it before jobs could be cancelled.
+OLD_SCHEMA = """
+CREATE TABLE jobs (
+    call_id TEXT PRIMARY KEY, slug TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
+    source TEXT NOT NULL, media_path TEXT, params TEXT NOT NULL DEFAULT '{}',
+    total_segments INTEGER NOT NULL DEFAULT 0, done_segments INTEGER NOT NULL DEFAULT 0,
+    tasks INTEGER NOT NULL DEFAULT 0, error TEXT, http_status INTEGER, attempts INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL, updated REAL NOT NULL
+);
+CREATE UNIQUE INDEX one_active_job_per_slug ON jobs (slug) WHERE status IN ('queued', 'running');
+CREATE INDEX jobs_by_slug ON jobs (slug, status);
+INSERT INTO jobs (call_id, slug, status, source, params, created, updated)
+    VALUES ('old-done', 'talk', 'done', 'upload:talk.wav', '{"task": "transcribe"}', 1, 1);
+INSERT INTO jobs (call_id, slug, status, source, params, attempts, created, updated)
+    VALUES ('old-running', 'lecture', 'running', 'http://x/l.mp3', '{}', 1, 2, 2);
+"""
+
+
+def test_a_store_of_the_previous_version_is_migrated(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "jobs.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.executescript(OLD_SCHEMA)
+    store = JobStore(path)
+    done, running = store.get("old-done"), store.get("old-running")
+    assert (done.status, done.params, done.cancel_asked) == (DONE, {"task": "transcribe"}, False)
+    assert (running.status, running.attempts) == (RUNNING, 1)
+    assert [j.call_id for j in store.unfinished()] == ["old-running"]
+    assert store.cancel("old-running").cancel_asked
+    store.cancelled("old-running", "cancelled")
+    assert store.get("old-running").status == CANCELLED  # the new state passes the new CHECK
+    store.create("x", "src")
+    with pytest.raises(SlugBusy):  # the one-active-job index came back
+        store.create("x", "src")
+    store.close()
+    assert JobStore(path).get("old-done").status == DONE  # opening it again changes nothing

@@ -195,7 +195,11 @@ def test_failed_job_reports_its_error(server, media):
     assert response.status_code == 500
     assert body["finished"] is True and body["status"] == "failed"
     assert "Could not download model small" in body["error"]
-    assert server.request("GET", "/api/audio/no-weights").status_code == 404
+    # Its files say that it failed, and why (issue 18, point 20), not just "not found".
+    for name in ("no-weights", "no-weights.srt", "no-weights.zip"):
+        response = server.request("GET", f"/api/audio/{name}")
+        assert response.status_code == 404
+        assert "the job of no-weights failed: Could not download model small" in response.json()["detail"]
     # A failed slug is not a cached result: the next submission is a new job.
     assert server.submit("no-weights", f"{base}/window.wav", model="small") != call_id
 
@@ -271,6 +275,39 @@ def test_bad_options_are_refused(server, media, params, message):
     assert response.status_code == 400 and message in response.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ({"temperatur": "5"}, "'temperatur' is not a parameter (did you mean temperature?)"),
+        ({"output_dir": "/etc"}, "'output_dir' cannot be set here"),
+    ],
+)
+def test_unknown_parameters_are_refused(server, media, query, message):
+    """Issue 18, point 20: they were silently ignored, and the job ran without them."""
+    base, _ = media
+    response = server.request(
+        "POST", "/api/transcribe", params={"title_slug": "unknown-param", "src_url": f"{base}/window.wav", **query}
+    )
+    assert response.status_code == 422 and message in response.json()["detail"], response.text
+    jobs = server.request("GET", "/api/jobs").json()["jobs"]
+    assert not [job for job in jobs if job["title_slug"] == "unknown-param"]
+
+
+def test_two_files_are_refused(server, media):
+    """Issue 18, point 20: only the last of two ``file`` parts was transcribed."""
+    _, folder = media
+    with open(folder / "window.wav", "rb") as a, open(folder / "coffee.wav", "rb") as b:
+        response = server.request(
+            "POST",
+            "/api/transcribe",
+            params={"title_slug": "two-files"},
+            files=[("file", ("window.wav", a, "audio/wav")), ("file", ("coffee.wav", b, "audio/wav"))],
+        )
+    assert response.status_code == 422
+    assert "2 parts named 'file' (window.wav, coffee.wav)" in response.json()["detail"]
+    assert not any((server.data_dir / "downloads").glob("*/two-files*"))
+
+
 def test_unknown_call_id_and_slug(server):
     response = server.request("GET", "/api/status/0123456789abcdef")
     assert response.status_code == 404 and "unknown call_id" in response.json()["detail"]
@@ -278,10 +315,14 @@ def test_unknown_call_id_and_slug(server):
     assert response.status_code == 404 and "no transcript for 'never-made'" in response.json()["detail"]
 
 
-def test_docs_are_served(server):
+def test_docs_and_the_page_are_served(server):
     assert server.request("GET", "/docs").status_code == 200
     spec = server.request("GET", "/openapi.json").json()
-    assert {"/api/transcribe", "/api/status/{call_id}", "/api/audio/{name}"} <= set(spec["paths"])
+    assert {"/api/transcribe", "/api/status/{call_id}", "/api/audio/{name}", "/api/cancel/{call_id}"} <= set(
+        spec["paths"]
+    )
+    page = server.request("GET", "/")
+    assert page.status_code == 200 and "<title>audiototext</title>" in page.text
 
 
 # --- token, queue, restart -----------------------------------------------------------------------
@@ -297,6 +338,12 @@ def test_token_guards_every_endpoint_but_the_docs(tmp_path):
             ("GET", "/api/audio/a.srt"),
             ("DELETE", "/api/audio/a"),
             ("GET", "/api/health"),
+            ("GET", "/api/jobs"),
+            ("GET", "/api/options"),
+            ("POST", "/api/cancel/abc"),
+            ("GET", "/api/media/a"),
+            ("GET", "/api/audio/a.zip"),
+            ("GET", "/api/audio/a_German.srt"),
         ]:
             missing = httpx.request(method, server.url + path, timeout=10)
             assert missing.status_code == 401, (method, path)
@@ -306,7 +353,7 @@ def test_token_guards_every_endpoint_but_the_docs(tmp_path):
             assert wrong.status_code == 401 and wrong.json() == {"detail": "wrong bearer token"}
         assert server.request("GET", "/api/health").status_code == 200  # with the token
         assert server.request("GET", "/api/status/abc").status_code == 404
-        for path in ("/docs", "/openapi.json"):
+        for path in ("/docs", "/openapi.json", "/", "/static/app.js"):  # no data in them
             assert httpx.get(server.url + path, timeout=10).status_code == 200
     finally:
         server.stop()

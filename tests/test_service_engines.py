@@ -67,8 +67,18 @@ def test_openai_api_engine_uses_the_servers_key(tmp_path, fake_openai, english_w
         tmp_path / "data", env={"OPENAI_API_KEY": fake_openai.api_key, "OPENAI_BASE_URL": fake_openai.base_url}
     ).start()
     try:
-        # An api_key in the request is no parameter of the service: it is ignored, never used.
-        call_id = server.upload("api-talk", english_wav, engine="openai-api", language="en", api_key="sk-not-this")
+        # An api_key in the request is no parameter of the service: refused, saying why (issue 18, point 20),
+        # and never used nor echoed.
+        with open(english_wav, "rb") as f:
+            refused = server.request(
+                "POST",
+                "/api/transcribe",
+                params={"title_slug": "api-key", "engine": "openai-api", "api_key": "sk-not-this"},
+                files={"file": (english_wav.name, f, "audio/wav")},
+            )
+        assert refused.status_code == 422 and "'api_key' cannot be set here" in refused.json()["detail"]
+        assert "sk-not-this" not in refused.text
+        call_id = server.upload("api-talk", english_wav, engine="openai-api", language="en")
         final = server.wait(call_id)
         assert final["status"] == "done" and final["done_segments"] == final["total_segments"] >= 1, final
         result = server.request("GET", "/api/audio/api-talk").json()

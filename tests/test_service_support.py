@@ -84,9 +84,15 @@ class Server:
     """``python -m audiototext serve`` as a subprocess on a free port, its stdout and stderr in two files."""
 
     def __init__(
-        self, data_dir: Path, *args: str, token: str | None = None, env: dict | None = None, port: int | None = None
+        self,
+        data_dir: Path,
+        *args: str,
+        token: str | None = None,
+        env: dict | None = None,
+        port: int | None = None,
+        preexec: Callable[[], None] | None = None,
     ):
-        self.data_dir, self.args, self.token, self.env = data_dir, args, token, env or {}
+        self.data_dir, self.args, self.token, self.env, self.preexec = data_dir, args, token, env or {}, preexec
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / f"{data_dir.name}-{self.port}-server.log"
@@ -115,7 +121,9 @@ class Server:
 
     def launch(self) -> subprocess.Popen:
         with open(self.log, "a") as err, open(self.out, "a") as out:
-            self.proc = subprocess.Popen(self.command(), stdout=out, stderr=err, env=self.environment())
+            self.proc = subprocess.Popen(
+                self.command(), stdout=out, stderr=err, env=self.environment(), preexec_fn=self.preexec
+            )
         return self.proc
 
     def start(self, timeout: float = START_TIMEOUT) -> Server:

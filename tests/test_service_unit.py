@@ -22,6 +22,7 @@ from audiototext.service.checks import (
     failure_status,
     public_message,
     safe_suffix,
+    slug_candidates,
     split_result_name,
 )
 from audiototext.service.joboptions import job_options
@@ -45,10 +46,24 @@ def test_bad_slugs(slug):
 
 
 @pytest.mark.parametrize(
-    "name, expected", [("talk", ("talk", "")), ("talk.srt", ("talk", "srt")), ("a-b.json", ("a-b", "json"))]
+    "name, expected",
+    [
+        ("talk", ("talk", "")),
+        ("talk.srt", ("talk", "srt")),
+        ("a-b.json", ("a-b", "json")),
+        ("talk.zip", ("talk", "zip")),
+        ("talk_German.srt", ("talk_German", "srt")),  # a DeepL translation's file
+        ("talk_English (British).vtt", ("talk_English (British)", "vtt")),
+    ],
 )
 def test_result_names(name, expected):
     assert split_result_name(name) == expected
+
+
+def test_slug_candidates_of_a_file_stem():
+    assert slug_candidates("my_talk_German") == ["my_talk_German", "my_talk", "my"]
+    assert slug_candidates("talk_English (British)") == ["talk"]
+    assert slug_candidates("talk") == ["talk"] and slug_candidates("a b") == []
 
 
 @pytest.mark.parametrize(
@@ -58,7 +73,9 @@ def test_result_names(name, expected):
         ("..", "title_slug must be"),
         ("a/../../x.srt", "title_slug must be"),
         ("talk.docx", "unknown file type 'docx'"),
-        ("talk.srt.exe", "unknown file type 'srt.exe'"),
+        ("talk.exe", "unknown file type 'exe'"),
+        ("talk.srt.exe", "title_slug must be"),
+        ("talk_a/b.srt", "title_slug must be"),
     ],
 )
 def test_bad_result_names(name, message):

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-import hmac
 import logging
 
 from .. import __version__
+from .access import OPEN_PATHS, check_bearer, check_signed, is_open
+from .checks import disk_error, storage_error
 from .jobstore import JobStore
 from .lock import DataDirLock
 from .runner import JobRunner
 from .settings import Settings
 
 log = logging.getLogger(__name__)
-
-#: Paths that stay open when a token is set.
-OPEN_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"})
 
 
 def create_app(settings: Settings = Settings()):
@@ -29,7 +27,9 @@ def create_app(settings: Settings = Settings()):
         DataDirBusy: another server (or app) holds ``settings.data_dir``.
     """
     from fastapi import FastAPI
+    from starlette.exceptions import HTTPException as StarletteHTTPException
 
+    from . import page, results
     from .routes import Service, router
 
     lock = DataDirLock(settings.data_dir).acquire()
@@ -54,13 +54,31 @@ def create_app(settings: Settings = Settings()):
         title="audiototext",
         version=__version__,
         lifespan=lifespan,
-        description="Whisper transcription jobs: submit media, poll the status, get the subtitles.",
+        description="Whisper transcription jobs: submit media, poll the status, get the subtitles. "
+        "The web page is at /.",
     )
     app.state.service = Service(settings, store, runner)
     app.state.settings, app.state.store, app.state.runner, app.state.lock = settings, store, runner, lock
     app.middleware("http")(_guard(settings))
+    app.exception_handler(StarletteHTTPException)(_disk_full_upload)
     app.include_router(router)
+    app.include_router(results.router)
+    app.include_router(page.router)
     return app
+
+
+async def _disk_full_upload(request, exc):
+    """FastAPI answers 400 "error parsing the body" when receiving an upload fails; when that was this
+    server's full disk (its temporary folder), say so with 507 (issue 18, point 14)."""
+    from fastapi.exception_handlers import http_exception_handler
+    from fastapi.responses import JSONResponse
+
+    full = disk_error(exc.__cause__) if exc.status_code == 400 else None
+    if full is None:
+        return await http_exception_handler(request, exc)
+    error = storage_error("the upload could not be received", full)
+    log.error("%s %s: %s", request.method, request.url.path, error)
+    return JSONResponse({"detail": str(error)}, status_code=error.status)
 
 
 def _guard(settings: Settings):
@@ -68,19 +86,19 @@ def _guard(settings: Settings):
     from fastapi.responses import JSONResponse
 
     async def guard(request, call_next):
-        if settings.token and request.url.path not in OPEN_PATHS:
-            scheme, _, given = request.headers.get("authorization", "").partition(" ")
-            if not given or scheme.lower() != "bearer":
+        path = request.url.path
+        if (
+            settings.token
+            and not is_open(path)
+            and not check_signed(request.method, path, dict(request.query_params), settings.token)
+        ):
+            wrong = check_bearer(request.headers.get("authorization", ""), settings.token)
+            if wrong:
+                invalid = wrong.startswith("wrong")
                 return JSONResponse(
-                    {"detail": "missing bearer token: send 'Authorization: Bearer <token>'"},
+                    {"detail": wrong},
                     status_code=401,
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
-            if not hmac.compare_digest(given.strip().encode(), settings.token.encode()):
-                return JSONResponse(
-                    {"detail": "wrong bearer token"},
-                    status_code=401,
-                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"' if invalid else "Bearer"},
                 )
         if request.method == "POST" and request.url.path == "/api/transcribe":
             length = request.headers.get("content-length", "")

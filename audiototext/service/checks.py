@@ -6,12 +6,15 @@ imports, no I/O: these run in microseconds and are unit-tested without a server.
 
 from __future__ import annotations
 
+import difflib
+import errno
 import re
 import sys
 import urllib.parse
+from collections.abc import Iterable
 from pathlib import PurePath
 
-from ..errors import MediaError, OptionsError, TranslationError
+from ..errors import AudioToTextError, MediaError, OptionsError, TranslationError
 
 SLUG_PATTERN = r"[A-Za-z0-9_-]{1,100}"
 SLUG_RE = re.compile(SLUG_PATTERN)
@@ -24,6 +27,20 @@ FILE_TYPES = {
     "tsv": "text/tab-separated-values; charset=utf-8",
     "json": "application/json",
 }
+#: ``GET /api/audio/{slug}.zip``: every file of the result in one archive.
+ZIP_TYPE = "application/zip"
+#: The errors of a full disk (or of a file-size limit), the server's problem, answered 507.
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+#: A written file's name after ``<slug>_`` (a translation: ``talk_English (British).srt``).
+_SUFFIX_RE = re.compile(r"[^/\\\x00-\x1f]{1,120}")
+
+
+class StorageError(AudioToTextError):
+    """This server could not store something (its data dir is full, or refuses to be written).
+
+    Attributes:
+        status: the HTTP status: 507 for a full disk, 500 otherwise.
+    """
 
 
 def check_slug(slug: str) -> str:
@@ -36,18 +53,87 @@ def check_slug(slug: str) -> str:
 def split_result_name(name: str) -> tuple[str, str]:
     """``"talk.srt"`` -> ``("talk", "srt")``, ``"talk"`` -> ``("talk", "")``, for ``GET /api/audio/{name}``.
 
+    A file's stem may carry more after the slug and a ``_`` (``talk_German.srt``, a translation):
+    :func:`slug_candidates` says which slugs it may belong to.
+
     Raises:
-        OptionsError: not a slug, or a file type the service does not serve.
+        OptionsError: not a slug (with an optional suffix), or a file type the service does not serve.
     """
-    slug, _, ext = name.partition(".")
-    if not SLUG_RE.fullmatch(slug):
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+    if not slug_candidates(stem) or ".." in stem:
         raise OptionsError(
-            f"{SLUG_MESSAGE}, optionally followed by .srt, .vtt, .txt, .tsv or .json; got {name[:200]!r}",
+            f"{SLUG_MESSAGE}, optionally followed by .srt, .vtt, .txt, .tsv, .json or .zip; got {name[:200]!r}",
             slug=name[:200],
         )
-    if ext and ext not in FILE_TYPES:
-        raise OptionsError(f"unknown file type {ext[:20]!r}: ask for {slug}.srt, .vtt, .txt, .tsv or .json", slug=slug)
-    return slug, ext
+    if ext and ext not in FILE_TYPES and ext != "zip":
+        raise OptionsError(
+            f"unknown file type {ext[:20]!r}: ask for {stem}.srt, .vtt, .txt, .tsv, .json or .zip", slug=stem
+        )
+    return stem, ext
+
+
+def slug_candidates(stem: str) -> list[str]:
+    """The slugs a file stem may belong to, longest first: ``"my_talk_German"`` -> the whole stem,
+    ``"my_talk"``, ``"my"`` (the stem itself only when it is a slug)."""
+    found = [stem] if SLUG_RE.fullmatch(stem) else []
+    for i in range(len(stem) - 1, 0, -1):
+        if stem[i] == "_" and SLUG_RE.fullmatch(stem[:i]) and _SUFFIX_RE.fullmatch(stem[i + 1 :]):
+            found.append(stem[:i])
+    return found
+
+
+def unknown_parameters(given: Iterable[str], known: Iterable[str], why: dict[str, str]) -> str | None:
+    """The message refusing query parameters the endpoint does not take (None: all are known).
+
+    ``why`` says why an option of the registry is not a parameter here (``output_dir``: the
+    service keeps each job's files under --data-dir); other names get the closest known one.
+    """
+    known = sorted(set(known))
+    parts = []
+    for name in sorted(set(given) - set(known)):
+        shown = repr(name[:60])
+        if name in why:
+            parts.append(f"{shown} cannot be set here ({why[name]})")
+        elif close := difflib.get_close_matches(name, known, n=1):
+            parts.append(f"{shown} is not a parameter (did you mean {close[0]}?)")
+        else:
+            parts.append(f"{shown} is not a parameter")
+    if not parts:
+        return None
+    return "unknown query parameter: " + "; ".join(parts) + f". The parameters are: {', '.join(known)}"
+
+
+def disk_error(error: BaseException | None) -> OSError | None:
+    """The OSError of a full disk (or a file-size limit) behind ``error`` (its causes followed), if any."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, OSError) and error.errno in DISK_FULL:
+            return error
+        exc_info = getattr(error, "exc_info", None)  # yt-dlp's DownloadError keeps the original there
+        inner = exc_info[1] if isinstance(exc_info, tuple) and len(exc_info) > 1 else None
+        if isinstance(inner, OSError) and inner.errno in DISK_FULL:
+            return inner
+        error = error.__cause__ or error.__context__
+        seen += 1
+    return None
+
+
+def storage_error(what: str, error: OSError) -> StorageError:
+    """The error for this server failing to store ``what``: 507 for a full disk, else 500; never the client's fault."""
+    reason = error.strerror or str(error)
+    if error.errno in DISK_FULL:
+        return StorageError(
+            f"{what}: the server's disk is full ({reason}); nothing is wrong with your file or link. "
+            "Ask the server's admin to free space in its --data-dir, then send it again",
+            status=507,
+        )
+    return StorageError(
+        f"{what}: the server could not write to its --data-dir ({reason}); nothing is wrong with your "
+        "file or link. Ask the server's admin to check the folder, then send it again",
+        status=500,
+    )
 
 
 def check_url(url: str) -> str:
@@ -98,8 +184,15 @@ __all__ = [
     "SLUG_RE",
     "SLUG_MESSAGE",
     "FILE_TYPES",
+    "ZIP_TYPE",
+    "DISK_FULL",
+    "StorageError",
     "check_slug",
     "split_result_name",
+    "slug_candidates",
+    "unknown_parameters",
+    "disk_error",
+    "storage_error",
     "check_url",
     "safe_suffix",
     "failure_status",

@@ -26,8 +26,9 @@ log = logging.getLogger("audiototext.service")
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="audiototext serve", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        description="HTTP transcription service: POST /api/transcribe, GET /api/status/{call_id}, "
-                    "GET /api/audio/{slug}[.srt|.vtt|.txt]; docs at /docs. One server per --data-dir.")
+        description="HTTP transcription service with a web page at /: POST /api/transcribe, "
+                    "GET /api/status/{call_id}, GET /api/audio/{slug}[.srt|.vtt|.txt]; docs at /docs. "
+                    "One server per --data-dir.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 exposes it to the network)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1,
@@ -58,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="largest download or upload, in MiB")
     p.add_argument("--download-timeout", "--download_timeout", dest="timeout", type=float, default=60.0,
                    help="seconds a download may stall before it fails")
+    p.add_argument("--keep-media", "--keep_media", dest="keep_media", action=argparse.BooleanOptionalAction,
+                   default=True, help="keep each finished job's media for the web page's player until it is deleted")
     p.add_argument("--log-level", "--log_level", dest="log_level", default="info",
                    choices=["debug", "info", "warning", "error"])
     return p
@@ -88,6 +91,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         ray_actors=args.ray_actors,
         ray_num_cpus=args.ray_num_cpus,
         batch_size=args.batch_size,
+        keep_media=args.keep_media,
     )
 
 

@@ -3,6 +3,9 @@
 Everything is fetched into ``<data-dir>/downloads/<call_id>/`` with a size limit and a stall
 timeout, then probed by ffmpeg, so a bad link or a file that is not media is answered at once
 (:func:`fetch_media`). yt-dlp (the ``service`` extra) is imported only for ``is_video=true``.
+A full data dir is the server's problem, never blamed on the client's file or link: it is a
+:class:`~.checks.StorageError` (507), and what was partly written is removed at once, so the
+space is free again for the next request (issue 18, point 14).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import BinaryIO
 
 from .. import media
 from ..errors import MediaError
-from .checks import safe_suffix
+from .checks import DISK_FULL, StorageError, disk_error, safe_suffix, storage_error
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +47,16 @@ def fetch_media(
 ) -> Fetched:
     """Download ``src_url`` (or save ``upload``) as ``dest_dir/<stem>.<ext>`` and probe it with ffmpeg.
 
-    On failure ``dest_dir`` is removed and the message names what the client sent, never this
-    server's paths.
+    On failure ``dest_dir`` is removed and the message names what the client sent (the link, or
+    the uploaded file's name), never this server's paths.
 
     Raises:
         MediaError: the download failed or timed out, the file passed ``max_bytes`` (then with
             ``limit``), or ffmpeg cannot read it.
+        StorageError: this server could not store it (a full data dir: ``status`` 507).
     """
     source = src_url if src_url is not None else f"upload:{filename or 'file'}"
+    shown = src_url if src_url is not None else (filename or "the uploaded file")
     path = None
     try:
         if src_url is not None:
@@ -59,11 +64,19 @@ def fetch_media(
         else:
             path = save_upload(upload, dest_dir, stem, filename=filename, max_bytes=max_bytes)
         return Fetched(path, source, media.probe(path).duration)
-    except MediaError as e:
-        shutil.rmtree(dest_dir, ignore_errors=True)
-        message = str(e).replace(str(path), source) if path else str(e)
-        if not is_video and src_url is not None and "not an audio or video file" in message:
-            message += "; if it is a web page with a video, send is_video=true"
+    except (MediaError, OSError) as e:
+        shutil.rmtree(dest_dir, ignore_errors=True)  # the partial file goes: the space is free again
+        full = e if isinstance(e, OSError) else disk_error(e)
+        if full is not None:
+            raise storage_error(f"{shown}: could not be saved on the server", full) from e
+        if isinstance(e, OSError):  # not a full disk, but still this server's own folder refusing
+            raise storage_error(f"{shown}: could not be saved on the server", e) from e
+        message = str(e).replace(str(path), shown) if path else str(e)
+        if "not an audio or video file" in message:
+            if not is_video and src_url is not None:
+                message += "; if it is a web page with a video, send is_video=true"
+            else:
+                message += "; choose an audio or video file instead"
         raise MediaError(message, source=source, limit=getattr(e, "limit", None)) from e
 
 
@@ -133,6 +146,8 @@ def fetch_video_page(url: str, dest_dir: Path, stem: str, *, max_bytes: int, tim
             ydl.download([url])
     except yt_dlp.utils.DownloadError as e:
         reason = re.sub(r"^ERROR:\s*", "", str(e)).strip()
+        if full := disk_error(e) or _disk_full_text(reason):
+            raise full from e
         raise MediaError(f"{url}: could not get the video ({reason}); check the link", source=url) from e
     files = [p for p in dest_dir.glob(f"{stem}.*") if not p.name.endswith((".part", ".ytdl"))]
     if not files:
@@ -142,6 +157,14 @@ def fetch_video_page(url: str, dest_dir: Path, stem: str, *, max_bytes: int, tim
             )
         raise MediaError(f"{url}: the page has no video or audio to download; check the link", source=url)
     return files[0]
+
+
+def _disk_full_text(reason: str) -> OSError | None:
+    """yt-dlp reports a full disk as text only ("unable to write data: [Errno 28] No space left on device")."""
+    for number in DISK_FULL:
+        if f"[Errno {number}]" in reason:
+            return OSError(number, os.strerror(number))
+    return None
 
 
 def save_upload(stream: BinaryIO, dest_dir: Path, stem: str, *, filename: str | None, max_bytes: int) -> Path:
@@ -168,4 +191,4 @@ def save_upload(stream: BinaryIO, dest_dir: Path, stem: str, *, filename: str | 
     return path
 
 
-__all__ = ["Fetched", "fetch_media", "fetch_url", "fetch_video_page", "save_upload"]
+__all__ = ["Fetched", "StorageError", "fetch_media", "fetch_url", "fetch_video_page", "save_upload"]

@@ -1,34 +1,39 @@
-"""The endpoints, on one :class:`fastapi.APIRouter`; each reaches the server through :func:`service`.
+"""The job endpoints, on one :class:`fastapi.APIRouter`; each reaches the server through :func:`service`.
 
 * ``POST /api/transcribe`` -> ``{"call_id"}`` (the media fetched and probed before the job is queued);
-* ``GET /api/status/{call_id}`` -> progress, or ``{"finished": true, "error"}`` with 422/502/500;
-* ``GET /api/audio/{slug}`` (segments and language) and ``/api/audio/{slug}.srt|.vtt|.txt|.tsv|.json``;
-* ``DELETE /api/audio/{slug}``; ``GET /api/health``.
+* ``GET /api/status/{call_id}`` -> progress (with ``lines_from``: the lines decoded so far), or
+  ``{"finished": true, "error"}`` with 422/502/500 (a cancelled job: 200);
+* ``POST /api/cancel/{call_id}``; ``GET /api/jobs`` (the recent jobs); ``GET /api/health``.
 
+The results (files, zip, media, delete) are in :mod:`.results`, the web page in :mod:`.page`.
 FastAPI reads these functions' annotations at run time, so this module imports fastapi at the
 top; it is imported only when an app is made (:func:`audiototext.service.app.create_app`).
 """
 
-import json
 import logging
 import shutil
+import sqlite3
 import uuid
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 
+from .. import options as registry
 from ..errors import AudioToTextError, MediaError
 from ..events import windows_in
-from .checks import FILE_TYPES, SLUG_PATTERN, check_slug, check_url, split_result_name
+from .checks import SLUG_PATTERN, StorageError, check_slug, check_url, storage_error, unknown_parameters
 from .fetching import fetch_media
 from .joboptions import job_options, query_dependency
-from .jobstore import FAILED, JobStore, SlugBusy
+from .jobstore import ACTIVE, CANCELLED, FAILED, Job, JobStore, SlugBusy
 from .runner import JobRunner, QueueFull
 from .settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: The query parameters of ``POST /api/transcribe`` besides the registry's options.
+REQUEST_PARAMETERS = ("title_slug", "src_url", "is_video")
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,7 @@ router = APIRouter(
 job_parameters = query_dependency()
 
 
-def _bad_input(check, value):
+def bad_input(check, value):
     """``check(value)``, its OptionsError answered as 400."""
     try:
         return check(value)
@@ -59,7 +64,34 @@ def _bad_input(check, value):
         raise HTTPException(400, str(e)) from None
 
 
-@router.post("/api/transcribe", summary="Submit media for transcription")
+async def refuse_unknown(request: Request) -> None:
+    """422 for a query parameter the endpoint does not take (``temperatur=5``, ``output_dir``), one
+    given twice, or more than one uploaded file: each would otherwise be silently dropped (issue 18,
+    point 20). Runs before anything is fetched or stored."""
+    names = [name for name, _ in request.query_params.multi_items()]
+    known = (*REQUEST_PARAMETERS, *(row.name for row in registry.query_parameters()))
+    why = {o.name: o.why for o in registry.OPTIONS if "service" not in o.faces}
+    if message := unknown_parameters(names, known, why):
+        raise HTTPException(422, message)
+    if repeated := sorted({name for name in names if names.count(name) > 1}):
+        raise HTTPException(422, f"query parameter {', '.join(repeated)} given more than once: give each once")
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return
+    form = await request.form()  # already read (and kept) by FastAPI for the file parameter
+    others = sorted({key for key in form.keys() if key != "file"})
+    if others:
+        raise HTTPException(422, f"unknown form field {', '.join(others)}: send the media as one part named 'file'")
+    files = form.getlist("file")
+    if len(files) > 1:
+        listed = ", ".join(str(getattr(f, "filename", None) or "?") for f in files)
+        raise HTTPException(
+            422,
+            f"one file per request: got {len(files)} parts named 'file' ({listed}); "
+            "send each file in its own POST (each becomes its own job)",
+        )
+
+
+@router.post("/api/transcribe", summary="Submit media for transcription", dependencies=[Depends(refuse_unknown)])
 def transcribe(
     title_slug: str = Query(..., description=f"names the result; {SLUG_PATTERN}"),
     src_url: str | None = Query(None, description="http(s) link to the media (or upload a file)"),
@@ -72,12 +104,13 @@ def transcribe(
 
     The same ``title_slug`` again answers the finished job's ``call_id`` (the result is reused)
     or, while it runs, the running job's. ``DELETE /api/audio/{title_slug}`` to transcribe again.
+    Unknown or repeated query parameters and more than one file are refused (422).
     """
-    slug = _bad_input(check_slug, title_slug)
+    slug = bad_input(check_slug, title_slug)
     if (src_url is None) == (file is None):
         raise HTTPException(400, "give the media either as src_url=<http(s) link> or as an uploaded file")
     if src_url is not None:
-        _bad_input(check_url, src_url)
+        bad_input(check_url, src_url)
     try:
         job_options(params, svc.settings, svc.settings.result_dir(slug))  # bad options are refused now
     except AudioToTextError as e:
@@ -114,6 +147,9 @@ def _new_job(
         )
     except MediaError as e:
         raise HTTPException(413 if e.limit else 422, str(e)) from None
+    except StorageError as e:
+        log.error("job %s (%s): %s", call_id, slug, e)
+        raise HTTPException(e.status, str(e)) from None
     # A new job starts clean: leftovers of a failed earlier job must not pass for checkpoints.
     shutil.rmtree(settings.result_dir(slug), ignore_errors=True)
     try:
@@ -132,13 +168,22 @@ def _new_job(
         raise HTTPException(
             429, str(e) if isinstance(e, QueueFull) else "this slug is busy; retry", headers={"Retry-After": "30"}
         ) from None
+    except sqlite3.OperationalError as e:  # "database or disk is full": the job cannot be recorded
+        shutil.rmtree(download_dir, ignore_errors=True)
+        error = storage_error(f"{fetched.source}: the job could not be recorded", OSError(28, str(e)))
+        log.error("job %s (%s): %s", call_id, slug, error)
+        raise HTTPException(error.status, str(error)) from None
     log.info("job %s (%s): queued %s (%.1f s)", call_id, slug, fetched.source, fetched.duration)
     return call_id
 
 
 @router.get("/api/status/{call_id}", summary="A job's progress")
-def status(call_id: str, svc: Service = Depends(service)):
-    """``finished`` false while queued or running, with progress; a failed job carries ``error``."""
+def status(
+    call_id: str,
+    lines_from: int | None = Query(None, ge=0, description="add the lines decoded so far, from this number (0: all)"),
+    svc: Service = Depends(service),
+):
+    """``finished`` false while queued or running, with progress; a failed or cancelled job carries ``error``."""
     job = svc.store.get(call_id)
     if job is None:
         raise HTTPException(
@@ -152,53 +197,50 @@ def status(call_id: str, svc: Service = Depends(service)):
         "done_segments": job.done_segments,
         "tasks": job.tasks,
     }
-    if job.status == FAILED:
+    if job.cancel_asked and not job.finished:
+        body["cancelling"] = True
+    if lines_from is not None:
+        body["lines"] = svc.store.lines(call_id, lines_from)
+    if job.status in (FAILED, CANCELLED):
         body["error"] = job.error
+    if job.status == FAILED:
         return JSONResponse(body, status_code=job.http_status or 500)
     return body
 
 
-@router.get(
-    "/api/audio/{name:path}",
-    summary="A finished transcript",
-    responses={200: {"content": {t.split(";")[0]: {} for t in FILE_TYPES.values()}}},
-)
-def audio(name: str, svc: Service = Depends(service)):
-    """``{slug}``: segments and language as JSON; ``{slug}.srt`` (``.vtt``, ``.txt``, ...): the file."""
-    slug, ext = _bad_input(split_result_name, name)
-    if active := svc.store.active_for_slug(slug):
-        raise HTTPException(409, f"{slug} is still being transcribed: poll /api/status/{active.call_id}")
-    if not svc.settings.has_result(slug):
-        raise HTTPException(404, f"no transcript for {slug!r}: POST /api/transcribe?title_slug={slug} first")
-    folder = svc.settings.result_dir(slug)
-    if not ext:
-        data = json.loads((folder / f"{slug}.json").read_text(encoding="utf-8"))
-        segments = [{"text": s["text"], "start": s["start"], "end": s["end"]} for s in data.get("segments", [])]
-        return {"segments": segments, "language": data.get("language")}
-    path = folder / f"{slug}.{ext}"
-    if not path.is_file():
-        raise HTTPException(404, f"{slug}.{ext} was not written: submit with output_formats including {ext}")
-    return FileResponse(path, media_type=FILE_TYPES[ext], filename=path.name)
+@router.post("/api/cancel/{call_id}", summary="Cancel a job")
+def cancel(call_id: str, svc: Service = Depends(service)) -> dict:
+    """A queued job is cancelled at once; a running one stops at its next window (``"cancelling"``),
+    keeping the lines decoded so far and any file already written. A finished job answers 409."""
+    before = svc.store.get(call_id)
+    if before is None:
+        raise HTTPException(404, f"unknown call_id {call_id[:100]!r}: no such job here")
+    if before.finished:
+        raise HTTPException(409, f"job {call_id} has already finished ({before.status}): nothing to cancel")
+    job = svc.runner.cancel(call_id)
+    return {"call_id": call_id, "status": "cancelled" if job.status == CANCELLED else "cancelling"}
 
 
-@router.delete("/api/audio/{slug}", summary="Delete a transcript and its job")
-def delete(slug: str, svc: Service = Depends(service)) -> dict:
-    """Remove the result files, the downloaded media and the finished jobs of ``slug``."""
-    slug = _bad_input(check_slug, slug)
-    with svc.runner.slug_lock(slug):
-        if active := svc.store.active_for_slug(slug):
-            raise HTTPException(
-                409, f"{slug} is still being transcribed (call_id {active.call_id}); delete it when it has finished"
-            )
-        jobs = svc.store.for_slug(slug)
-        folder = svc.settings.result_dir(slug)
-        if not jobs and not folder.exists():
-            raise HTTPException(404, f"no transcript for {slug!r}")
-        for job in jobs:
-            shutil.rmtree(svc.settings.downloads_dir / job.call_id, ignore_errors=True)
-        shutil.rmtree(folder, ignore_errors=True)
-        svc.store.delete_slug(slug)
-    return {"deleted": slug}
+def job_summary(job: Job) -> dict:
+    """A job as the jobs list shows it."""
+    return {
+        "call_id": job.call_id,
+        "title_slug": job.slug,
+        "status": job.status,
+        "source": job.source.removeprefix("upload:"),
+        "finished": job.finished,
+        "total_segments": job.total_segments,
+        "done_segments": job.done_segments,
+        "error": job.error,
+        "cancelling": job.cancel_asked and job.status in ACTIVE,
+        "created": job.created,
+        "updated": job.updated,
+    }
+
+
+@router.get("/api/jobs", summary="The recent jobs, newest first")
+def jobs(limit: int = Query(50, ge=1, le=500), svc: Service = Depends(service)) -> dict:
+    return {"jobs": [job_summary(job) for job in svc.store.recent(limit)]}
 
 
 @router.get("/api/health", summary="Liveness and job counts")
@@ -212,4 +254,4 @@ def health(svc: Service = Depends(service)) -> dict:
     }
 
 
-__all__ = ["Service", "service", "router"]
+__all__ = ["Service", "service", "router", "bad_input", "refuse_unknown", "job_summary", "REQUEST_PARAMETERS"]

@@ -1,23 +1,29 @@
 """The job runner: a bounded queue of call_ids and the worker threads that run them through the pipeline.
 
 Each worker keeps one :class:`~audiototext.pipeline.Pipeline` per (engine, model), so a model
-is loaded once per worker and reused by every job that asks for it. A job's live progress
-reaches the job store through the pipeline's :class:`~audiototext.events.Callbacks` only
-(:func:`progress_callbacks`); nothing here reads ``sys.stdout``.
+is loaded once per worker and reused by every job that asks for it. A job's live progress and
+its lines as they are decoded reach the job store through the pipeline's
+:class:`~audiototext.events.Callbacks` only (:func:`progress_callbacks`); nothing here reads
+``sys.stdout``. The same callbacks stop a job a client cancelled: at its next window or line
+they raise :class:`JobCancelled`, which ends the run like any failure of the input, and what it
+wrote stays (its lines, its checkpoints, and the transcript files when DeepL was running).
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import queue
 import shutil
 import threading
+from collections.abc import Callable
 
 from ..errors import AudioToTextError
 from ..events import Callbacks, Progress
+from ..transcript import Segment
 from .checks import failure_status, public_message
-from .jobstore import Job, JobStore
+from .jobstore import RUNNING, Job, JobStore
 from .joboptions import job_options
 from .settings import Settings
 
@@ -31,19 +37,38 @@ class QueueFull(AudioToTextError):
     """The job queue is full; the client should retry later."""
 
 
-def progress_callbacks(store: JobStore, call_id: str) -> Callbacks:
-    """The pipeline Callbacks that keep a job's ``total_segments``, ``done_segments`` and ``tasks`` current.
+class JobCancelled(AudioToTextError):
+    """A client cancelled the job while it ran (raised from its callbacks, to stop the pipeline)."""
+
+
+def progress_callbacks(store: JobStore, call_id: str, cancelled: Callable[[], bool] | None = None) -> Callbacks:
+    """The pipeline Callbacks that keep a job's progress and lines current, and stop it when cancelled.
 
     Progress is counted in windows decoded (:class:`~audiototext.events.Progress`), on every path
     (long audio, the API engine's pieces). The last window is counted when the job is done, its
     files written (:meth:`JobStore.finish`), so ``finished`` and ``done == total`` come together.
+    Each line is stored as it is decoded (:meth:`JobStore.add_line`). When ``cancelled()`` turns
+    true, the next report raises :class:`JobCancelled` (after storing the line it brought).
     """
+    numbers = itertools.count()
+
+    def stop_if_cancelled() -> None:
+        if cancelled is not None and cancelled():
+            raise JobCancelled("cancelled by a client", call_id=call_id)
 
     def on_progress(event: Progress) -> None:
         done = min(event.done_segments, max(event.total_segments - 1, 0))
         store.progress(call_id, total_segments=event.total_segments, done_segments=done, tasks=event.tasks)
+        stop_if_cancelled()
 
-    return Callbacks(on_progress=on_progress)
+    def on_segment(segment: Segment) -> None:
+        store.add_line(call_id, next(numbers), segment.start, segment.end, segment.text.strip())
+        stop_if_cancelled()
+
+    def on_translated_line(segment: Segment) -> None:
+        stop_if_cancelled()
+
+    return Callbacks(on_progress=on_progress, on_segment=on_segment, on_translated_line=on_translated_line)
 
 
 class JobRunner:
@@ -57,6 +82,7 @@ class JobRunner:
         self._stopping = threading.Event()
         self._slug_locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
+        self._cancelling: set[str] = set()  # call_ids of running jobs a client cancelled
 
     @contextlib.contextmanager
     def slug_lock(self, slug: str):
@@ -78,6 +104,17 @@ class JobRunner:
             raise QueueFull(
                 f"the queue is full ({self.settings.queue_size} jobs waiting); retry later", call_id=call_id
             ) from None
+
+    def cancel(self, call_id: str) -> Job | None:
+        """Cancel a job: a queued one at once; a running one stops at its next window or line.
+
+        Returns the job as it is now (None: no such job); a finished job is left as it is.
+        """
+        job = self.store.cancel(call_id)
+        if job is not None and job.status == RUNNING:
+            self._cancelling.add(call_id)
+            log.info("job %s (%s): cancel asked; it stops at its next window", call_id, job.slug)
+        return job
 
     def start(self) -> None:
         """Start the workers, then queue the jobs a previous run left unfinished.
@@ -147,6 +184,9 @@ class JobRunner:
                 http_status=500,
             )
             return
+        if job.cancel_asked:  # cancelled while the server was down
+            self.store.cancelled(call_id, "cancelled by a client before the server restarted")
+            return
         if job.attempts > 1:
             log.info("job %s (%s): resuming, attempt %d", call_id, job.slug, job.attempts)
         try:
@@ -156,16 +196,32 @@ class JobRunner:
             return
         pipeline = self._pipeline(pipelines, options)
         pipeline.options = options  # same model; this job's options
-        pipeline.callbacks = progress_callbacks(self.store, call_id)
+        pipeline.callbacks = progress_callbacks(self.store, call_id, lambda: call_id in self._cancelling)
         log.info("job %s (%s): transcribing %s", call_id, job.slug, job.source)
-        result = pipeline.run_file(job.media_path, stem=job.slug)
+        try:
+            result = pipeline.run_file(job.media_path, stem=job.slug)
+        finally:
+            self._cancelling.discard(call_id)
         if result.ok:
             self.store.finish(call_id)
             log.info("job %s (%s): done, %d segments", call_id, job.slug, len(result.transcript.segments))
+        elif isinstance(result.error, JobCancelled):
+            self._cancelled(job, result)
         else:
             self._fail(job, result.error)
-        # The input is kept only while a restart may need it.
-        shutil.rmtree(self.settings.downloads_dir / call_id, ignore_errors=True)
+        # The input is kept for the page's player when the job is done (until it is deleted), else
+        # only while a restart may need it.
+        if not (result.ok and self.settings.keep_media):
+            shutil.rmtree(self.settings.downloads_dir / call_id, ignore_errors=True)
+
+    def _cancelled(self, job: Job, result) -> None:
+        now = self.store.get(job.call_id)
+        kept = ", ".join(p.name for p in result.outputs)
+        message = f"cancelled by a client after {now.done_segments} of {now.total_segments} windows" + (
+            f"; the files written before are kept ({kept})" if kept else "; the lines decoded so far are kept"
+        )
+        self.store.cancelled(job.call_id, message)
+        log.info("job %s (%s): %s", job.call_id, job.slug, message)
 
     @staticmethod
     def _pipeline(pipelines: dict, options):
@@ -188,4 +244,4 @@ class JobRunner:
         log.info("job %s (%s): failed: %s", job.call_id, job.slug, error)
 
 
-__all__ = ["MAX_ATTEMPTS", "QueueFull", "JobRunner", "progress_callbacks"]
+__all__ = ["MAX_ATTEMPTS", "QueueFull", "JobCancelled", "JobRunner", "progress_callbacks"]

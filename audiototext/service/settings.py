@@ -43,6 +43,8 @@ class Settings:
         ray_num_cpus: CPUs each Ray actor reserves (None: its thread count).
         batch_size: windows decoded together (None: the long-audio default); 1 checkpoints
             every window as soon as it is decoded.
+        keep_media: keep a finished job's input (``downloads/<call_id>/``) for the web page's
+            player until the job is deleted (False: removed as soon as the job ends).
 
     Raises:
         OptionsError: a value out of range, or a Ray setting without ``backend="ray"``.
@@ -65,6 +67,7 @@ class Settings:
     ray_actors: int | None = None
     ray_num_cpus: float | None = None
     batch_size: int | None = None
+    keep_media: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
