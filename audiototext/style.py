@@ -189,6 +189,7 @@ class CueReport:
 
     def to_dict(self) -> dict:
         return {
+            "summary": self.summary(),
             "cues": self.cues,
             "within_rules": self.within,
             "share_within_rules": round(self.share, 4),

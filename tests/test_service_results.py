@@ -87,6 +87,8 @@ def test_translations_are_served_and_listed(server, media):
         ("English", "en", "vtt"),
         ("German", "de", "vtt"),
     ]
+    for name in ("talk.srt", "talk.vtt", "talk_German.srt", "talk_German.vtt"):  # how each file measures
+        assert "% within the reading rules" in body["subtitles"][name]["summary"], body["subtitles"]
     archive = zipfile.ZipFile(io.BytesIO(server.request("GET", body["zip"]).content))
     assert sorted(archive.namelist()) == written
     media_file = server.request("GET", body["media"], headers={"Range": "bytes=0-3"})

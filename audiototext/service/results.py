@@ -126,10 +126,24 @@ def result_body(svc: Service, slug: str) -> dict:
         "zip": signed(f"/api/audio/{slug}.zip", token),
         "media": signed(f"/api/media/{slug}", token) if _media(svc, slug) else None,
         "tracks": _tracks(slug, files, data, job, token),
+        "subtitles": _subtitle_reports(files),
     }
     if job is not None and job.status != DONE:
         body["error"] = job.error
     return body
+
+
+def _subtitle_reports(files: list[Path]) -> dict[str, dict]:
+    """Each written srt/vtt file -> how its cues measure against the reading rules (the report its
+    transcript's JSON carries; none for the whisper subtitle style)."""
+    reports = {}
+    for path in files:
+        if path.suffix == ".json":
+            report = json.loads(path.read_text(encoding="utf-8")).get("subtitles")
+            for sub in files:
+                if report and sub.stem == path.stem and sub.suffix in (".srt", ".vtt"):
+                    reports[sub.name] = report
+    return reports
 
 
 def _tracks(slug: str, files: list[Path], main: dict, job: Job | None, token: str | None) -> list[dict]:
