@@ -193,7 +193,8 @@ def test_japanese_and_chinese_break_by_characters_with_their_own_width():
     assert all(len(line) <= 13 for c in cues for line in c.lines)
     assert all(len(c.lines) <= 2 for c in cues)
     assert not any(line.startswith(("。", "、")) for c in cues for line in c.lines)
-    chinese = make_cues(Transcript((Segment(0.0, 12.0, "我们今天去公园散步，然后一起吃晚饭。天气非常好，大家都很高兴。"),), "zh"))
+    said = "我们今天去公园散步，然后一起吃晚饭。天气非常好，大家都很高兴。"
+    chinese = make_cues(Transcript((Segment(0.0, 12.0, said),), "zh"))
     assert all(len(line) <= 16 for c in chinese for line in c.lines)
 
 
@@ -222,8 +223,10 @@ def test_a_translated_line_left_empty_shares_its_neighbours_text_and_time():
         "es",
     )
     translated = Transcript(
-        (Segment(a[0].start, a[-1].end, " When we turn on the tap in the morning we hardly think of water."),
-         Segment(b[0].start, b[-1].end, "")),
+        (
+            Segment(a[0].start, a[-1].end, " When we turn on the tap in the morning we hardly think of water."),
+            Segment(b[0].start, b[-1].end, ""),
+        ),
         "en",
     )
     cues = make_cues(translated, reference=source)

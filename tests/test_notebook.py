@@ -319,7 +319,8 @@ def test_the_player_has_one_track_per_language():
     assert " default>" in re.findall(r"<track [^>]*>", page)[0]
     vtts = [base64.b64decode(t["src"].split(",", 1)[1]).decode() for t in tags]
     assert all(t["src"].startswith("data:text/vtt;base64,") for t in tags)
-    assert vtts[0].startswith("WEBVTT") and "00:00.000 --> 00:02.417\nHola a todos." in vtts[0], "2 frames before the next"
+    assert vtts[0].startswith("WEBVTT")
+    assert "00:00.000 --> 00:02.417\nHola a todos." in vtts[0], "2 frames before the next cue"
     assert "Many thanks." in vtts[1]
 
 
