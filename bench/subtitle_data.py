@@ -5,7 +5,9 @@ in ``<stem>.segments.json``; ``en_physicsworks`` is one part, the whole file; th
 recordings are made here, one part per sentence, with pauses of 0.3-2 s between them. From the parts:
 
 * each part is trimmed of its leading and trailing digital silence (first and last sample above
-  -60 dBFS, :data:`DIGITAL_SILENCE_DB`);
+  -60 dBFS, :data:`DIGITAL_SILENCE_DB`), then of the room noise before and after the voice: it
+  starts with the first 50 ms (slid by 10 ms) whose RMS reaches the pause level below and ends with
+  the last (the FLEURS clips begin with 1-2 s of noise 30-50 dB under their speech);
 * inside the trimmed part, ffmpeg ``silencedetect`` finds the pauses of 1 s or more at a level
   :data:`PAUSE_BELOW_PEAK_DB` (25 dB) under the part's loudest 50 ms (its peak RMS). silencedetect
   compares each sample's amplitude, and the peaks of room noise sit 10-20 dB above its RMS: at
@@ -239,6 +241,22 @@ def peak_rms_db(samples: np.ndarray) -> float:
     return float(10 * np.log10(max(np.mean(frames**2, axis=1).max(), 1e-12)))
 
 
+def voiced_edges(samples: np.ndarray, threshold_db: float, hop_s: float = 0.01) -> tuple[int, int]:
+    """Sample indices of the first and past the last 50 ms (slid by 10 ms) whose RMS reaches
+    ``threshold_db``: a part's voice without the room noise recorded before and after it (the FLEURS
+    clips hold 1-2 s of it, well above digital silence)."""
+    size, hop = int(RMS_WINDOW_S * SAMPLE_RATE), int(hop_s * SAMPLE_RATE)
+    if len(samples) <= size:
+        return 0, len(samples)
+    energy = np.concatenate([[0.0], np.cumsum(samples.astype(np.float64) ** 2)])
+    starts = np.arange(0, len(samples) - size + 1, hop)
+    rms_db = 10 * np.log10(np.maximum((energy[starts + size] - energy[starts]) / size, 1e-12))
+    voiced = np.flatnonzero(rms_db >= threshold_db)
+    if not len(voiced):
+        return 0, len(samples)
+    return int(starts[voiced[0]]), int(starts[voiced[-1]] + size)
+
+
 def part_speech(samples: np.ndarray, start: float, end: float) -> tuple[list[tuple[float, float]], float]:
     """The speech inside one part: trimmed of digital silence, less its pauses of 1 s or more."""
     piece = samples[int(round(start * SAMPLE_RATE)) : int(round(end * SAMPLE_RATE))]
@@ -246,8 +264,10 @@ def part_speech(samples: np.ndarray, start: float, end: float) -> tuple[list[tup
     if not len(loud):
         return [], -120.0
     first, last = int(loud[0]), int(loud[-1]) + 1
+    threshold = peak_rms_db(piece[first:last]) - PAUSE_BELOW_PEAK_DB
+    lead, tail = voiced_edges(piece[first:last], threshold)  # the room noise before and after the voice
+    first, last = first + lead, first + tail
     piece = piece[first:last]
-    threshold = peak_rms_db(piece) - PAUSE_BELOW_PEAK_DB
     t0, t1 = start + first / SAMPLE_RATE, start + last / SAMPLE_RATE
     spans, cursor = [], t0
     for a, b in silencedetect(piece, threshold, PAUSE_S):
@@ -262,7 +282,7 @@ def part_speech(samples: np.ndarray, start: float, end: float) -> tuple[list[tup
 def find_speech(rec: Recording, cache: Path) -> Speech:
     """The recording's :class:`Speech`, computed once per file version and kept in ``cache``."""
     stat = rec.audio.stat()
-    key = f"{rec.audio.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{rec.parts}|{PAUSE_BELOW_PEAK_DB}|v1"
+    key = f"{rec.audio.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{rec.parts}|{PAUSE_BELOW_PEAK_DB}|v2"
     path = cache / f"{rec.name}.speech-{hashlib.sha1(key.encode()).hexdigest()[:10]}.json"
     if path.is_file():
         return Speech(**json.loads(path.read_text(encoding="utf-8")))

@@ -36,7 +36,7 @@ from audiototext.longaudio import (
 from audiototext.longaudio.checkpoints import Checkpoints, checkpoint_key
 from audiototext.longaudio.backends import Batch
 from audiototext.longaudio.plan import Piece, Window, plan_windows
-from audiototext.longaudio.run import covered_until
+from audiototext.longaudio.coverage import covered_until
 from audiototext.longaudio.source import ArraySource
 from audiototext.longaudio.stitch import SUBTITLE_GAP, Placed, make_cues, place_words, trim_loops
 from audiototext.media import load_audio
@@ -187,18 +187,24 @@ def test_speech_left_after_the_last_word_is_decoded_again_and_every_word_arrives
     assert all(s.end - s.start < 8 for s in result.transcript.segments), "no cue stretched over the lost words"
 
 
-def test_only_detected_speech_left_uncovered_makes_a_continuation():
+def test_only_detected_speech_no_word_covers_makes_a_continuation():
     speech = Window(0, (Piece(0.0, 10.0, 0.0), Piece(20.0, 30.0, 10.0)), speech=((0.3, 9.8), (20.2, 21.0)))
     words = tuple(Word(k + 0.1, k + 0.9, f" w{k}") for k in range(10))
     # 0.8 s of speech after the last word: not enough; without detected speech, 10 s of audio are.
     assert early_stop(speech, WindowText("", words)) is None
-    assert early_stop(Window(0, speech.pieces), WindowText("", words)) == 9.1
+    assert early_stop(Window(0, speech.pieces), WindowText("", words)) == (9.9, 20.0)
     longer = Window(0, speech.pieces, speech=((0.3, 9.8), (20.2, 22.0)))
-    assert early_stop(longer, WindowText("", words)) == 9.1, "1.6 s of speech left: decoded again"
+    assert early_stop(longer, WindowText("", words)) == (9.9, 20.0), "1.6 s of speech left: decoded again"
     stretched = words[:5] + (Word(5.1, 19.5, " w5"),)
-    assert covered_until(WindowText("", stretched)) == pytest.approx(5.1 + 0.6 + 0.08 * 2)
-    assert early_stop(speech, WindowText("", stretched)) == 5.1, "a word stretched over 14 s covers nothing"
+    assert covered_until(WindowText("", stretched)) == pytest.approx(5.1 + 1.0 + 0.1 * 2)
+    assert early_stop(speech, WindowText("", stretched)) == (5.1, 20.0), "a word stretched over 14 s covers nothing"
+    # Whisper skipped seconds 3 to 6 in the middle ("two" stretched over them): only that stretch again.
+    skipped = words[:2] + (Word(2.1, 6.0, " w2"),) + words[6:]
+    assert early_stop(speech, WindowText("", skipped)) == (2.1, 6.1)
+    gap = words[:3] + words[6:]
+    assert early_stop(speech, WindowText("", gap)) == (2.9, 6.1)
     assert early_stop(speech, WindowText("", words, silent=True)) is None
+    assert early_stop(speech, WindowText("", (Word(0.0, 19.0, " all"),))) is None, "the same audio again: no use"
 
 
 @settings(max_examples=25, deadline=None)

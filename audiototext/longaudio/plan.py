@@ -84,23 +84,38 @@ class Window:
         piece = self.pieces[self.piece_at(t)]
         return min(max(piece.start + (t - piece.offset), piece.start), piece.end)
 
-    def speech_after(self, t: float) -> float | None:
-        """Seconds of detected speech the window holds after window time ``t`` (None: unknown)."""
+    def speech_between(self, a: float, b: float = float("inf")) -> float | None:
+        """Seconds of detected speech the window holds between window times ``a`` and ``b``
+        (None: unknown, as with ``vad off``)."""
         if not self.speech:
             return None
         total = 0.0
         for p in self.pieces:
-            lo = max(p.start, p.start + (t - p.offset))
-            total += sum(max(0.0, min(e, p.end) - max(s, lo)) for s, e in self.speech)
+            lo, hi = max(p.start, p.start + (a - p.offset)), min(p.end, p.start + (b - p.offset))
+            total += sum(max(0.0, min(e, hi) - max(s, lo)) for s, e in self.speech)
         return total
 
-    def after(self, t: float) -> list[Region]:
-        """The recording's stretches this window holds after window time ``t`` (for a continuation)."""
+    def speech_spans(self) -> list[Region]:
+        """The detected speech it holds, in window time (joined where pieces join)."""
+        spans: list[list[float]] = []
+        for p in self.pieces:
+            for s, e in self.speech:
+                lo, hi = max(s, p.start), min(e, p.end)
+                if lo < hi:
+                    a, b = p.offset + lo - p.start, p.offset + hi - p.start
+                    if spans and a - spans[-1][1] < 1e-6:
+                        spans[-1][1] = b
+                    else:
+                        spans.append([a, b])
+        return [(a, b) for a, b in spans]
+
+    def between(self, a: float, b: float = float("inf")) -> list[Region]:
+        """The recording's stretches this window holds between window times ``a`` and ``b``."""
         out = []
         for p in self.pieces:
-            lo = max(p.start, p.start + (t - p.offset))
-            if lo < p.end:
-                out.append((lo, p.end))
+            lo, hi = max(p.start, p.start + (a - p.offset)), min(p.end, p.start + (b - p.offset))
+            if lo < hi:
+                out.append((lo, hi))
         return out
 
 
@@ -192,16 +207,18 @@ def with_speech(window: Window, speech: Sequence[Region]) -> Window:
     return dataclasses.replace(window, speech=tuple(held))
 
 
-def continuation(windows: Sequence[tuple[Window, float]], *, window: float = WINDOW, first_index: int) -> list[Window]:
+def continuation(
+    windows: Sequence[tuple[Window, float, float]], *, window: float = WINDOW, first_index: int
+) -> list[Window]:
     """Windows for the audio that decoded windows left untranscribed.
 
     Args:
-        windows: (window, window time from which its audio was not transcribed) pairs.
+        windows: (window, start, end) of the window time whose audio was not transcribed.
         first_index: the index of the first new window.
     """
     ordered = sorted(windows, key=lambda wt: wt[0].start)
-    rests = [stretch for w, t in ordered for stretch in w.after(t)]
-    speech = [region for w, _ in ordered for region in w.speech]
+    rests = [stretch for w, a, b in ordered for stretch in w.between(a, b)]
+    speech = [region for w, _, _ in ordered for region in w.speech]
     packed = pack(rests, window=window, first_index=first_index)
     return [with_speech(w, speech) for w in packed] if speech else packed
 

@@ -16,72 +16,37 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from collections.abc import Callable
 
 from ..engines import DecodeOptions
-from ..engines.windows import Encoded, WindowText, word_keys
+from ..engines.windows import Encoded, WindowText
 from ..events import Callbacks, Progress
 from ..transcript import Segment, Word
 from .backends import Backend, Batch
 from .checkpoints import Checkpoints
 from .plan import Window, continuation
 from .source import AudioSource
+from .coverage import EARLY_STOP, MAX_ROUNDS, REDECODED, UNCOVERED_SPEECH, early_stop, plausible_end, same_word
 from .stitch import Placed, make_cues, place_words, trim_loops
 
 log = logging.getLogger(__name__)
 
-#: Without detected speech to go by (``vad off``): a window whose words end this many seconds
-#: before its audio does was ended early by Whisper.
-EARLY_STOP = 3.0
-#: A window with this many seconds of detected speech after its last word was ended early.
-UNCOVERED_SPEECH = 1.0
-#: A word lasts at most this long plus :data:`WORD_PER_CHAR` seconds per character: the alignment
-#: stretches the last word of a text Whisper ended early over the rest of the window.
-WORD_BASE, WORD_PER_CHAR = 0.6, 0.08
-#: A continuation whose first word starts within this many seconds said the cut-off last word again.
-REDECODED = 1.0
-#: Continuation rounds at most (a window that stops early again gets another one).
-MAX_ROUNDS = 2
 
+def _outside(words: list[Word], stop: float, resume: float, first: Word | None, at_end: bool) -> list[Word]:
+    """A window's words, less those of the stretch ``stop..resume`` its continuation decoded again.
 
-def covered_until(result: WindowText) -> float | None:
-    """Window time up to which the decoded words cover the audio: the last word's end, unless the
-    word is longer than a word can be (stretched by the alignment over audio Whisper never wrote)."""
-    words = [w for w in result.words if w.word.strip()]
-    if not words:
-        return None
-    last = words[-1]
-    return min(last.end, last.start + WORD_BASE + WORD_PER_CHAR * len(last.word.strip()))
-
-
-def early_stop(window: Window, result: WindowText) -> float | None:
-    """Window time from which the rest of ``window`` must be decoded again, or None.
-
-    That is when speech voice detection found is left after the last decoded word (at least
-    :data:`UNCOVERED_SPEECH` seconds; without detected speech, :data:`EARLY_STOP` seconds of
-    audio). Whisper ends a window early now and then, often with "…", and the words it never
-    wrote would be lost. The rest is decoded from the end of the last word, or from its start when
-    the alignment stretched it over the rest (its end is then unknown): the continuation says it
-    again, and its version replaces it.
+    A word stretched over the resume (ending past it) was said there, and stays from there. When
+    the stretch runs to the window's end (``at_end``: Whisper ended it early), the word stretched
+    from the stop was said at the stop, and stays at its likely length unless the continuation
+    says it again; inside a window the continuation decoded its audio again.
     """
-    if result.silent:
-        return None
-    covered = covered_until(result)
-    if covered is None:
-        return None
-    speech = window.speech_after(covered)
-    stopped = window.duration - covered > EARLY_STOP if speech is None else speech >= UNCOVERED_SPEECH
-    if not stopped:
-        return None
-    last = [w for w in result.words if w.word.strip()][-1]
-    return last.start if last.end > covered + 1e-6 else covered
-
-
-def _same_word(words: list[Word], stop: float, first: Word) -> bool:
-    """Whether ``first`` (a continuation's first word) is the word of ``words`` starting at ``stop``
-    said again: the same letters, or one the start of the other (a word cut by the stop)."""
-    cut = [w for w in words if abs(w.start - stop) < 1e-6]
-    if not cut:
-        return False
-    a, b = (" ".join(word_keys([w.word])) for w in (cut[0], first))
-    return bool(a and b) and (a == b or (min(len(a), len(b)) >= 3 and (a.startswith(b) or b.startswith(a))))
+    kept = []
+    for w in words:
+        if w.start < stop - 1e-6 or w.start >= resume - 1e-6:
+            kept.append(w)
+        elif w.end > resume + 1e-6:  # said after the stretch: the alignment pulled its start back
+            kept.append(dataclasses.replace(w, start=resume))
+        elif abs(w.start - stop) < 1e-6 and w.end > plausible_end(w) + 1e-6 and at_end:  # said at the stop
+            if not (first is not None and first.start < REDECODED and same_word(w, first)):
+                kept.append(dataclasses.replace(w, end=plausible_end(w)))
+    return kept
 
 
 class WindowRun:
@@ -111,7 +76,7 @@ class WindowRun:
         self.cues: list[Segment] = []
         self.encoded: dict[int, Encoded] = {}  # windows encoded on their own, waiting for their batch
         self.encoding: set[int] = set()
-        self.stops: dict[int, float] = {}  # window -> window time its continuation starts at
+        self.stops: dict[int, tuple[float, float]] = {}  # window -> the window time its continuation decodes
         self.decoded = self.placed = self.extra = self.cut = 0
 
     def run(self, first: list[Window], groups: list[list[Window]]) -> list[Segment]:
@@ -204,11 +169,16 @@ class WindowRun:
         stop = early_stop(window, self.results[window.index])
         if stop is None or window.index // n >= MAX_ROUNDS:
             return
-        [rest] = continuation([(window, stop)], first_index=window.index + n)
+        [rest] = continuation([(window, *stop)], first_index=window.index + n)
         self.stops[window.index] = stop
         self.windows[rest.index] = rest
         self.extra += 1
-        log.debug("Whisper ended window %d at %.1f of %.1f s; decoding the rest", window.index, stop, window.duration)
+        log.debug(
+            "Window %d: no word covers its speech from %.1f to %.1f s of %.1f; decoding that again",
+            window.index,
+            *stop,
+            window.duration,
+        )
         if rest.index in self.results:  # resumed
             self.decoded += 1
             self.follow(rest)
@@ -253,13 +223,10 @@ class WindowRun:
         for i in chain:
             words = list(self.results[i].words)
             rest = self.results.get(i + len(self.first))
-            if i in self.stops and rest is not None:
-                stop = self.stops[i]
-                if rest.words and rest.words[0].start < REDECODED and _same_word(words, stop, rest.words[0]):
-                    words = [w for w in words if w.start < stop - 1e-6]  # said again by the rest
-                else:  # the last word stays, without the time the alignment stretched it over
-                    end = covered_until(self.results[i]) or stop
-                    words = [dataclasses.replace(w, end=min(w.end, max(end, w.start))) for w in words]
+            if i in self.stops and rest is not None:  # a stretch of it decoded again
+                stop, resume = self.stops[i]
+                first = rest.words[0] if rest.words else None
+                words = _outside(words, stop, resume, first, resume >= self.windows[i].duration - 1e-6)
             placed += place_words(self.windows[i], words)
         return placed
 
@@ -277,4 +244,4 @@ class WindowRun:
             self.placed += 1
 
 
-__all__ = ["EARLY_STOP", "UNCOVERED_SPEECH", "MAX_ROUNDS", "WindowRun", "covered_until", "early_stop"]
+__all__ = ["EARLY_STOP", "UNCOVERED_SPEECH", "MAX_ROUNDS", "WindowRun", "early_stop"]
