@@ -149,11 +149,13 @@ def _decode_options() -> tuple[Option, ...]:
 def _output_options() -> tuple[Option, ...]:
     """Output files and subtitle layout."""
     return (
-        Option("output_dir", Path, Path("."), group="output", aliases=("-o",), form_default="audio_transcription",
+        # The original AudioToText's defaults: its folder, and on its command line all five formats.
+        Option("output_dir", Path, Path("audio_transcription"), group="output", aliases=("-o",),
                faces=_LOCAL, why="the service keeps each job's files under --data-dir",
                help="directory for the output files"),
         Option("output_formats", str, "txt,vtt,srt", group="output", check=_check_formats,
                suggestions=_output_presets, aliases=("--output_format", "--output-format", "-f"),
+               cli_default="txt,vtt,srt,tsv,json",
                help="comma-separated list of txt, vtt, srt, tsv, json, or all"),
         Option("highlight_words", bool, False, group="output",
                help="underline each word as it is spoken in srt/vtt (turns on word timestamps)"),
