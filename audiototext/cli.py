@@ -17,6 +17,7 @@ from . import __version__
 from . import options as registry
 from .errors import AudioToTextError
 from .events import write_line
+from .logs import attach_debug_log
 from .longaudio.checkpoints import CHECKPOINT_DIR
 from .pipeline import Callbacks, Options, Pipeline
 from .subtitles import format_timestamp
@@ -87,16 +88,21 @@ class _TqdmHandler(logging.Handler):
 
 
 def _setup_logging(quiet: bool):
-    """Print the library's log lines plainly; returns a function that restores the logger."""
+    """Print the library's INFO lines plainly (errors only with ``--quiet``), every line to the debug
+    log (:mod:`audiototext.logs`); returns a function that restores the logger."""
     root = logging.getLogger("audiototext")
     saved = (root.handlers[:], root.level, root.propagate)
     handler = _TqdmHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setLevel(logging.ERROR if quiet else logging.INFO)
     root.handlers[:] = [handler]
-    root.setLevel(logging.ERROR if quiet else logging.INFO)
+    root.setLevel(handler.level)
     root.propagate = False
+    debug_log = attach_debug_log(root)
 
     def restore() -> None:
+        if debug_log is not None:
+            debug_log.close()
         root.handlers[:], root.level, root.propagate = saved[0], saved[1], saved[2]
 
     return restore

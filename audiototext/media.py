@@ -186,7 +186,7 @@ def download(
             raise
         reason = getattr(e, "reason", e)
         raise MediaError(f"{url}: download failed ({reason}); check the link and your network", source=url) from e
-    log.info("Downloaded %s (%d bytes) to %s", url, done, path)
+    log.debug("Downloaded %s (%d bytes) to %s", url, done, path)
     return path
 
 

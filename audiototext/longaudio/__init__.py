@@ -163,7 +163,7 @@ def plan(source: AudioSource, speech: SpeechOptions = SpeechOptions()) -> list[W
         max_len=WINDOW - speech.pause,
     )
     windows = plan_windows(regions, duration, pause=speech.pause)
-    log.info(
+    log.debug(
         "Found %.0f s of speech in %.0f s of audio (%s); packed into %d window%s of at most %.0f s",
         sum(e - s for s, e in regions),
         duration,
