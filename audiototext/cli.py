@@ -128,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             options = options_from_args(args)
         except AudioToTextError as e:
             parser.error(str(e))
+        if getattr(args, "from_json", False):
+            return _save(args, options, quiet)
         return _run(args, options, quiet)
     except KeyboardInterrupt:  # one line, no traceback (issue 10, point 7)
         print("\n" + interrupted_message(options.output_dir if options else None), file=sys.stderr)
@@ -159,6 +161,18 @@ def _run(args: argparse.Namespace, options: Options, quiet: bool = False) -> int
     # After a failed preflight every input carries the same error, already shown once.
     if len(args.audio) > 1 and failed and len({id(r.error) for r in failed}) > 1:
         print(f"{len(failed)} of {len(results)} inputs failed: " + ", ".join(r.source for r in failed), file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _save(args: argparse.Namespace, options: Options, quiet: bool = False) -> int:
+    """``--from-json``: each input is a .json transcript; its formats are written without transcribing."""
+    from .saving import save_from_json
+
+    failed = 0
+    for source in args.audio:
+        if not quiet:
+            print(f"==> {source}", file=sys.stderr)
+        failed += not save_from_json(source, options, on_line=None if quiet else _print_line).ok
     return 1 if failed else 0
 
 

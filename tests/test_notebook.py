@@ -31,6 +31,7 @@ CELLS = {
     "input": "input",
     "transcribe": "transcribe",
     "deepl": "translate",
+    "save": "save",
     "results": "results",
     "form": None,
 }
@@ -73,13 +74,13 @@ def set_params(nb, **values) -> None:
 def test_each_step_is_one_form_cell_in_order():
     nb = load_notebook()
     cells = code_cells(nb)
-    assert list(cells) == list(CELLS), "Setup, Input, Transcribe, DeepL, Results, then the Jupyter-only form"
+    assert list(cells) == list(CELLS), "Setup, Input, Transcribe, DeepL, Save, Results, then the Jupyter-only form"
     for cell in nb["cells"]:
         if cell["cell_type"] == "code":
             assert cell["metadata"].get("cellView") == "form", f"{cell['id']}: Colab shows it as a form"
             assert FORM_MARKUP.match(source(cell)), f"{cell['id']} starts with #@title"
     headings = [source(c).splitlines()[0] for c in nb["cells"] if source(c).startswith("## Step")]
-    assert [h.split()[2] for h in headings] == ["1", "2", "3", "4", "5"]
+    assert [h.split()[2] for h in headings] == ["1", "2", "3", "4", "5", "6"]
 
 
 @pytest.mark.parametrize("cell_id", list(CELLS))

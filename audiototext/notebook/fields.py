@@ -5,7 +5,8 @@ Pure: no IPython, no ``google.colab``, no model; its tests run in milliseconds. 
 and the rules between options (line-width options turn word timestamps on, English uses the
 ``.en`` model, an ``api_key`` selects the OpenAI API engine, ranges) live in the registry; this
 module only says which of its fields each notebook step shows, adds the two fields that are the
-notebook's own (``audio_file``, ``burn_subtitles``), and maps Google Drive paths.
+notebook's own (``audio_file``, ``save_formats``, ``from_json``, ``burn_subtitles``), and maps Google
+Drive paths.
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ STEPS: dict[str, tuple[str, ...]] = {
         "deepl_coherence_preference",
         "deepl_glossary",
     ),
+    "save": ("save_formats", "from_json"),
     "results": ("burn_subtitles",),
 }
 
@@ -106,12 +108,25 @@ NOTES: dict[str, str] = {
     "deepl_target_language": "with a key, the step reads DeepL's current list: a language added since can be typed in",
     "vad": "silero: speech only (noise and most music skipped); silencedetect: by level; off: every second is "
     "decoded (songs, music)",
+    "save_formats": "more formats to write from the transcription kept in memory (and its DeepL translations), "
+    "without transcribing again: txt, vtt, srt, tsv, json or all; empty: nothing more",
+    "from_json": "instead, .json files written before (comma-separated; MyDrive/subtitles/talk.json works): "
+    "write save_formats from them, e.g. after a reconnect",
     "burn_subtitles": "also write <name>_subtitled.mp4 with the subtitles burned into the picture (the DeepL "
     "translation when there is one); a plain background for audio",
 }
 
+
+def _save_presets() -> tuple[str, ...]:
+    from ..subtitles import OUTPUT_PRESETS
+
+    return ("", *OUTPUT_PRESETS)
+
+
 _OWN_FIELDS = (
     FormField("audio_file", "", str, "", (), True, None, None, NOTES["audio_file"], "input"),
+    FormField("save_formats", "", str, "", _save_presets(), True, None, None, NOTES["save_formats"], "output"),
+    FormField("from_json", "", str, "", (), True, None, None, NOTES["from_json"], "output"),
     FormField("burn_subtitles", "", bool, False, (), True, None, None, NOTES["burn_subtitles"], "output"),
 )
 

@@ -1,7 +1,8 @@
 """The notebook's steps: what each form cell of AudioToText.ipynb calls, one call per cell.
 
 ``setup()`` -> ``choose_input(audio_file)`` (in :mod:`.inputs`) -> ``transcribe(inputs, **fields)`` ->
-``translate(transcription, **fields)`` -> ``show_results(transcription, burn_subtitles=...)``.
+``translate(transcription, **fields)`` -> ``save(save_formats=..., from_json=...)`` (in :mod:`.saving`)
+-> ``show_results(transcription, burn_subtitles=...)``.
 Each step fails with one line (:class:`~audiototext.notebook.output.NotebookError`) and keeps
 what was already written.
 """
@@ -106,6 +107,19 @@ class Transcription:
         return [p for group in self.files_by_input() for p in group]
 
 
+_LAST: list[Transcription] = []
+
+
+def remember(transcription: Transcription | None) -> None:
+    """Keep ``transcription`` as this session's last one (the Save step writes from it)."""
+    _LAST[:] = [transcription] if transcription is not None else []
+
+
+def last_transcription() -> Transcription | None:
+    """This session's last transcription (from the Transcribe or Save step), or None."""
+    return _LAST[0] if _LAST else None
+
+
 def _sources(inputs: Inputs | str | Sequence[str]) -> list[str]:
     if isinstance(inputs, Inputs):
         return inputs.resolve()
@@ -158,7 +172,9 @@ def transcribe(inputs: Inputs | str | Sequence[str], **values) -> Transcription:
         )
     if failed:
         print(f"⚠️ {len(failed)} of {len(done)} inputs failed (see above); the others were written.")
-    return Transcription(done, options)
+    transcription = Transcription(done, options)
+    remember(transcription)
+    return transcription
 
 
 # --- step 4: DeepL ------------------------------------------------------------------------------
@@ -250,6 +266,8 @@ def show_results(transcription: Transcription, *, burn_subtitles: bool = False, 
         The zip's path, or None when nothing was written.
     """
     setup_logging()
+    if transcription is None:
+        raise NotebookError("Nothing to show yet: run the Transcribe step (or the Save step with from_json) first")
     if burn_subtitles:
         _burn_all(transcription)
     files = [p for p in transcription.files if Path(p).is_file()]
@@ -278,7 +296,7 @@ def show_results(transcription: Transcription, *, burn_subtitles: bool = False, 
 
 
 def _show_player(result: FileResult, translations: list, options: Options, env: str) -> None:
-    if not rich():
+    if not rich() or result.source.lower().endswith(".json"):  # read from a .json: no media to play
         return
     found = results.tracks(result, translations)
     if not found:
@@ -336,5 +354,7 @@ __all__ = [
     "Transcription",
     "transcribe",
     "translate",
+    "remember",
+    "last_transcription",
     "show_results",
 ]

@@ -169,6 +169,10 @@ def _output_options() -> tuple[Option, ...]:
                why="terminal presentation", help="print only errors"),
         Option("no_progress", bool, False, group="output", flag=True, faces=_CLI,
                why="terminal presentation", help="hide progress bars"),
+        Option("from_json", bool, False, group="output", flag=True, faces=_CLI,
+               why="the notebook's Save step and Python (audiototext.saving) read a .json themselves",
+               help="the inputs are .json transcripts written before: write the output formats (and the DeepL "
+                    "translation) from them without transcribing again"),
         Option("skip_install", bool, False, group="output", flag=True, faces=_CLI,
                why="the original AudioToText's command line; accepted and ignored",
                help="accepted for the original AudioToText command line; does nothing"),
