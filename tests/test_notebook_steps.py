@@ -102,6 +102,27 @@ def test_uploads_are_saved_when_the_next_step_runs(tmp_path):
         notebook.Inputs(upload=type("Empty", (), {"value": ()})(), upload_dir=tmp_path).resolve()
 
 
+def test_jupyter_uploads_never_overwrite_a_file(tmp_path):
+    """Issue 18, point 4: as Colab does, a taken name gets " (1)", " (2)"...: the file beside the
+    notebook and same-named uploads are all kept; running the next step again saves no copies."""
+    (tmp_path / "talk.mp3").write_bytes(b"mine")
+
+    class Upload:  # ipywidgets 7's value: name -> {"content"}; two uploads named alike (other folders)
+        value = {"talk.mp3": {"content": b"first"}, "b/talk.mp3": {"content": b"second"}}
+
+    inputs = notebook.Inputs(upload=Upload(), upload_dir=tmp_path)
+    saved = inputs.resolve()
+    assert saved == [str(tmp_path / "talk (1).mp3"), str(tmp_path / "talk (2).mp3")]
+    assert [(tmp_path / n).read_bytes() for n in ("talk.mp3", "talk (1).mp3", "talk (2).mp3")] == [
+        b"mine",
+        b"first",
+        b"second",
+    ]
+    assert inputs.resolve() == saved and len(list(tmp_path.iterdir())) == 3, "saved once"
+    Upload.value = {"talk.mp3": {"content": b"third"}}
+    assert inputs.resolve() == [str(tmp_path / "talk (3).mp3")], "a new upload in the same box"
+
+
 def test_live_lines_come_through_callbacks(capsys):
     from audiototext.notebook.output import callbacks
 

@@ -6,6 +6,7 @@ line when a local file is missing; uploads are saved beside the notebook.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,17 +35,21 @@ class Inputs:
     sources: list[str] = field(default_factory=list)
     upload: object | None = None
     upload_dir: Path = Path(".")
+    _saved: tuple = ((), [])  # (what the upload box held, the paths it was saved as)
 
     def resolve(self) -> list[str]:
-        """The sources, saving the upload box's files first.
+        """The sources, saving the upload box's files first (once: running the next step again
+        transcribes the same saved files, it does not save copies).
 
         Raises:
             OptionsError: nothing was chosen or uploaded yet.
         """
         if self.upload is not None:
-            saved = save_uploads(self.upload, self.upload_dir)
-            if saved:
-                return saved
+            held = _fingerprint(self.upload)
+            if held and held != self._saved[0]:
+                self._saved = (held, save_uploads(self.upload, self.upload_dir))
+            if held:
+                return list(self._saved[1])
             if not self.sources:
                 raise OptionsError(
                     "No file uploaded yet: choose files with the Upload button above "
@@ -58,6 +63,11 @@ class Inputs:
         return list(self.sources)
 
 
+def _fingerprint(upload) -> tuple:
+    items = _upload_items(getattr(upload, "value", upload))
+    return tuple((name, len(content), hashlib.sha1(content).hexdigest()) for name, content in items)
+
+
 def _upload_items(value) -> list[tuple[str, bytes]]:
     # ipywidgets 8: a tuple of {"name", "content": memoryview, ...}; ipywidgets 7: {name: {"content"}}.
     if isinstance(value, dict):
@@ -66,14 +76,19 @@ def _upload_items(value) -> list[tuple[str, bytes]]:
 
 
 def save_uploads(upload, directory: str | Path = ".") -> list[str]:
-    """Write the files of an ``ipywidgets.FileUpload`` into ``directory``; returns their paths."""
+    """Write the files of an ``ipywidgets.FileUpload`` into ``directory``; returns their paths.
+
+    As Colab does, a name already taken (a file beside the notebook, or an earlier upload of the
+    same name) gets `` (1)``, `` (2)``... before its extension: nothing is overwritten.
+    """
     directory = Path(directory)
     paths = []
     for name, content in _upload_items(getattr(upload, "value", upload)):
         safe = os.path.basename(name.replace("\\", "/")).lstrip(".") or "upload"
         directory.mkdir(parents=True, exist_ok=True)
-        target = directory / safe
-        target.write_bytes(content)
+        target = colab.free_path(directory, safe)
+        with open(target, "xb") as out:  # "x": never over a file that appeared meanwhile
+            out.write(content)
         write(f"Saved upload {target} ({human_size(len(content))})")
         paths.append(str(target))
     return paths
