@@ -34,8 +34,8 @@ CONSTRAINTS_FILE = "constraints/colab.txt"
 CONSTRAINTS_URL = (
     REPOSITORY_URL.replace("https://github.com/", "https://raw.githubusercontent.com/", 1) + f"/main/{CONSTRAINTS_FILE}"
 )
-#: The extras the install cell installs: both local engines, DeepL, the OpenAI API engine.
-INSTALL_EXTRAS = "faster,deepl,api"
+#: The extras the install cell installs: both local engines, DeepL, the OpenAI API engine, video pages.
+INSTALL_EXTRAS = "faster,deepl,api,pages"
 
 #: Where the notebook writes unless ``output_dir`` says otherwise, as AudioToText did.
 OUTPUT_DIR = "audio_transcription"

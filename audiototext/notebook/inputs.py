@@ -1,13 +1,16 @@
 """Step 2 of the notebook: which inputs to transcribe (a path, a link, Drive, an upload, the microphone).
 
 :func:`choose_input` turns the form's ``audio_file`` field into :class:`Inputs` and fails with one
-line when a local file is missing; uploads are saved beside the notebook.
+line when a local file is missing; uploads and links (a YouTube page too, through yt-dlp) are saved
+beside the notebook, never over a file there.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Sequence
@@ -119,6 +122,7 @@ def choose_input(audio_file: str = "", *, upload_dir: str | Path = ".") -> Input
             inputs = Inputs([fields.drive_path(p) for p in fields.parse_audio_files(value)])
             colab.ensure_drive(inputs.sources)
             _check_local(inputs.sources)
+            inputs.sources = [_fetch(s, Path(upload_dir)) for s in inputs.sources]
     except AudioToTextError as e:
         raise stop(e) from e
     _list_inputs(inputs.sources)
@@ -132,6 +136,22 @@ def _list_inputs(sources: Sequence[str]) -> None:
         size = f" ({human_size(path.stat().st_size)})" if path.is_file() else ""
         renamed = f" -> files named {stem}.*" if stem and stem != path.stem else ""
         print(f"🎧 {source}{size}{renamed}")
+
+
+def _fetch(source: str, folder: Path) -> str:
+    """A link downloaded beside the notebook (a video page such as YouTube through yt-dlp), under a
+    name no other file has, so the player and burned subtitles can use it; a path as it is."""
+    from ..media import is_url, resolve
+
+    if not is_url(source):
+        return source
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".audiototext-download-", dir=folder) as temporary:
+        item = resolve(source, download_dir=Path(temporary), progress=True)
+        target = colab.free_path(folder, item.path.name)
+        shutil.move(str(item.path), target)
+    write(f"⬇️ {source} -> {target}")
+    return str(target)
 
 
 def _check_local(sources: Sequence[str]) -> None:
