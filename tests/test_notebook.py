@@ -330,16 +330,19 @@ def test_whisper_s_english_translation_is_labelled_english():
     assert (track.label, track.srclang) == ("English", "en")
 
 
-def test_media_is_referenced_in_jupyter_and_embedded_up_to_a_limit_in_colab(tmp_path, monkeypatch):
+def test_media_is_referenced_or_streamed_never_embedded(tmp_path, monkeypatch):
+    """Issue 19, point 10: the player takes a link, a path Jupyter serves, or a stream; never the bytes."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "talk.mp4").write_bytes(b"x" * 100)
     assert results.media_source("https://example.org/a.mp4", "colab") == ("https://example.org/a.mp4", "")
     assert results.media_source("talk.mp4", "jupyter") == ("talk.mp4", "")
     assert results.media_source(str(tmp_path / "talk.mp4"), "jupyter") == ("talk.mp4", "")
-    src, _ = results.media_source("talk.mp4", "colab")
-    assert src == "data:video/mp4;base64," + base64.b64encode(b"x" * 100).decode()
-    src, reason = results.media_source("talk.mp4", "colab", limit=10)
-    assert src is None and "talk.mp4 is 100 B: too big to play in the notebook (the limit is 10 B)" in reason
+    streamed = results.media_source("talk.mp4", "colab", stream=lambda path: f"https://proxy/{path.name}")
+    assert streamed == ("https://proxy/talk.mp4", "")
+    src, reason = results.media_source("talk.mp4", "colab")
+    assert src is None and "open it with its .srt in a player such as VLC" in reason
+    src, reason = results.media_source("talk.mp4", "colab", stream=lambda path: 1 / 0)
+    assert src is None and "cannot be streamed to the player here (division by zero)" in reason
     assert results.media_source("gone.mp4", "jupyter")[0] is None
 
 

@@ -124,6 +124,14 @@ def download(path: Path) -> None:
     files.download(str(path))
 
 
+def proxy_url(port: int) -> str:
+    """The address at which Colab's page reaches ``port`` of this runtime (its kernel port proxy)."""
+    from google.colab.output import eval_js
+
+    url = str(eval_js(f"google.colab.kernel.proxyPort({int(port)}, {{'cache': false}})"))
+    return url if url.endswith("/") else url + "/"
+
+
 _RECORDER_JS = """
 async function audiototextRecord() {
   const stream = await navigator.mediaDevices.getUserMedia({audio: true});
@@ -207,6 +215,7 @@ __all__ = [
     "free_path",
     "upload",
     "download",
+    "proxy_url",
     "recording_path",
     "record",
 ]
