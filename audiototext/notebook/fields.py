@@ -18,10 +18,10 @@ from collections.abc import Mapping
 from .. import options as registry
 from ..errors import OptionsError
 from ..options import FormField
+from .install import CONSTRAINTS_FILE, EXTRAS, REPOSITORY_URL
 
-#: The project's repository: the notebook's "Open in Colab" badge and its install line use it.
-#: Change it here, in AudioToText.ipynb and in README.md (a test checks the notebook's copy).
-REPOSITORY_URL = "https://github.com/audiototext/audiototext"
+#: The project's repository (:mod:`.install`): the badges, and the install when Colab names none.
+#: ``python3 scripts/set_repository.py https://github.com/<owner>/<repo>`` changes it everywhere.
 NOTEBOOK_FILE = "AudioToText.ipynb"
 COLAB_URL = (
     REPOSITORY_URL.replace("https://github.com/", "https://colab.research.google.com/github/", 1)
@@ -30,12 +30,11 @@ COLAB_URL = (
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 #: The tested versions the install cell installs (issue 12, point 8); tests/test_notebook_install.py
 #: resolves them against Colab's preinstalled packages.
-CONSTRAINTS_FILE = "constraints/colab.txt"
 CONSTRAINTS_URL = (
     REPOSITORY_URL.replace("https://github.com/", "https://raw.githubusercontent.com/", 1) + f"/main/{CONSTRAINTS_FILE}"
 )
 #: The extras the install cell installs: both local engines, DeepL, the OpenAI API engine, video pages.
-INSTALL_EXTRAS = "faster,deepl,api,pages"
+INSTALL_EXTRAS = EXTRAS
 
 #: Where the notebook writes unless ``output_dir`` says otherwise, as AudioToText did.
 OUTPUT_DIR = "audio_transcription"
@@ -265,6 +264,32 @@ def _literal(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
+#: The Setup cell's field: where audiototext is installed from (:mod:`.install`).
+INSTALL_FIELD = 'install_from = ""  # @param {type:"string"}'
+_INSTALL_COPY = "# --- a copy of audiototext/notebook/install.py: it runs before audiototext is installed ---"
+
+
+def setup_cell() -> str:
+    """Step 1's cell: the ``install_from`` field, a copy of :mod:`.install` (audiototext is not
+    installed yet when it runs), the install, then :func:`~audiototext.notebook.setup`."""
+    installer = (Path(__file__).parent / "install.py").read_text(encoding="utf-8").rstrip("\n")
+    return "\n".join(
+        [
+            '#@title Step 1 ⚙️ Install audiototext and check the machine { display-mode: "form" }',
+            "#@markdown `install_from`: empty installs from the GitHub repository Colab opened this notebook "
+            "from (else the configured one); or a repository (`you/audiototext@branch`), a wheel or sdist "
+            "(a link or a path), or `upload` to upload one.",
+            INSTALL_FIELD,
+            _INSTALL_COPY,
+            installer,
+            "# --- end of the copy ---",
+            "install(install_from)",
+            "from audiototext import notebook",
+            "notebook.setup()",
+        ]
+    )
+
+
 def form_cell_lines(step: str) -> list[str]:
     """Every ``# @param`` line of ``step``'s form cell, defaults filled in (what the notebook holds)."""
     return [param_line(name) for name in STEPS[step]]
@@ -300,5 +325,7 @@ __all__ = [
     "deepl_options",
     "drive_paths",
     "param_line",
+    "INSTALL_FIELD",
+    "setup_cell",
     "form_cell_lines",
 ]
