@@ -80,12 +80,19 @@ def source_for(install_from=""):
     elif re.fullmatch(r"[\w.-]+/[\w.-]+(@\S+)?", text):
         repository, _, ref = f"https://github.com/{text}".partition("@")
     elif re.match(r"https?://", text):
-        named = "@" in text.rsplit("/", 1)[-1]  # https://host/owner/repo@ref
-        repository, ref = github_repository(text) or (text.rpartition("@")[::2] if named else (text.rstrip("/"), None))
+        repository, ref = github_repository(text) or _split_ref(text)
     else:
         raise InstallError(f"install_from {text!r} is no repository, wheel or sdist: " + FALLBACK)
     pinned = f"git+{repository}" + (f"@{ref}" if ref else "")
     return requirement + pinned, repository, _constraints(repository, ref)
+
+
+def _split_ref(url):
+    """``https://host/owner/repo@ref`` -> ``(https://host/owner/repo, ref)``; without ``@``: ``(url, None)``."""
+    if "@" not in url.rsplit("/", 1)[-1]:
+        return url.rstrip("/"), None
+    repository, _, ref = url.rpartition("@")
+    return repository, ref
 
 
 def _constraints(repository, ref):
