@@ -88,6 +88,7 @@ def test_the_notebook_keeps_a_page_s_video_beside_it(site, tmp_path, monkeypatch
 
     base, root = site
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(pages, "is_page", lambda url: url.startswith(base))  # the local site as a video site
     (tmp_path / "A short talk.mp4").write_bytes(b"mine")  # a file of the same name is never replaced
     [local] = notebook.choose_input(f"{base}/watch.html").resolve()
     assert local.endswith(".mp4") and (tmp_path / local).read_bytes() == (root / "talk.mp4").read_bytes()

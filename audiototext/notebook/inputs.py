@@ -1,8 +1,8 @@
 """Step 2 of the notebook: which inputs to transcribe (a path, a link, Drive, an upload, the microphone).
 
 :func:`choose_input` turns the form's ``audio_file`` field into :class:`Inputs` and fails with one
-line when a local file is missing; uploads and links (a YouTube page too, through yt-dlp) are saved
-beside the notebook, never over a file there.
+line when a local file is missing; uploads and video pages' media (YouTube..., through yt-dlp) are
+saved beside the notebook, never over a file there.
 """
 
 from __future__ import annotations
@@ -139,11 +139,13 @@ def _list_inputs(sources: Sequence[str]) -> None:
 
 
 def _fetch(source: str, folder: Path) -> str:
-    """A link downloaded beside the notebook (a video page such as YouTube through yt-dlp), under a
-    name no other file has, so the player and burned subtitles can use it; a path as it is."""
+    """A video page's link (YouTube...) downloaded beside the notebook through yt-dlp, under a name no
+    other file has, so that the player and burned subtitles have its media; anything else as it is
+    (a media link is downloaded when transcribed, and played from the link)."""
     from ..media import is_url, resolve
+    from ..pages import is_page
 
-    if not is_url(source):
+    if not (is_url(source) and is_page(source)):
         return source
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".audiototext-download-", dir=folder) as temporary:
