@@ -388,7 +388,7 @@ def test_api_model_names_pick_the_api_engine(model, caplog):
     "argv,message",
     [
         (["--model", "whisper-1", "--engine", "faster-whisper"], "whisper-1 runs on OpenAI's API only"),
-        (["--engine", "openai-api", "--model", "base"], "base is not a model of OpenAI's API"),
+        (["--engine", "openai-api", "--model", "base"], "Unknown model 'base' for engine openai-api: OpenAI's API"),
         (["--model", "turbo", "--task", "translate"], "turbo was not trained to translate"),
         (["--model", "large-v3-turbo", "--task", "translate"], "large-v3-turbo was not trained to translate"),
     ],

@@ -28,7 +28,7 @@ BAR = re.compile(r"(Transcribing|Downloading [^:]*): +\d+%\|[^|]*\|[^\]]*\]")
 
 
 def shown_lines(text: str) -> list[str]:
-    text = BAR.sub("\n", text)
+    text = BAR.sub("\n", re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text))  # bars, and tqdm's cursor moves
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 

@@ -54,8 +54,8 @@ def _api_rule(v: dict[str, Any], chosen: set[str], face: str) -> None:
         v["model"] = API_MODEL
     elif v["engine"] == API_ENGINE and not api_model:
         raise OptionsError(
-            f"{v['model']} is not a model of OpenAI's API: with {engine} {API_ENGINE} use {model} "
-            f"{', '.join(API_MODELS)}, or choose a local engine for Whisper's models",
+            f"Unknown model {v['model']!r} for engine {API_ENGINE}: OpenAI's API takes {model} "
+            f"{', '.join(API_MODELS)}; for Whisper's models choose a local {engine}",
             option="model",
         )
     elif api_model and v["engine"] != API_ENGINE:
