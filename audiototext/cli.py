@@ -17,6 +17,7 @@ from . import __version__
 from . import options as registry
 from .errors import AudioToTextError
 from .events import write_line
+from .logs import attach_debug_log
 from .longaudio.checkpoints import CHECKPOINT_DIR
 from .pipeline import Callbacks, Options, Pipeline
 from .subtitles import format_timestamp
@@ -87,16 +88,21 @@ class _TqdmHandler(logging.Handler):
 
 
 def _setup_logging(quiet: bool):
-    """Print the library's log lines plainly; returns a function that restores the logger."""
+    """Print the library's INFO lines plainly (errors only with ``--quiet``), every line to the debug
+    log (:mod:`audiototext.logs`); returns a function that restores the logger."""
     root = logging.getLogger("audiototext")
     saved = (root.handlers[:], root.level, root.propagate)
     handler = _TqdmHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setLevel(logging.ERROR if quiet else logging.INFO)
     root.handlers[:] = [handler]
-    root.setLevel(logging.ERROR if quiet else logging.INFO)
+    root.setLevel(handler.level)
     root.propagate = False
+    debug_log = attach_debug_log(root)
 
     def restore() -> None:
+        if debug_log is not None:
+            debug_log.close()
         root.handlers[:], root.level, root.propagate = saved[0], saved[1], saved[2]
 
     return restore
@@ -122,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             options = options_from_args(args)
         except AudioToTextError as e:
             parser.error(str(e))
+        if getattr(args, "from_json", False):
+            return _save(args, options, quiet)
         return _run(args, options, quiet)
     except KeyboardInterrupt:  # one line, no traceback (issue 10, point 7)
         print("\n" + interrupted_message(options.output_dir if options else None), file=sys.stderr)
@@ -153,6 +161,18 @@ def _run(args: argparse.Namespace, options: Options, quiet: bool = False) -> int
     # After a failed preflight every input carries the same error, already shown once.
     if len(args.audio) > 1 and failed and len({id(r.error) for r in failed}) > 1:
         print(f"{len(failed)} of {len(results)} inputs failed: " + ", ".join(r.source for r in failed), file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _save(args: argparse.Namespace, options: Options, quiet: bool = False) -> int:
+    """``--from-json``: each input is a .json transcript; its formats are written without transcribing."""
+    from .saving import save_from_json
+
+    failed = 0
+    for source in args.audio:
+        if not quiet:
+            print(f"==> {source}", file=sys.stderr)
+        failed += not save_from_json(source, options, on_line=None if quiet else _print_line).ok
     return 1 if failed else 0
 
 

@@ -242,7 +242,7 @@ def _heads_mask(pairs, n_layer: int, n_head: int, where: Path):
     mask = torch.zeros(n_layer, n_head, dtype=torch.bool)
     if pairs is None:
         # Same fallback as both openai-whisper's Whisper.__init__ and CTranslate2's converter.
-        log.info("%s names no alignment heads; word timestamps will use all heads of the last half of layers", where)
+        log.debug("%s names no alignment heads; word timestamps will use all heads of the last half of layers", where)
         mask[n_layer // 2 :] = True
         return mask
     for pair in pairs:
@@ -293,7 +293,7 @@ def _num_heads(model: Ct2Model, side: str, n_state: int) -> int:
     if name in model.variables:
         return int(model.variables[name])
     # Old converters did not store it; every official Whisper uses 64-wide heads.
-    log.info("%s has no %s; assuming %d-wide heads", model.path, name, _HEAD_DIM)
+    log.debug("%s has no %s; assuming %d-wide heads", model.path, name, _HEAD_DIM)
     return n_state // _HEAD_DIM
 
 
@@ -581,7 +581,7 @@ def convert_ct2_to_openai(ct2_dir: Path, out_path: Path) -> Path:
     state, used = _state_dict(model, dims)
     _check_complete(model, dims, state, used | flags)
     if kinds != {"<f2"}:
-        log.info("%s stores %s weights; the checkpoint rounds them to float16", model.path, sorted(kinds))
+        log.debug("%s stores %s weights; the checkpoint rounds them to float16", model.path, sorted(kinds))
     state = {k: v.to(torch.float16).contiguous() for k, v in state.items()}
     mask = _heads_mask(
         _read_config(ct2_dir).get("alignment_heads"), dims.n_text_layer, dims.n_text_head, ct2_dir / "config.json"
@@ -591,7 +591,7 @@ def convert_ct2_to_openai(ct2_dir: Path, out_path: Path) -> Path:
         {"dims": asdict(dims), "model_state_dict": state, "alignment_heads": encode_alignment_heads(mask.numpy())},
         out_path,
     )
-    log.info("Converted %s to %s in %.1f s (%s)", ct2_dir, out_path, time.perf_counter() - started, dims)
+    log.debug("Converted %s to %s in %.1f s (%s)", ct2_dir, out_path, time.perf_counter() - started, dims)
     return out_path
 
 

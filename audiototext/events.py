@@ -40,8 +40,26 @@ class Progress:
     finished: bool = False
 
 
+@dataclass(frozen=True)
+class Download:
+    """A model download's progress (issue 19, point 3).
+
+    Attributes:
+        name: the model ("large-v3").
+        done: bytes downloaded so far.
+        total: bytes in all (None: not known yet).
+        finished: the last event of the download.
+    """
+
+    name: str
+    done: int
+    total: int | None
+    finished: bool = False
+
+
 ProgressCallback = Callable[[Progress], None]
 SegmentCallback = Callable[[Segment], None]
+DownloadCallback = Callable[[Download], None]
 
 
 @dataclass
@@ -56,6 +74,7 @@ class Callbacks:
         on_progress: :class:`Progress` events.
         on_file_start: an input's name, before its work starts.
         on_translated_line: each DeepL-translated line as it is written.
+        on_download: :class:`Download` events while model weights download.
     """
 
     on_segment: SegmentCallback | None = None
@@ -63,6 +82,7 @@ class Callbacks:
     on_progress: ProgressCallback | None = None
     on_file_start: Callable[[str], None] | None = None
     on_translated_line: SegmentCallback | None = None
+    on_download: DownloadCallback | None = None
 
     def segment(self, segment: Segment) -> None:
         if self.on_segment:
@@ -125,6 +145,27 @@ class ProgressBar:
             self.bar = None
 
 
+class DownloadBar:
+    """A :data:`DownloadCallback` that draws a ``tqdm.auto`` bar in bytes (terminal or notebook)."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, event: Download) -> None:
+        from tqdm.auto import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(
+                total=event.total, unit="B", unit_scale=True, unit_divisor=1024, desc=f"Downloading {event.name}"
+            )
+        if event.total and self.bar.total != event.total:
+            self.bar.total = event.total
+        self.bar.update(event.done - self.bar.n)
+        if event.finished:
+            self.bar.close()
+            self.bar = None
+
+
 def write_line(text: str, file=None) -> None:
     """Print one line around any live progress bar (``tqdm.write``).
 
@@ -141,8 +182,8 @@ def write_line(text: str, file=None) -> None:
         raise
 
 
-def fan_out(*listeners: ProgressCallback | None) -> ProgressCallback:
-    """One progress callback that calls every given listener (None ones skipped)."""
+def fan_out(*listeners: Callable | None) -> Callable:
+    """One callback (progress, download) that calls every given listener (None ones skipped)."""
     active = [f for f in listeners if f]
 
     def call(event: Progress) -> None:
@@ -156,6 +197,9 @@ __all__ = [
     "write_line",
     "WINDOW_SECONDS",
     "Progress",
+    "Download",
+    "DownloadCallback",
+    "DownloadBar",
     "ProgressCallback",
     "SegmentCallback",
     "Callbacks",

@@ -88,7 +88,7 @@ def resolve(
     if is_url(source):
         target_dir = Path(download_dir) if download_dir else Path(tempfile.mkdtemp(prefix="audiototext-"))
         try:
-            path = download(source, target_dir, progress=progress, max_bytes=max_bytes, timeout=timeout)
+            path = _fetch_link(source, target_dir, progress=progress, max_bytes=max_bytes, timeout=timeout)
         except BaseException:
             if not download_dir:
                 shutil.rmtree(target_dir, ignore_errors=True)
@@ -102,6 +102,24 @@ def resolve(
     if path.is_dir():
         raise MediaError(f"{source}: is a directory; give the audio or video files inside it", source=source)
     return MediaInput(source, path, path.stem)
+
+
+def _fetch_link(url: str, target_dir: Path, *, progress: bool, max_bytes: int | None, timeout: float) -> Path:
+    """A media link downloaded; a video page (YouTube...) through yt-dlp (:mod:`audiototext.pages`)."""
+    from . import pages
+
+    if pages.is_page(url):
+        return pages.download_page(url, target_dir, max_bytes=max_bytes, timeout=timeout, progress=progress)
+    path = download(url, target_dir, progress=progress, max_bytes=max_bytes, timeout=timeout)
+    if not pages.looks_like_html(path):
+        return path
+    try:  # a web page on another site: its video, if yt-dlp finds one; else the page, which ffmpeg refuses
+        found = pages.download_page(url, target_dir, max_bytes=max_bytes, timeout=timeout, progress=progress)
+    except MediaError as e:
+        log.debug("%s is a web page without a video yt-dlp can get (%s)", url, e)
+        return path
+    path.unlink(missing_ok=True)
+    return found
 
 
 @contextlib.contextmanager
@@ -186,7 +204,7 @@ def download(
             raise
         reason = getattr(e, "reason", e)
         raise MediaError(f"{url}: download failed ({reason}); check the link and your network", source=url) from e
-    log.info("Downloaded %s (%d bytes) to %s", url, done, path)
+    log.debug("Downloaded %s (%d bytes) to %s", url, done, path)
     return path
 
 

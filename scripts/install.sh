@@ -28,7 +28,7 @@ PIP="python3 -m pip install -q --disable-pip-version-check"
 # torch first, pinned: a plain "torch" requirement on a machine without it pulls the CUDA build.
 python3 -c "import torch" 2>/dev/null || $PIP "torch==${TORCH_VERSION:-2.13.0}"
 if [ "$profile" = run ]; then
-  $PIP -e ".[offline,faster,deepl]"
+  $PIP -e ".[offline,faster,deepl,pages]"
 else
-  $PIP -e ".[test,offline,faster,deepl,api,notebook,service,ray]"
+  $PIP -e ".[test,offline,faster,deepl,api,pages,notebook,service,ray]"
 fi

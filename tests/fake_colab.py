@@ -6,15 +6,20 @@ notebook's Drive mount point at a temporary folder, and records what the noteboo
 IPython's ``display`` is recorded too, so a test can look at the HTML, audio players and widgets
 a step showed.
 
+``input()`` answers from ``answers`` (a queue; none left: EOFError, as without a browser) and
+records the ``questions``.
+
 Switches and records on :class:`FakeColab`: ``uploads`` (a queue of ``[(name, bytes), ...]``, one
 list per upload dialog), ``secrets`` (name -> value, else ``SecretNotFoundError``), ``recordings``
-(a queue of ``data:`` URLs that the browser "recorded"), ``drive_files`` (files that appear under
+(a queue of ``data:`` URLs that the browser "recorded"; ``eval_js`` of Colab's
+``google.colab.kernel.proxyPort(PORT)`` answers ``http://127.0.0.1:PORT/``), ``drive_files`` (files that appear under
 ``MyDrive`` once Drive is mounted); ``mounts``, ``downloads``, ``eval_js_calls``, ``displayed``.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 import sys
 import types
 from dataclasses import dataclass, field
@@ -38,6 +43,16 @@ class FakeColab:
     downloads: list[str] = field(default_factory=list)
     eval_js_calls: list[str] = field(default_factory=list)
     displayed: list[object] = field(default_factory=list)
+    answers: list[str] = field(default_factory=list)
+    questions: list[str] = field(default_factory=list)
+
+    # --- input(): what the user types in Colab's prompt box ----------------------------------------
+
+    def input(self, prompt: str = "") -> str:
+        self.questions.append(prompt)
+        if not self.answers:
+            raise EOFError("no answer queued")
+        return self.answers.pop(0)
 
     # --- google.colab.files --------------------------------------------------------------------
 
@@ -87,6 +102,9 @@ class FakeColab:
 
     def eval_js(self, script: str, ignore_result: bool = False, timeout_sec=None):
         self.eval_js_calls.append(script)
+        proxied = re.match(r"google\.colab\.kernel\.proxyPort\((\d+)", script)
+        if proxied:  # Colab's proxy of a runtime port: here, the port itself
+            return f"http://127.0.0.1:{proxied[1]}/"
         assert self.recordings, "eval_js called with no recording queued"
         return self.recordings.pop(0)
 
@@ -137,4 +155,8 @@ def install(monkeypatch, tmp_path: Path) -> FakeColab:
         monkeypatch.setitem(sys.modules, "google", google)
     monkeypatch.setattr(fields, "DRIVE_MOUNT", str(state.mount_point))
     monkeypatch.setattr(IPython.display, "display", state.display)
+    monkeypatch.setattr("builtins.input", state.input)
+    from audiototext.notebook import steps
+
+    monkeypatch.setattr(steps, "_ZIP_ANSWER", [])  # a new session: not asked yet
     return state

@@ -20,7 +20,7 @@ def test_video_to_default_formats(tmp_path, english_mp4, wer, capsys):
     out = tmp_path / "out"
     assert main([str(english_mp4), "--model", "base", "--output-dir", str(out), "--no-progress"]) == 0
     stem = english_mp4.stem
-    assert sorted(p.name for p in out.iterdir()) == [f"{stem}.srt", f"{stem}.txt", f"{stem}.vtt"]
+    assert sorted(p.name for p in out.iterdir()) == [f"{stem}.{ext}" for ext in ("json", "srt", "tsv", "txt", "vtt")]
     text = (out / f"{stem}.txt").read_text(encoding="utf-8")
     assert wer(ENGLISH_TEXT, text) <= 0.3
     srt = (out / f"{stem}.srt").read_text(encoding="utf-8")

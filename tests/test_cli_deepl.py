@@ -28,14 +28,11 @@ def test_translates_after_writing_transcripts(tmp_path, spanish_wav, fake_deepl,
     ]
     assert main(argv) == 0
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == [
-        "spanish.srt",
-        "spanish.txt",
-        "spanish.vtt",
-        "spanish_English (British).srt",
-        "spanish_English (British).txt",
-        "spanish_English (British).vtt",
-    ]
+    assert names == sorted(  # the command line's default: all five formats
+        f"spanish{suffix}.{ext}"
+        for suffix in ("", "_English (British)")
+        for ext in ("json", "srt", "tsv", "txt", "vtt")
+    )
     source = (tmp_path / "spanish.srt").read_text(encoding="utf-8")
     translated = (tmp_path / "spanish_English (British).srt").read_text(encoding="utf-8")
     assert TIMES.findall(source) == TIMES.findall(translated) and TIMES.findall(source)

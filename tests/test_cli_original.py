@@ -40,7 +40,7 @@ def test_model_and_output_dir(tmp_path, english_wav, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main([str(english_wav), "--model", "base", "--output_dir", "audio_transcription"]) == 0
     out = tmp_path / "audio_transcription"
-    assert sorted(p.name for p in out.iterdir()) == ["english.srt", "english.txt", "english.vtt"]
+    assert sorted(p.name for p in out.iterdir()) == [f"english.{ext}" for ext in ("json", "srt", "tsv", "txt", "vtt")]
     assert "coffee" in (out / "english.txt").read_text(encoding="utf-8").lower()
 
 
@@ -48,8 +48,11 @@ def test_model_and_output_dir(tmp_path, english_wav, monkeypatch):
 def test_translate_french_to_english_txt(tmp_path, french_wav, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main([str(french_wav), "--task", "translate", "--language", "French", "--output_format", "txt"]) == 0
-    assert [p.name for p in tmp_path.iterdir()] == ["french.txt"]
-    text = (tmp_path / "french.txt").read_text(encoding="utf-8").lower()
+    out = tmp_path / "audio_transcription"  # the original's default folder
+    assert [p.name for p in tmp_path.iterdir()] == ["audio_transcription"] and [p.name for p in out.iterdir()] == [
+        "french.txt"
+    ]
+    text = (out / "french.txt").read_text(encoding="utf-8").lower()
     assert any(word in text for word in ("hello", "everyone", "city", "today", "thank")), text
     assert "bonjour" not in text and "ville" not in text, text
 
@@ -70,15 +73,16 @@ def test_four_files_with_deepl(tmp_path, four_clips, fake_deepl, monkeypatch, ca
         fake_deepl.auth_key,
     ]
     assert main(argv) == 0
-    names = sorted(p.name for p in tmp_path.iterdir())
+    out = tmp_path / "audio_transcription"
+    names = sorted(p.name for p in out.iterdir())
     assert names == sorted(
         f"{stem}{suffix}.{ext}" for stem in "abcd" for suffix in ("", "_Spanish") for ext in ("txt", "vtt", "srt")
     )
     for stem in "abcd":
-        source = (tmp_path / f"{stem}.srt").read_text(encoding="utf-8")
-        translated = (tmp_path / f"{stem}_Spanish.srt").read_text(encoding="utf-8")
+        source = (out / f"{stem}.srt").read_text(encoding="utf-8")
+        translated = (out / f"{stem}_Spanish.srt").read_text(encoding="utf-8")
         assert TIMES.findall(source) == TIMES.findall(translated) and TIMES.findall(source)
-    assert "muy importante" in (tmp_path / "b_Spanish.txt").read_text(encoding="utf-8").lower()
+    assert "muy importante" in (out / "b_Spanish.txt").read_text(encoding="utf-8").lower()
     assert capsys.readouterr().err.count("DeepL: Translate results from English [EN] to Spanish [ES]") == 4
 
 
@@ -91,6 +95,26 @@ def test_api_key_transcribes_with_the_api(tmp_path, english_wav, monkeypatch, ca
         monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
         assert main([str(english_wav), "--output_formats", "txt,vtt,srt", "--api_key", fake.api_key]) == 0
         assert [r.model for r in fake.requests] == ["whisper-1"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["english.srt", "english.txt", "english.vtt"]
-    assert TIMES.findall((tmp_path / "english.srt").read_text(encoding="utf-8"))
+    out = tmp_path / "audio_transcription"
+    assert sorted(p.name for p in out.iterdir()) == ["english.srt", "english.txt", "english.vtt"]
+    assert TIMES.findall((out / "english.srt").read_text(encoding="utf-8"))
     assert fake.api_key not in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_deepl_api_key_alone_translates_to_british_english(tmp_path, spanish_wav, fake_deepl, monkeypatch, capsys):
+    """Issue 19, point 7: the original's defaults: ``audio_transcription/``, all five formats, and
+    ``--deepl_api_key`` alone translating to English (British)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DEEPL_SERVER_URL", fake_deepl.url)
+    assert (
+        main([str(spanish_wav), "--model", "base", "--language", "Spanish", "--deepl_api_key", fake_deepl.auth_key])
+        == 0
+    )
+    out = tmp_path / "audio_transcription"
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        f"spanish{suffix}.{ext}"
+        for suffix in ("", "_English (British)")
+        for ext in ("txt", "vtt", "srt", "tsv", "json")
+    )
+    assert "to English (British) [EN-GB]" in capsys.readouterr().err

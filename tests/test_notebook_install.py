@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
@@ -18,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from audiototext.notebook import fields
+from audiototext.notebook import install as installer
 
-from test_notebook import code_cells, load_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 COLAB_FREEZE = ROOT / "tests" / "data" / "colab_pip_freeze_gpu.txt"
@@ -94,26 +93,24 @@ def fake_colab_environment(folder: Path) -> Path:
 
 
 def project_copy(folder: Path) -> Path:
-    """What pip reads to build audiototext's metadata (the repository itself is not touched)."""
-    (folder / "audiototext").mkdir(parents=True)
-    for name in ("setup.cfg", "pyproject.toml", "README.md", "audiototext/__init__.py"):
+    """What pip reads to build audiototext's metadata, and its tested versions (the repository itself
+    is not touched)."""
+    for name in ("setup.cfg", "pyproject.toml", "README.md", "audiototext/__init__.py", fields.CONSTRAINTS_FILE):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, folder / name)
     return folder
 
 
-def install_command(python: Path, project: Path, preinstalled: Path, report: Path) -> str:
-    """The install cell's shell line, pointed at the fake Colab and made a dry run with a report."""
-    [line] = [line[1:] for line in code_cells(load_notebook())["setup"].splitlines() if line.startswith("!")]
-    pip = f"{shlex.quote(str(python))} -m pip"
-    replaced = (
-        line.replace("python3 -m pip", pip)
-        .replace(fields.CONSTRAINTS_URL, shlex.quote(str(CONSTRAINTS)))
-        .replace(f"git+{fields.REPOSITORY_URL}", f"file://{project}")
-        .replace("/tmp/colab-preinstalled.txt", shlex.quote(str(preinstalled)))
-        .replace(" install -q ", f" install -q --dry-run --report {shlex.quote(str(report))} ")
-    )
-    assert "--dry-run" in replaced and "git+" not in replaced and "https://" not in replaced
-    return replaced
+def dry_run(python: Path, report: Path, env: dict):
+    """``subprocess.run`` for the installer: in the fake Colab, pip's install a dry run with a report."""
+
+    def run(command, **kwargs):
+        command = [str(python), *command[1:]]
+        if command[3] == "install":
+            command[4:4] = ["--dry-run", "--report", str(report)]
+        return subprocess.run(command, env=env, timeout=600, **kwargs)
+
+    return run
 
 
 def test_the_constraints_pin_only_what_colab_lacks():
@@ -123,16 +120,16 @@ def test_the_constraints_pin_only_what_colab_lacks():
     assert {"faster-whisper", "ctranslate2", "openai-whisper", "deepl", "ffmpeg-python"} <= set(pinned())
 
 
-def test_the_install_cell_installs_the_pins_and_changes_nothing_colab_ships(tmp_path):
+def test_the_install_cell_installs_the_pins_and_changes_nothing_colab_ships(tmp_path, monkeypatch):
     if not pypi_reachable():
         pytest.skip(f"PyPI ({INDEX}) cannot be reached: the install cell's dry run needs it")
     python = fake_colab_environment(tmp_path / "colab")
     report = tmp_path / "report.json"
-    command = install_command(python, project_copy(tmp_path / "project"), tmp_path / "preinstalled.txt", report)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
     env.update(PIP_CONFIG_FILE=os.devnull, PIP_INDEX_URL=INDEX, PIP_DISABLE_PIP_VERSION_CHECK="1")
-    done = subprocess.run(["sh", "-c", command], env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+    monkeypatch.setattr(installer, "PREINSTALLED", str(tmp_path / "preinstalled.txt"))
+    # The Setup cell's installer, given a clone of the project (a wheel, a repository go the same way).
+    installer.install(str(project_copy(tmp_path / "project")), run=dry_run(python, report, env), python=str(python))
     listed = (tmp_path / "preinstalled.txt").read_text().splitlines()
     assert len(listed) == len(colab_packages()) and "torch==2.11.0+cu128" in listed
     installs = {
@@ -144,3 +141,212 @@ def test_the_install_cell_installs_the_pins_and_changes_nothing_colab_ships(tmp_
     )
     assert installs.pop("audiototext")
     assert installs == pinned(), "everything installed is a tested, pinned version"
+
+
+# --- where the Setup cell installs from (issue 19, point 1) -------------------------------------------
+
+
+SESSIONS = [
+    {
+        "id": "7f1c",
+        "name": "AudioToText.ipynb",
+        "path": "fileId=https%3A%2F%2Fgithub.com%2Fsomeone%2Ffork%2Fblob%2Fdev%2FAudioToText.ipynb",
+        "type": "notebook",
+    }
+]
+
+
+@pytest.fixture
+def git_host():
+    """A server on 127.0.0.1: Colab's sessions API (``/api/sessions``), a git repository ``/good/repo``
+    (smart HTTP's first request answers 200), and 404 for anything else (a repository that does not exist)."""
+    import http.server
+    import threading
+
+    requests = []
+
+    class Host(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            requests.append(self.path)
+            body, status = b"Not Found", 404
+            if self.path == "/api/sessions":
+                body, status = json.dumps(SESSIONS).encode(), 200
+            elif self.path.startswith("/good/repo/info/refs?service=git-upload-pack"):
+                body, status = b"001e# service=git-upload-pack\n0000", 200
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Host)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", requests
+    server.shutdown()
+
+
+def refuse(*args, **kwargs):
+    raise AssertionError(f"pip ran: {args}")
+
+
+def test_a_repository_that_cannot_be_reached_is_one_clear_message(git_host, tmp_path, monkeypatch):
+    base, requests = git_host
+    monkeypatch.setattr(installer, "PREINSTALLED", str(tmp_path / "preinstalled.txt"))
+    with pytest.raises(installer.InstallError) as caught:
+        installer.install(f"{base}/someone/audiototext", run=refuse)
+    message = str(caught.value)
+    assert message.startswith(f"The repository {base}/someone/audiototext cannot be reached (HTTP 404: it does not")
+    assert "set install_from to a wheel or sdist" in message and "or to upload" in message
+    assert requests == ["/someone/audiototext/info/refs?service=git-upload-pack"], "asked as git asks, once"
+    assert caught.value._render_traceback_() == [f"\x1b[1;31m❌ {message}\x1b[0m"], "one line in IPython"
+    with pytest.raises(installer.InstallError, match=r"cannot be reached \(<urlopen error"):
+        installer.install("http://127.0.0.1:9/someone/audiototext", run=refuse)  # nothing listens there
+
+
+def test_empty_means_the_repository_colab_opened_the_notebook_from(git_host, monkeypatch):
+    base, _ = git_host
+    monkeypatch.delenv("COLAB_JUPYTER_IP", raising=False)
+    requirement, repository, constraints = installer.source_for("")
+    assert (repository, requirement) == (
+        installer.REPOSITORY_URL,
+        f"audiototext[{fields.INSTALL_EXTRAS}] @ git+{repository}",
+    )
+    port = base.rsplit(":", 1)[1]
+    monkeypatch.setenv("COLAB_JUPYTER_IP", "127.0.0.1")  # what Colab's runtime sets, with KMP_TARGET_PORT
+    monkeypatch.setenv("KMP_TARGET_PORT", port)
+    assert installer.colab_notebook_url() == "https://github.com/someone/fork/blob/dev/AudioToText.ipynb"
+    requirement, repository, constraints = installer.source_for("")
+    assert requirement == f"audiototext[{fields.INSTALL_EXTRAS}] @ git+https://github.com/someone/fork@dev"
+    assert repository == "https://github.com/someone/fork"
+    assert constraints == "https://raw.githubusercontent.com/someone/fork/dev/constraints/colab.txt"
+
+
+@pytest.mark.parametrize(
+    "given, requirement",
+    [
+        ("you/audiototext", "git+https://github.com/you/audiototext"),
+        ("you/audiototext@v2", "git+https://github.com/you/audiototext@v2"),
+        ("https://github.com/you/audiototext/tree/fix", "git+https://github.com/you/audiototext@fix"),
+        ("git+https://gitlab.com/you/audiototext@main", "git+https://gitlab.com/you/audiototext@main"),
+        ("https://example.org/audiototext-1.0.tar.gz", "https://example.org/audiototext-1.0.tar.gz"),
+    ],
+)
+def test_install_from_takes_a_repository_or_a_package(given, requirement):
+    assert installer.source_for(given)[0] == f"audiototext[{fields.INSTALL_EXTRAS}] @ {requirement}"
+
+
+def test_a_reachable_repository_is_installed_with_what_is_installed_pinned(git_host, tmp_path, monkeypatch, capsys):
+    base, _ = git_host
+    monkeypatch.setattr(installer, "PREINSTALLED", str(tmp_path / "preinstalled.txt"))
+    ran = []
+
+    def run(command, **kwargs):
+        ran.append(command)
+        if "freeze" in command[-1]:
+            kwargs["stdout"].write("torch==2.11.0\n")
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    installer.install(f"{base}/good/repo@v1", run=run, python="python3")
+    assert ran[0] == ["python3", "-m", "pip", "list", "--format=freeze"]
+    assert ran[1][:7] == ["python3", "-m", "pip", "install", "-q", "-c", str(tmp_path / "preinstalled.txt")]
+    assert ran[1][-1] == f"audiototext[{fields.INSTALL_EXTRAS}] @ git+{base}/good/repo@v1"
+    assert (tmp_path / "preinstalled.txt").read_text() == "torch==2.11.0\n"
+    assert f"Installing audiototext[{fields.INSTALL_EXTRAS}] @ git+{base}/good/repo@v1" in capsys.readouterr().out
+
+
+def test_pip_failing_says_why_and_what_to_do(git_host, tmp_path, monkeypatch):
+    base, _ = git_host
+    monkeypatch.setattr(installer, "PREINSTALLED", str(tmp_path / "preinstalled.txt"))
+
+    def run(command, **kwargs):
+        return subprocess.CompletedProcess(command, 1 if "install" in command else 0, "", "ERROR: git clone failed\n")
+
+    with pytest.raises(installer.InstallError, match=r"pip could not install .*\nERROR: git clone failed\nCheck"):
+        installer.install(f"{base}/good/repo", run=run)
+
+
+def test_installed_already_is_left_alone(capsys):
+    installer.install("", run=refuse)
+    assert "audiototext is installed (set install_from to install another version)" in capsys.readouterr().out
+
+
+def test_a_wheel_uploaded_in_colab_is_installed(tmp_path, monkeypatch):
+    """The fallback when no repository can be reached: a real wheel of this project, uploaded with
+    Colab's dialog (the fake google.colab), resolved by pip (a dry run without dependencies)."""
+    from fake_colab import install as install_colab
+
+    monkeypatch.chdir(tmp_path)
+    colab = install_colab(monkeypatch, tmp_path)
+    built, project = tmp_path / "dist", project_copy(tmp_path / "project")  # built from a copy: no build/ here
+    shutil.copytree(
+        ROOT / "audiototext", project / "audiototext", dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(built),
+            str(project),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    [wheel] = built.glob("audiototext-*.whl")
+    colab.uploads.append([(wheel.name, wheel.read_bytes())])
+    monkeypatch.setattr(installer, "PREINSTALLED", str(tmp_path / "preinstalled.txt"))
+    report = tmp_path / "report.json"
+
+    def run(command, **kwargs):
+        if command[3] == "install":
+            command = [
+                *command[:4],
+                "--dry-run",
+                "--no-deps",
+                "--ignore-installed",
+                "--report",
+                str(report),
+                *command[4:],
+            ]
+        return subprocess.run(command, timeout=600, **kwargs)
+
+    installer.install("upload", run=run)
+    [item] = json.loads(report.read_text())["install"]
+    assert (
+        item["metadata"]["name"] == "audiototext" and item["download_info"]["url"] == f"file://{tmp_path / wheel.name}"
+    )
+    assert sorted(item["requested_extras"]) == sorted(fields.INSTALL_EXTRAS.split(","))
+
+
+def test_set_repository_points_every_badge_and_the_install_at_a_repository(tmp_path):
+    """scripts/set_repository.py on a copy: the badges, links and the Setup cell's copy of install.py."""
+    for name in ("README.md", "AudioToText.ipynb", "audiototext/notebook/install.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / name, tmp_path / name)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "set_repository.py"),
+            "https://github.com/someone/fork",
+            "--root",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.count("Rewrote") == 3
+    readme, notebook_text = (tmp_path / "README.md").read_text(), (tmp_path / "AudioToText.ipynb").read_text()
+    assert "colab.research.google.com/github/someone/fork/blob/main/AudioToText.ipynb" in readme
+    assert 'REPOSITORY_URL = \\"https://github.com/someone/fork\\"' in notebook_text, "the Setup cell's copy"
+    assert "colab.research.google.com/github/someone/fork/blob/main/AudioToText.ipynb" in notebook_text
+    old = installer.REPOSITORY_URL.split("github.com/")[1]
+    assert old not in readme + notebook_text + (tmp_path / "audiototext/notebook/install.py").read_text()

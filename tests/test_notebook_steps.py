@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 import subprocess
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -102,6 +103,27 @@ def test_uploads_are_saved_when_the_next_step_runs(tmp_path):
         notebook.Inputs(upload=type("Empty", (), {"value": ()})(), upload_dir=tmp_path).resolve()
 
 
+def test_jupyter_uploads_never_overwrite_a_file(tmp_path):
+    """Issue 18, point 4: as Colab does, a taken name gets " (1)", " (2)"...: the file beside the
+    notebook and same-named uploads are all kept; running the next step again saves no copies."""
+    (tmp_path / "talk.mp3").write_bytes(b"mine")
+
+    class Upload:  # ipywidgets 7's value: name -> {"content"}; two uploads named alike (other folders)
+        value = {"talk.mp3": {"content": b"first"}, "b/talk.mp3": {"content": b"second"}}
+
+    inputs = notebook.Inputs(upload=Upload(), upload_dir=tmp_path)
+    saved = inputs.resolve()
+    assert saved == [str(tmp_path / "talk (1).mp3"), str(tmp_path / "talk (2).mp3")]
+    assert [(tmp_path / n).read_bytes() for n in ("talk.mp3", "talk (1).mp3", "talk (2).mp3")] == [
+        b"mine",
+        b"first",
+        b"second",
+    ]
+    assert inputs.resolve() == saved and len(list(tmp_path.iterdir())) == 3, "saved once"
+    Upload.value = {"talk.mp3": {"content": b"third"}}
+    assert inputs.resolve() == [str(tmp_path / "talk (3).mp3")], "a new upload in the same box"
+
+
 def test_live_lines_come_through_callbacks(capsys):
     from audiototext.notebook.output import callbacks
 
@@ -140,7 +162,7 @@ def test_a_language_deepl_added_is_read_at_run_time(tmp_path, capsys, fake_deepl
     files = notebook.translate(transcription, deepl_api_key=fake_deepl.auth_key, deepl_target_language="Test language")
     assert [p.name for p in files] == ["clip_Test language.txt", "clip_Test language.srt"]
     out = capsys.readouterr().out
-    assert "New target languages: Test language [ZZ]" in out and fake_deepl.auth_key not in out
+    assert "New target languages" not in out and fake_deepl.auth_key not in out, "DeepL's list: debug log only"
     assert [r.data.get("target_lang") for r in fake_deepl.translate_requests] == ["ZZ"]
 
 
@@ -207,10 +229,24 @@ def test_the_player_plays_the_audio_with_a_track_per_language(tmp_path, colab, s
     monkeypatch.chdir(tmp_path)
     transcription = written(tmp_path, spanish_wav, formats=("txt",))  # no vtt asked for: made for the player
     notebook.translate(transcription, deepl_api_key=fake_deepl.auth_key, deepl_target_language="English (British)")
+    colab.answers.append("y")
     notebook.show_results(transcription)
     page = colab.html()
     [player] = re.findall(r"<video .*?</video>", page, re.S)
-    assert 'src="data:audio/x-wav;base64,' in player or 'src="data:audio/wav;base64,' in player
+    # Streamed from this kernel through Colab's port proxy, never embedded (issue 19, point 10).
+    [src] = re.findall(r'<video [^>]*src="([^"]+)"', player)
+    assert src.startswith("http://127.0.0.1:") and src.endswith("/clip.wav") and "data:audio" not in player
+    assert any(call.startswith("google.colab.kernel.proxyPort(") for call in colab.eval_js_calls)
+    whole = (tmp_path / "clip.wav").read_bytes()
+    seek = urllib.request.Request(src, headers={"Range": "bytes=1000-1999"})
+    with urllib.request.urlopen(seek, timeout=10) as answer:  # the player seeks: a range request
+        assert answer.status == 206 and answer.headers["Content-Range"] == f"bytes 1000-1999/{len(whole)}"
+        assert answer.read() == whole[1000:2000]
+    with urllib.request.urlopen(src, timeout=10) as answer:
+        assert answer.read() == whole and answer.headers["Accept-Ranges"] == "bytes"
+    # The transcript and its translation side by side (one row of columns), in that order.
+    [row] = re.findall(r"<div class='audiototext-previews'.*?</div></div>", page, re.S)
+    assert re.search(r"clip\.txt</summary>.*Hola a todos.*clip_English \(British\)\.txt</summary>.*Hello", row, re.S)
     tracks = re.findall(
         r'<track kind="subtitles" srclang="([^"]+)" label="([^"]+)" src="data:text/vtt;base64,'
         r'([^"]+)"',
@@ -225,15 +261,26 @@ def test_the_player_plays_the_audio_with_a_track_per_language(tmp_path, colab, s
     assert colab.downloads == [str(tmp_path / "audio_transcription.zip")]
 
 
-def test_too_big_to_embed_in_colab_says_so(tmp_path, colab, spanish_wav, monkeypatch):
-    from audiototext.notebook import results
+def test_the_zip_download_is_asked_once_per_session(tmp_path, colab, capsys):
+    """Issue 19, point 10: the Results step no longer downloads the zip on every run."""
+    transcription = written(tmp_path)
+    colab.answers.append("n")
+    notebook.show_results(transcription)
+    notebook.show_results(transcription)
+    assert colab.downloads == [] and len(colab.questions) == 1, "asked once; no is remembered"
+    assert "this step won't ask again" in capsys.readouterr().out
+    from audiototext.notebook import steps
 
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(results, "PLAYER_EMBED_LIMIT", 1000)
-    notebook.show_results(written(tmp_path, spanish_wav), download=False)
-    page = colab.html()
-    shown, said = "<video" in page, "too big to play in the notebook (the limit is 1000 B)" in page
-    assert not shown and said
+    steps._ZIP_ANSWER.clear()  # a new session (a new runtime) asks again
+    colab.answers.append("y")
+    archive = notebook.show_results(transcription)
+    notebook.show_results(transcription)
+    assert colab.downloads == [str(archive)] * 2 and len(colab.questions) == 2, "yes is remembered too"
+
+
+def test_without_anyone_to_ask_nothing_is_downloaded(tmp_path, colab):
+    notebook.show_results(written(tmp_path))  # no answer queued: input() fails, as in a run without a browser
+    assert colab.downloads == [] and len(colab.questions) == 1
 
 
 @pytest.mark.parametrize("media", ["spanish_wav", "english_mp4"])

@@ -378,6 +378,60 @@ def test_original_api_key_command_selects_the_api_engine():
     )
 
 
+def test_cli_defaults_are_the_original_audiototext_s(monkeypatch, caplog):
+    """Issue 19, point 7: the original CLI's folder, five formats and ``--deepl_api_key`` alone
+    translating to English (British); the model stays base on purpose (the bundled offline weights)."""
+    from audiototext.cli import options_from_args
+
+    caplog.set_level(logging.INFO, logger="audiototext")
+    monkeypatch.setenv("DEEPL_AUTH_KEY", "k:env")
+    o = options_from_args(build_parser().parse_args(["talk.mp3"]))
+    assert o.output_dir == Path("audio_transcription") and o.formats == ("txt", "vtt", "srt", "tsv", "json")
+    assert o.model == "base" and o.deepl is None, "the environment's key alone translates nothing"
+    o = options_from_args(build_parser().parse_args(["talk.mp3", "--deepl_api_key", "k:fx"]))
+    assert (o.deepl.target, o.deepl.auth_key) == ("English (British)", "k:fx")
+    assert "translating to English (British), as AudioToText did" in caplog.text
+    chosen = options_from_args(build_parser().parse_args(["t.mp3", "--deepl_api_key", "k", "--deepl_target", "de"]))
+    assert chosen.deepl.target == "de"
+    # The other faces keep their own defaults: the notebook's three formats, the service's.
+    assert options.options_from_form({"deepl_api_key": "k:fx"}).deepl is None
+    assert options.options_from_form({}).formats == ("txt", "vtt", "srt")
+    assert options.options_from_query({}).formats == ("txt", "vtt", "srt")
+
+
+@pytest.mark.parametrize("model", ["whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe"])
+def test_api_model_names_pick_the_api_engine(model, caplog):
+    """Issue 19, point 8: an API model with the default engine is no "unknown model"."""
+    caplog.set_level(logging.INFO, logger="audiototext")
+    o = options.build({"model": model})
+    assert (o.engine, o.model) == (options.API_ENGINE, model)
+    assert f"{model} is a model of OpenAI's API: using the openai-api engine" in caplog.text
+    form = options.options_from_form({"use_model": model, "engine": options.default_engine()})
+    assert (form.engine, form.model) == (options.API_ENGINE, model)
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--model", "whisper-1", "--engine", "faster-whisper"], "whisper-1 runs on OpenAI's API only"),
+        (["--engine", "openai-api", "--model", "base"], "Unknown model 'base' for engine openai-api: OpenAI's API"),
+        (["--model", "turbo", "--task", "translate"], "turbo was not trained to translate"),
+        (["--model", "large-v3-turbo", "--task", "translate"], "large-v3-turbo was not trained to translate"),
+    ],
+)
+def test_model_traps_fail_before_anything_loads(tmp_path, no_model, capsys, argv, message):
+    with pytest.raises(SystemExit) as info:
+        main(["missing.wav", "-o", str(tmp_path / "out"), *argv])
+    assert info.value.code == 2 and message in capsys.readouterr().err
+    assert not no_model and not (tmp_path / "out").exists()
+
+
+def test_turbo_translate_is_refused_in_the_notebook_s_words():
+    with pytest.raises(OptionsError, match="its 'Translate to English' output is usually not English"):
+        options.options_from_form({"use_model": "turbo", "task": "Translate to English"})
+    assert options.options_from_form({"use_model": "turbo", "task": "Transcribe"}).model == "turbo"
+
+
 # --- what the notebook and the service get --------------------------------------------------------
 
 

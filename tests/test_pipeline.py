@@ -187,7 +187,9 @@ def test_key_refused_after_the_preflight_keeps_the_transcripts(tmp_path, spanish
         "--no-progress",
     ]
     assert main(argv) == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["spanish.srt", "spanish.txt", "spanish.vtt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        f"spanish.{ext}" for ext in ("json", "srt", "tsv", "txt", "vtt")
+    ]
     assert "historia" in (tmp_path / "spanish.txt").read_text(encoding="utf-8")
     assert "DeepL rejected the key" in capsys.readouterr().err
 

@@ -1,4 +1,6 @@
-"""Songs and music (issue 12, point 3): the notebook's ``vad`` field, and the loop guard
+"""Songs and music (issue 12, point 3): the notebook's ``vad`` field; a song in which voice detection
+finds no speech is decoded whole, while noise and a test tone still never reach the model (issue 19,
+point 2); and the loop guard
 (``longaudio.stitch.trim_loops``) keeping real repetition — a chorus sung four times — while cutting
 what Whisper invents when it loops. Synthesized speech through the notebook's Transcribe step with
 the bundled base model, and scripted transcripts straight through ``trim_loops``."""
@@ -30,6 +32,44 @@ def chorus_wav(media_dir):
     return write_wav(
         media_dir / "chorus.wav", np.concatenate([pause, *(np.concatenate([line, pause]) for _ in range(4))])
     )
+
+
+#: The song's lyric, and the level of its backing (square and sine chords, a beat) against the
+#: voice: Silero finds 0 s of speech in it at 0.6 and 0.7 (8 s of 20 at 0.5), base hears every line.
+LYRIC = "I will always love you, my darling. The stars are shining in the summer night."
+BACKING = 0.65
+CHORDS = ((220, 277, 330), (175, 220, 262), (262, 330, 392), (196, 247, 294))  # A, F, C, G: 2 s each
+
+
+@pytest.fixture(scope="session")
+def song_wav(media_dir):
+    """The lyric three times over a loud backing: what a song is to voice detection (about 20 s)."""
+    from audiototext.media import load_audio
+
+    from conftest import trimmed
+
+    line = trimmed(load_audio(speak(LYRIC, "en-us", media_dir / "lyric.wav", speed=130)))
+    gap = np.zeros(int(0.8 * RATE), np.float32)
+    voice = np.concatenate([gap, *(np.concatenate([line, gap]) for _ in range(3))])
+    t = np.arange(len(voice)) / RATE
+    backing = np.zeros_like(voice)
+    for k in range(int(t[-1] // 2) + 1):
+        at = (t >= 2 * k) & (t < 2 * k + 2)
+        waves = (0.5 * np.sign(np.sin(2 * np.pi * f * t[at])) + np.sin(2 * np.pi * f * t[at]) for f in CHORDS[k % 4])
+        backing[at] = sum(waves) / 3
+    beat = (np.sin(2 * np.pi * 2 * t) > 0.9) * np.random.default_rng(0).standard_normal(len(t)) * 0.5
+    song = voice / np.abs(voice).max() * 0.5 + BACKING * (0.5 * backing + 0.3 * beat)
+    return write_wav(media_dir / "song.wav", song / np.abs(song).max() * 0.8)
+
+
+@pytest.fixture(scope="session")
+def tone_wav(media_dir):
+    """20 s of a 440 Hz test tone: audible and tonal, but one pitch: not music."""
+    from conftest import ffmpeg
+
+    path = media_dir / "tone.wav"
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=16000:duration=20", "-ac", "1", str(path))
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -66,6 +106,39 @@ def test_a_chorus_sung_four_times_keeps_its_four_lines(chorus_wav, tmp_path, vad
     assert text.lower().count("darling") == 4, text
     assert text.lower().count("always love you") == 4, text
     assert "repeated in a loop" not in capsys.readouterr().out, "nothing was cut"
+
+
+def test_a_song_without_detected_speech_is_decoded_whole(song_wav, caplog):
+    """Issue 19, point 2: voice detection finds (almost) no speech in a song; the plan decodes all of
+    it, as ``vad off`` does, and says so (before: no window, empty files, no hint)."""
+    from audiototext.longaudio import plan
+    from audiototext.longaudio.source import DecodedFile, duration_of
+    from audiototext.longaudio.speech import detect_speech
+
+    with DecodedFile(song_wav) as source, caplog.at_level("WARNING", logger="audiototext"):
+        found = sum(e - s for s, e in detect_speech(source, vad="silero"))
+        windows = plan(source)
+        duration = duration_of(source)
+    assert found < 0.1 * duration, f"the premise: Silero hears no voice in the song ({found:.1f} s)"
+    assert sum(p.duration for w in windows for p in w.pieces) == pytest.approx(duration, abs=0.05)
+    assert f"silero voice detection found {found:.0f} s of speech in 20 s of music: decoding all of it" in caplog.text
+
+
+def test_noise_a_test_tone_and_silence_still_never_reach_the_model(noise_wav, tone_wav, silence_wav, caplog):
+    from audiototext.longaudio import plan
+    from audiototext.longaudio.source import DecodedFile
+
+    for path in (noise_wav, tone_wav, silence_wav):
+        with DecodedFile(path) as source, caplog.at_level("WARNING", logger="audiototext"):
+            assert plan(source) == [], path.name
+    assert "music" not in caplog.text
+
+
+@pytest.mark.slow
+def test_a_song_gives_its_lyrics_with_the_default_vad(song_wav, tmp_path, capsys):
+    text = transcribe(song_wav, tmp_path).lower()  # vad: the notebook's default, silero
+    assert text.count("always love you") >= 2 and "shining" in text, text
+    assert "decoding all of it, as with vad off" in capsys.readouterr().out
 
 
 class LoopingBackend:

@@ -35,10 +35,15 @@ def ct2_model_dir(spec: ModelSpec) -> Path:
         )
     from faster_whisper.utils import download_model
 
-    try:
-        return Path(download_model(spec.name, local_files_only=offline()))
-    except Exception as e:  # noqa: BLE001 - any download failure falls back to the bundled weights
-        return offline_fallback(spec.size, e)
+    from ..downloads import download_failure
+
+    failure = download_failure("faster-whisper", spec.size)  # just tried (with a bar): no second wait
+    if failure is None:
+        try:
+            return Path(download_model(spec.name, local_files_only=offline()))
+        except Exception as e:  # noqa: BLE001 - any download failure falls back to the bundled weights
+            failure = e
+    return offline_fallback(spec.size, failure)
 
 
 class FasterWhisperEngine(WindowDecoding):

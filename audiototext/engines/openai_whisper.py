@@ -29,15 +29,18 @@ def load_whisper_model(spec: ModelSpec, device: str):
         return whisper.load_model(str(spec.path), device=device)
     if spec.kind == "ct2":
         return _load_checkpoint_with_heads(openai_checkpoint(spec.path), spec.path, device)
+    from ..downloads import download_failure, whisper_download_root
+
     name = spec.size
-    download_root = os.path.join(os.getenv("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "whisper")
+    download_root = str(whisper_download_root())
     cached = os.path.join(download_root, os.path.basename(whisper._MODELS[name]))
-    if not offline() or os.path.isfile(cached):
+    failure = download_failure("openai-whisper", name)  # just tried (with a bar): no second try
+    if os.path.isfile(cached) or (failure is None and not offline()):
         try:
             return whisper.load_model(name, device=device, download_root=download_root)
         except Exception as e:  # noqa: BLE001 - any download failure falls back to the bundled weights
             failure = e
-    else:
+    elif failure is None:
         failure = "offline mode (AUDIOTOTEXT_OFFLINE/HF_HUB_OFFLINE)"
     ct2_dir = offline_fallback(name, failure)
     return _load_checkpoint_with_heads(openai_checkpoint(ct2_dir), ct2_dir, device)

@@ -30,6 +30,7 @@ from .backends import Backend, EngineSpec, ProcessBackend, RayBackend, RaySettin
 from .checkpoints import CHECKPOINT_DIR, Checkpoints, checkpoint_key
 from .plan import WINDOW, Window, plan_windows
 from .source import AudioSource, duration_of, fingerprint
+from .music import music_without_speech
 from .speech import DETECTORS, detect_speech
 from .run import EARLY_STOP, MAX_ROUNDS, WindowRun, early_stop
 
@@ -152,22 +153,38 @@ class LongAudioResult:
 
 
 def plan(source: AudioSource, speech: SpeechOptions = SpeechOptions()) -> list[Window]:
-    """Detect the speech in ``source`` and pack it into windows (empty when there is none)."""
+    """Detect the speech in ``source`` and pack it into windows (empty when there is none).
+
+    Music in which voice detection finds (almost) no speech — a song — is decoded whole, as with
+    ``vad="off"``, and a warning says so (:mod:`.music`); noise and silence still give no window.
+    """
     duration = duration_of(source)
+    vad = speech.vad
     regions = detect_speech(
         source,
-        vad=speech.vad,
+        vad=vad,
         threshold=speech.threshold,
         min_silence=speech.min_silence,
         noise_db=speech.noise_db,
         max_len=WINDOW - speech.pause,
     )
-    windows = plan_windows(regions, duration, pause=speech.pause, known_speech=speech.vad != "off")
-    log.info(
+    music = music_without_speech(source, sum(e - s for s, e in regions)) if vad != "off" else None
+    if music is not None:
+        log.warning(
+            "%s voice detection found %.0f s of speech in %.0f s of music: decoding all of it, as with vad off "
+            "(songs, speech over music)",
+            vad,
+            sum(e - s for s, e in regions),
+            music.audible,
+        )
+        vad = "off"
+        regions = detect_speech(source, vad=vad, max_len=WINDOW - speech.pause)
+    windows = plan_windows(regions, duration, pause=speech.pause, known_speech=vad != "off")
+    log.debug(
         "Found %.0f s of speech in %.0f s of audio (%s); packed into %d window%s of at most %.0f s",
         sum(e - s for s, e in regions),
         duration,
-        speech.vad,
+        vad,
         len(windows),
         "s" if len(windows) != 1 else "",
         WINDOW,

@@ -93,7 +93,7 @@ class WindowRun:
         split = self.backend.tasks > 1 and hasattr(self.backend, "submit_encode")
         self.schedule(self._next_split if split else self._next_batch)
         if self.extra:
-            log.info(
+            log.debug(
                 "Whisper ended %d window%s early: %d more decoded for the rest",
                 self.extra,
                 "s" if self.extra > 1 else "",

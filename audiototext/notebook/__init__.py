@@ -7,13 +7,15 @@ form cell with its ``name = value  # @param ...`` lines and one call::
     inputs = notebook.choose_input(audio_file)                # Step 2
     transcription = notebook.transcribe(inputs, task=task, use_model=use_model, ...)   # Step 3
     notebook.translate(transcription, deepl_target_language=..., ...)                  # Step 4
-    notebook.show_results(transcription, burn_subtitles=burn_subtitles)                # Step 5
+    transcription = notebook.save(save_formats=save_formats, from_json=from_json)      # Step 5
+    notebook.show_results(transcription, burn_subtitles=burn_subtitles)                # Step 6
 
 and ``notebook.form()`` shows every step as one widget form in plain Jupyter.
 
 Modules: :mod:`.fields` (which fields each step shows; form values -> options through the one
 options registry; pure), :mod:`.colab` (uploads, Drive, secrets, microphone, downloads: the only
-module touching ``google.colab``), :mod:`.steps` (the functions the cells call), :mod:`.results`
+module touching ``google.colab``), :mod:`.steps` (the functions the cells call; the Save step in
+:mod:`.saving`), :mod:`.results`
 (file list, zip, player with subtitle tracks, burned subtitles), :mod:`.widgets` (the ipywidgets
 form), :mod:`.output` (printing: the library only logs; live lines come through ``Callbacks``).
 IPython, ``google.colab`` and ``ipywidgets`` are imported inside the functions that need them.
@@ -53,6 +55,7 @@ from .steps import (
     transcribe,
     translate,
 )
+from .saving import save
 from .widgets import Form, build_form, form, run_form
 
 #: ``audio_file`` and every option the notebook's steps take, with the form's defaults (the form
@@ -92,6 +95,7 @@ __all__ = [
     "mount_drive",
     "transcribe",
     "translate",
+    "save",
     "show_results",
     "build_form",
     "form",

@@ -82,6 +82,17 @@ def ensure_drive(paths: Sequence[str]) -> None:
         mount_drive()
 
 
+def free_path(directory: Path, name: str) -> Path:
+    """``directory/name``, or as Colab names an upload whose name is taken: ``talk (1).mp3``,
+    ``talk (2).mp3``... An upload never replaces a file (issue 18, point 4)."""
+    path = Path(directory) / name
+    n = 0
+    while path.exists():
+        n += 1
+        path = Path(directory) / f"{Path(name).stem} ({n}){Path(name).suffix}"
+    return path
+
+
 def upload(directory: Path) -> list[str]:
     """Colab's upload dialog (waits for the user); the files are saved in ``directory``.
 
@@ -100,7 +111,7 @@ def upload(directory: Path) -> list[str]:
     for name, content in uploaded.items():
         path = Path(name)
         if not path.is_file():  # older Colab versions only return the bytes
-            path = Path(directory) / Path(name).name
+            path = free_path(directory, Path(name).name)
             path.write_bytes(content)
         paths.append(str(path))
     return paths
@@ -111,6 +122,14 @@ def download(path: Path) -> None:
     from google.colab import files
 
     files.download(str(path))
+
+
+def proxy_url(port: int) -> str:
+    """The address at which Colab's page reaches ``port`` of this runtime (its kernel port proxy)."""
+    from google.colab.output import eval_js
+
+    url = str(eval_js(f"google.colab.kernel.proxyPort({int(port)}, {{'cache': false}})"))
+    return url if url.endswith("/") else url + "/"
 
 
 _RECORDER_JS = """
@@ -193,8 +212,10 @@ __all__ = [
     "mounted",
     "mount_drive",
     "ensure_drive",
+    "free_path",
     "upload",
     "download",
+    "proxy_url",
     "recording_path",
     "record",
 ]

@@ -5,7 +5,8 @@ Pure: no IPython, no ``google.colab``, no model; its tests run in milliseconds. 
 and the rules between options (line-width options turn word timestamps on, English uses the
 ``.en`` model, an ``api_key`` selects the OpenAI API engine, ranges) live in the registry; this
 module only says which of its fields each notebook step shows, adds the two fields that are the
-notebook's own (``audio_file``, ``burn_subtitles``), and maps Google Drive paths.
+notebook's own (``audio_file``, ``save_formats``, ``from_json``, ``burn_subtitles``), and maps Google
+Drive paths.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from collections.abc import Mapping
 from .. import options as registry
 from ..errors import OptionsError
 from ..options import FormField
+from .install import CONSTRAINTS_FILE, EXTRAS, REPOSITORY_URL
 
-#: The project's repository: the notebook's "Open in Colab" badge and its install line use it.
-#: Change it here, in AudioToText.ipynb and in README.md (a test checks the notebook's copy).
-REPOSITORY_URL = "https://github.com/audiototext/audiototext"
+#: The project's repository (:mod:`.install`): the badges, and the install when Colab names none.
+#: ``python3 scripts/set_repository.py https://github.com/<owner>/<repo>`` changes it everywhere.
 NOTEBOOK_FILE = "AudioToText.ipynb"
 COLAB_URL = (
     REPOSITORY_URL.replace("https://github.com/", "https://colab.research.google.com/github/", 1)
@@ -29,12 +30,11 @@ COLAB_URL = (
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 #: The tested versions the install cell installs (issue 12, point 8); tests/test_notebook_install.py
 #: resolves them against Colab's preinstalled packages.
-CONSTRAINTS_FILE = "constraints/colab.txt"
 CONSTRAINTS_URL = (
     REPOSITORY_URL.replace("https://github.com/", "https://raw.githubusercontent.com/", 1) + f"/main/{CONSTRAINTS_FILE}"
 )
-#: The extras the install cell installs: both local engines, DeepL, the OpenAI API engine.
-INSTALL_EXTRAS = "faster,deepl,api"
+#: The extras the install cell installs: both local engines, DeepL, the OpenAI API engine, video pages.
+INSTALL_EXTRAS = EXTRAS
 
 #: Where the notebook writes unless ``output_dir`` says otherwise, as AudioToText did.
 OUTPUT_DIR = "audio_transcription"
@@ -82,6 +82,7 @@ STEPS: dict[str, tuple[str, ...]] = {
         "deepl_coherence_preference",
         "deepl_glossary",
     ),
+    "save": ("save_formats", "from_json"),
     "results": ("burn_subtitles",),
 }
 
@@ -106,12 +107,25 @@ NOTES: dict[str, str] = {
     "deepl_target_language": "with a key, the step reads DeepL's current list: a language added since can be typed in",
     "vad": "silero: speech only (noise and most music skipped); silencedetect: by level; off: every second is "
     "decoded (songs, music)",
+    "save_formats": "more formats to write from the transcription kept in memory (and its DeepL translations), "
+    "without transcribing again: txt, vtt, srt, tsv, json or all; empty: nothing more",
+    "from_json": "instead, .json files written before (comma-separated; MyDrive/subtitles/talk.json works): "
+    "write save_formats from them, e.g. after a reconnect",
     "burn_subtitles": "also write <name>_subtitled.mp4 with the subtitles burned into the picture (the DeepL "
     "translation when there is one); a plain background for audio",
 }
 
+
+def _save_presets() -> tuple[str, ...]:
+    from ..subtitles import OUTPUT_PRESETS
+
+    return ("", *OUTPUT_PRESETS)
+
+
 _OWN_FIELDS = (
     FormField("audio_file", "", str, "", (), True, None, None, NOTES["audio_file"], "input"),
+    FormField("save_formats", "", str, "", _save_presets(), True, None, None, NOTES["save_formats"], "output"),
+    FormField("from_json", "", str, "", (), True, None, None, NOTES["from_json"], "output"),
     FormField("burn_subtitles", "", bool, False, (), True, None, None, NOTES["burn_subtitles"], "output"),
 )
 
@@ -250,6 +264,32 @@ def _literal(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
+#: The Setup cell's field: where audiototext is installed from (:mod:`.install`).
+INSTALL_FIELD = 'install_from = ""  # @param {type:"string"}'
+_INSTALL_COPY = "# --- a copy of audiototext/notebook/install.py: it runs before audiototext is installed ---"
+
+
+def setup_cell() -> str:
+    """Step 1's cell: the ``install_from`` field, a copy of :mod:`.install` (audiototext is not
+    installed yet when it runs), the install, then :func:`~audiototext.notebook.setup`."""
+    installer = (Path(__file__).parent / "install.py").read_text(encoding="utf-8").rstrip("\n")
+    return "\n".join(
+        [
+            '#@title Step 1 ⚙️ Install audiototext and check the machine { display-mode: "form" }',
+            "#@markdown `install_from`: empty installs from the GitHub repository Colab opened this notebook "
+            "from (else the configured one); or a repository (`you/audiototext@branch`), a wheel or sdist "
+            "(a link or a path), or `upload` to upload one.",
+            INSTALL_FIELD,
+            _INSTALL_COPY,
+            installer,
+            "# --- end of the copy ---",
+            "install(install_from)",
+            "from audiototext import notebook",
+            "notebook.setup()",
+        ]
+    )
+
+
 def form_cell_lines(step: str) -> list[str]:
     """Every ``# @param`` line of ``step``'s form cell, defaults filled in (what the notebook holds)."""
     return [param_line(name) for name in STEPS[step]]
@@ -285,5 +325,7 @@ __all__ = [
     "deepl_options",
     "drive_paths",
     "param_line",
+    "INSTALL_FIELD",
+    "setup_cell",
     "form_cell_lines",
 ]

@@ -1,12 +1,16 @@
 """Step 2 of the notebook: which inputs to transcribe (a path, a link, Drive, an upload, the microphone).
 
 :func:`choose_input` turns the form's ``audio_file`` field into :class:`Inputs` and fails with one
-line when a local file is missing; uploads are saved beside the notebook.
+line when a local file is missing; uploads and video pages' media (YouTube..., through yt-dlp) are
+saved beside the notebook, never over a file there.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Sequence
@@ -34,17 +38,21 @@ class Inputs:
     sources: list[str] = field(default_factory=list)
     upload: object | None = None
     upload_dir: Path = Path(".")
+    _saved: tuple = ((), [])  # (what the upload box held, the paths it was saved as)
 
     def resolve(self) -> list[str]:
-        """The sources, saving the upload box's files first.
+        """The sources, saving the upload box's files first (once: running the next step again
+        transcribes the same saved files, it does not save copies).
 
         Raises:
             OptionsError: nothing was chosen or uploaded yet.
         """
         if self.upload is not None:
-            saved = save_uploads(self.upload, self.upload_dir)
-            if saved:
-                return saved
+            held = _fingerprint(self.upload)
+            if held and held != self._saved[0]:
+                self._saved = (held, save_uploads(self.upload, self.upload_dir))
+            if held:
+                return list(self._saved[1])
             if not self.sources:
                 raise OptionsError(
                     "No file uploaded yet: choose files with the Upload button above "
@@ -58,6 +66,11 @@ class Inputs:
         return list(self.sources)
 
 
+def _fingerprint(upload) -> tuple:
+    items = _upload_items(getattr(upload, "value", upload))
+    return tuple((name, len(content), hashlib.sha1(content).hexdigest()) for name, content in items)
+
+
 def _upload_items(value) -> list[tuple[str, bytes]]:
     # ipywidgets 8: a tuple of {"name", "content": memoryview, ...}; ipywidgets 7: {name: {"content"}}.
     if isinstance(value, dict):
@@ -66,14 +79,19 @@ def _upload_items(value) -> list[tuple[str, bytes]]:
 
 
 def save_uploads(upload, directory: str | Path = ".") -> list[str]:
-    """Write the files of an ``ipywidgets.FileUpload`` into ``directory``; returns their paths."""
+    """Write the files of an ``ipywidgets.FileUpload`` into ``directory``; returns their paths.
+
+    As Colab does, a name already taken (a file beside the notebook, or an earlier upload of the
+    same name) gets `` (1)``, `` (2)``... before its extension: nothing is overwritten.
+    """
     directory = Path(directory)
     paths = []
     for name, content in _upload_items(getattr(upload, "value", upload)):
         safe = os.path.basename(name.replace("\\", "/")).lstrip(".") or "upload"
         directory.mkdir(parents=True, exist_ok=True)
-        target = directory / safe
-        target.write_bytes(content)
+        target = colab.free_path(directory, safe)
+        with open(target, "xb") as out:  # "x": never over a file that appeared meanwhile
+            out.write(content)
         write(f"Saved upload {target} ({human_size(len(content))})")
         paths.append(str(target))
     return paths
@@ -104,6 +122,7 @@ def choose_input(audio_file: str = "", *, upload_dir: str | Path = ".") -> Input
             inputs = Inputs([fields.drive_path(p) for p in fields.parse_audio_files(value)])
             colab.ensure_drive(inputs.sources)
             _check_local(inputs.sources)
+            inputs.sources = [_fetch(s, Path(upload_dir)) for s in inputs.sources]
     except AudioToTextError as e:
         raise stop(e) from e
     _list_inputs(inputs.sources)
@@ -117,6 +136,24 @@ def _list_inputs(sources: Sequence[str]) -> None:
         size = f" ({human_size(path.stat().st_size)})" if path.is_file() else ""
         renamed = f" -> files named {stem}.*" if stem and stem != path.stem else ""
         print(f"🎧 {source}{size}{renamed}")
+
+
+def _fetch(source: str, folder: Path) -> str:
+    """A video page's link (YouTube...) downloaded beside the notebook through yt-dlp, under a name no
+    other file has, so that the player and burned subtitles have its media; anything else as it is
+    (a media link is downloaded when transcribed, and played from the link)."""
+    from ..media import is_url, resolve
+    from ..pages import is_page
+
+    if not (is_url(source) and is_page(source)):
+        return source
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".audiototext-download-", dir=folder) as temporary:
+        item = resolve(source, download_dir=Path(temporary), progress=True)
+        target = colab.free_path(folder, item.path.name)
+        shutil.move(str(item.path), target)
+    write(f"⬇️ {source} -> {target}")
+    return str(target)
 
 
 def _check_local(sources: Sequence[str]) -> None:

@@ -49,14 +49,19 @@ def write(line: str) -> None:
 
 
 def setup_logging() -> None:
-    """Print the library's INFO lines (detected language, files written...) in the notebook."""
+    """Print the library's INFO lines (detected language, files written...) in the notebook; every
+    line goes to the debug log (:mod:`audiototext.logs`), written afresh once per session."""
+    from ..logs import DebugLog, attach_debug_log
+
     root = logging.getLogger("audiototext")
     if not any(isinstance(h, _PrintHandler) for h in root.handlers):
         handler = _PrintHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
-        root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
+        handler.setLevel(logging.INFO)
+        root.handlers[:] = [handler, *(h for h in root.handlers if isinstance(h, DebugLog))]
     root.propagate = False
+    if not any(isinstance(h, DebugLog) for h in root.handlers) and attach_debug_log(root) is None:
+        root.setLevel(logging.INFO)
 
 
 def segment_line(segment: Segment) -> str:

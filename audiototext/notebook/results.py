@@ -18,7 +18,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..errors import MediaError
 from ..languages import language_name
@@ -29,9 +29,6 @@ from ..subtitles import write
 from ..transcript import Transcript
 from .output import human_size
 
-#: In Colab the player embeds the media in the page (the runtime's files are not served to the
-#: browser); above this size it says so instead of putting a huge base64 blob in the notebook.
-PLAYER_EMBED_LIMIT = 50 * 1024 * 1024
 #: Burned-in copies: ``<name>_subtitled.mp4``.
 BURNED_SUFFIX = "_subtitled"
 #: The picture behind the subtitles when the input has no video.
@@ -139,14 +136,15 @@ box-sizing:border-box;padding:4px 8px;background:#000;color:#fff;font-size:1.2em
 </script>"""
 
 
-def media_source(source: str, environment: str, *, limit: int | None = None) -> tuple[str | None, str]:
+def media_source(
+    source: str, environment: str, *, stream: Callable[[Path], str] | None = None
+) -> tuple[str | None, str]:
     """Where the player takes ``source`` from, or why it cannot: ``(src, "")`` or ``(None, reason)``.
 
-    A link is played from the link. In Jupyter a file under the notebook's folder is referenced by
-    its relative path (Jupyter serves it); in Colab, or outside that folder, it is embedded when it
-    is at most ``limit`` bytes (default :data:`PLAYER_EMBED_LIMIT`), else the reason says so.
+    Never the media itself inside the notebook (issue 19, point 10): a link is played from the
+    link; in Jupyter a file under the notebook's folder by its relative path (Jupyter serves it);
+    otherwise by ``stream`` (Colab: this kernel's media server through Colab's port proxy), when given.
     """
-    limit = PLAYER_EMBED_LIMIT if limit is None else limit
     if is_url(source):
         return source, ""
     path = Path(source).expanduser()
@@ -156,15 +154,13 @@ def media_source(source: str, environment: str, *, limit: int | None = None) -> 
         relative = os.path.relpath(path.resolve(), Path.cwd().resolve()) if path.is_absolute() else str(path)
         if not relative.startswith(".."):
             return "/".join(Path(relative).parts), ""
-    size = path.stat().st_size
-    if size > limit:
-        return None, (
-            f"{path.name} is {human_size(size)}: too big to play in the notebook (the limit is "
-            f"{human_size(limit)}). Download it with the subtitle files and open both in a player such "
-            "as VLC, or set burn_subtitles"
-        )
-    mime = mimetypes.guess_type(path.name)[0] or "video/mp4"
-    return data_url(path.read_bytes(), mime), ""
+    if stream is not None:
+        try:
+            return stream(path), ""
+        except Exception as e:  # noqa: BLE001 - no player is no failure: the files are written
+            return None, f"{path.name} cannot be streamed to the player here ({e}): open it with its .srt in VLC"
+    where = "is outside the notebook's folder" if environment == "jupyter" else "cannot be streamed here"
+    return None, f"{path.name} {where}: open it with its .srt in a player such as VLC, or set burn_subtitles"
 
 
 def has_video(source: str) -> bool:
@@ -333,6 +329,26 @@ def preview(path: Path) -> tuple[str, str]:
     )
 
 
+def preview_files(outputs: Sequence[Path], translated: Sequence[Path] = ()) -> list[Path]:
+    """The file to preview of the transcript, then of each translation (one per target language)."""
+    by_name: dict[str, list[Path]] = {}
+    for path in translated:
+        by_name.setdefault(path.stem, []).append(path)
+    found = [preview_file(outputs), *(preview_file(group) for group in by_name.values())]
+    return [p for p in found if p is not None]
+
+
+def previews(paths: Sequence[Path]) -> tuple[str, str]:
+    """The files' first lines side by side, the transcript beside its translations (HTML), or one
+    after the other (plain text)."""
+    shown = [preview(p) for p in paths]
+    columns = "".join(f"<div style='flex:1 1 0;min-width:16em'>{page}</div>" for page, _ in shown)
+    return (
+        f"<div class='audiototext-previews' style='display:flex;gap:1em;overflow-x:auto'>{columns}</div>",
+        "".join(text for _, text in shown),
+    )
+
+
 def can_burn() -> bool:
     """Whether ffmpeg here renders subtitles (built with libass)."""
     if shutil.which("ffmpeg") is None:
@@ -345,7 +361,6 @@ def can_burn() -> bool:
 
 
 __all__ = [
-    "PLAYER_EMBED_LIMIT",
     "BURNED_SUFFIX",
     "PREVIEW_LINES",
     "Track",
@@ -366,5 +381,7 @@ __all__ = [
     "table_text",
     "preview_file",
     "preview",
+    "preview_files",
+    "previews",
     "can_burn",
 ]

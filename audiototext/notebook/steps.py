@@ -1,7 +1,8 @@
 """The notebook's steps: what each form cell of AudioToText.ipynb calls, one call per cell.
 
 ``setup()`` -> ``choose_input(audio_file)`` (in :mod:`.inputs`) -> ``transcribe(inputs, **fields)`` ->
-``translate(transcription, **fields)`` -> ``show_results(transcription, burn_subtitles=...)``.
+``translate(transcription, **fields)`` -> ``save(save_formats=..., from_json=...)`` (in :mod:`.saving`)
+-> ``show_results(transcription, burn_subtitles=...)``.
 Each step fails with one line (:class:`~audiototext.notebook.output.NotebookError`) and keeps
 what was already written.
 """
@@ -106,6 +107,19 @@ class Transcription:
         return [p for group in self.files_by_input() for p in group]
 
 
+_LAST: list[Transcription] = []
+
+
+def remember(transcription: Transcription | None) -> None:
+    """Keep ``transcription`` as this session's last one (the Save step writes from it)."""
+    _LAST[:] = [transcription] if transcription is not None else []
+
+
+def last_transcription() -> Transcription | None:
+    """This session's last transcription (from the Transcribe or Save step), or None."""
+    return _LAST[0] if _LAST else None
+
+
 def _sources(inputs: Inputs | str | Sequence[str]) -> list[str]:
     if isinstance(inputs, Inputs):
         return inputs.resolve()
@@ -158,7 +172,9 @@ def transcribe(inputs: Inputs | str | Sequence[str], **values) -> Transcription:
         )
     if failed:
         print(f"⚠️ {len(failed)} of {len(done)} inputs failed (see above); the others were written.")
-    return Transcription(done, options)
+    transcription = Transcription(done, options)
+    remember(transcription)
+    return transcription
 
 
 # --- step 4: DeepL ------------------------------------------------------------------------------
@@ -239,12 +255,15 @@ def show_results(transcription: Transcription, *, burn_subtitles: bool = False, 
         transcription: what :func:`transcribe` returned (and :func:`translate` added to).
         burn_subtitles: also write ``<name>_subtitled.mp4`` per input with the subtitles burned in
             (the DeepL translation when there is one), listed and zipped with the rest.
-        download: in Colab, download the zip (``files.download``); in Jupyter the files are links.
+        download: in Colab, offer the zip for download (``files.download``), asking once per
+            session; in Jupyter the files are links.
 
     Returns:
         The zip's path, or None when nothing was written.
     """
     setup_logging()
+    if transcription is None:
+        raise NotebookError("Nothing to show yet: run the Transcribe step (or the Save step with from_json) first")
     if burn_subtitles:
         _burn_all(transcription)
     files = [p for p in transcription.files if Path(p).is_file()]
@@ -271,17 +290,35 @@ def show_results(transcription: Transcription, *, burn_subtitles: bool = False, 
             _show_player(result, transcription.translations.get(index, []), transcription.options, env)
             _show_previews(result)
     if download and colab.in_colab():
-        colab.download(archive)
+        _offer_zip(archive)
     return archive
 
 
+#: This session's answer to "download the results zip?" (asked once, issue 19, point 10).
+_ZIP_ANSWER: list[bool] = []
+
+
+def _offer_zip(archive: Path) -> None:
+    """Colab: ask once whether to download the results zip; later runs of the step do as answered."""
+    if not _ZIP_ANSWER:
+        try:
+            reply = input(f"⬇️ Download {archive.name} to your computer? [y/N] (asked once this session) ")
+        except (EOFError, RuntimeError, OSError):  # no one to ask (Run all without a browser): no
+            reply = ""
+        _ZIP_ANSWER.append(reply.strip().lower() in ("y", "yes"))
+        if not _ZIP_ANSWER[0]:
+            print(f"Not downloaded: {archive} is in the Files pane (📁), and this step won't ask again.")
+    if _ZIP_ANSWER[0]:
+        colab.download(archive)
+
+
 def _show_player(result: FileResult, translations: list, options: Options, env: str) -> None:
-    if not rich():
+    if not rich() or result.source.lower().endswith(".json"):  # read from a .json: no media to play
         return
     found = results.tracks(result, translations)
     if not found:
         return
-    src, reason = results.media_source(result.source, env)
+    src, reason = results.media_source(result.source, env, stream=_stream if env == "colab" else None)
     if src is None:
         show(f"<p>▶️ {reason}</p>", reason)
         return
@@ -291,11 +328,18 @@ def _show_player(result: FileResult, translations: list, options: Options, env: 
     )
 
 
+def _stream(path: Path) -> str:
+    """``path`` streamed from this kernel to Colab's page (its port proxy), for the player."""
+    from .serve import media_server
+
+    server = media_server("0.0.0.0")  # Colab's proxy reaches the runtime's ports; files only by token
+    return colab.proxy_url(server.port) + server.add(path)
+
+
 def _show_previews(result: FileResult) -> None:
-    for paths in (result.outputs, result.translated_outputs):
-        path = results.preview_file(paths)
-        if path is not None:
-            show(*results.preview(path))
+    paths = results.preview_files(result.outputs, result.translated_outputs)
+    if paths:
+        show(*results.previews(paths))
 
 
 def _burn_all(transcription: Transcription) -> None:
@@ -330,5 +374,7 @@ __all__ = [
     "Transcription",
     "transcribe",
     "translate",
+    "remember",
+    "last_transcription",
     "show_results",
 ]

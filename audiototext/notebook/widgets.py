@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import AudioToTextError, OptionsError
 from . import colab, fields
 from .output import NotebookError, display, setup_logging, show, stop
+from .saving import save
 from .steps import Inputs, Transcription, choose_input, show_results, transcribe, translate
 
 #: The dropdown entry for "no DeepL translation".
@@ -37,17 +38,24 @@ class Form:
 
 
 def run_form(values: dict, *, upload=None) -> Transcription:
-    """What the form's Run button does: the Input, Transcribe, DeepL and Results steps in turn."""
+    """What the form's Run button does: the Input, Transcribe, DeepL, Save and Results steps in turn;
+    with ``from_json`` only the Save and Results steps (the files are written from the .json)."""
     defaults = fields.defaults()
     unknown = sorted(set(values) - set(defaults))
     if unknown:
         raise stop(OptionsError(f"Unknown field(s) {', '.join(unknown)}: use {', '.join(defaults)}"))
     values = {**defaults, **values}
+    if str(values["from_json"]).strip():
+        transcription = save(save_formats=values["save_formats"], from_json=values["from_json"])
+        show_results(transcription, burn_subtitles=False)
+        return transcription
     audio_file = str(values["audio_file"]).strip()
     inputs = choose_input(audio_file) if audio_file else Inputs(upload=upload)
     transcription = transcribe(inputs, **{k: values[k] for k in fields.STEPS["transcribe"]})
     if values["deepl_target_language"]:
         translate(transcription, **{k: values[k] for k in fields.STEPS["translate"]})
+    if str(values["save_formats"]).strip():
+        save(transcription, save_formats=values["save_formats"])
     show_results(transcription, burn_subtitles=bool(values["burn_subtitles"]))
     return transcription
 
@@ -151,6 +159,7 @@ def _layout(made: dict, upload, run, output):
             coherence,
             advanced,
             *section("DeepL (optional)", fields.STEPS["translate"]),
+            *section("Save in more formats (optional)", fields.STEPS["save"]),
             *section("Results", fields.STEPS["results"]),
             run,
             output,

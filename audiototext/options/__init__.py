@@ -8,7 +8,7 @@ mapping of values (typed, or strings from a command line, form or query) into th
 options before any model is loaded (issue 10, point 6), so ``temperature=5`` fails at once with
 the option's name and range.
 
-The rules between options live here and nowhere else:
+The rules between options live in :mod:`.rules` and nowhere else:
 
 1. With the ``whisper`` subtitle style, ``highlight_words``, ``max_line_width``,
    ``max_line_count`` and ``max_words_per_line`` need word timestamps: they turn
@@ -20,8 +20,14 @@ The rules between options live here and nowhere else:
 2. ``engine`` defaults to faster-whisper when it is installed (:func:`default_engine`).
 3. English with tiny/base/small/medium uses the English-only ``.en`` model, as the original
    AudioToText did (issue 12, point 5); never to translate.
-4. An ``api_key`` without an explicit engine selects the OpenAI API engine (issue 12, point 6).
+4. An ``api_key``, or an API model name (``whisper-1``, ``gpt-4o-transcribe``...), without an
+   explicit engine selects the OpenAI API engine (issue 12, point 6; issue 19, point 8); an API
+   model with a local engine, or a Whisper model with the API engine, is an error.
 5. A DeepL target is checked at once (:func:`audiototext.translation.resolve_target`).
+6. ``turbo`` (large-v3-turbo) was not trained to translate: translating with it is refused
+   before it loads (issue 19, point 8).
+7. On the command line, ``--deepl_api_key`` alone translates to English (British), as the
+   original AudioToText did (issue 19, point 7).
 
 Per face: the CLI builds its parser from :data:`OPTIONS` (``cli.build_parser``); the notebook
 uses :func:`form_fields`, :func:`dropdown` and :func:`options_from_form`; the service uses
@@ -37,19 +43,10 @@ from typing import TYPE_CHECKING, Any
 from collections.abc import Collection, Mapping
 
 from ..errors import OptionsError
-from .docs import markdown_table
 from .registry import OPTIONS, REGISTRY, for_face, option
-from .spec import (
-    API_ENGINE,
-    API_MODEL,
-    ENGLISH_SIZES,
-    FACES,
-    GROUPS,
-    LINE_OPTIONS,
-    STYLE_OPTIONS,
-    Option,
-    default_engine,
-)
+from .rules import apply_rules
+from .docs import markdown_table
+from .spec import API_ENGINE, API_MODEL, FACES, GROUPS, LINE_OPTIONS, STYLE_OPTIONS, Option, default_engine
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..longaudio import ParallelOptions
@@ -96,70 +93,8 @@ def resolve(values: Mapping[str, Any], *, face: str = "cli", explicit: Collectio
     for name in ("language", "output_formats"):  # normalised by their checks when given, not as defaults
         if name not in given:
             v[name] = REGISTRY[name].parse(v[name], face)
-    _style_rule(v, chosen, face)
-    _words_rule(v, chosen, face)
-    _api_rule(v, chosen)
-    _english_rule(v)
+    apply_rules(v, chosen, face)
     return v
-
-
-def _style_rule(v: dict[str, Any], chosen: set[str], face: str) -> None:
-    if v["subtitle_style"] == "whisper":
-        netflix_only = [n for n in STYLE_OPTIONS if v[n] is not None]
-        if netflix_only:
-            names = ", ".join(REGISTRY[n].display(face) for n in netflix_only)
-            raise OptionsError(
-                f"{names} apply to the netflix subtitle style, not to the whisper style: drop them or "
-                f"set {REGISTRY['subtitle_style'].display(face)} netflix",
-                option=netflix_only[0],
-            )
-        return
-    if v["word_timestamps"] or not {"srt", "vtt"} & set(v["output_formats"]):
-        return
-    if "word_timestamps" in chosen:
-        log.info("Without word timestamps, each subtitle's time is estimated from its segment's time")
-        return
-    log.debug("The netflix subtitle style times cues by their words: turning word_timestamps on")
-    v["word_timestamps"] = True
-
-
-def _words_rule(v: dict[str, Any], chosen: set[str], face: str) -> None:
-    wanting = [name for name in LINE_OPTIONS if v[name]]
-    if not wanting or v["word_timestamps"] or v["subtitle_style"] != "whisper":
-        return
-    if "word_timestamps" in chosen:
-        names = " and ".join(REGISTRY[n].display(face) for n in wanting)
-        verb = "needs" if len(wanting) == 1 else "need"
-        raise OptionsError(
-            f"{names} {verb} word timestamps, but {REGISTRY['word_timestamps'].display(face)} is set "
-            "to False: drop one or the other",
-            option="word_timestamps",
-        )
-    log.info(
-        "%s need%s word timestamps: turning word_timestamps on", " and ".join(wanting), "s" if len(wanting) == 1 else ""
-    )
-    v["word_timestamps"] = True
-
-
-def _api_rule(v: dict[str, Any], chosen: set[str]) -> None:
-    if v["api_key"] and "engine" not in chosen:
-        v["engine"] = API_ENGINE
-    if v["engine"] == API_ENGINE and "model" not in chosen:
-        v["model"] = API_MODEL
-
-
-def _english_rule(v: dict[str, Any]) -> None:
-    from ..languages import resolve_language
-    from ..models import english_model
-
-    if v["engine"] == API_ENGINE or v["task"] != "transcribe" or v["model"] not in ENGLISH_SIZES:
-        return
-    if resolve_language(v["language"]) != "en":
-        return
-    english = english_model(v["model"])
-    if english:
-        log.info("Using %s for English", english)
-        v["model"] = english
 
 
 def deepl_options(values: Mapping[str, Any]) -> DeepLOptions | None:

@@ -151,11 +151,13 @@ def _output_options() -> tuple[Option, ...]:
     from ..style import PRESETS
 
     return (
-        Option("output_dir", Path, Path("."), group="output", aliases=("-o",), form_default="audio_transcription",
+        # The original AudioToText's defaults: its folder, and on its command line all five formats.
+        Option("output_dir", Path, Path("audio_transcription"), group="output", aliases=("-o",),
                faces=_LOCAL, why="the service keeps each job's files under --data-dir",
                help="directory for the output files"),
         Option("output_formats", str, "txt,vtt,srt", group="output", check=_check_formats,
                suggestions=_output_presets, aliases=("--output_format", "--output-format", "-f"),
+               cli_default="txt,vtt,srt,tsv,json",
                help="comma-separated list of txt, vtt, srt, tsv, json, or all"),
         Option("subtitle_style", str, "netflix", group="output", choices=PRESETS,
                help="how srt and vtt cues are made: netflix (reading rules: 2 lines of 42 characters, 20 "
@@ -182,6 +184,10 @@ def _output_options() -> tuple[Option, ...]:
                why="terminal presentation", help="print only errors"),
         Option("no_progress", bool, False, group="output", flag=True, faces=_CLI,
                why="terminal presentation", help="hide progress bars"),
+        Option("from_json", bool, False, group="output", flag=True, faces=_CLI,
+               why="the notebook's Save step and Python (audiototext.saving) read a .json themselves",
+               help="the inputs are .json transcripts written before: write the output formats (and the DeepL "
+                    "translation) from them without transcribing again"),
         Option("skip_install", bool, False, group="output", flag=True, faces=_CLI,
                why="the original AudioToText's command line; accepted and ignored",
                help="accepted for the original AudioToText command line; does nothing"),

@@ -76,6 +76,7 @@ class Option:
         faces: where the option is offered; ``why`` says why a face lacks it.
         form_name: the notebook's field name, when it differs (AudioToText's names).
         form_default: the notebook's default, when it differs (``large-v3`` on a Colab GPU).
+        cli_default: the command line's default, when it differs (the original AudioToText's).
         default_text: how the help shows a computed default.
         metavar: the CLI's placeholder for the value.
         doc: the README's text, when ``help`` is too long for a table.
@@ -102,6 +103,7 @@ class Option:
     why: str = ""
     form_name: str | None = None
     form_default: Any = _UNSET
+    cli_default: Any = _UNSET
     default_text: str | None = None
     metavar: str | None = None
     doc: str | None = None
@@ -120,8 +122,9 @@ class Option:
         return self.form_name or self.name
 
     def default_value(self, face: str = "cli") -> Any:
-        """The default, computed when it is a function (the notebook's own where it has one)."""
-        value = self.form_default if face == "notebook" and self.form_default is not _UNSET else self.default
+        """The default, computed when it is a function (the notebook's or the CLI's own where it has one)."""
+        own = {"notebook": self.form_default, "cli": self.cli_default}.get(face, _UNSET)
+        value = self.default if own is _UNSET else own
         return value() if callable(value) else value
 
     def dropdown(self) -> tuple:

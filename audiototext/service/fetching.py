@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from .. import media
+from .. import media, pages
 from ..errors import MediaError
 from .checks import DISK_FULL, StorageError, disk_error, safe_suffix, storage_error
 
@@ -94,69 +93,26 @@ def fetch_url(url: str, dest_dir: Path, stem: str, *, is_video: bool, max_bytes:
     return path
 
 
-class _YtdlpLog:
-    """yt-dlp's messages into our log; remembers them to explain a missing file."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def debug(self, msg: str) -> None:
-        self.lines.append(msg)
-        log.debug("yt-dlp: %s", msg)
-
-    info = debug
-
-    def warning(self, msg: str) -> None:
-        self.lines.append(msg)
-        log.warning("yt-dlp: %s", msg)
-
-    def error(self, msg: str) -> None:
-        self.lines.append(msg)
-        log.error("yt-dlp: %s", msg)
-
-
 def fetch_video_page(url: str, dest_dir: Path, stem: str, *, max_bytes: int, timeout: float) -> Path:
-    """The best audio (or video) of the page at ``url``, via yt-dlp, as ``<stem>.<ext>``.
+    """The best audio (or video) of the page at ``url``, via yt-dlp, as ``<stem>.<ext>``
+    (:func:`audiototext.pages.download_page`, shared with the CLI and the notebook).
 
     Raises:
         MediaError: yt-dlp is missing, failed, found nothing, or the file passed ``max_bytes``.
     """
     try:
-        import yt_dlp
-    except ImportError as e:
-        raise MediaError("is_video=true needs yt-dlp: pip install 'audiototext[service]'", source=url) from e
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    logger = _YtdlpLog()
-    options = {
-        "outtmpl": str(dest_dir / f"{stem}.%(ext)s"),
-        "format": "bestaudio/best",
-        "noplaylist": True,
-        "playlist_items": "1",
-        "max_filesize": max_bytes,
-        "socket_timeout": timeout,
-        "logger": logger,
-        "quiet": True,
-        "no_warnings": False,
-        "noprogress": True,
-        "overwrites": True,
-        "cachedir": False,
-    }
-    try:
-        with yt_dlp.YoutubeDL(options) as ydl:
-            ydl.download([url])
-    except yt_dlp.utils.DownloadError as e:
-        reason = re.sub(r"^ERROR:\s*", "", str(e)).strip()
-        if full := disk_error(e) or _disk_full_text(reason):
+        return pages.download_page(
+            url,
+            dest_dir,
+            stem,
+            max_bytes=max_bytes,
+            timeout=timeout,
+            install="is_video=true needs yt-dlp: pip install 'audiototext[service]'",
+        )
+    except MediaError as e:  # the server's full disk is the server's error, not the link's
+        if full := disk_error(e.__cause__) or _disk_full_text(str(e)):
             raise full from e
-        raise MediaError(f"{url}: could not get the video ({reason}); check the link", source=url) from e
-    files = [p for p in dest_dir.glob(f"{stem}.*") if not p.name.endswith((".part", ".ytdl"))]
-    if not files:
-        if any("max-filesize" in line for line in logger.lines):
-            raise MediaError(
-                f"{url}: the video is more than the limit of {max_bytes} bytes", source=url, limit=max_bytes
-            )
-        raise MediaError(f"{url}: the page has no video or audio to download; check the link", source=url)
-    return files[0]
+        raise
 
 
 def _disk_full_text(reason: str) -> OSError | None:

@@ -92,7 +92,7 @@ def available_targets(auth_key: str | None = None, *, server_url: str | None = N
     key = (auth_key or os.environ.get("DEEPL_AUTH_KEY") or "").strip()
     server_url = server_url or os.environ.get("DEEPL_SERVER_URL") or None
     if not key:
-        log.info("DeepL: No API key: showing the built-in list of target languages")
+        log.debug("DeepL: No API key: showing the built-in list of target languages")
     else:
         try:
             with _translator(key, server_url) as translator:
@@ -101,7 +101,7 @@ def available_targets(auth_key: str | None = None, *, server_url: str | None = N
                 DeepLTarget(str(lang.code), str(lang.name), bool(lang.supports_formality)) for lang in reported
             )
             if added:
-                log.info("DeepL: New target languages: %s", ", ".join(f"{t.name} [{t.code}]" for t in added))
+                log.debug("DeepL: New target languages: %s", ", ".join(f"{t.name} [{t.code}]" for t in added))
         except Exception as e:  # never raise: the built-in list is a complete answer; log why
             log.info("DeepL: Cannot read the target languages (%s): showing the built-in list", e)
     return tuple(t.name for t in known_targets())

@@ -237,7 +237,7 @@ class _Job:
         upload = self.source
         if has_video or self.source.suffix.lower().lstrip(".") not in ACCEPTED_FORMATS:
             upload = convert_to_flac(self.source, self.tmp / f"{_safe_stem(self.source)}.flac")
-            log.info("Converted %s to FLAC for the API (%d bytes)", self.source.name, upload.stat().st_size)
+            log.debug("Converted %s to FLAC for the API (%d bytes)", self.source.name, upload.stat().st_size)
         if self.duration <= 0:  # some containers do not state a duration
             self.duration = len(self.audio()) / 16000
         cap = MAX_PIECE_SECONDS.get(engine.model_name)

@@ -1,0 +1,121 @@
+"""Writing formats from a kept result, without transcribing again (issue 19, point 6).
+
+A transcript is kept as the ``.json`` output (Whisper's result dict: ``text``, ``segments`` with
+their ``words`` when word timestamps were on, ``language``) or, in the notebook, in memory.
+:func:`save_formats` writes any formats from it with the current writer options — a new format,
+or the same ones with other line limits — and :func:`save_from_json` does it for a ``.json``
+file, translating with DeepL too when asked: ``audiototext --from-json out/talk.json -f srt,vtt``.
+A file is never written over the ``.json`` it was read from.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from collections.abc import Callable, Sequence
+
+from .errors import AudioToTextError, OptionsError
+from .outputs import FileResult, translate_result, write_or_rescue
+from .subtitles import WriterOptions, output_path, parse_formats
+from .transcript import Segment, Transcript
+
+log = logging.getLogger(__name__)
+
+
+def transcript_from_json(path: str | Path) -> Transcript:
+    """The transcript kept in a ``.json`` output (this package's or the ``whisper`` CLI's).
+
+    Raises:
+        OptionsError: the file is missing, not JSON, or holds no ``segments`` list; says what to give.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        transcript = Transcript.from_dict(data)
+        if not isinstance(data.get("segments"), list):
+            raise ValueError("no segments list")
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e) or type(e).__name__
+        raise OptionsError(
+            f"{path}: not a transcript .json ({reason}); give a .json file that audiototext or whisper wrote "
+            "(output format json)",
+            option="from_json",
+            value=str(path),
+        ) from e
+    if not transcript.duration and transcript.segments:
+        transcript = Transcript(transcript.segments, transcript.language, transcript.segments[-1].end, transcript.task)
+    return transcript
+
+
+def save_formats(
+    transcript: Transcript,
+    output_dir: Path,
+    stem: str,
+    formats: str | Sequence[str],
+    writer: WriterOptions = WriterOptions(),
+    *,
+    suffix: str = "",
+    source: str = "",
+    keep: Sequence[Path] = (),
+) -> list[Path]:
+    """Write ``transcript`` as ``<output_dir>/<stem><suffix>.<fmt>`` for each format; a target that
+    is one of ``keep`` (the file it was read from) is left as it is and not listed.
+
+    Raises:
+        OptionsError: an unknown format.
+        OutputError: the folder refused the files (they were rescued; the message says where).
+    """
+    kept = {Path(p).resolve() for p in keep}
+    chosen = [f for f in parse_formats(formats) if output_path(output_dir, stem, f, suffix).resolve() not in kept]
+    if len(chosen) < len(parse_formats(formats)):
+        log.info("%s: the .json it was read from is kept as it is", source or stem)
+    if not chosen:
+        return []
+    written = write_or_rescue(transcript, Path(output_dir), stem, chosen, writer, suffix=suffix, source=source)
+    if written.error:
+        raise written.error
+    for path in written.paths:
+        log.info("Wrote %s", path)
+    return written.paths
+
+
+def save_from_json(path: str | Path, options, *, on_line: Callable[[Segment], None] | None = None) -> FileResult:
+    """Write ``options.formats`` from a ``.json`` transcript into ``options.output_dir``, named after
+    the file (``talk.json`` -> ``talk.srt``), then translate them with DeepL when ``options.deepl``
+    is set. Errors are caught and recorded in the result, as :meth:`Pipeline.run_file` does.
+
+    Args:
+        path: the ``.json`` output of an earlier run.
+        options: the pipeline's :class:`~audiototext.pipeline.Options` (formats, folder, writer, DeepL).
+        on_line: each DeepL-translated line as it is written.
+    """
+    path = Path(path)
+    result = FileResult(str(path), stem=path.stem)
+    try:
+        result.transcript = transcript_from_json(path)
+        result.outputs = save_formats(
+            result.transcript,
+            options.output_dir,
+            path.stem,
+            options.formats,
+            options.writer,
+            source=str(path),
+            keep=[path],
+        )
+        if options.deepl is not None:
+            translate_result(
+                result,
+                options.deepl,
+                output_dir=options.output_dir,
+                formats=options.formats,
+                writer=options.writer,
+                on_line=on_line,
+            )
+    except AudioToTextError as e:
+        log.error("%s", e)
+        result.error = e
+    return result
+
+
+__all__ = ["transcript_from_json", "save_formats", "save_from_json"]
