@@ -83,8 +83,8 @@ class _Grammar:
 
     def __init__(self, language: str | None):
         self.unspaced = is_unspaced(language)
-        self.no_break_after = _words_of(_ARTICLES, language) | _words_of(_PREPOSITIONS, language)
         self.conjunctions = _words_of(_CONJUNCTIONS, language)
+        self.no_break_after = _words_of(_ARTICLES, language) | _words_of(_PREPOSITIONS, language) | self.conjunctions
         self.prepositions = _words_of(_PREPOSITIONS, language)
 
     def cost(self, before: str, after: str) -> float:
@@ -260,11 +260,10 @@ class _Cutter:
     def _beyond(self, i: int, j: int) -> bool:
         """Whether cues starting before word ``i`` and ending with word ``j - 1`` can only break more rules."""
         s, words = self.style, self.words
-        if len(_join([w.word for w in words[i:j]])) > self.max_chars:
+        # Twice the limits: a cue that long breaks them, and taking it could at most spare its neighbours.
+        if len(_join([w.word for w in words[i:j]])) > 2 * self.max_chars:
             return True
-        if s.max_cue_duration is not None and words[j - 1].end - words[i].start > s.max_cue_duration + s.linger:
-            return True
-        return i > 0 and words[i].start - words[i - 1].end > s.max_pause
+        return s.max_cue_duration is not None and words[j - 1].end - words[i].start > 2 * s.max_cue_duration + s.linger
 
 
 # --- words for text without word times -------------------------------------------------------------

@@ -114,14 +114,16 @@ def write_or_rescue(
     *,
     suffix: str = "",
     source: str = "",
+    reference: Transcript | None = None,
 ) -> Written:
-    """Write ``transcript``'s files into ``output_dir``; when it refuses them, into :func:`rescue_dir`."""
+    """Write ``transcript``'s files into ``output_dir``; when it refuses them, into :func:`rescue_dir`.
+    ``reference``: for a translation, its source transcript (its word times time the cues)."""
     try:
-        return Written(write_files(transcript, output_dir, stem, formats, style, suffix=suffix))
+        return Written(write_files(transcript, output_dir, stem, formats, style, suffix=suffix, reference=reference))
     except OutputError as error:
         where = rescue_dir()
         try:
-            saved = write_files(transcript, where, stem, formats, style, suffix=suffix)
+            saved = write_files(transcript, where, stem, formats, style, suffix=suffix, reference=reference)
         except OutputError as second:
             return Written(
                 error=OutputError(

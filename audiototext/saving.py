@@ -16,8 +16,9 @@ from pathlib import Path
 from collections.abc import Callable, Sequence
 
 from .errors import AudioToTextError, OptionsError
-from .outputs import FileResult, translate_result, write_or_rescue
-from .subtitles import WriterOptions, output_path, parse_formats
+from .outputs import FileResult, report_written, translate_result, write_or_rescue
+from .style import NETFLIX, SubtitleStyle
+from .subtitles import output_path, parse_formats
 from .transcript import Segment, Transcript
 
 log = logging.getLogger(__name__)
@@ -53,14 +54,18 @@ def save_formats(
     output_dir: Path,
     stem: str,
     formats: str | Sequence[str],
-    writer: WriterOptions = WriterOptions(),
+    style: SubtitleStyle = NETFLIX,
     *,
     suffix: str = "",
     source: str = "",
     keep: Sequence[Path] = (),
+    reference: Transcript | None = None,
+    result: FileResult | None = None,
 ) -> list[Path]:
     """Write ``transcript`` as ``<output_dir>/<stem><suffix>.<fmt>`` for each format; a target that
-    is one of ``keep`` (the file it was read from) is left as it is and not listed.
+    is one of ``keep`` (the file it was read from) is left as it is and not listed. ``reference``:
+    for a translation, its source transcript (its word times time the cues); ``result``: where
+    each srt/vtt file's report against the reading rules is kept.
 
     Raises:
         OptionsError: an unknown format.
@@ -72,11 +77,12 @@ def save_formats(
         log.info("%s: the .json it was read from is kept as it is", source or stem)
     if not chosen:
         return []
-    written = write_or_rescue(transcript, Path(output_dir), stem, chosen, writer, suffix=suffix, source=source)
+    written = write_or_rescue(
+        transcript, Path(output_dir), stem, chosen, style, suffix=suffix, source=source, reference=reference
+    )
     if written.error:
         raise written.error
-    for path in written.paths:
-        log.info("Wrote %s", path)
+    report_written(result or FileResult(source), written.paths, transcript, style, reference=reference)
     return written.paths
 
 
@@ -99,9 +105,10 @@ def save_from_json(path: str | Path, options, *, on_line: Callable[[Segment], No
             options.output_dir,
             path.stem,
             options.formats,
-            options.writer,
+            options.style,
             source=str(path),
             keep=[path],
+            result=result,
         )
         if options.deepl is not None:
             translate_result(
@@ -109,7 +116,7 @@ def save_from_json(path: str | Path, options, *, on_line: Callable[[Segment], No
                 options.deepl,
                 output_dir=options.output_dir,
                 formats=options.formats,
-                writer=options.writer,
+                style=options.style,
                 on_line=on_line,
             )
     except AudioToTextError as e:

@@ -20,6 +20,7 @@ SHOWN = [
     r"Detected language: \w+",
     r"\[\d\d:\d\d\.\d{3} --> \d\d:\d\d\.\d{3}\] .*",
     r"Wrote .+",
+    r"subtitles: \d+ cues?, [\d.]+ % within the reading rules.*",  # issue 17: how each subtitle file measures
     r"DeepL: Translate results from .+ to .+ \[[A-Z-]+\]",
     r"DeepL: Character usage: .+",
     r"--deepl_api_key without --deepl_target_language: translating to English \(British\), as AudioToText did",

@@ -66,20 +66,30 @@ def _write(transcription: Transcription, formats: str, *, keep: list[str]) -> No
     """Each input's transcript and DeepL translations in ``formats``, beside its other files."""
     from ..translation import translated_suffix
 
-    writer = transcription.options.writer
+    style = transcription.options.style
     for index, result in enumerate(transcription.results):
         if not result.ok or result.transcript is None:
             continue
         folder = Path(result.outputs[0]).parent if result.outputs else transcription.options.output_dir
         stem = result.stem or Path(result.source).stem
-        new = save_formats(result.transcript, folder, stem, formats, writer, source=result.source, keep=keep)
+        new = save_formats(
+            result.transcript, folder, stem, formats, style, source=result.source, keep=keep, result=result
+        )
         result.outputs = [*result.outputs, *(p for p in new if p not in result.outputs)]
         for translation in transcription.translations.get(index, []):
             if translation.transcript is None or translation.skipped:
                 continue
             suffix = translated_suffix(translation.target)
             new = save_formats(
-                translation.transcript, folder, stem, formats, writer, suffix=suffix, source=result.source
+                translation.transcript,
+                folder,
+                stem,
+                formats,
+                style,
+                suffix=suffix,
+                source=result.source,
+                reference=result.transcript,
+                result=result,
             )
             result.translated_outputs = [
                 *result.translated_outputs,
