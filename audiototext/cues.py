@@ -29,6 +29,8 @@ _SENTENCE_END = re.compile(r"[.!?…。！？؟][\"'»”’)\]」』]*$")
 _CLAUSE_END = re.compile(r"[,;:、，；：—–-][\"'»”’)\]」』]*$")
 _NO_LINE_START = set("、。，．,.!?！？…:;：；）)]」』》〉\"'”’")
 _KEY = re.compile(r"[^\w']+", re.UNICODE)
+#: A translated cue may appear this much before its text's estimated start (see :meth:`_Cutter.start_of`).
+TRANSLATION_LEAD_IN = 0.5
 
 # Words a line or cue should not end with (the noun follows), and words it may start with.
 _ARTICLES = {
@@ -190,22 +192,31 @@ def _greedy(texts: Sequence[str], width: int, limit: int) -> tuple[str, ...]:
 class _Cutter:
     """The dynamic programme over cue boundaries for one list of words."""
 
-    def __init__(self, words: Sequence[Word], style: SubtitleStyle, language: str | None):
-        self.words, self.style = list(words), style
+    def __init__(self, words: Sequence[Word], style: SubtitleStyle, language: str | None, lead_in: float = 0.0):
+        self.words, self.style, self.lead_in = list(words), style, lead_in
         self.width = style.line_width(language)
         self.grammar = _Grammar(language)
         self.max_chars = (self.width or 10**6) * (style.max_line_count or 10**6)
         self.sentence = [bool(_SENTENCE_END.search(w.word.strip())) for w in self.words]
 
+    def start_of(self, i: int) -> float:
+        """When the cue starting with word ``i`` appears: as the word starts, or (a translation,
+        ``lead_in``) up to that much earlier, taking at most half of the pause before it."""
+        words, start = self.words, self.words[i].start
+        if not self.lead_in:
+            return start
+        room = start if i == 0 else (start - words[i - 1].end - self.style.min_cue_gap) / 2
+        return start - min(self.lead_in, max(0.0, room))
+
     def end_of(self, i: int, j: int) -> float:
         """When the cue of words ``i..j-1`` leaves the screen."""
         s, words = self.style, self.words
-        start, last = words[i].start, words[j - 1].end
+        start, last = self.start_of(i), words[j - 1].end
         end = last + s.linger
         if s.max_cue_duration is not None:
             end = max(last, min(end, start + s.max_cue_duration))
         if j < len(words):
-            end = min(end, words[j].start - s.min_cue_gap)
+            end = min(end, self.start_of(j) - s.min_cue_gap)
         return max(end, start)
 
     def cost(self, i: int, j: int) -> tuple[float, float, tuple[str, ...]]:
@@ -213,9 +224,9 @@ class _Cutter:
         s, words = self.style, self.words
         texts = [w.word for w in words[i:j]]
         lines, soft, overflow = break_lines(texts, self.width, s.max_line_count, self.grammar)
-        start, end = words[i].start, self.end_of(i, j)
+        start, end = self.start_of(i), self.end_of(i, j)
         duration = end - start
-        hard = (1.0 + overflow / 10) if overflow else 0.0
+        hard = (1.5 + overflow / 10) if overflow else 0.0
         chars = cue_chars(lines)
         if s.max_cps is not None and chars > s.max_cps * max(duration, 1e-3):
             hard += 1.0 + (chars / max(duration, 1e-3) - s.max_cps) / s.max_cps
@@ -223,10 +234,10 @@ class _Cutter:
             hard += 1.0 + (s.min_cue_duration - duration)
         if s.max_cue_duration is not None and words[j - 1].end - start > s.max_cue_duration:
             hard += 1.0 + (words[j - 1].end - start - s.max_cue_duration) / s.max_cue_duration
-        if j < len(words) and words[j].start - s.min_cue_gap < start + 1e-3:
+        if j < len(words) and self.start_of(j) - s.min_cue_gap < start + 1e-3:
             hard += 1.0  # the next word starts too soon after this cue's first one
         if any(b.start - a.end > s.max_pause for a, b in zip(words[i:j], words[i + 1 : j])):
-            hard += 1.0
+            hard += 1.5  # text on screen through a silence reads worse than a little too fast
         if s.max_words_per_line is not None and j - i > s.max_words_per_line:
             hard += 1.0
         soft += 1.0 + 1.5 * sum(self.sentence[i : j - 1])
@@ -253,7 +264,7 @@ class _Cutter:
         cues, j = [], n
         while j > 0:
             i, lines = choice[j]
-            cues.append(Cue(self.words[i].start, self.end_of(i, j), lines, tuple(self.words[i:j])))
+            cues.append(Cue(self.start_of(i), self.end_of(i, j), lines, tuple(self.words[i:j])))
             j = i
         return cues[::-1]
 
@@ -400,7 +411,8 @@ def make_cues(
         start = max(w.start, last)
         ordered.append(Word(start, max(w.end, start), w.word, w.probability))
         last = start
-    return _Cutter(ordered, style, transcript.text_language).cut()
+    lead_in = TRANSLATION_LEAD_IN if reference is not None else 0.0
+    return _Cutter(ordered, style, transcript.text_language, lead_in).cut()
 
 
 def segments_of(cues: Sequence[Cue]) -> list[Segment]:
