@@ -5,16 +5,21 @@ in ``<stem>.segments.json``; ``en_physicsworks`` is one part, the whole file; th
 recordings are made here, one part per sentence, with pauses of 0.3-2 s between them. From the parts:
 
 * each part is trimmed of its leading and trailing digital silence (first and last sample above
-  -60 dBFS, :data:`DIGITAL_SILENCE_DB`), then of the room noise before and after the voice: it
-  starts with the first 50 ms (slid by 10 ms) whose RMS reaches the pause level below and ends with
-  the last (the FLEURS clips begin with 1-2 s of noise 30-50 dB under their speech);
+  -60 dBFS, :data:`DIGITAL_SILENCE_DB`);
 * inside the trimmed part, ffmpeg ``silencedetect`` finds the pauses of 1 s or more at a level
   :data:`PAUSE_BELOW_PEAK_DB` (25 dB) under the part's loudest 50 ms (its peak RMS). silencedetect
   compares each sample's amplitude, and the peaks of room noise sit 10-20 dB above its RMS: at
   35 dB it found 2 of the physics lecture's pauses, at 25 dB 15, and on every recording here the
   loudest 50 ms inside a pause it finds is still 31 dB or more under the part's peak (not speech);
-* the **speech** is the trimmed parts less those pauses; its **onsets** are each part's trimmed
-  start and the end of each such pause.
+* each stretch between those pauses starts at its first 10 ms frame within
+  :data:`EDGE_BELOW_PEAK_DB` (30 dB) of the part's peak RMS that begins 50 ms at that level, and
+  ends at the last such frame: the fleurs clips hold up to 2.5 s of room noise before the voice,
+  with clicks that keep silencedetect from seeing one pause in it;
+* the **speech** is those stretches; its **onsets** are where each starts (each part's first voice
+  and the end of each pause).
+
+Level is not voice: a loud non-speech sound (the crash of the physics lecture's demonstration at
+191.7 s) counts as speech.
 
 Nothing here uses the package: the yardstick must not share the code it measures.
 """
@@ -39,6 +44,8 @@ DIGITAL_SILENCE_DB = -60.0
 PAUSE_BELOW_PEAK_DB = 25.0
 RMS_WINDOW_S = 0.05
 PAUSE_S = 1.0
+EDGE_BELOW_PEAK_DB = 30.0
+EDGE_FRAMES = 5
 
 LONG = ("en_long_mix", "en_long_udhr_sonnets", "es_long_mix")
 ESPEAK = {"espeak_en": ("en-us", "en"), "espeak_es": ("es", "es")}
@@ -241,22 +248,6 @@ def peak_rms_db(samples: np.ndarray) -> float:
     return float(10 * np.log10(max(np.mean(frames**2, axis=1).max(), 1e-12)))
 
 
-def voiced_edges(samples: np.ndarray, threshold_db: float, hop_s: float = 0.01) -> tuple[int, int]:
-    """Sample indices of the first and past the last 50 ms (slid by 10 ms) whose RMS reaches
-    ``threshold_db``: a part's voice without the room noise recorded before and after it (the FLEURS
-    clips hold 1-2 s of it, well above digital silence)."""
-    size, hop = int(RMS_WINDOW_S * SAMPLE_RATE), int(hop_s * SAMPLE_RATE)
-    if len(samples) <= size:
-        return 0, len(samples)
-    energy = np.concatenate([[0.0], np.cumsum(samples.astype(np.float64) ** 2)])
-    starts = np.arange(0, len(samples) - size + 1, hop)
-    rms_db = 10 * np.log10(np.maximum((energy[starts + size] - energy[starts]) / size, 1e-12))
-    voiced = np.flatnonzero(rms_db >= threshold_db)
-    if not len(voiced):
-        return 0, len(samples)
-    return int(starts[voiced[0]]), int(starts[voiced[-1]] + size)
-
-
 def part_speech(samples: np.ndarray, start: float, end: float) -> tuple[list[tuple[float, float]], float]:
     """The speech inside one part: trimmed of digital silence, less its pauses of 1 s or more."""
     piece = samples[int(round(start * SAMPLE_RATE)) : int(round(end * SAMPLE_RATE))]
@@ -264,25 +255,43 @@ def part_speech(samples: np.ndarray, start: float, end: float) -> tuple[list[tup
     if not len(loud):
         return [], -120.0
     first, last = int(loud[0]), int(loud[-1]) + 1
-    threshold = peak_rms_db(piece[first:last]) - PAUSE_BELOW_PEAK_DB
-    lead, tail = voiced_edges(piece[first:last], threshold)  # the room noise before and after the voice
-    first, last = first + lead, first + tail
     piece = piece[first:last]
-    t0, t1 = start + first / SAMPLE_RATE, start + last / SAMPLE_RATE
-    spans, cursor = [], t0
-    for a, b in silencedetect(piece, threshold, PAUSE_S):
-        if t0 + a > cursor:
-            spans.append((cursor, t0 + a))
-        cursor = max(cursor, t0 + b)
-    if t1 > cursor:
-        spans.append((cursor, t1))
+    threshold = peak_rms_db(piece) - PAUSE_BELOW_PEAK_DB
+    voice = peak_rms_db(piece) - EDGE_BELOW_PEAK_DB
+    t0 = start + first / SAMPLE_RATE
+    spans, cursor = [], 0.0
+    for a, b in [*silencedetect(piece, threshold, PAUSE_S), (len(piece) / SAMPLE_RATE,) * 2]:
+        if a > cursor:
+            edges = voiced_edges(piece[int(cursor * SAMPLE_RATE) : int(a * SAMPLE_RATE)], voice)
+            if edges:
+                spans.append((t0 + cursor + edges[0], t0 + cursor + edges[1]))
+        cursor = max(cursor, b)
     return spans, threshold
+
+
+def voiced_edges(samples: np.ndarray, level_db: float) -> tuple[float, float] | None:
+    """(first, last) second of ``samples`` where the voice is: the first 10 ms frame at ``level_db`` or
+    louder that starts 50 ms at that level, and the last that ends such 50 ms; None when there is none."""
+    size = SAMPLE_RATE // 100
+    frames = samples[: len(samples) // size * size].reshape(-1, size).astype(np.float64)
+    power = np.mean(frames**2, axis=1) if len(frames) else np.zeros(0)
+    level = 10 ** (level_db / 10)
+    n = EDGE_FRAMES
+    if len(power) < n:
+        return None
+    window = np.convolve(power, np.ones(n) / n, mode="valid")  # window[i]: frames i .. i + n - 1
+    starts = np.flatnonzero((power[: len(window)] >= level) & (window >= level))
+    ends = np.flatnonzero((power[n - 1 :] >= level) & (window >= level)) + n - 1
+    if not len(starts) or not len(ends):
+        return None
+    return starts[0] / 100, (ends[-1] + 1) / 100
 
 
 def find_speech(rec: Recording, cache: Path) -> Speech:
     """The recording's :class:`Speech`, computed once per file version and kept in ``cache``."""
     stat = rec.audio.stat()
-    key = f"{rec.audio.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{rec.parts}|{PAUSE_BELOW_PEAK_DB}|v2"
+    levels = f"{PAUSE_BELOW_PEAK_DB}|{EDGE_BELOW_PEAK_DB}|v2"
+    key = f"{rec.audio.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{rec.parts}|{levels}"
     path = cache / f"{rec.name}.speech-{hashlib.sha1(key.encode()).hexdigest()[:10]}.json"
     if path.is_file():
         return Speech(**json.loads(path.read_text(encoding="utf-8")))

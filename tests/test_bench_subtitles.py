@@ -196,6 +196,15 @@ def test_speech_is_the_trimmed_part_less_its_long_pauses():
     assert threshold == pytest.approx(-13.5 - subtitle_data.PAUSE_BELOW_PEAK_DB, abs=0.5)
 
 
+def test_room_noise_before_and_after_the_voice_is_not_speech():
+    """0.8 s of room noise (-50 dBFS, no pause over 1 s) before the voice and 0.6 s after it: trimmed."""
+    room = np.random.default_rng(0).normal(0, 0.003, 12800 + 9600).astype(np.float32)
+    samples = np.concatenate([np.zeros(32000, np.float32), room[:12800], tone(1.0), room[12800:]])
+    spans, _ = subtitle_data.part_speech(samples, 2.0, len(samples) / subtitle_data.SAMPLE_RATE)
+    assert len(spans) == 1
+    assert spans[0][0] == pytest.approx(2.8, abs=0.015) and spans[0][1] == pytest.approx(3.8, abs=0.015)
+
+
 def test_speech_pauses_and_silences_of_a_recording():
     speech = subtitle_data.Speech(10.0, [(1.0, 3.0), (3.5, 5.0), (7.0, 9.0)], [1.0, 3.5, 7.0], [-45.0])
     assert speech.speech_s == 5.5
