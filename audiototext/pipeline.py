@@ -7,8 +7,9 @@ after) -> decode -> transcribe -> write files -> (optionally) translate with Dee
 translated files. Inputs are isolated: one that fails is recorded and the others go on.
 Transcript files are on disk before translation starts, so a DeepL failure never loses them; an
 output folder that cannot take them (read-only, full) gets them rescued elsewhere
-(:func:`rescue_dir`), and the error says where. Two inputs with the same name get distinct output
-names (:func:`output_stems`).
+(:func:`rescue_dir`), and the error says where. Output names are chosen before decoding
+(:class:`~audiototext.names.OutputNames`): two inputs never share one, no output is written over
+an input, and a read-only earlier output is refused, not replaced.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from .events import Callbacks, ProgressBar, fan_out
 from .languages import language_name
 from .longaudio import Backend, EngineSpec, LongAudioResult, ParallelOptions, make_backend, resolve_mode
 from .longaudio.source import AudioSource, DecodedFile, as_source, duration_of, peak, whole
-from .outputs import FileResult, _distinct, check_output_dir, output_stems, translate_result, write_or_rescue
+from .names import OutputNames, check_outputs, deepl_suffix, short_name
+from .outputs import FileResult, check_output_dir, translate_result, write_or_rescue
 from .subtitles import WriterOptions
 from .transcript import Transcript
 
@@ -91,7 +93,7 @@ class Pipeline:
         self._loading: Future | None = None  # the engine loading in the background (see load_ahead)
         self._backends: dict[str, Backend] = {}
         self._checked: Options | None = None  # the options the last successful preflight checked
-        self._stems: set[str] = set()  # output names used in this run (case folded)
+        self._names: OutputNames | None = None  # the output names of the run in progress
 
     @property
     def mode(self) -> str:
@@ -256,7 +258,7 @@ class Pipeline:
             on_language=self.callbacks.on_language,
             on_progress=fan_out(self.callbacks.on_progress, ProgressBar() if o.progress else None),
         )
-        folder = Path(o.output_dir) / CHECKPOINT_DIR / f"{result.stem}-api"
+        folder = Path(o.output_dir) / CHECKPOINT_DIR / f"{short_name(result.stem)}-api"
         transcript = self.engine.transcribe_file(
             path, o.decode, callbacks, checkpoint_dir=folder if o.parallel.checkpoints else None
         )
@@ -308,7 +310,8 @@ class Pipeline:
         return result
 
     def _transcribe_input(self, source: str | Path, stem: str | None, result: FileResult) -> LongAudioResult:
-        """Fetch, decode to a temporary file (the download goes as soon as it is decoded), transcribe."""
+        """Fetch, name and check the outputs, decode to a temporary file (the download goes as soon
+        as it is decoded), transcribe."""
         from .engines import engine_class
 
         hosted = getattr(engine_class(self.options.engine), "hosted", False)
@@ -318,17 +321,31 @@ class Pipeline:
                 return self._transcribe_file(item.path, result)
             audio = DecodedFile(item.path, name=str(source))
         with audio:
-            return self._transcribe(audio, name=str(source), checkpoint_root=self.options.output_dir, stem=result.stem)
+            return self._transcribe(
+                audio, name=str(source), checkpoint_root=self.options.output_dir, stem=short_name(result.stem)
+            )
 
     def _claim(self, stem: str | None, item: media.MediaInput, source: str) -> str:
-        """The output name for ``item``: ``stem`` when given, else its own name made distinct."""
-        if stem is not None:
-            self._stems.add(stem.casefold())
-            return stem
-        name = _distinct(item.stem, self._stems)
-        if name != item.stem:
-            log.info("%s: another input of this run is named %s: its files are named %s.*", source, item.stem, name)
+        """The output name for ``item`` (``stem`` when given, else its own name made distinct), its
+        files checked before anything is decoded.
+
+        Raises:
+            OutputError: an output file is read-only or not a file (see :func:`check_outputs`).
+        """
+        names = self._names or self._new_names([item.path])
+        names.add_input(item.path)
+        name = stem if stem is not None else names.claim(item.stem, source=source)
+        check_outputs(names.paths(name), source=source)
         return name
+
+    def _new_names(self, inputs: Sequence[str | Path]) -> OutputNames:
+        o = self.options
+        target = getattr(o.deepl, "target", None)
+        if target:
+            from .translation import resolve_target
+
+            target = deepl_suffix(resolve_target(target).name, o.deepl.coherence)
+        return OutputNames(o.output_dir, o.formats, task=o.decode.task, inputs=inputs, deepl=target or "")
 
     def _write(self, result: FileResult, transcript: Transcript, *, suffix: str = "") -> list[Path]:
         """Write ``transcript`` into the output folder, rescued elsewhere when the folder refuses.
@@ -351,7 +368,7 @@ class Pipeline:
         """Every input in turn, each isolated from the others' failures.
 
         The preflight runs first: when it fails, no input is touched and every result carries
-        its error. Inputs with the same name get distinct output names (:func:`output_stems`).
+        its error. Inputs with the same name get distinct output names (:class:`OutputNames`).
         """
         sources = list(sources)
         try:
@@ -360,17 +377,13 @@ class Pipeline:
             except AudioToTextError as e:
                 log.error("%s", e)
                 return [FileResult(str(source), error=e) for source in sources]
-            stems = output_stems(sources)
-            # Links are named once downloaded; reserving every local name first keeps them apart.
-            self._stems = {stem.casefold() for stem in stems if stem}
-            results = []
-            for source, stem in zip(sources, stems):
-                if stem is not None and stem != media.natural_stem(str(source)):
-                    log.info("%s: another input of this run has the same name: its files are named %s.*", source, stem)
-                results.append(self.run_file(source, stem=stem))
-            return results
+            self._names = self._new_names([Path(str(s)).expanduser() for s in sources if not media.is_url(str(s))])
+            # Links are named once downloaded; naming every local input first keeps them apart.
+            stems = [media.natural_stem(str(s)) for s in sources]
+            names = [self._names.claim(stem, source=str(s)) if stem else None for s, stem in zip(sources, stems)]
+            return [self.run_file(source, stem=name) for source, name in zip(sources, names)]
         finally:
-            self._stems = set()
+            self._names = None
             self.close()
 
 

@@ -48,10 +48,15 @@ def test_model_and_output_dir(tmp_path, english_wav, monkeypatch):
 def test_translate_french_to_english_txt(tmp_path, french_wav, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main([str(french_wav), "--task", "translate", "--language", "French", "--output_format", "txt"]) == 0
-    assert [p.name for p in tmp_path.iterdir()] == ["french.txt"]
-    text = (tmp_path / "french.txt").read_text(encoding="utf-8").lower()
-    assert any(word in text for word in ("hello", "everyone", "city", "today", "thank")), text
-    assert "bonjour" not in text and "ville" not in text, text
+    assert [p.name for p in tmp_path.iterdir()] == ["french_English.txt"]  # beside a transcription, never over it
+    words = re.findall(r"[\w']+", (tmp_path / "french_English.txt").read_text(encoding="utf-8").lower())
+    # What the model must get right, with margins another int8 kernel (AVX2, AVX-512) or another
+    # batch composition cannot break (issue 18, point 23): mostly English, hardly any French left.
+    english = {"hello", "good", "everyone", "all", "today", "we", "will", "are", "going", "talk", "speak", "about"}
+    english |= {"city", "town", "inhabitants", "people", "residents", "thank", "thanks", "you", "very", "much"}
+    french = {"bonjour", "à", "tous", "aujourd'hui", "nous", "allons", "parler", "ville", "ses", "habitants", "merci"}
+    assert len(english & set(words)) >= 2, words
+    assert len(french & set(words)) <= 1, words
 
 
 @pytest.mark.slow
