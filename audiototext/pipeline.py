@@ -29,7 +29,7 @@ from .errors import AudioToTextError
 from .events import Callbacks, ProgressBar, fan_out
 from .languages import language_name
 from .longaudio import Backend, EngineSpec, LongAudioResult, ParallelOptions, make_backend, resolve_mode
-from .longaudio.source import AudioSource, DecodedFile, as_source, duration_of, peak, whole
+from .longaudio.source import SILENT_PEAK, AudioSource, DecodedFile, as_source, duration_of, peak, whole
 from .names import OutputNames, check_outputs, deepl_suffix, short_name
 from .outputs import FileResult, check_output_dir, translate_result, write_or_rescue
 from .subtitles import WriterOptions
@@ -38,7 +38,7 @@ from .transcript import Transcript
 log = logging.getLogger(__name__)
 
 #: Below this peak (about -80 dBFS) the audio is treated as silence and not sent to the model.
-SILENCE_PEAK = 1e-4
+SILENCE_PEAK = SILENT_PEAK
 
 
 def _default_engine() -> str:
@@ -67,6 +67,8 @@ class Options:
             batches (see :class:`~audiototext.longaudio.ParallelOptions`); ``mode="off"`` is the
             engine's own sequential decoding, identical to its CLI.
         api_key: OpenAI API key for the "openai-api" engine.
+        audio_track: the audio track of each input, from 1 (None: the one flagged default, else
+            the first that is not silent).
     """
 
     model: str = "base"
@@ -81,6 +83,7 @@ class Options:
     progress: bool = False
     parallel: ParallelOptions = ParallelOptions()
     api_key: str | None = None
+    audio_track: int | None = None
 
 
 class Pipeline:
@@ -260,7 +263,7 @@ class Pipeline:
         )
         folder = Path(o.output_dir) / CHECKPOINT_DIR / f"{short_name(result.stem)}-api"
         transcript = self.engine.transcribe_file(
-            path, o.decode, callbacks, checkpoint_dir=folder if o.parallel.checkpoints else None
+            path, o.decode, callbacks, checkpoint_dir=folder if o.parallel.checkpoints else None, audio_track=o.audio_track
         )
         return LongAudioResult(transcript, Checkpoints(folder) if o.parallel.checkpoints else None)
 
@@ -319,7 +322,7 @@ class Pipeline:
             result.stem = self._claim(stem, item, str(source))
             if hosted:
                 return self._transcribe_file(item.path, result)
-            audio = DecodedFile(item.path, name=str(source))
+            audio = DecodedFile(item.path, name=str(source), track=self.options.audio_track)
         with audio:
             return self._transcribe(
                 audio, name=str(source), checkpoint_root=self.options.output_dir, stem=short_name(result.stem)

@@ -206,6 +206,7 @@ def to_options(v: Mapping[str, Any]) -> Options:
         progress=not (v["quiet"] or v["no_progress"]),
         parallel=long_audio_options(v),
         api_key=v["api_key"],
+        audio_track=v["audio_track"],
     )
 
 

@@ -116,6 +116,9 @@ def _decode_options() -> tuple[Option, ...]:
         Option("language", str, "auto", check=_check_language, suggestions=_languages,
                synonyms={"Auto-Detect": "auto"}, form_default="Auto-Detect",
                help="spoken language (name or code), or auto to detect it"),
+        Option("audio_track", int, None, nullable=True, zero_is_none=True, min=0,
+               help="audio track to transcribe, from 1 as players number them (0: the track the file flags "
+                    "default, else the first that is not silent)"),
         Option("initial_prompt", str, None, nullable=True, form_name="prompt", aliases=("--prompt",),
                help="text to prime the first window (names, spelling, style)"),
         Option("condition_on_previous_text", bool, True, form_name="coherence_preference",

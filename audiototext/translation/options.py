@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +77,13 @@ def read_glossary(path: Path | str) -> dict[str, str]:
             are no entries. The message names the file and the line.
     """
     path = Path(path)
+    if path.exists() and not path.is_file():  # a FIFO or a device would be waited on forever
+        raise _glossary_error(
+            path,
+            f"The DeepL glossary {str(path)!r} is "
+            + ("a named pipe (FIFO)" if stat.S_ISFIFO(path.stat().st_mode) else "not a regular file")
+            + ", not a file: save it to a UTF-8 CSV file with one 'source,target' pair per row and give that",
+        )
     try:
         with path.open(newline="", encoding="utf-8-sig") as stream:
             rows = list(csv.reader(stream))
