@@ -263,7 +263,11 @@ class Pipeline:
         )
         folder = Path(o.output_dir) / CHECKPOINT_DIR / f"{short_name(result.stem)}-api"
         transcript = self.engine.transcribe_file(
-            path, o.decode, callbacks, checkpoint_dir=folder if o.parallel.checkpoints else None, audio_track=o.audio_track
+            path,
+            o.decode,
+            callbacks,
+            checkpoint_dir=folder if o.parallel.checkpoints else None,
+            audio_track=o.audio_track,
         )
         return LongAudioResult(transcript, Checkpoints(folder) if o.parallel.checkpoints else None)
 
