@@ -152,9 +152,10 @@ class Pipeline:
     def preflight(self) -> None:
         """Check what can fail before the first input is downloaded or decoded.
 
-        The model resolves (an unknown name fails at once), the engine exists, the output folder
-        exists or is created and takes a file, and with DeepL the key is accepted and quota is
-        left (one usage request). Done once per options.
+        The model resolves (an unknown name fails at once) and suits the task and language (no
+        English-only model for Spanish), the device exists, the model cache can be written, the
+        engine exists, the output folder exists or is created and takes a file, and with DeepL
+        the key is accepted and quota is left (one usage request). Done once per options.
 
         Raises:
             AudioToTextError: ``ModelError``, ``OptionsError``, ``OutputError`` or
@@ -167,9 +168,9 @@ class Pipeline:
         from .options import API_ENGINE
 
         if o.engine != API_ENGINE:  # the API's models are not Whisper checkpoints
-            from .models import resolve
+            from .preflight import check_model_and_device
 
-            resolve(o.model)
+            check_model_and_device(o.engine, o.model, o.device, o.decode.task, o.decode.language)
         engine_class(o.engine)
         check_output_dir(o.output_dir)
         if o.deepl is not None:

@@ -15,7 +15,8 @@ The rules between options live here and nowhere else:
    False, which is an error.
 2. ``engine`` defaults to faster-whisper when it is installed (:func:`default_engine`).
 3. English with tiny/base/small/medium uses the English-only ``.en`` model, as the original
-   AudioToText did (issue 12, point 5); never to translate.
+   AudioToText did (issue 12, point 5); never to translate. A ``.en`` model chosen for another
+   language or to translate is refused, naming the multilingual model (issue 18, point 10).
 4. An ``api_key`` without an explicit engine selects the OpenAI API engine (issue 12, point 6).
 5. A DeepL target is checked at once (:func:`audiototext.translation.resolve_target`).
 
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from collections.abc import Collection, Mapping
 
 from ..errors import OptionsError
+from ..preflight import check_english_only
 from .registry import OPTIONS, REGISTRY, for_face, option
 from .spec import API_ENGINE, API_MODEL, ENGLISH_SIZES, FACES, GROUPS, LINE_OPTIONS, Option, default_engine
 
@@ -84,6 +86,8 @@ def resolve(values: Mapping[str, Any], *, face: str = "cli", explicit: Collectio
     _words_rule(v, chosen, face)
     _api_rule(v, chosen)
     _english_rule(v)
+    if v["engine"] != API_ENGINE:  # paths are checked by the preflight, which reads their vocabulary
+        check_english_only(v["model"], v["task"], v["language"], flag=REGISTRY["model"].display(face), paths=False)
     return v
 
 
