@@ -390,6 +390,10 @@ class Pipeline:
             stems = [media.natural_stem(str(s)) for s in sources]
             names = [self._names.claim(stem, source=str(s)) if stem else None for s, stem in zip(sources, stems)]
             return [self.run_file(source, stem=name) for source, name in zip(sources, names)]
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: worker processes stop now, not after their batch
+            for backend in self._backends.values():
+                getattr(backend, "terminate", backend.close)()
+            raise
         finally:
             self._names = None
             self.close()

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..errors import MediaError
+from ..interrupts import forget, keep, registered
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +151,7 @@ class DecodedFile:
         handle, temporary = tempfile.mkstemp(prefix="audiototext-", suffix=".s16", dir=folder)
         os.close(handle)
         self.path, self.track, self._samples = Path(temporary), candidates[0], 0
+        keep(self.path)  # removed by stop_children if the process is stopped while this file is in use
         try:
             for number, candidate in enumerate(candidates, 1):
                 self.track = candidate
@@ -168,14 +170,19 @@ class DecodedFile:
         from ..media import decode_command, ffmpeg_path, write_failure
 
         command = decode_command(path, str(self.path), track=self.track.number)
-        try:
-            done = subprocess.run(command, check=True, capture_output=True)
-        except subprocess.CalledProcessError as e:
-            lines = (e.stderr or b"").decode("utf-8", "replace").strip().splitlines() or ["unknown error"]
+        # Popen, not run: the process is registered, so that a service stopping can end it.
+        with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as ffmpeg, registered(ffmpeg):
+            try:
+                stderr = ffmpeg.communicate()[1]
+            except BaseException:  # Ctrl-C, SIGTERM: ffmpeg goes too
+                ffmpeg.kill()
+                raise
+        if ffmpeg.returncode != 0:
+            lines = (stderr or b"").decode("utf-8", "replace").strip().splitlines() or ["unknown error"]
             reason = lines[-1].replace(ffmpeg_path(path), name).replace(str(path), name)
-            raise MediaError(f"{name}: ffmpeg could not decode the audio ({reason})", source=name) from e
+            raise MediaError(f"{name}: ffmpeg could not decode the audio ({reason})", source=name)
         self._samples = self.path.stat().st_size // 2
-        failure = write_failure(done.stderr)
+        failure = write_failure(stderr)
         if failure is not None:
             raise MediaError(
                 f"{name}: the decoded audio could not be written to the temporary folder {folder} ({failure.strip()}); "
@@ -205,6 +212,7 @@ class DecodedFile:
         return data.astype(np.float32) / 32768.0
 
     def close(self) -> None:
+        forget(self.path)
         try:
             self.path.unlink(missing_ok=True)
         except OSError as e:  # a read-only or vanished temp dir must not hide the real error
