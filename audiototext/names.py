@@ -145,6 +145,16 @@ class OutputNames:
         self.inputs = {i for i in map(_identity, inputs) if i is not None}
         self.limit = name_max(self.output_dir if self.output_dir.exists() else self.output_dir.parent)
 
+    @classmethod
+    def of_run(cls, options, inputs: Iterable[Path | str]) -> OutputNames:
+        """The names of a run with the pipeline's ``options`` (folder, formats, task, DeepL target)."""
+        deepl = ""
+        if getattr(options.deepl, "target", None):
+            from .translation import resolve_target
+
+            deepl = deepl_suffix(resolve_target(options.deepl.target).name, options.deepl.coherence)
+        return cls(options.output_dir, options.formats, task=options.decode.task, inputs=inputs, deepl=deepl)
+
     def add_input(self, path: Path | str) -> None:
         """Protect one more input (a download) from being written over."""
         identity = _identity(Path(path))

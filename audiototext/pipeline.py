@@ -30,7 +30,7 @@ from .events import Callbacks, ProgressBar, fan_out
 from .languages import language_name
 from .longaudio import Backend, EngineSpec, LongAudioResult, ParallelOptions, make_backend, resolve_mode
 from .longaudio.source import SILENT_PEAK, AudioSource, DecodedFile, as_source, duration_of, peak, whole
-from .names import OutputNames, check_outputs, deepl_suffix, short_name
+from .names import OutputNames, check_outputs, short_name
 from .outputs import FileResult, check_output_dir, translate_result, write_or_rescue
 from .subtitles import WriterOptions
 from .transcript import Transcript
@@ -340,20 +340,11 @@ class Pipeline:
         Raises:
             OutputError: an output file is read-only or not a file (see :func:`check_outputs`).
         """
-        names = self._names or self._new_names([item.path])
+        names = self._names or OutputNames.of_run(self.options, [item.path])
         names.add_input(item.path)
         name = stem if stem is not None else names.claim(item.stem, source=source)
         check_outputs(names.paths(name), source=source)
         return name
-
-    def _new_names(self, inputs: Sequence[str | Path]) -> OutputNames:
-        o = self.options
-        target = getattr(o.deepl, "target", None)
-        if target:
-            from .translation import resolve_target
-
-            target = deepl_suffix(resolve_target(target).name, o.deepl.coherence)
-        return OutputNames(o.output_dir, o.formats, task=o.decode.task, inputs=inputs, deepl=target or "")
 
     def _write(self, result: FileResult, transcript: Transcript, *, suffix: str = "") -> list[Path]:
         """Write ``transcript`` into the output folder, rescued elsewhere when the folder refuses.
@@ -385,7 +376,8 @@ class Pipeline:
             except AudioToTextError as e:
                 log.error("%s", e)
                 return [FileResult(str(source), error=e) for source in sources]
-            self._names = self._new_names([Path(str(s)).expanduser() for s in sources if not media.is_url(str(s))])
+            local = [Path(str(s)).expanduser() for s in sources if not media.is_url(str(s))]
+            self._names = OutputNames.of_run(self.options, local)
             # Links are named once downloaded; naming every local input first keeps them apart.
             stems = [media.natural_stem(str(s)) for s in sources]
             names = [self._names.claim(stem, source=str(s)) if stem else None for s, stem in zip(sources, stems)]
@@ -414,6 +406,7 @@ def transcribe(
     device: str | None = None,
     progress: bool = False,
     parallel: str | ParallelOptions = "auto",
+    audio_track: int | None = None,
     **decode,
 ) -> Transcript:
     """Transcribe one file or URL and return its :class:`Transcript` (writes no files).
@@ -426,6 +419,8 @@ def transcribe(
         progress: show a progress bar.
         parallel: "auto", "off", "batched", "processes", "ray", or a
             :class:`~audiototext.longaudio.ParallelOptions`.
+        audio_track: the audio track, from 1 (None: the one flagged default, else the first that
+            is not silent).
         **decode: fields of :class:`~audiototext.engines.DecodeOptions`, e.g. ``task="translate"``,
             ``language="Spanish"``, ``initial_prompt=...``, ``beam_size=5``.
 
@@ -445,7 +440,7 @@ def transcribe(
     pipeline = Pipeline(options)
     try:
         with media.fetched(source, progress=progress) as item:
-            audio = DecodedFile(item.path, name=str(source))
+            audio = DecodedFile(item.path, name=str(source), track=audio_track)
         with audio:
             return pipeline.transcribe_audio(audio, name=str(source))
     finally:

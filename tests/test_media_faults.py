@@ -126,6 +126,15 @@ def test_a_silent_track_is_passed_over(tracks, caplog):
         assert np.max(np.abs(decoded.read(0, 3))) < 1e-4
 
 
+def test_every_face_offers_audio_track():
+    from audiototext import options
+
+    assert options.build({"audio_track": "2"}, face="cli").audio_track == 2
+    assert options.options_from_query({"audio_track": "2"}).audio_track == 2
+    assert options.options_from_form({"audio_track": 2}).audio_track == 2
+    assert options.build({"audio_track": "0"}).audio_track is None  # 0: chosen as the file says
+
+
 @pytest.mark.slow
 def test_audio_track_in_the_cli(tmp_path, media_dir, capsys):
     speech = speak("The library opens early every morning.", "en-us", media_dir / "track-library.wav")

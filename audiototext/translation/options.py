@@ -131,22 +131,7 @@ def read_glossary(path: Path | str, *, report: bool = False) -> dict[str, str]:
             are no entries. The message names the file and the line.
     """
     path = Path(path)
-    if path.exists() and not path.is_file() and not path.is_dir():  # a FIFO or a device: waited on forever
-        kind = "a named pipe (FIFO)" if stat.S_ISFIFO(path.stat().st_mode) else "a device or socket"
-        raise _glossary_error(
-            path,
-            f"The DeepL glossary {str(path)!r} is {kind}, not a file: save it to a UTF-8 CSV file with one "
-            "'source,target' pair per row and give that",
-        )
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as stream:
-            rows = list(csv.reader(stream))
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise _glossary_error(
-            path,
-            f"Cannot read the DeepL glossary {str(path)!r} ({e}): give a UTF-8 CSV file "
-            "with one 'source,target' pair per row",
-        ) from e
+    rows = _rows(path)
     entries: dict[str, str] = {}
     notes: list[str] = []
     extra: list[int] = []
@@ -180,6 +165,26 @@ def read_glossary(path: Path | str, *, report: bool = False) -> dict[str, str]:
     if report and notes:
         log.info("DeepL glossary %s: %d entries read; %s", path, len(entries), "; ".join(notes))
     return entries
+
+
+def _rows(path: Path) -> list[list[str]]:
+    """The CSV rows of ``path``; a FIFO or a device is refused, never waited on (issue 18, point 15)."""
+    if path.exists() and not path.is_file() and not path.is_dir():
+        kind = "a named pipe (FIFO)" if stat.S_ISFIFO(path.stat().st_mode) else "a device or socket"
+        raise _glossary_error(
+            path,
+            f"The DeepL glossary {str(path)!r} is {kind}, not a file: save it to a UTF-8 CSV file with one "
+            "'source,target' pair per row and give that",
+        )
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as stream:
+            return list(csv.reader(stream))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise _glossary_error(
+            path,
+            f"Cannot read the DeepL glossary {str(path)!r} ({e}): give a UTF-8 CSV file "
+            "with one 'source,target' pair per row",
+        ) from e
 
 
 def _lines(numbers: list[int]) -> str:
