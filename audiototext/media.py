@@ -1,7 +1,9 @@
 """Media input: resolve local paths and URLs, probe, decode to 16 kHz mono float32 with ffmpeg.
 
-ffmpeg is driven through ffmpeg-python, which builds an argument list (never a shell string).
-Every failure becomes a :class:`MediaError` that names the input and says what to do.
+ffmpeg and ffprobe get argument lists (never a shell string), local paths as ``file:`` paths
+(:func:`ffmpeg_path`); decoding keeps the media's timeline and reads the chosen audio track
+(:func:`decode_command`, :func:`track_order`). Every failure becomes a :class:`MediaError` that
+names the input and says what to do.
 """
 
 from __future__ import annotations

@@ -143,7 +143,7 @@ class OutputNames:
         self.derived = derived_suffixes()
         self.taken: set[str] = set()
         self.inputs = {i for i in map(_identity, inputs) if i is not None}
-        self.limit = name_max(self.output_dir if self.output_dir.exists() else self.output_dir.parent)
+        self.limit = name_max(self.output_dir)  # the folder may not exist yet: its nearest parent's
 
     @classmethod
     def of_run(cls, options, inputs: Iterable[Path | str]) -> OutputNames:
