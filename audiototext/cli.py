@@ -3,7 +3,8 @@
 The flags are the options of :mod:`audiototext.options` (``--name`` and ``--name-with-dashes``),
 plus the original AudioToText's names (``--prompt``, ``--coherence_preference``,
 ``--deepl_target_language``...). Each input is isolated: one that fails is reported and the others
-go on; the exit status is 1 when any failed, 2 for a bad option, 130 after Ctrl-C.
+go on; the exit status is 1 when any failed, 2 for a bad option, 130 after Ctrl-C, 143 after
+SIGTERM (handled like Ctrl-C: workers, ffmpeg and temporary files go, the same message).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from . import options as registry
 from .errors import AudioToTextError
 from .events import write_line
 from .logs import attach_debug_log
+from .interrupts import SIGINT_STATUS, SIGTERM_STATUS, Terminated, terminate_as_interrupt
 from .longaudio.checkpoints import CHECKPOINT_DIR
 from .pipeline import Callbacks, Options, Pipeline
 from .subtitles import format_timestamp
@@ -109,7 +111,7 @@ def _setup_logging(quiet: bool):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0: every input succeeded; 130: interrupted).
+    """Run the CLI; returns the exit status (0: every input succeeded; 130: Ctrl-C; 143: SIGTERM).
 
     ``audiototext serve ...`` starts the HTTP service instead (see :mod:`audiototext.service`).
     """
@@ -124,16 +126,17 @@ def main(argv: list[str] | None = None) -> int:
     restore_logging = _setup_logging(quiet)  # before the options: their rules log what they change
     options = None
     try:
-        try:
-            options = options_from_args(args)
-        except AudioToTextError as e:
-            parser.error(str(e))
-        if getattr(args, "from_json", False):
-            return _save(args, options, quiet)
-        return _run(args, options, quiet)
-    except KeyboardInterrupt:  # one line, no traceback (issue 10, point 7)
+        with terminate_as_interrupt():  # SIGTERM cleans up as Ctrl-C does (issue 18, point 16)
+            try:
+                options = options_from_args(args)
+            except AudioToTextError as e:
+                parser.error(str(e))
+            if getattr(args, "from_json", False):
+                return _save(args, options, quiet)
+            return _run(args, options, quiet)
+    except KeyboardInterrupt as e:  # one line, no traceback (issue 10, point 7)
         print("\n" + interrupted_message(options.output_dir if options else None), file=sys.stderr)
-        return 130
+        return SIGTERM_STATUS if isinstance(e, Terminated) else SIGINT_STATUS
     finally:
         restore_logging()
 

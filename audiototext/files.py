@@ -8,6 +8,8 @@ leaves either the complete file or none, and never a second error from the clean
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import logging
 import os
 import uuid
@@ -20,9 +22,16 @@ log = logging.getLogger(__name__)
 @contextlib.contextmanager
 def atomic_path(target: Path | str) -> Iterator[Path]:
     """A hidden temporary path beside ``target`` to write; renamed onto ``target`` when the block ends
-    without error, removed otherwise. Same folder, so the rename is atomic on one file system."""
-    target = Path(target)
-    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    without error, removed otherwise. Same folder, so the rename is atomic on one file system.
+
+    A ``target`` that is a symbolic link is written through: the file it points to is replaced
+    and the link stays a link (issue 18, point 6). A read-only ``target`` is refused, never
+    replaced (:class:`PermissionError`): someone protected it.
+    """
+    target = _real(Path(target))
+    if target.exists() and not target.stat().st_mode & 0o222:
+        raise PermissionError(errno.EACCES, "a read-only file, kept: make it writable or remove it", str(target))
+    temporary = target.with_name(_temporary_name(target.name))
     try:
         yield temporary
         os.replace(temporary, target)
@@ -31,6 +40,19 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
             temporary.unlink(missing_ok=True)
         except OSError as e:  # a read-only folder: nothing to remove, and no second error
             log.debug("Could not remove %s (%s)", temporary, e)
+
+
+def _real(target: Path) -> Path:
+    """The file a link points to (followed to the end), else ``target`` itself."""
+    return Path(os.path.realpath(target)) if target.is_symlink() else target
+
+
+def _temporary_name(name: str) -> str:
+    """``.<name>.<random>.tmp``; for a name near the file system's limit, a hash of it instead."""
+    tail = f".{uuid.uuid4().hex[:8]}.tmp"
+    if len(os.fsencode(name)) + len(tail) + 1 > 255:
+        name = hashlib.sha1(os.fsencode(name)).hexdigest()[:16]
+    return f".{name}{tail}"
 
 
 def write_text(target: Path | str, text: str) -> None:

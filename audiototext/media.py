@@ -1,7 +1,9 @@
 """Media input: resolve local paths and URLs, probe, decode to 16 kHz mono float32 with ffmpeg.
 
-ffmpeg is driven through ffmpeg-python, which builds an argument list (never a shell string).
-Every failure becomes a :class:`MediaError` that names the input and says what to do.
+ffmpeg and ffprobe get argument lists (never a shell string), local paths as ``file:`` paths
+(:func:`ffmpeg_path`); decoding keeps the media's timeline and reads the chosen audio track
+(:func:`decode_command`, :func:`track_order`). Every failure becomes a :class:`MediaError` that
+names the input and says what to do.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import logging
 import os
 import re
 import shutil
+import stat
+import subprocess
 import tempfile
 import urllib.error
 import urllib.parse
@@ -35,6 +39,29 @@ _INSTALL_FFMPEG = (
 
 
 @dataclass(frozen=True)
+class AudioTrack:
+    """One audio stream of a file, as ffprobe describes it.
+
+    Attributes:
+        number: its place among the file's audio tracks, from 1 (``--audio-track``).
+        default: the file flags it as the one to play.
+        language: its language tag ("eng"), or "".
+        title: its title tag ("Commentary"), or "".
+        end: where it ends, in seconds from the file's start (0 when the file does not say).
+    """
+
+    number: int
+    default: bool = False
+    language: str = ""
+    title: str = ""
+    end: float = 0.0
+
+    def __str__(self) -> str:
+        tags = ", ".join(t for t in (self.language, repr(self.title) if self.title else "") if t)
+        return f"{self.number}" + (f" ({tags})" if tags else "") + (" [default]" if self.default else "")
+
+
+@dataclass(frozen=True)
 class MediaInfo:
     """What ffprobe says about a file."""
 
@@ -43,6 +70,7 @@ class MediaInfo:
     audio_streams: int
     video_streams: int
     format_name: str
+    tracks: tuple[AudioTrack, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,7 +89,15 @@ class MediaInput:
 
 
 def is_url(source: str) -> bool:
-    return urllib.parse.urlsplit(str(source)).scheme.lower() in ("http", "https")
+    """An http(s) link with a host; ``https:clip.wav`` is a local file's name."""
+    parts = urllib.parse.urlsplit(str(source))
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+def ffmpeg_path(path: Path | str) -> str:
+    """A local path as ffmpeg and ffprobe must get it: ``file:`` first, so that a name starting with
+    ``-`` is no option and ``notes:part1.wav``, ``https:clip.wav`` or ``pipe:0.wav`` no protocol."""
+    return "file:" + os.fspath(path)
 
 
 def require_ffmpeg() -> None:
@@ -101,6 +137,7 @@ def resolve(
         raise MediaError(f"{source}: no such file; check the path (relative to {os.getcwd()})", source=source)
     if path.is_dir():
         raise MediaError(f"{source}: is a directory; give the audio or video files inside it", source=source)
+    check_regular(path, source)
     return MediaInput(source, path, path.stem)
 
 
@@ -120,6 +157,23 @@ def _fetch_link(url: str, target_dir: Path, *, progress: bool, max_bytes: int | 
         return path
     path.unlink(missing_ok=True)
     return found
+
+
+def check_regular(path: Path, name: str) -> None:
+    """Refuse a FIFO, a device or a socket: reading one can wait forever (issue 18, point 15).
+
+    Raises:
+        MediaError: ``path`` is not a regular file (links are followed).
+    """
+    mode = path.stat().st_mode
+    if stat.S_ISREG(mode):
+        return
+    kind = "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    raise MediaError(
+        f"{name}: is {kind}, not a file; save the stream to a file first (e.g. `ffmpeg -i {name} recording.wav`) "
+        "and give that file",
+        source=name,
+    )
 
 
 @contextlib.contextmanager
@@ -238,7 +292,7 @@ def _save_body(response, partial: Path, *, total: int | None, max_bytes: int | N
 
 
 def probe(path: Path | str, *, name: str | None = None) -> MediaInfo:
-    """Duration and stream counts of a media file.
+    """Duration, stream counts and audio tracks of a media file.
 
     Args:
         path: the local file.
@@ -252,9 +306,9 @@ def probe(path: Path | str, *, name: str | None = None) -> MediaInfo:
     require_ffmpeg()
     name = name or str(path)
     try:
-        info = ffmpeg.probe(str(path))
+        info = ffmpeg.probe(ffmpeg_path(path))
     except ffmpeg.Error as e:
-        detail = _ffmpeg_reason(e).replace(str(path), name)
+        detail = _ffmpeg_reason(e).replace(ffmpeg_path(path), name).replace(str(path), name)
         raise MediaError(f"{name}: not an audio or video file ffmpeg can read ({detail})", source=name) from e
     streams = info.get("streams", [])
     audio = [s for s in streams if s.get("codec_type") == "audio"]
@@ -266,7 +320,31 @@ def probe(path: Path | str, *, name: str | None = None) -> MediaInfo:
         what = "a video with no audio stream" if video else "no audio stream"
         raise MediaError(f"{name}: {what}; nothing to transcribe", source=name)
     duration = _float(fmt.get("duration")) or max((_float(s.get("duration")) for s in audio), default=0.0)
-    return MediaInfo(Path(path), duration, len(audio), len(video), fmt.get("format_name", ""))
+    start = _float(fmt.get("start_time"))
+    tracks = tuple(_track(number, stream, start) for number, stream in enumerate(audio, 1))
+    return MediaInfo(Path(path), duration, len(audio), len(video), fmt.get("format_name", ""), tracks)
+
+
+def _track(number: int, stream: dict, file_start: float) -> AudioTrack:
+    tags = {k.lower(): v for k, v in (stream.get("tags") or {}).items()}
+    length = _float(stream.get("duration")) or _clock_seconds(tags.get("duration", ""))
+    offset = max(0.0, _float(stream.get("start_time")) - file_start)
+    return AudioTrack(
+        number,
+        bool((stream.get("disposition") or {}).get("default")),
+        str(tags.get("language", "")).strip(),
+        str(tags.get("title", "")).strip(),
+        offset + length if length else 0.0,
+    )
+
+
+def _clock_seconds(text: str) -> float:
+    """``00:01:02.500000000`` (Matroska's DURATION tag) in seconds; 0 when it is not one."""
+    try:
+        h, m, sec = str(text).split(":")
+        return int(h) * 3600 + int(m) * 60 + float(sec)
+    except ValueError:
+        return 0.0
 
 
 def _float(value) -> float:
@@ -281,31 +359,85 @@ def _ffmpeg_reason(error) -> str:
     return lines[-1] if lines else "unknown ffmpeg error"
 
 
-def load_audio(path: Path | str, *, sample_rate: int = SAMPLE_RATE, name: str | None = None) -> np.ndarray:
-    """Decode the first audio stream of any media file to mono float32 at ``sample_rate``.
+def track_order(info: MediaInfo, requested: int | None, name: str) -> list[AudioTrack]:
+    """The audio tracks to try, best first: ``requested`` alone, else the one flagged default, then
+    the others in file order (the caller moves on when one is silent). Says which tracks exist.
+
+    Raises:
+        OptionsError: ``requested`` is not one of the file's tracks.
+    """
+    tracks = list(info.tracks) or [AudioTrack(1)]
+    if requested is not None:
+        if not 1 <= requested <= len(tracks):
+            from .errors import OptionsError
+
+            raise OptionsError(
+                f"{name}: has {len(tracks)} audio track{'s' if len(tracks) > 1 else ''} ("
+                + ", ".join(map(str, tracks))
+                + f"): audio_track must be between 1 and {len(tracks)}, not {requested}",
+                option="audio_track",
+                value=requested,
+            )
+        return [tracks[requested - 1]]
+    order = sorted(tracks, key=lambda t: not t.default)  # stable: flagged default first
+    if len(tracks) > 1:
+        log.info(
+            "%s has %d audio tracks: %s; transcribing track %d (choose another with audio_track)",
+            name,
+            len(tracks),
+            ", ".join(map(str, tracks)),
+            order[0].number,
+        )
+    return order
+
+
+#: How the timeline is kept: timestamp gaps are filled with silence and a track that starts after
+#: the file does is padded at the start, so times match the media's clock (issue 18, point 8).
+KEEP_TIMELINE = "aresample=async=1:first_pts=0"
+
+
+def decode_command(path: Path | str, output: str, *, track: int = 1, sample_rate: int = SAMPLE_RATE) -> list[str]:
+    """The ffmpeg command that decodes audio track ``track`` (from 1) of ``path`` to 16-bit mono PCM."""
+    return [
+        *("ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-threads", "0"),
+        *("-i", ffmpeg_path(path), "-map", f"0:a:{track - 1}", "-af", KEEP_TIMELINE),
+        *("-ac", "1", "-ar", str(sample_rate), "-f", "s16le", "-acodec", "pcm_s16le", output),
+    ]
+
+
+#: What ffmpeg prints when it could not write its output, while it may still exit 0 (a full disk).
+_WRITE_FAILURES = ("No space left", "Error writing", "Error closing", "File too large", "Disk quota", "write_frame")
+
+
+def write_failure(stderr: bytes | str) -> str | None:
+    """The line of ffmpeg's messages saying the output could not be written, or None."""
+    text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else stderr
+    return next((line for line in text.splitlines() if any(f in line for f in _WRITE_FAILURES)), None)
+
+
+def load_audio(
+    path: Path | str, *, sample_rate: int = SAMPLE_RATE, name: str | None = None, track: int | None = None
+) -> np.ndarray:
+    """Decode an audio track of any media file to mono float32 at ``sample_rate``.
 
     Args:
         path: the local file.
         sample_rate: samples per second of the result.
         name: how messages name it (the link the user gave, not a temporary download).
+        track: the audio track, from 1 (None: the one flagged default, else the first).
 
     Raises:
         MediaError: not media, no audio stream, or no samples at all.
     """
-    import ffmpeg
-
     name = name or str(path)
-    probe(path, name=name)  # clear errors for "not media" / "no audio" before decoding
-    try:
-        out, _ = (
-            ffmpeg.input(str(path), threads=0)
-            .output("-", format="s16le", acodec="pcm_s16le", ac=1, ar=sample_rate, map="0:a:0")
-            .run(cmd="ffmpeg", capture_stdout=True, capture_stderr=True, quiet=True)
-        )
-    except ffmpeg.Error as e:
-        detail = _ffmpeg_reason(e).replace(str(path), name)
-        raise MediaError(f"{name}: ffmpeg could not decode the audio ({detail})", source=name) from e
-    audio = np.frombuffer(out, np.int16).astype(np.float32) / 32768.0
+    info = probe(path, name=name)  # clear errors for "not media" / "no audio" before decoding
+    chosen = track_order(info, track, name)[0].number
+    done = subprocess.run(decode_command(path, "-", track=chosen, sample_rate=sample_rate), capture_output=True)
+    if done.returncode != 0:
+        lines = done.stderr.decode("utf-8", "replace").strip().splitlines() or ["unknown ffmpeg error"]
+        detail = lines[-1].replace(ffmpeg_path(path), name).replace(str(path), name)
+        raise MediaError(f"{name}: ffmpeg could not decode the audio ({detail})", source=name)
+    audio = np.frombuffer(done.stdout, np.int16).astype(np.float32) / 32768.0
     if audio.size == 0:
         raise MediaError(f"{name}: the audio is empty (0 samples); nothing to transcribe", source=name)
     return audio

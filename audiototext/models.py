@@ -265,3 +265,61 @@ def offline_fallback(size: str, failure: object) -> Path:
         log.info("Could not download model %s (%s): using the offline weights installed here", size, failure)
     log.debug("Model %s: offline weights from package %s in %s", size, packages, ct2)
     return ct2
+
+
+def check_cache() -> None:
+    """The cache folder can be created and written (offline models are assembled and converted there).
+
+    Raises:
+        ModelError: naming the folder, why, and ``AUDIOTOTEXT_CACHE``.
+    """
+    folder = cache_dir()
+    probe = folder / f".audiototext-probe-{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_text("probe\n")
+        probe.unlink()
+    except OSError as e:
+        where = "AUDIOTOTEXT_CACHE" if os.environ.get("AUDIOTOTEXT_CACHE") else "the cache folder"
+        raise ModelError(
+            f"{where} {folder} cannot be written ({e.strerror or e}): models are assembled and kept there; "
+            "set AUDIOTOTEXT_CACHE to a writable folder",
+            path=str(folder),
+        ) from e
+
+
+def available_offline(model: str, engine: str) -> bool:
+    """Whether ``model`` can be loaded without the network: a local path, a size an installed package
+    ships (``.en`` falls back to its multilingual size), or weights the engine has cached."""
+    spec = resolve(model)
+    if spec.path is not None or bundled_packages(spec.size) or bundled_packages(spec.size.removesuffix(".en")):
+        return True
+    try:
+        if engine == "faster-whisper":
+            from faster_whisper.utils import download_model
+
+            download_model(spec.size, local_files_only=True)
+            return True
+        import whisper
+
+        url = whisper._MODELS[spec.size]
+        root = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "whisper")
+        return os.path.isfile(os.path.join(root, os.path.basename(url)))
+    except Exception:  # noqa: BLE001 - not cached, or the engine is not installed: not available
+        return False
+
+
+def check_offline(model: str, engine: str) -> None:
+    """In offline mode (``AUDIOTOTEXT_OFFLINE``/``HF_HUB_OFFLINE``), an official ``model`` must be on
+    this machine or shipped by an installed package (a path is the caller's own).
+
+    Raises:
+        ModelError: offline mode is on and the model is not on this machine.
+    """
+    if model in MODELS and offline() and not available_offline(model, engine):
+        raise ModelError(
+            f"model {model} is not available offline (AUDIOTOTEXT_OFFLINE or HF_HUB_OFFLINE is set) and no "
+            "installed package ships it: download it once with the network on, give a local model path, "
+            f"or use a size that ships offline ({', '.join(BUNDLED)})",
+            model=model,
+        )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from . import media
 from .style import NETFLIX, CueReport, SubtitleStyle
 from .subtitles import SUBTITLE_FORMATS, OutputError, subtitle_report, write_files
 from .errors import AudioToTextError
+from .names import OutputNames, deepl_suffix
 from .transcript import Segment, Transcript
 
 log = logging.getLogger(__name__)
@@ -29,28 +31,19 @@ log = logging.getLogger(__name__)
 def output_stems(sources: Sequence[str | Path]) -> list[str | None]:
     """The output name of each input of one run, distinct: ``clip``, ``clip (2)``, ``clip (3)``...
 
-    Names are compared ignoring case (macOS and Windows folders do). A name comes from the path
-    alone (its stem) and is numbered in the order of the inputs, so the same command names the
-    same files again and a resumed run finds its checkpoints. None for a link: it is named after
-    its download, numbered past every name reserved here.
+    Names are compared ignoring case (macOS and Windows folders do), and with the names derived
+    from them (``talk_German`` is talk's German translation, so an input ``talk_German.wav`` beside
+    ``talk.wav`` is named ``talk_German (2)``). A name comes from the path alone (its stem) and is
+    numbered in the order of the inputs, so the same command names the same files again and a
+    resumed run finds its checkpoints. None for a link: it is named after its download, numbered
+    past every name reserved here. See :class:`~audiototext.names.OutputNames`.
     """
-    taken: set[str] = set()
-    stems: list[str | None] = []
-    for source in sources:
-        stem = media.natural_stem(str(source))
-        if stem is not None:
-            stem = _distinct(stem, taken)
-        stems.append(stem)
-    return stems
+    names = OutputNames(".")
+    return [None if stem is None else names.claim(stem, source=str(source)) for source, stem in _stems(sources)]
 
 
-def _distinct(stem: str, taken: set[str]) -> str:
-    name, n = stem, 1
-    while name.casefold() in taken:
-        n += 1
-        name = f"{stem} ({n})"
-    taken.add(name.casefold())
-    return name
+def _stems(sources: Sequence[str | Path]) -> list[tuple[str | Path, str | None]]:
+    return [(source, media.natural_stem(str(source))) for source in sources]
 
 
 def rescue_dir() -> Path:
@@ -116,34 +109,41 @@ def write_or_rescue(
     source: str = "",
     reference: Transcript | None = None,
 ) -> Written:
-    """Write ``transcript``'s files into ``output_dir``; when it refuses them, into :func:`rescue_dir`.
+    """Write ``transcript``'s files into ``output_dir``; when it refuses them, into a new folder of
+    :func:`rescue_dir` (one per rescue, so a later rescue of a same-named input never replaces it).
     ``reference``: for a translation, its source transcript (its word times time the cues)."""
     try:
         return Written(write_files(transcript, output_dir, stem, formats, style, suffix=suffix, reference=reference))
     except OutputError as error:
-        where = rescue_dir()
         try:
+            where = _rescue_folder()
             saved = write_files(transcript, where, stem, formats, style, suffix=suffix, reference=reference)
-        except OutputError as second:
+        except (OutputError, OSError) as second:
+            reason = getattr(second, "reason", None) or getattr(second, "strerror", None) or second
             return Written(
                 error=OutputError(
-                    f"{source}: could not write its files to {output_dir} ({error.reason}) nor to {where} "
-                    f"({second.reason}); free some space or choose another output folder, then run again",
+                    f"{source}: could not write its files to {output_dir} ({error.reason}) nor to {rescue_dir()} "
+                    f"({reason}); free some space or choose another output folder, then run again",
                     source=source,
                     path=str(output_dir),
                 )
             )
-        names = ", ".join(p.name for p in saved)
+        names = ", ".join(str(p) for p in saved)
         return Written(
             rescued=saved,
             error=OutputError(
-                f"{source}: could not write its files to {output_dir} ({error.reason}); they were saved in {where} "
-                f"instead ({names}). Free some space or choose another output folder",
+                f"{source}: could not write its files to {output_dir} ({error.reason}); they were saved "
+                f"instead as {names}. Free some space or choose another output folder",
                 source=source,
                 path=str(output_dir),
                 rescued=[str(p) for p in saved],
             ),
         )
+
+
+def _rescue_folder() -> Path:
+    """A new folder in :func:`rescue_dir`, named by the time: ``20250101-120000-k3j9x2``."""
+    return Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=rescue_dir()))
 
 
 @dataclass
@@ -206,29 +206,38 @@ def translate_result(
     style: SubtitleStyle = NETFLIX,
     on_line: Callable[[Segment], None] | None = None,
 ) -> list[Path]:
-    """Translate a finished input's lines with DeepL and write ``<stem>_<target>.<ext>`` beside them.
+    """Translate a finished input's lines with DeepL and write ``<stem>_<target>.<ext>`` beside them
+    (``<stem>_<target>_lines.<ext>`` in the mode that translates each line independently).
 
     Returns the translated files (none when the transcript is already in the target language).
 
     Raises:
         TranslationError: DeepL failed; the transcript files already written are untouched.
+        OutputError: the folder refused the translated files; they were saved elsewhere, and the
+            message says where (DeepL's characters are paid for: they are never thrown away).
     """
-    from .translation import translate_transcript, translated_suffix
+    from .translation import translate_transcript
 
     translation = translate_transcript(result.transcript, deepl, on_line=on_line)
     result.translation = translation
     if translation.skipped:
         return []
     stem = result.stem or result.outputs[0].stem  # name these like the transcript files
-    paths = write_files(
+    suffix = deepl_suffix(translation.target.name, deepl.coherence)
+    written = write_or_rescue(
         translation.transcript,
         output_dir,
         stem,
         formats,
         style,
-        suffix=translated_suffix(translation.target),
+        suffix=suffix,
+        source=result.source,
         reference=result.transcript,  # the source's word times time the translated cues
     )
+    result.rescued += written.rescued
+    if written.error:
+        raise written.error
+    paths = written.paths
     report_written(result, paths, translation.transcript, style, reference=result.transcript)
     # translating again into another target adds that language's files
     result.translated_outputs = [*(p for p in result.translated_outputs if p not in paths), *paths]

@@ -7,8 +7,9 @@ after) -> decode -> transcribe -> write files -> (optionally) translate with Dee
 translated files. Inputs are isolated: one that fails is recorded and the others go on.
 Transcript files are on disk before translation starts, so a DeepL failure never loses them; an
 output folder that cannot take them (read-only, full) gets them rescued elsewhere
-(:func:`rescue_dir`), and the error says where. Two inputs with the same name get distinct output
-names (:func:`output_stems`).
+(:func:`rescue_dir`), and the error says where. Output names are chosen before decoding
+(:class:`~audiototext.names.OutputNames`): two inputs never share one, no output is written over
+an input, and a read-only earlier output is refused, not replaced.
 """
 
 from __future__ import annotations
@@ -28,23 +29,16 @@ from .errors import AudioToTextError
 from .events import Callbacks, DownloadBar, ProgressBar, fan_out
 from .languages import language_name
 from .longaudio import Backend, EngineSpec, LongAudioResult, ParallelOptions, make_backend, resolve_mode
-from .longaudio.source import AudioSource, DecodedFile, as_source, duration_of, peak, whole
-from .outputs import (
-    FileResult,
-    _distinct,
-    check_output_dir,
-    output_stems,
-    report_written,
-    translate_result,
-    write_or_rescue,
-)
+from .longaudio.source import SILENT_PEAK, AudioSource, DecodedFile, as_source, duration_of, peak, whole
+from .names import OutputNames, check_outputs, short_name
+from .outputs import FileResult, check_output_dir, report_written, translate_result, write_or_rescue
 from .style import NETFLIX, SubtitleStyle
 from .transcript import Transcript
 
 log = logging.getLogger(__name__)
 
 #: Below this peak (about -80 dBFS) the audio is treated as silence and not sent to the model.
-SILENCE_PEAK = 1e-4
+SILENCE_PEAK = SILENT_PEAK
 
 
 def _default_engine() -> str:
@@ -73,6 +67,8 @@ class Options:
             batches (see :class:`~audiototext.longaudio.ParallelOptions`); ``mode="off"`` is the
             engine's own sequential decoding, identical to its CLI.
         api_key: OpenAI API key for the "openai-api" engine.
+        audio_track: the audio track of each input, from 1 (None: the one flagged default, else
+            the first that is not silent).
     """
 
     model: str = "base"
@@ -87,6 +83,7 @@ class Options:
     progress: bool = False
     parallel: ParallelOptions = ParallelOptions()
     api_key: str | None = None
+    audio_track: int | None = None
 
 
 class Pipeline:
@@ -99,7 +96,7 @@ class Pipeline:
         self._loading: Future | None = None  # the engine loading in the background (see load_ahead)
         self._backends: dict[str, Backend] = {}
         self._checked: Options | None = None  # the options the last successful preflight checked
-        self._stems: set[str] = set()  # output names used in this run (case folded)
+        self._names: OutputNames | None = None  # the output names of the run in progress
 
     @property
     def mode(self) -> str:
@@ -165,9 +162,10 @@ class Pipeline:
     def preflight(self) -> None:
         """Check what can fail before the first input is downloaded or decoded.
 
-        The model resolves (an unknown name fails at once), the engine exists, the output folder
-        exists or is created and takes a file, and with DeepL the key is accepted and quota is
-        left (one usage request). Done once per options.
+        The model resolves (an unknown name fails at once) and suits the task and language (no
+        English-only model for Spanish), the device exists, the model cache can be written, the
+        engine exists, the output folder exists or is created and takes a file, and with DeepL
+        the key is accepted and quota is left (one usage request). Done once per options.
 
         Raises:
             AudioToTextError: ``ModelError``, ``OptionsError``, ``OutputError`` or
@@ -180,9 +178,9 @@ class Pipeline:
         from .options import API_ENGINE
 
         if o.engine != API_ENGINE:  # the API's models are not Whisper checkpoints
-            from .models import resolve
+            from .preflight import check_model_and_device
 
-            resolve(o.model)
+            check_model_and_device(o.engine, o.model, o.device, o.decode.task, o.decode.language)
         engine_class(o.engine)
         check_output_dir(o.output_dir)
         if o.deepl is not None:
@@ -274,9 +272,13 @@ class Pipeline:
             on_language=self.callbacks.on_language,
             on_progress=fan_out(self.callbacks.on_progress, ProgressBar() if o.progress else None),
         )
-        folder = Path(o.output_dir) / CHECKPOINT_DIR / f"{result.stem}-api"
+        folder = Path(o.output_dir) / CHECKPOINT_DIR / f"{short_name(result.stem)}-api"
         transcript = self.engine.transcribe_file(
-            path, o.decode, callbacks, checkpoint_dir=folder if o.parallel.checkpoints else None
+            path,
+            o.decode,
+            callbacks,
+            checkpoint_dir=folder if o.parallel.checkpoints else None,
+            audio_track=o.audio_track,
         )
         return LongAudioResult(transcript, Checkpoints(folder) if o.parallel.checkpoints else None)
 
@@ -326,7 +328,8 @@ class Pipeline:
         return result
 
     def _transcribe_input(self, source: str | Path, stem: str | None, result: FileResult) -> LongAudioResult:
-        """Fetch, decode to a temporary file (the download goes as soon as it is decoded), transcribe."""
+        """Fetch, name and check the outputs, decode to a temporary file (the download goes as soon
+        as it is decoded), transcribe."""
         from .engines import engine_class
 
         hosted = getattr(engine_class(self.options.engine), "hosted", False)
@@ -334,18 +337,23 @@ class Pipeline:
             result.stem = self._claim(stem, item, str(source))
             if hosted:
                 return self._transcribe_file(item.path, result)
-            audio = DecodedFile(item.path, name=str(source))
+            audio = DecodedFile(item.path, name=str(source), track=self.options.audio_track)
         with audio:
-            return self._transcribe(audio, name=str(source), checkpoint_root=self.options.output_dir, stem=result.stem)
+            return self._transcribe(
+                audio, name=str(source), checkpoint_root=self.options.output_dir, stem=short_name(result.stem)
+            )
 
     def _claim(self, stem: str | None, item: media.MediaInput, source: str) -> str:
-        """The output name for ``item``: ``stem`` when given, else its own name made distinct."""
-        if stem is not None:
-            self._stems.add(stem.casefold())
-            return stem
-        name = _distinct(item.stem, self._stems)
-        if name != item.stem:
-            log.info("%s: another input of this run is named %s: its files are named %s.*", source, item.stem, name)
+        """The output name for ``item`` (``stem`` when given, else its own name made distinct), its
+        files checked before anything is decoded.
+
+        Raises:
+            OutputError: an output file is read-only or not a file (see :func:`check_outputs`).
+        """
+        names = self._names or OutputNames.of_run(self.options, [item.path])
+        names.add_input(item.path)
+        name = stem if stem is not None else names.claim(item.stem, source=source)
+        check_outputs(names.paths(name), source=source)
         return name
 
     def _write(self, result: FileResult, transcript: Transcript, *, suffix: str = "") -> list[Path]:
@@ -368,7 +376,7 @@ class Pipeline:
         """Every input in turn, each isolated from the others' failures.
 
         The preflight runs first: when it fails, no input is touched and every result carries
-        its error. Inputs with the same name get distinct output names (:func:`output_stems`).
+        its error. Inputs with the same name get distinct output names (:class:`OutputNames`).
         """
         sources = list(sources)
         try:
@@ -377,17 +385,18 @@ class Pipeline:
             except AudioToTextError as e:
                 log.error("%s", e)
                 return [FileResult(str(source), error=e) for source in sources]
-            stems = output_stems(sources)
-            # Links are named once downloaded; reserving every local name first keeps them apart.
-            self._stems = {stem.casefold() for stem in stems if stem}
-            results = []
-            for source, stem in zip(sources, stems):
-                if stem is not None and stem != media.natural_stem(str(source)):
-                    log.info("%s: another input of this run has the same name: its files are named %s.*", source, stem)
-                results.append(self.run_file(source, stem=stem))
-            return results
+            local = [Path(str(s)).expanduser() for s in sources if not media.is_url(str(s))]
+            self._names = OutputNames.of_run(self.options, local)
+            # Links are named once downloaded; naming every local input first keeps them apart.
+            stems = [media.natural_stem(str(s)) for s in sources]
+            names = [self._names.claim(stem, source=str(s)) if stem else None for s, stem in zip(sources, stems)]
+            return [self.run_file(source, stem=name) for source, name in zip(sources, names)]
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: worker processes stop now, not after their batch
+            for backend in self._backends.values():
+                getattr(backend, "terminate", backend.close)()
+            raise
         finally:
-            self._stems = set()
+            self._names = None
             self.close()
 
 
@@ -406,6 +415,7 @@ def transcribe(
     device: str | None = None,
     progress: bool = False,
     parallel: str | ParallelOptions = "auto",
+    audio_track: int | None = None,
     **decode,
 ) -> Transcript:
     """Transcribe one file or URL and return its :class:`Transcript` (writes no files).
@@ -418,6 +428,8 @@ def transcribe(
         progress: show a progress bar.
         parallel: "auto", "off", "batched", "processes", "ray", or a
             :class:`~audiototext.longaudio.ParallelOptions`.
+        audio_track: the audio track, from 1 (None: the one flagged default, else the first that
+            is not silent).
         **decode: fields of :class:`~audiototext.engines.DecodeOptions`, e.g. ``task="translate"``,
             ``language="Spanish"``, ``initial_prompt=...``, ``beam_size=5``.
 
@@ -437,7 +449,7 @@ def transcribe(
     pipeline = Pipeline(options)
     try:
         with media.fetched(source, progress=progress) as item:
-            audio = DecodedFile(item.path, name=str(source))
+            audio = DecodedFile(item.path, name=str(source), track=audio_track)
         with audio:
             return pipeline.transcribe_audio(audio, name=str(source))
     finally:

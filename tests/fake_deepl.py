@@ -17,7 +17,8 @@ the last word of each line element into the next one, as real reordering does), 
 ``add_period``, ``close_connection``, ``merge_every`` (every n-th line element gives its words to
 the next one and comes back empty), ``extra_targets`` (more entries for ``/v2/languages?type=target``,
 e.g. ``[TEST_LANGUAGE]``: a language DeepL added after the built-in list was written);
-``fail_path`` limits ``fail_status`` to one path. Every request is recorded in ``requests``.
+``omit_fields`` (fields each ``/v2/translate`` answer leaves out, e.g. ``("billed_characters",)``, as
+some stand-in servers do); ``fail_path`` limits ``fail_status`` to one path. Every request is recorded in ``requests``.
 """
 
 from __future__ import annotations
@@ -337,6 +338,7 @@ class FakeDeepL:
     close_connection: bool = False
     merge_every: int | None = None
     extra_targets: list[dict] = field(default_factory=list)
+    omit_fields: tuple[str, ...] = ()
     url: str = ""
     requests: list[Recorded] = field(default_factory=list)
     glossaries: dict[str, dict] = field(default_factory=dict)
@@ -441,9 +443,12 @@ class FakeDeepL:
                     result = result.rstrip() + "."
             with self.lock:
                 self.usage_count += len(text)
-            out.append(
-                {"detected_source_language": (source or "ES").upper(), "text": result, "billed_characters": len(text)}
-            )
+            answer = {
+                "detected_source_language": (source or "ES").upper(),
+                "text": result,
+                "billed_characters": len(text),
+            }
+            out.append({k: v for k, v in answer.items() if k not in self.omit_fields})
         return 200, {"translations": out}
 
     # --- glossaries ---------------------------------------------------------------------------

@@ -74,8 +74,13 @@ def test_translate_with_faster_whisper(tmp_path, spanish_wav):
         "--no-progress",
         *GREEDY,
     ]
+    # An earlier transcription of the same input in the same folder is kept beside the English
+    # (issue 18, point 5): Whisper's translation is named <stem>_English.
+    (tmp_path / "spanish.txt").write_text("Buenos días a todos.\n", encoding="utf-8")
     assert main(argv) == 0
-    text = (tmp_path / "spanish.txt").read_text(encoding="utf-8").lower()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spanish.txt", "spanish_English.txt"]
+    assert (tmp_path / "spanish.txt").read_text(encoding="utf-8") == "Buenos días a todos.\n"
+    text = (tmp_path / "spanish_English.txt").read_text(encoding="utf-8").lower()
     assert any(w in text for w in ("good", "morning", "history", "city", "thank")), text
 
 

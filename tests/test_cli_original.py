@@ -49,12 +49,16 @@ def test_translate_french_to_english_txt(tmp_path, french_wav, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main([str(french_wav), "--task", "translate", "--language", "French", "--output_format", "txt"]) == 0
     out = tmp_path / "audio_transcription"  # the original's default folder
-    assert [p.name for p in tmp_path.iterdir()] == ["audio_transcription"] and [p.name for p in out.iterdir()] == [
-        "french.txt"
-    ]
-    text = (out / "french.txt").read_text(encoding="utf-8").lower()
-    assert any(word in text for word in ("hello", "everyone", "city", "today", "thank")), text
-    assert "bonjour" not in text and "ville" not in text, text
+    assert [p.name for p in tmp_path.iterdir()] == ["audio_transcription"]
+    assert [p.name for p in out.iterdir()] == ["french_English.txt"]  # beside a transcription, never over it
+    words = re.findall(r"[\w']+", (out / "french_English.txt").read_text(encoding="utf-8").lower())
+    # What the model must get right, with margins another int8 kernel (AVX2, AVX-512) or another
+    # batch composition cannot break (issue 18, point 23): mostly English, hardly any French left.
+    english = {"hello", "good", "everyone", "all", "today", "we", "will", "are", "going", "talk", "speak", "about"}
+    english |= {"city", "town", "inhabitants", "people", "residents", "thank", "thanks", "you", "very", "much"}
+    french = {"bonjour", "à", "tous", "aujourd'hui", "nous", "allons", "parler", "ville", "ses", "habitants", "merci"}
+    assert len(english & set(words)) >= 2, words
+    assert len(french & set(words)) <= 1, words
 
 
 @pytest.mark.slow

@@ -356,13 +356,19 @@ def _count(words: list[str], phrase: list[str]) -> int:
 
 
 def assert_every_sentence_once(transcript, sentences, times, wer, max_wer=0.1):
-    """No sentence lost or doubled (its first and last words found once), cues in order and where it was said."""
+    """No sentence lost or doubled, cues in order and where it was said.
+
+    A sentence is there once when one of its ends (first or last two words) is found exactly once
+    and neither end twice: the small models misspell a word now and then, and which one depends on
+    the CPU's int8 kernels (AVX2, AVX-512 VNNI: "a motorcycle" came out "a motor cycle"), so one
+    end suffices; a lost sentence has neither end, a doubled one has an end twice (issue 18, point 23).
+    """
     text = transcript.text
     assert wer(" ".join(sentences), text) <= max_wer, text
     words = _normalize(text)
-    for sentence in sentences:  # the small models misspell a word now and then: one end of each suffices
+    for sentence in sentences:
         counts = [_count(words, phrase) for phrase in (_normalize(sentence)[:2], _normalize(sentence)[-2:])]
-        assert max(counts) == 1 and (min(counts) == 1 or max_wer > 0.1), (sentence, text)
+        assert max(counts) == 1, (sentence, counts, text)
     previous = 0.0
     for cue in transcript.segments:
         assert previous <= cue.start <= cue.end <= transcript.duration + 1e-6
@@ -389,12 +395,18 @@ def test_faster_whisper_windows_transcribe_every_sentence(speech_windows, load_e
     assert_every_sentence_once(result.transcript, sentences, times, wer)
     assert result.extra_windows == 0
     assert events[-1] == Progress(len(windows), len(windows), 1, True)
-    for sentence, (start, _end) in zip(sentences, times):  # each sentence's first word starts where it was said
+    # A cue that starts a sentence starts where it was said; all but two sentences start a cue (a
+    # kernel may merge two sentences into one cue, or misspell a first word).
+    timed = 0
+    for sentence, (start, _end) in zip(sentences, times):
         first = _normalize(sentence)[0]
-        cue = next(
+        cues = [
             c for c in result.transcript.segments if _normalize(c.text)[:1] == [first] and abs(c.start - start) < 1.5
-        )
-        assert abs(cue.start - start) < 0.6, (sentence, cue, start)
+        ]
+        if cues:
+            assert abs(cues[0].start - start) < 0.6, (sentence, cues[0], start)
+            timed += 1
+    assert timed >= len(sentences) - 2, result.transcript.segments
 
 
 @pytest.mark.slow

@@ -393,6 +393,19 @@ def test_refused_formats_are_converted(fake, short_wav, tmp_path):
         assert_matches(t.segments, times, tolerance=0.05)
 
 
+def test_the_chosen_audio_track_is_sent(fake, short_wav, tmp_path):
+    """A file with several audio tracks is never uploaded whole (the server would take the first):
+    the chosen track is sent as FLAC (issue 18, point 9)."""
+    path, times, _ = short_wav
+    film = tmp_path / "film.m4a"  # a format the API accepts as it is
+    silence = ["-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono"]
+    maps = ["-map", "0:a", "-map", "1:a", "-shortest", "-c:a", "aac"]
+    subprocess.run(["ffmpeg", "-loglevel", "error", *silence, "-i", str(path), *maps, str(film)], check=True)
+    t = make_engine(fake).transcribe_file(film, DecodeOptions(), audio_track=2)
+    assert fake.requests[-1].filename == "film.flac"
+    assert_matches(t.segments, times, tolerance=0.05)
+
+
 def test_translate(fake, short_wav):
     path, times, _ = short_wav
     with pytest.warns(DeprecationWarning) if _translations_deprecated() else contextlib.nullcontext():

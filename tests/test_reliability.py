@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -102,10 +103,10 @@ def test_output_folder_refusing_files_loses_no_transcript(small_disk, rescued, s
         assert result.transcript is not None and result.transcript.text.strip()  # the later input was tried too
         message = str(result.error)
         assert message.startswith(f"{clip}: could not write its files to {small_disk} ({reason})")
-        assert f"they were saved in {rescued} instead ({clip.stem}.txt, {clip.stem}.srt)" in message
-        assert result.rescued == [rescued / f"{clip.stem}.txt", rescued / f"{clip.stem}.srt"]
-    assert "garden" in (rescued / "garden.txt").read_text(encoding="utf-8").lower()
-    assert "library" in (rescued / "library.txt").read_text(encoding="utf-8").lower()
+        folder = result.rescued[0].parent  # one new folder per rescue, in the rescue folder
+        assert folder.parent == rescued and result.rescued == [folder / f"{clip.stem}.txt", folder / f"{clip.stem}.srt"]
+        assert f"they were saved instead as {folder / clip.stem}.txt, {folder / clip.stem}.srt." in message
+        assert clip.stem in result.rescued[0].read_text(encoding="utf-8").lower()
     leftovers = [p.name for p in small_disk.iterdir() if p.name != "filler"]
     assert leftovers == []  # no half-written or temporary file left behind
 
@@ -163,9 +164,30 @@ def test_full_folder_from_the_cli_exits_1_and_names_the_rescue(small_disk, rescu
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err
-    assert err.count(f"were saved in {rescued} instead") == 2
+    assert err.count(f"were saved instead as {rescued}/") == 2
     assert "2 of 2 inputs failed" in err
-    assert sorted(p.name for p in rescued.iterdir()) == ["garden.txt", "library.txt"]
+    assert sorted(p.name for p in rescued.glob("*/*")) == ["garden.txt", "library.txt"]
+
+
+@pytest.mark.slow
+def test_a_later_rescue_never_replaces_an_earlier_one(small_disk, rescued, short_clips, tmp_path):
+    """Two runs rescue an input of the same name: both rescued transcripts are kept (issue 18,
+    point 3), each error giving the real path of its files."""
+    other = tmp_path / "other"
+    other.mkdir()
+    same_name = shutil.copy(short_clips[1], other / short_clips[0].name)  # library speech, named garden.wav
+    _read_only(small_disk)
+    saved = []
+    for clip in (short_clips[0], same_name):
+        pipeline = Pipeline(_options(small_disk))
+        pipeline.preflight = lambda: None  # the folder turned read-only after the preflight
+        (result,) = pipeline.run([clip])
+        assert [p.name for p in result.rescued] == ["garden.txt", "garden.srt"]
+        assert f"they were saved instead as {result.rescued[0]}, {result.rescued[1]}." in str(result.error)
+        saved.append(result.rescued[0])
+    assert saved[0] != saved[1]
+    assert "garden" in saved[0].read_text(encoding="utf-8").lower()
+    assert "library" in saved[1].read_text(encoding="utf-8").lower()
 
 
 # --- Ctrl-C (issue 10, point 7) --------------------------------------------------------------------

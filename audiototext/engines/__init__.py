@@ -56,6 +56,7 @@ class DecodeOptions:
         if self.task not in TASKS:
             raise OptionsError(f"Unknown task {self.task!r}: use one of {', '.join(TASKS)}", task=self.task)
         object.__setattr__(self, "language", resolve_language(self.language))
+        _check_text(self.initial_prompt)
         if self.beam_size is not None and self.beam_size < 1:
             raise OptionsError("beam_size must be at least 1 (or None for greedy decoding)")
 
@@ -79,6 +80,24 @@ class DecodeOptions:
             no_speech_threshold=self.no_speech_threshold,
             word_timestamps=self.word_timestamps,
         )
+
+
+def _check_text(prompt: str | None) -> None:
+    """Refuse a prompt holding bytes that are not UTF-8 (a Latin-1 ``é`` from a shell arrives as a
+    lone surrogate): the tokenizer would fail after the model loaded (issue 18, point 13).
+
+    Raises:
+        OptionsError: naming the byte and where it is.
+    """
+    bad = next((i for i, ch in enumerate(prompt or "") if "\udc80" <= ch <= "\udcff"), None)
+    if bad is None:
+        return
+    byte = ord(prompt[bad]) - 0xDC00
+    raise OptionsError(
+        f"initial_prompt (--prompt) is not UTF-8 text: byte 0x{byte:02X} after {prompt[max(0, bad - 20) : bad]!r} "
+        "is not UTF-8 (the terminal or file gave Latin-1 or another encoding); type the prompt again in UTF-8",
+        option="initial_prompt",
+    )
 
 
 class Engine(Protocol):

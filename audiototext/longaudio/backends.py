@@ -150,6 +150,12 @@ class ProcessBackend:
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
+    def terminate(self) -> None:
+        """Stop the workers now, mid-batch (after Ctrl-C or SIGTERM: a batch can take minutes)."""
+        for process in list((getattr(self.pool, "_processes", None) or {}).values()):
+            process.terminate()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
 
 class _RayWorker:
     """The Ray actor: an engine loaded once, then batches."""

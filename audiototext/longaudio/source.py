@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -19,12 +20,17 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..errors import MediaError
+from ..interrupts import forget, keep, registered
 
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
 #: Seconds per block when the whole recording is scanned (voice detection, hashing): 19 MB of float32.
 BLOCK_SECONDS = 300.0
+#: Below this peak (about -80 dBFS) audio is silence: not sent to the model, a track passed over.
+SILENT_PEAK = 1e-4
+#: Bytes of decoded audio per second (16 kHz, 16-bit).
+BYTES_PER_SECOND = 2 * SAMPLE_RATE
 
 
 class AudioSource(Protocol):
@@ -92,58 +98,107 @@ class ArraySource:
         return self.audio[lo:hi]
 
 
+def _check_room(folder: Path, duration: float, name: str) -> None:
+    """Refuse before decoding when ``folder`` has no room for ``duration`` seconds of decoded audio.
+
+    Raises:
+        MediaError: naming the folder, the room needed and the room left.
+    """
+    needed = int(duration * BYTES_PER_SECOND) + (1 << 20)
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return  # the decoding itself will say what is wrong with the folder
+    if free < needed:
+        raise MediaError(
+            f"{name}: decoding needs about {needed / 1e6:.0f} MB in the temporary folder {folder}, which has "
+            f"{free / 1e6:.0f} MB free; free some space there or set TMPDIR to a folder with more room",
+            source=name,
+            needed=needed,
+            free=free,
+        )
+
+
 class DecodedFile:
     """A media file decoded once to a temporary 16-bit PCM file; read back in pieces.
 
+    The audio track is the one asked for, else the one the file flags default, else the first;
+    a silent track is passed over for the next one (issue 18, point 9). The media's timeline is
+    kept across timestamp gaps (:data:`~audiototext.media.KEEP_TIMELINE`). A temporary folder
+    without room for the decoded audio fails before decoding; one that fills up while ffmpeg
+    writes fails too, although ffmpeg may exit 0 then (issue 18, point 7).
     Use as a context manager (or call :meth:`close`): the temporary file is removed.
     """
 
-    def __init__(self, path: Path | str, *, name: str | None = None, work_dir: Path | None = None):
-        """Decode ``path``; ``name`` is how messages name it (the link the user gave, not a download)."""
-        from ..media import probe, require_ffmpeg
+    def __init__(
+        self, path: Path | str, *, name: str | None = None, work_dir: Path | None = None, track: int | None = None
+    ):
+        """Decode ``path``; ``name`` is how messages name it (the link the user gave, not a download);
+        ``track`` the audio track, from 1 (None: chosen as above).
+
+        Raises:
+            MediaError: not media, no audio, ffmpeg failed, the temporary folder is full.
+            OptionsError: ``track`` is not one of the file's audio tracks.
+        """
+        from ..media import probe, require_ffmpeg, track_order
 
         require_ffmpeg()
-        probe(path, name=name)  # a clear error for "not media" / "no audio stream" first
         name = name or str(path)
-        handle, temporary = tempfile.mkstemp(prefix="audiototext-", suffix=".s16", dir=work_dir)
+        info = probe(path, name=name)  # a clear error for "not media" / "no audio stream" first
+        candidates = track_order(info, track, name)
+        folder = Path(work_dir or tempfile.gettempdir())
+        _check_room(folder, info.duration, name)
+        handle, temporary = tempfile.mkstemp(prefix="audiototext-", suffix=".s16", dir=folder)
         os.close(handle)
-        self.path = Path(temporary)
-        cmd = [
-            "ffmpeg",
-            "-nostdin",
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-threads",
-            "0",
-            "-i",
-            str(path),
-            "-map",
-            "0:a:0",
-            "-ac",
-            "1",
-            "-ar",
-            str(SAMPLE_RATE),
-            "-f",
-            "s16le",
-            "-acodec",
-            "pcm_s16le",
-            str(self.path),
-        ]
+        self.path, self.track, self._samples = Path(temporary), candidates[0], 0
+        keep(self.path)  # removed by stop_children if the process is stopped while this file is in use
         try:
-            subprocess.run(cmd, check=True, capture_output=True)
-        except subprocess.CalledProcessError as e:
-            self.close()
-            reason = (e.stderr or b"").decode("utf-8", "replace").strip().splitlines()[-1:] or ["unknown error"]
-            raise MediaError(f"{name}: ffmpeg could not decode the audio ({reason[0]})", source=name) from e
+            for number, candidate in enumerate(candidates, 1):
+                self.track = candidate
+                self._decode(path, name, folder)
+                if number == len(candidates) or peak(self) >= SILENT_PEAK:
+                    break
+                log.info("%s: audio track %s is silent: trying track %d", name, candidate, candidates[number].number)
         except BaseException:
             self.close()
             raise
-        self._samples = self.path.stat().st_size // 2
         if self._samples == 0:
             self.close()
             raise MediaError(f"{name}: the audio is empty (0 samples); nothing to transcribe", source=name)
+
+    def _decode(self, path: Path | str, name: str, folder: Path) -> None:
+        from ..media import decode_command, ffmpeg_path, write_failure
+
+        command = decode_command(path, str(self.path), track=self.track.number)
+        # Popen, not run: the process is registered, so that a service stopping can end it.
+        with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as ffmpeg, registered(ffmpeg):
+            try:
+                stderr = ffmpeg.communicate()[1]
+            except BaseException:  # Ctrl-C, SIGTERM: ffmpeg goes too
+                ffmpeg.kill()
+                raise
+        if ffmpeg.returncode != 0:
+            lines = (stderr or b"").decode("utf-8", "replace").strip().splitlines() or ["unknown error"]
+            reason = lines[-1].replace(ffmpeg_path(path), name).replace(str(path), name)
+            raise MediaError(f"{name}: ffmpeg could not decode the audio ({reason})", source=name)
+        self._samples = self.path.stat().st_size // 2
+        failure = write_failure(stderr)
+        if failure is not None:
+            raise MediaError(
+                f"{name}: the decoded audio could not be written to the temporary folder {folder} ({failure.strip()}); "
+                "free some space there or set TMPDIR to a folder with more room, then run again",
+                source=name,
+            )
+        decoded = self._samples / SAMPLE_RATE
+        if self.track.end and decoded < self.track.end - max(1.0, 0.01 * self.track.end):
+            stated = f"only {decoded:.1f} s of the {self.track.end:.1f} s the file states could be decoded"
+            if shutil.disk_usage(folder).free < (1 << 20):  # the temporary folder filled up
+                raise MediaError(
+                    f"{name}: {stated}: the temporary folder {folder} is full; free some space there or set "
+                    "TMPDIR to a folder with more room, then run again",
+                    source=name,
+                )
+            log.warning("%s: %s; its end may be missing (a damaged file?)", name, stated)
 
     @property
     def samples(self) -> int:
@@ -157,6 +212,7 @@ class DecodedFile:
         return data.astype(np.float32) / 32768.0
 
     def close(self) -> None:
+        forget(self.path)
         try:
             self.path.unlink(missing_ok=True)
         except OSError as e:  # a read-only or vanished temp dir must not hide the real error

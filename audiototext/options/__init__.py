@@ -19,7 +19,8 @@ The rules between options live in :mod:`.rules` and nowhere else:
    with the ``whisper`` style.
 2. ``engine`` defaults to faster-whisper when it is installed (:func:`default_engine`).
 3. English with tiny/base/small/medium uses the English-only ``.en`` model, as the original
-   AudioToText did (issue 12, point 5); never to translate.
+   AudioToText did (issue 12, point 5); never to translate. A ``.en`` model chosen for another
+   language or to translate is refused, naming the multilingual model (issue 18, point 10).
 4. An ``api_key``, or an API model name (``whisper-1``, ``gpt-4o-transcribe``...), without an
    explicit engine selects the OpenAI API engine (issue 12, point 6; issue 19, point 8); an API
    model with a local engine, or a Whisper model with the API engine, is an error.
@@ -43,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 from collections.abc import Collection, Mapping
 
 from ..errors import OptionsError
+from ..preflight import check_english_only
 from .registry import OPTIONS, REGISTRY, for_face, option
 from .rules import apply_rules
 from .docs import markdown_table
@@ -94,6 +96,8 @@ def resolve(values: Mapping[str, Any], *, face: str = "cli", explicit: Collectio
         if name not in given:
             v[name] = REGISTRY[name].parse(v[name], face)
     apply_rules(v, chosen, face)
+    if v["engine"] != API_ENGINE:  # paths are checked by the preflight, which reads their vocabulary
+        check_english_only(v["model"], v["task"], v["language"], flag=REGISTRY["model"].display(face), paths=False)
     return v
 
 
@@ -172,6 +176,7 @@ def to_options(v: Mapping[str, Any]) -> Options:
         progress=not (v["quiet"] or v["no_progress"]),
         parallel=long_audio_options(v),
         api_key=v["api_key"],
+        audio_track=v["audio_track"],
     )
 
 

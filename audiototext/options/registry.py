@@ -46,17 +46,21 @@ def _check_tokens(value: str) -> str:
 
 
 def _check_target(value: str | None) -> str | None:
-    from ..translation import resolve_target
-
-    if value:
-        resolve_target(value)  # an unknown target fails before any transcription
-    return value or None
+    # Checked when the DeepL options are made (DeepLOptions), before any transcription: a name the
+    # built-in list lacks is looked up in DeepL's live list there, with the key (issue 18, point 21).
+    return value.strip() or None if value else None
 
 
 def _check_model(value: str) -> str:
     if not value.strip():
         raise OptionsError("model must not be empty: give an official name such as base, or a path", option="model")
     return value.strip()
+
+
+def _check_device(value: str) -> str | None:
+    from ..preflight import check_device
+
+    return check_device(value)
 
 
 def _models() -> tuple[str, ...]:
@@ -100,7 +104,7 @@ def _model_options() -> tuple[Option, ...]:
         Option("engine", str, default_engine, group="model", choices=engines,
                default_text="faster-whisper if installed, else openai-whisper",
                help="transcription engine (openai-api: OpenAI's API, needs --api_key)"),
-        Option("device", str, None, group="model", nullable=True, faces=_LOCAL, why=_SERVER,
+        Option("device", str, None, group="model", nullable=True, faces=_LOCAL, why=_SERVER, check=_check_device,
                help="cuda or cpu (default: the GPU when there is one)"),
         Option("threads", int, None, group="model", nullable=True, zero_is_none=True, min=0, faces=_LOCAL,
                why=_SERVER, help="CPU threads (0: all cores)"),
@@ -116,6 +120,9 @@ def _decode_options() -> tuple[Option, ...]:
         Option("language", str, "auto", check=_check_language, suggestions=_languages,
                synonyms={"Auto-Detect": "auto"}, form_default="Auto-Detect",
                help="spoken language (name or code), or auto to detect it"),
+        Option("audio_track", int, None, nullable=True, zero_is_none=True, min=0,
+               help="audio track to transcribe, from 1 as players number them (0: the track the file flags "
+                    "default, else the first that is not silent)"),
         Option("initial_prompt", str, None, nullable=True, form_name="prompt", aliases=("--prompt",),
                help="text to prime the first window (names, spelling, style)"),
         Option("condition_on_previous_text", bool, True, form_name="coherence_preference",

@@ -49,6 +49,11 @@ def create_app(settings: Settings = Settings()):
         )
         yield
         runner.stop()
+        # SIGTERM or Ctrl-C (uvicorn stops the app for both): what the workers' jobs run is ended and
+        # their temporary audio removed; the jobs stay unfinished and resume on the next start.
+        from ..interrupts import stop_children
+
+        stop_children()
 
     app = FastAPI(
         title="audiototext",

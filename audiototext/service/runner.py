@@ -145,6 +145,7 @@ class JobRunner:
     def stop(self, timeout: float = 2.0) -> None:
         """Ask the workers to stop after their current job; running jobs resume on the next start."""
         self._stopping.set()
+        log.info("Stopping: jobs still running resume on the next start")
         for _ in self._threads:
             with contextlib.suppress(queue.Full):
                 self.queue.put_nowait(None)
@@ -161,6 +162,8 @@ class JobRunner:
                 try:
                     self._run(call_id, pipelines)
                 except Exception:  # noqa: BLE001 - a worker must survive any one job
+                    if self._stopping.is_set():
+                        break  # its ffmpeg or temporary file was taken away by the stop: resumes later
                     log.exception("job %s: unexpected failure", call_id)
                     with contextlib.suppress(Exception):
                         self.store.fail(
@@ -202,6 +205,9 @@ class JobRunner:
             result = pipeline.run_file(job.media_path, stem=job.slug)
         finally:
             self._cancelling.discard(call_id)
+        if self._stopping.is_set() and not result.ok:  # stopped under it: resumes on the next start
+            log.info("job %s (%s): stopped with the server; it resumes on the next start", call_id, job.slug)
+            return
         if result.ok:
             self.store.finish(call_id)
             log.info("job %s (%s): done, %d segments", call_id, job.slug, len(result.transcript.segments))

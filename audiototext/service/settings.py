@@ -93,6 +93,20 @@ class Settings:
             from .. import options
 
             options.option("engine").parse(self.engine)  # an unknown engine fails at start, not per job
+        self._check_model()
+
+    def _check_model(self) -> None:
+        """The jobs' default model resolves and, offline, is on this machine: found at start, not per job."""
+        from .. import options
+        from ..errors import ModelError
+        from ..models import check_offline
+
+        engine = self.engine or options.default_engine()
+        if engine != options.API_ENGINE:
+            try:
+                check_offline(self.model or options.REGISTRY["model"].default, engine)
+            except ModelError as e:
+                raise OptionsError(f"--model: {e}", model=self.model) from e
 
     @property
     def exposed(self) -> bool:

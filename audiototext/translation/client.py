@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import logging
 import os
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -244,6 +245,17 @@ def _deepl_errors(server_url: str | None, auth_key: str) -> Iterator[None]:
             f"Cannot reach DeepL at {where} ({e}): check the network connection"
             + (" and DEEPL_SERVER_URL / --deepl-server-url" if server_url else ""),
             kind="network",
+        ) from e
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        failed_in = traceback.extract_tb(e.__traceback__)[-1]
+        if f"{os.sep}deepl{os.sep}" not in failed_in.filename:
+            raise  # not the deepl package's: a fault of ours, shown as it is
+        where = server_url or ("api-free.deepl.com" if auth_key.endswith(":fx") else "api.deepl.com")
+        raise TranslationError(
+            f"The DeepL server at {where} answered something the deepl package cannot read: it failed at "
+            f"`{(failed_in.line or '').strip()}` ({type(e).__name__}: {e}). Is {where} DeepL's API or a compatible "
+            "server? Check DEEPL_SERVER_URL / --deepl-server-url",
+            kind="config",
         ) from e
     except deepl.DeepLException as e:
         status = getattr(e, "http_status_code", None)

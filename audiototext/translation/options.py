@@ -7,12 +7,17 @@ transcription starts, with or without the ``deepl`` package installed.
 from __future__ import annotations
 
 import csv
+import logging
 import os
+import stat
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import OptionsError, TranslationError
 from .targets import COHERENCE_MODES, coherence_mode, formality_param, resolve_target
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -41,11 +46,28 @@ class DeepLOptions:
     server_url: str | None = None
 
     def __post_init__(self) -> None:
-        resolve_target(self.target)
+        check_server_url(self.server_url, "--deepl-server-url")
+        if not self.server_url:
+            check_server_url(os.environ.get("DEEPL_SERVER_URL"), "DEEPL_SERVER_URL")
+        self._resolve_target()
         formality_param(self.formality)
         coherence_mode(self.coherence)
         if self.glossary:
-            read_glossary(self.glossary)  # a bad file fails here, before any transcription
+            read_glossary(self.glossary, report=True)  # a bad file fails here, before any transcription
+
+    def _resolve_target(self) -> None:
+        """The target, from the built-in list or, for a name it lacks, from DeepL's live list (the
+        one the notebook's dropdown shows), read with the key when there is one (issue 18, point 21)."""
+        try:
+            resolve_target(self.target)
+        except OptionsError:
+            key = self.auth_key or os.environ.get("DEEPL_AUTH_KEY", "")
+            if not key.strip() or str(self.target).strip().upper() in ("EN", "PT"):
+                raise
+            from .client import available_targets
+
+            available_targets(key, server_url=self.resolved_server_url)
+            resolve_target(self.target)
 
     @property
     def resolved_auth_key(self) -> str:
@@ -65,10 +87,43 @@ class DeepLOptions:
         return self.server_url or os.environ.get("DEEPL_SERVER_URL") or None
 
 
-def read_glossary(path: Path | str) -> dict[str, str]:
+def check_server_url(url: str | None, name: str) -> None:
+    """A DeepL server is an http(s) URL with a host (``localhost:8080`` alone is not).
+
+    Raises:
+        OptionsError: naming where the URL came from and how to write it.
+    """
+    if not url:
+        return
+    parts = urllib.parse.urlsplit(url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise OptionsError(
+            f"{name} {url!r} is not an http(s) URL: write it with its scheme, e.g. http://{url.strip()}",
+            option="deepl_server_url",
+            value=url,
+        )
+
+
+#: First-row cells that make it a header, not an entry.
+_HEADER_WORDS = {"source", "target", "term", "terms", "translation", "from", "to", "src", "tgt", "original"}
+
+
+def _is_header(row: list[str]) -> bool:
+    from .targets import SOURCE_NAMES, known_targets
+
+    languages = {n.lower() for n in SOURCE_NAMES.values()} | {c.lower() for c in SOURCE_NAMES}
+    languages |= {t.name.lower() for t in known_targets()} | {t.code.lower() for t in known_targets()}
+    words = [c.strip().lower().replace("_", " ").replace(" term", "").replace(" entry", "") for c in row[:2]]
+    return all(w in _HEADER_WORDS for w in words) or all(w in languages for w in words)
+
+
+def read_glossary(path: Path | str, *, report: bool = False) -> dict[str, str]:
     """Glossary entries from a UTF-8 CSV file, one ``source,target`` pair per row.
 
-    Blank rows are skipped; of two rows with the same source term the first wins.
+    Blank rows are skipped; of two rows with the same source term the first wins. A first row of
+    column names (``source,target``, ``English,German``, ``en,de``) is a header and skipped; columns
+    after the second (DeepL's own CSV adds the two languages) are not read. With ``report`` the log
+    says how the file was read when it was not plain pairs (issue 18, point 22).
 
     Raises:
         OptionsError: (option "deepl_glossary", value the path) when the file cannot be read,
@@ -76,19 +131,18 @@ def read_glossary(path: Path | str) -> dict[str, str]:
             are no entries. The message names the file and the line.
     """
     path = Path(path)
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as stream:
-            rows = list(csv.reader(stream))
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise _glossary_error(
-            path,
-            f"Cannot read the DeepL glossary {str(path)!r} ({e}): give a UTF-8 CSV file "
-            "with one 'source,target' pair per row",
-        ) from e
+    rows = _rows(path)
     entries: dict[str, str] = {}
+    notes: list[str] = []
+    extra: list[int] = []
     for number, row in enumerate(rows, 1):
         if not any(cell.strip() for cell in row):
             continue
+        if not entries and not notes and _is_header(row):
+            notes.append(f"line {number} {tuple(c.strip() for c in row)} taken as a header and skipped")
+            continue
+        if any(cell.strip() for cell in row[2:]):
+            extra.append(number)
         if len(row) < 2 or not row[0].strip() or not row[1].strip():
             raise _glossary_error(
                 path, f"Line {number} of the DeepL glossary {str(path)!r} is not 'source,target': fix or remove it"
@@ -101,10 +155,41 @@ def read_glossary(path: Path | str) -> dict[str, str]:
                     f"Line {number} of the DeepL glossary {str(path)!r}: term {term!r} holds a "
                     "control character or line separator DeepL refuses: fix or remove it",
                 )
+        if source in entries:
+            notes.append(f"line {number} repeats the source term {source!r}: the first one is kept")
         entries.setdefault(source, target)
     if not entries:
         raise _glossary_error(path, f"The DeepL glossary {str(path)!r} has no entries: add 'source,target' rows")
+    if extra:
+        notes.append(f"columns after the second ignored on {_lines(extra)}")
+    if report and notes:
+        log.info("DeepL glossary %s: %d entries read; %s", path, len(entries), "; ".join(notes))
     return entries
+
+
+def _rows(path: Path) -> list[list[str]]:
+    """The CSV rows of ``path``; a FIFO or a device is refused, never waited on (issue 18, point 15)."""
+    if path.exists() and not path.is_file() and not path.is_dir():
+        kind = "a named pipe (FIFO)" if stat.S_ISFIFO(path.stat().st_mode) else "a device or socket"
+        raise _glossary_error(
+            path,
+            f"The DeepL glossary {str(path)!r} is {kind}, not a file: save it to a UTF-8 CSV file with one "
+            "'source,target' pair per row and give that",
+        )
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as stream:
+            return list(csv.reader(stream))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise _glossary_error(
+            path,
+            f"Cannot read the DeepL glossary {str(path)!r} ({e}): give a UTF-8 CSV file "
+            "with one 'source,target' pair per row",
+        ) from e
+
+
+def _lines(numbers: list[int]) -> str:
+    shown = ", ".join(map(str, numbers[:5])) + (f" and {len(numbers) - 5} more" if len(numbers) > 5 else "")
+    return f"line{'s' if len(numbers) > 1 else ''} {shown}"
 
 
 def valid_glossary_term(term: str) -> bool:

@@ -144,6 +144,7 @@ class OpenAIAPIEngine:
         callbacks: Callbacks = Callbacks(),
         *,
         checkpoint_dir: Path | None = None,
+        audio_track: int | None = None,
     ) -> Transcript:
         """Transcribe (or translate to English) one media file of any size and format.
 
@@ -153,13 +154,14 @@ class OpenAIAPIEngine:
             callbacks: segments in time order, the language, and progress counted in pieces sent.
             checkpoint_dir: keep each finished piece here; a re-run with the same file and options
                 sends only the missing pieces. The caller removes it once the outputs are written.
+            audio_track: the audio track to send, from 1 (None: the one flagged default, else the first).
 
         Raises:
             OptionsError: translate asked of a model other than whisper-1.
             MediaError: the file is not media or ffmpeg failed.
             APIError: the API failed; finished pieces stay in ``checkpoint_dir``.
         """
-        from ...media import probe
+        from ...media import probe, track_order
 
         path = Path(path)
         if options.task == "translate" and self.model_name != "whisper-1":
@@ -173,7 +175,8 @@ class OpenAIAPIEngine:
         info = probe(path)
         with tempfile.TemporaryDirectory(prefix="audiototext-api-") as tmp:
             job = _Job(self, path, info.duration, options, callbacks, Path(tmp))
-            job.prepare(info.video_streams > 0)
+            job.track = track_order(info, audio_track, str(path))[0].number
+            job.prepare(info.video_streams > 0, info.audio_streams)
             store = None
             if checkpoint_dir is not None:
                 store = _Checkpoints(Path(checkpoint_dir), job.key())

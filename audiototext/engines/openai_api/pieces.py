@@ -137,9 +137,13 @@ def _run_ffmpeg(args: list[str], *, data: bytes | None = None, what: str) -> Non
 _FLAC = ["-ac", "1", "-ar", "16000", "-c:a", "flac", "-sample_fmt", "s16"]
 
 
-def convert_to_flac(path: Path, out: Path) -> Path:
-    """The first audio stream of ``path`` as 16 kHz mono FLAC at ``out`` (ffmpeg, argument list)."""
-    _run_ffmpeg(["-i", str(path), "-map", "0:a:0", "-vn", *_FLAC, str(out)], what=str(path))
+def convert_to_flac(path: Path, out: Path, track: int = 1) -> Path:
+    """Audio track ``track`` (from 1) of ``path`` as 16 kHz mono FLAC at ``out``, on the media's
+    timeline (ffmpeg, argument list; the path as a ``file:`` path, never an option or protocol)."""
+    from ...media import KEEP_TIMELINE, ffmpeg_path
+
+    args = ["-i", ffmpeg_path(path), "-map", f"0:a:{track - 1}", "-vn", "-af", KEEP_TIMELINE, *_FLAC, str(out)]
+    _run_ffmpeg(args, what=str(path))
     return out
 
 
@@ -202,6 +206,7 @@ class _Job:
         self.options, self.callbacks, self.tmp = options, callbacks, tmp
         self.pieces: list[Piece] = []
         self._audio = None
+        self.track = 1  # the audio track sent, from 1
         self._speech: list[tuple[float, float]] | None = None
         self._lock = threading.Lock()
 
@@ -212,7 +217,7 @@ class _Job:
 
         with self._lock:
             if self._audio is None:
-                self._audio = load_audio(self.source)
+                self._audio = load_audio(self.source, track=self.track)
             return self._audio
 
     def speech(self) -> list[tuple[float, float]]:
@@ -231,12 +236,13 @@ class _Job:
 
     # -- plan --
 
-    def prepare(self, has_video: bool) -> None:
-        """Decide what is uploaded: the file itself, a FLAC of it, or FLAC pieces cut at pauses."""
+    def prepare(self, has_video: bool, tracks: int = 1) -> None:
+        """Decide what is uploaded: the file itself, a FLAC of it (of its chosen track, when it has
+        several), or FLAC pieces cut at pauses."""
         engine = self.engine
         upload = self.source
-        if has_video or self.source.suffix.lower().lstrip(".") not in ACCEPTED_FORMATS:
-            upload = convert_to_flac(self.source, self.tmp / f"{_safe_stem(self.source)}.flac")
+        if has_video or tracks > 1 or self.source.suffix.lower().lstrip(".") not in ACCEPTED_FORMATS:
+            upload = convert_to_flac(self.source, self.tmp / f"{_safe_stem(self.source)}.flac", self.track)
             log.debug("Converted %s to FLAC for the API (%d bytes)", self.source.name, upload.stat().st_size)
         if self.duration <= 0:  # some containers do not state a duration
             self.duration = len(self.audio()) / 16000
@@ -292,6 +298,7 @@ class _Job:
             "temperature": o.temperature,
             "words": o.word_timestamps,
             "pieces": [(round(p.start, 3), round(p.end, 3)) for p in self.pieces],
+            **({"track": self.track} if self.track != 1 else {}),  # keys made before tracks were chosen hold
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 

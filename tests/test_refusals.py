@@ -1,0 +1,208 @@
+"""Faults found late, reported as something else, or as a traceback (issue 18, points 10, 13, 17,
+19, 21, 22): each is refused up front with what to do, or said plainly. The real CLI, the real
+``deepl`` package against the fake DeepL server, the bundled tiny.en model."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fake_deepl import TEST_LANGUAGE
+
+from audiototext.cli import main
+from audiototext.errors import OptionsError, TranslationError
+from audiototext.translation import targets as targets_module
+from conftest import speak
+
+FAST = ["--engine", "faster-whisper", "--model", "tiny.en", "--beam_size", "1", "--best_of", "1", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def garden(media_dir) -> Path:
+    return speak("Good morning everyone, and welcome to the garden.", "en-us", media_dir / "refusals-garden.wav")
+
+
+def _exit(argv: list[str], capsys) -> tuple[int, str]:
+    try:
+        status = main(argv)
+    except SystemExit as e:
+        status = e.code
+    return status, capsys.readouterr().err
+
+
+# --- point 10: English-only models -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "extra,what",
+    [
+        (["--language", "Spanish"], "it cannot transcribe Spanish"),
+        (["--task", "translate"], "it cannot translate"),
+        (["--language", "fr", "--model", "base.en"], "it cannot transcribe French"),
+    ],
+)
+def test_an_english_only_model_is_refused_for_other_languages(tmp_path, garden, capsys, extra, what):
+    status, err = _exit([str(garden), "-o", str(tmp_path), *FAST, *extra], capsys)
+    model = "base.en" if "base.en" in extra else "tiny.en"
+    assert status == 2 and f"--model {model} is English-only: {what}" in err, err
+    assert f"use {model.removesuffix('.en')} instead" in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_english_only_model_directory_is_refused_by_the_preflight(tmp_path, garden):
+    from audiototext.engines import DecodeOptions
+    from audiototext.models import bundled_ct2_dir
+    from audiototext.pipeline import Options, Pipeline
+
+    folder = bundled_ct2_dir("tiny.en")
+    if folder is None:
+        pytest.skip("the offline tiny.en package is not installed")
+    spanish = DecodeOptions(language="es")
+    (result,) = Pipeline(Options(model=str(folder), engine="faster-whisper", decode=spanish, output_dir=tmp_path)).run(
+        [garden]
+    )
+    assert isinstance(result.error, OptionsError)
+    assert "is English-only: it cannot transcribe Spanish" in str(result.error)
+    assert result.transcript is None
+
+
+# --- point 13: a prompt that is not UTF-8 ----------------------------------------------------------
+
+
+def test_a_prompt_with_a_latin1_byte_is_refused_before_the_model_loads(tmp_path, garden, capsys):
+    prompt = os.fsdecode(b"caf\xe9 au lait")  # as Python receives a Latin-1 byte from a UTF-8 shell
+    status, err = _exit([str(garden), "-o", str(tmp_path), *FAST, "--prompt", prompt], capsys)
+    assert status == 2 and "initial_prompt (--prompt) is not UTF-8 text: byte 0xE9 after 'caf'" in err, err
+    assert "Traceback" not in err and not list(tmp_path.iterdir())
+
+
+# --- point 19: device, cache, DeepL server, a service model not available offline ---------------------
+
+
+def test_an_unknown_device_is_refused(tmp_path, garden, capsys):
+    status, err = _exit([str(garden), "-o", str(tmp_path), *FAST, "--device", "tpu"], capsys)
+    assert status == 2 and "Unknown device 'tpu': use cpu or cuda (cuda:1 for the second GPU)" in err
+
+
+def test_cuda_without_a_gpu_is_refused_before_reading(tmp_path, garden, capsys):
+    from audiototext.engines.device import cuda_available
+
+    if cuda_available("faster-whisper"):
+        pytest.skip("this machine has a CUDA GPU")
+    status, err = _exit([str(garden), "-o", str(tmp_path), *FAST, "--device", "cuda"], capsys)
+    assert status == 1 and "device cuda asks for a CUDA GPU, but faster-whisper sees none" in err
+    assert "==> " not in err
+
+
+def test_an_unwritable_cache_is_named_before_anything_is_decoded(tmp_path, garden, capsys, monkeypatch):
+    monkeypatch.setenv("AUDIOTOTEXT_CACHE", "/proc/audiototext-cache")  # never writable, not even by root
+    status, err = _exit([str(garden), "-o", str(tmp_path / "out"), *FAST], capsys)
+    assert status == 1
+    assert "AUDIOTOTEXT_CACHE /proc/audiototext-cache cannot be written" in err
+    assert "set AUDIOTOTEXT_CACHE to a writable folder" in err and "==> " not in err
+
+
+@pytest.mark.parametrize("where", ["env", "flag"])
+def test_a_deepl_server_url_without_scheme_is_refused(tmp_path, garden, capsys, monkeypatch, where):
+    monkeypatch.setenv("DEEPL_AUTH_KEY", "some-key:fx")
+    argv = [str(garden), "-o", str(tmp_path), *FAST, "--deepl-target", "de"]
+    if where == "env":
+        monkeypatch.setenv("DEEPL_SERVER_URL", "localhost:9999")
+    else:
+        monkeypatch.delenv("DEEPL_SERVER_URL", raising=False)
+        argv += ["--deepl-server-url", "localhost:9999"]
+    status, err = _exit(argv, capsys)
+    name = "DEEPL_SERVER_URL" if where == "env" else "--deepl-server-url"
+    assert status == 2 and f"{name} 'localhost:9999' is not an http(s) URL: write it with its scheme" in err, err
+
+
+def test_a_service_model_not_available_offline_stops_the_start(tmp_path):
+    empty = tmp_path / "empty"
+    env = {
+        **os.environ,
+        "AUDIOTOTEXT_OFFLINE": "1",
+        "HF_HUB_OFFLINE": "1",
+        "HF_HOME": str(empty / "hf"),
+        "XDG_CACHE_HOME": str(empty / "xdg"),
+        "AUDIOTOTEXT_CACHE": str(empty / "cache"),
+    }
+    argv = [sys.executable, "-m", "audiototext", "serve", "--data-dir", str(tmp_path / "data"), "--port", "0"]
+    done = subprocess.run([*argv, "--model", "small"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "model small is not available offline" in done.stderr and "Traceback" not in done.stderr
+
+
+# --- point 17: a DeepL answer the deepl package cannot read ------------------------------------------
+
+
+def test_a_deepl_answer_missing_a_field_says_which_server_answered_what(fake_deepl):
+    from audiototext.transcript import Segment, Transcript
+    from audiototext.translation import DeepLOptions, translate_transcript
+
+    fake_deepl.omit_fields = ("billed_characters",)
+    options = DeepLOptions("German", auth_key=fake_deepl.auth_key, server_url=fake_deepl.url)
+    transcript = Transcript((Segment(0.0, 1.5, " Hola a todos."),), language="es")
+    with pytest.raises(TranslationError) as error:
+        translate_transcript(transcript, options)
+    message = str(error.value)
+    assert f"The DeepL server at {fake_deepl.url} answered something the deepl package cannot read" in message
+    assert "billed_characters" in message and "Check DEEPL_SERVER_URL / --deepl-server-url" in message
+
+
+@pytest.mark.slow
+def test_the_cli_keeps_the_transcript_when_deepl_answers_oddly(tmp_path, garden, fake_deepl, capsys):
+    fake_deepl.omit_fields = ("billed_characters",)
+    argv = [str(garden), "-o", str(tmp_path), "-f", "txt", *FAST, "--deepl-target", "de"]
+    status, err = _exit([*argv, "--deepl-api-key", fake_deepl.auth_key, "--deepl-server-url", fake_deepl.url], capsys)
+    assert status == 1 and "answered something the deepl package cannot read" in err and "Traceback" not in err
+    assert [p.name for p in tmp_path.iterdir()] == [f"{garden.stem}.txt"]
+
+
+# --- point 21: one live list of DeepL targets ------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_cli_accepts_a_target_deepl_lists(tmp_path, garden, fake_deepl, monkeypatch):
+    monkeypatch.setattr(targets_module, "_LIVE", {})
+    fake_deepl.extra_targets = [TEST_LANGUAGE]
+    argv = [str(garden), "-o", str(tmp_path), "-f", "txt", *FAST, "--deepl-target", "Test language"]
+    assert main([*argv, "--deepl-api-key", fake_deepl.auth_key, "--deepl-server-url", fake_deepl.url]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{garden.stem}.txt", f"{garden.stem}_Test language.txt"]
+    assert fake_deepl.translate_requests[-1].data["target_lang"] == "ZZ"
+
+
+def test_an_unknown_target_is_still_refused_with_the_live_list(fake_deepl, monkeypatch):
+    from audiototext.translation import DeepLOptions
+
+    monkeypatch.setattr(targets_module, "_LIVE", {})
+    fake_deepl.extra_targets = [TEST_LANGUAGE]
+    with pytest.raises(OptionsError, match="Unknown DeepL target language 'Klingon': use one of .*Test language"):
+        DeepLOptions("Klingon", auth_key=fake_deepl.auth_key, server_url=fake_deepl.url)
+
+
+# --- point 22: glossary files that are not plain pairs ----------------------------------------------
+
+
+def test_a_glossary_with_a_header_and_more_columns_says_how_it_was_read(tmp_path, caplog):
+    from audiototext.translation import read_glossary
+
+    caplog.set_level(logging.INFO, logger="audiototext")
+    path = tmp_path / "glossary.csv"
+    path.write_text("source,target\nperro,dog,EN,DE\ngato,cat\nperro,hound\n", encoding="utf-8")
+    assert read_glossary(path, report=True) == {"perro": "dog", "gato": "cat"}
+    said = caplog.text
+    assert f"DeepL glossary {path}: 2 entries read" in said
+    assert "line 1 ('source', 'target') taken as a header and skipped" in said
+    assert "line 4 repeats the source term 'perro': the first one is kept" in said
+    assert "columns after the second ignored on line 2" in said
+    languages = tmp_path / "languages.csv"
+    languages.write_text("Spanish,English\nperro,dog\n", encoding="utf-8")
+    assert read_glossary(languages) == {"perro": "dog"}
+    plain = tmp_path / "plain.csv"
+    plain.write_text("perro,dog\n", encoding="utf-8")
+    caplog.clear()
+    assert read_glossary(plain, report=True) == {"perro": "dog"} and "DeepL glossary" not in caplog.text
