@@ -12,9 +12,11 @@ recordings are made here, one part per sentence, with pauses of 0.3-2 s between 
   35 dB it found 2 of the physics lecture's pauses, at 25 dB 15, and on every recording here the
   loudest 50 ms inside a pause it finds is still 31 dB or more under the part's peak (not speech);
 * each stretch between those pauses starts at its first 10 ms frame within
-  :data:`EDGE_BELOW_PEAK_DB` (30 dB) of the part's peak RMS that begins 50 ms at that level, and
-  ends at the last such frame: the fleurs clips hold up to 2.5 s of room noise before the voice,
-  with clicks that keep silencedetect from seeing one pause in it;
+  :data:`EDGE_BELOW_PEAK_DB` (30 dB) of the part's peak RMS that begins 150 ms at that level on
+  average, and ends at the last such frame: the fleurs clips hold up to 2.5 s of room noise before
+  the voice, with clicks that keep silencedetect from seeing one pause in it. 150 ms, not 50: a
+  click or a breath 30 dB under the speech lasts 50 ms (it read the voice of 3 fleurs clips 0.8 to
+  2 s early), a syllable lasts longer;
 * the **speech** is those stretches; its **onsets** are where each starts (each part's first voice
   and the end of each pause).
 
@@ -45,7 +47,7 @@ PAUSE_BELOW_PEAK_DB = 25.0
 RMS_WINDOW_S = 0.05
 PAUSE_S = 1.0
 EDGE_BELOW_PEAK_DB = 30.0
-EDGE_FRAMES = 5
+EDGE_FRAMES = 15
 
 LONG = ("en_long_mix", "en_long_udhr_sonnets", "es_long_mix")
 ESPEAK = {"espeak_en": ("en-us", "en"), "espeak_es": ("es", "es")}
@@ -271,7 +273,8 @@ def part_speech(samples: np.ndarray, start: float, end: float) -> tuple[list[tup
 
 def voiced_edges(samples: np.ndarray, level_db: float) -> tuple[float, float] | None:
     """(first, last) second of ``samples`` where the voice is: the first 10 ms frame at ``level_db`` or
-    louder that starts 50 ms at that level, and the last that ends such 50 ms; None when there is none."""
+    louder that starts 150 ms at that level on average, and the last that ends such 150 ms; None
+    when there is none."""
     size = SAMPLE_RATE // 100
     frames = samples[: len(samples) // size * size].reshape(-1, size).astype(np.float64)
     power = np.mean(frames**2, axis=1) if len(frames) else np.zeros(0)
@@ -290,7 +293,7 @@ def voiced_edges(samples: np.ndarray, level_db: float) -> tuple[float, float] | 
 def find_speech(rec: Recording, cache: Path) -> Speech:
     """The recording's :class:`Speech`, computed once per file version and kept in ``cache``."""
     stat = rec.audio.stat()
-    levels = f"{PAUSE_BELOW_PEAK_DB}|{EDGE_BELOW_PEAK_DB}|v2"
+    levels = f"{PAUSE_BELOW_PEAK_DB}|{EDGE_BELOW_PEAK_DB}|{EDGE_FRAMES}|v3"
     key = f"{rec.audio.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{rec.parts}|{levels}"
     path = cache / f"{rec.name}.speech-{hashlib.sha1(key.encode()).hexdigest()[:10]}.json"
     if path.is_file():

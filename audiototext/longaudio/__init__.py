@@ -32,7 +32,7 @@ from .plan import WINDOW, Window, plan_windows
 from .source import AudioSource, duration_of, fingerprint
 from .music import music_without_speech
 from .speech import DETECTORS, detect_speech
-from .run import EARLY_STOP, MAX_ROUNDS, WindowRun, early_stop
+from .run import EARLY_STOP, MAX_ROUNDS, WindowRun, uncovered
 
 log = logging.getLogger(__name__)
 
@@ -201,12 +201,14 @@ def transcribe_windows(
     batch_size: int,
     callbacks: Callbacks = Callbacks(),
     checkpoints: Checkpoints | None = None,
+    onsets: bool = True,
 ) -> LongAudioResult:
     """Decode planned ``windows`` of ``source`` with ``backend`` and stitch them into a transcript.
 
     Batches are fixed groups of at most ``batch_size`` windows (:func:`batch_groups`), so a resumed
     run decodes exactly the batches an uninterrupted one would (see :mod:`.run`).
     ``callbacks.on_segment`` receives the cues in time order as soon as they are final.
+    ``onsets``: read the start of each word said after a pause from the audio (:mod:`.onsets`).
     """
     duration = duration_of(source)
     language = options.language or (checkpoints.get_meta("language") if checkpoints else None)
@@ -219,7 +221,12 @@ def transcribe_windows(
                 pass  # the first window's checkpoint will say why, once
     callbacks.language(language)
     run = WindowRun(
-        source, dataclasses.replace(options, language=language), backend, callbacks=callbacks, checkpoints=checkpoints
+        source,
+        dataclasses.replace(options, language=language),
+        backend,
+        callbacks=callbacks,
+        checkpoints=checkpoints,
+        onsets=onsets,
     )
     if run.results:
         log.info(
@@ -265,7 +272,7 @@ __all__ = [
     "make_backend",
     "batch_groups",
     "plan",
-    "early_stop",
+    "uncovered",
     "transcribe_windows",
     "open_checkpoints",
     "EngineSpec",

@@ -6,7 +6,7 @@ alignment then stretches a word over the audio that was never written ("The" ove
 word's time alone does not show it. Here a word lasts at most :data:`WORD_BASE` plus
 :data:`WORD_PER_CHAR` seconds per character; speech of :data:`UNCOVERED_SPEECH` seconds or more
 that no word covers (the time after the last word included) means the window must be decoded again
-from there (:func:`early_stop`): the words it lost would otherwise never be transcribed.
+from there (:func:`uncovered`): the words it lost would otherwise never be transcribed.
 """
 
 from __future__ import annotations
@@ -39,27 +39,30 @@ def covered_until(result: WindowText) -> float | None:
     return plausible_end(words[-1]) if words else None
 
 
-def early_stop(window: Window, result: WindowText) -> tuple[float, float] | None:
-    """The stretch of ``window`` (window times) to decode again, or None when its words cover its speech.
+def uncovered(window: Window, result: WindowText) -> list[tuple[float, float]]:
+    """The stretches of ``window`` (window times) to decode again: empty when its words cover its speech.
 
-    It starts at the first gap between two words (or after the last one) holding at least
-    :data:`UNCOVERED_SPEECH` seconds of detected speech: at the end of the word before the gap, or
-    at its start when the alignment stretched it over the gap (its real end is unknown; the
-    continuation says it again). It ends at the next word that is not stretched, else at the
-    window's end. Decoding only
-    that stretch matters: in a long window joining several recordings Whisper skipped the same
-    sentences again, alone it wrote them. Without detected speech (``vad off``), only the time
-    after the last word counts, when over :data:`EARLY_STOP` seconds.
+    A stretch starts at a gap between two words (before the first, after the last) holding at
+    least :data:`UNCOVERED_SPEECH` seconds of detected speech: at the end of the word before the
+    gap, or at its start when the alignment stretched it over the gap (its real end is unknown).
+    It ends at the next word that is not stretched (in the pause before the utterance that word
+    begins), else at the window's end. Decoding only those stretches matters: in a long window
+    joining several recordings, Whisper skipped the same sentences again; alone it wrote them.
+    Without detected speech (``vad off``), only the time after the last word counts, when over
+    :data:`EARLY_STOP` seconds.
     """
-    if result.silent:
-        return None
     words = [w for w in result.words if w.word.strip()]
-    start = None
+    if result.silent or not words:
+        return []
+    stretches: list[tuple[float, float]] = []
+    lead = window.speech_between(0.0, words[0].start)
+    start = 0.0 if lead is not None and lead >= UNCOVERED_SPEECH else None
     for k, word in enumerate(words):
         end = plausible_end(word)
         stretched = word.end > end + 1e-6
         if start is not None and not stretched:  # the first word timed well after the gap
-            return start, _before_speech_at(window, word.start, start)
+            stretches.append((start, _before_speech_at(window, word.start, start)))
+            start = None
         following = words[k + 1].start if k + 1 < len(words) else window.duration
         speech = window.speech_between(end, following)
         if speech is None:
@@ -68,16 +71,20 @@ def early_stop(window: Window, result: WindowText) -> tuple[float, float] | None
             gap = speech >= UNCOVERED_SPEECH
         if start is None and gap:
             start = word.start if stretched else end
-    if start is None or start <= 1e-6:  # none, or the same audio again (the same text)
-        return None
-    return start, window.duration
+    if start is not None:
+        stretches.append((start, window.duration))
+    stretches = [(a, b) for a, b in stretches if b - a > 1e-3]
+    if stretches == [(0.0, window.duration)]:
+        return []  # the same audio again would give the same text
+    return stretches
 
 
 def _before_speech_at(window: Window, t: float, floor: float) -> float:
-    """``t``, or the start of the detected speech that runs through it (a stretch decoded again ends
-    in a pause, not inside an utterance, whose words the window already has)."""
+    """``t``, or the start of the detected speech that runs through it when the stretch from
+    ``floor`` still holds the speech no word covered: a stretch decoded again ends in a pause, not
+    inside an utterance whose words the window already has."""
     for a, b in window.speech_spans():
-        if a < t < b and a > floor:
+        if a < t < b and a > floor and (window.speech_between(floor, a) or 0.0) >= UNCOVERED_SPEECH:
             return a
     return t
 
@@ -98,6 +105,6 @@ __all__ = [
     "MAX_ROUNDS",
     "plausible_end",
     "covered_until",
-    "early_stop",
+    "uncovered",
     "same_word",
 ]

@@ -23,7 +23,17 @@ from .backends import Backend, Batch
 from .checkpoints import Checkpoints
 from .plan import Window, continuation
 from .source import AudioSource
-from .coverage import EARLY_STOP, MAX_ROUNDS, REDECODED, UNCOVERED_SPEECH, early_stop, plausible_end, same_word
+from .coverage import (
+    EARLY_STOP,
+    MAX_ROUNDS,
+    REDECODED,
+    UNCOVERED_SPEECH,
+    WORD_BASE,
+    plausible_end,
+    same_word,
+    uncovered,
+)
+from .onsets import refine_onsets
 from .stitch import Placed, make_cues, place_words, trim_loops
 
 log = logging.getLogger(__name__)
@@ -32,21 +42,32 @@ log = logging.getLogger(__name__)
 def _outside(words: list[Word], stop: float, resume: float, first: Word | None, at_end: bool) -> list[Word]:
     """A window's words, less those of the stretch ``stop..resume`` its continuation decoded again.
 
-    A word stretched over the resume (ending past it) was said there, and stays from there. When
-    the stretch runs to the window's end (``at_end``: Whisper ended it early), the word stretched
-    from the stop was said at the stop, and stays at its likely length unless the continuation
-    says it again; inside a window the continuation decoded its audio again.
+    Words stretched over the resume (ending past it) were said there, with the stretched words
+    just before them: they stay, from the resume on. When the stretch runs to the window's end
+    (``at_end``: Whisper ended it early), the word stretched from the stop was said at the stop, and
+    stays at its likely length unless the continuation says it again (``first``: its first word).
     """
-    kept = []
-    for w in words:
-        if w.start < stop - 1e-6 or w.start >= resume - 1e-6:
-            kept.append(w)
-        elif w.end > resume + 1e-6:  # said after the stretch: the alignment pulled its start back
-            kept.append(dataclasses.replace(w, start=resume))
-        elif abs(w.start - stop) < 1e-6 and w.end > plausible_end(w) + 1e-6 and at_end:  # said at the stop
+    inside = [k for k, w in enumerate(words) if stop - 1e-6 <= w.start < resume - 1e-6]
+    late = [k for k in inside if words[k].end > resume + 1e-6]
+    kept = {k: w for k, w in enumerate(words) if k not in inside}
+    if late:  # the stretched words chained up to it belong there too, in order, from the resume
+        k = late[0]
+        while k - 1 in inside and words[k - 1].end > plausible_end(words[k - 1]) + 1e-6:
+            k -= 1
+        chain = range(k, late[0] + 1)
+        t = resume
+        for m in chain:
+            w = words[m]
+            end = w.end if m == late[0] else min(t + WORD_BASE / 2, w.end)
+            kept[m] = dataclasses.replace(w, start=t, end=max(t, end))
+            t = kept[m].end
+        kept.update({m: words[m] for m in late[1:]})
+    elif inside and at_end:
+        w = words[inside[0]]
+        if abs(w.start - stop) < 1e-6 and w.end > plausible_end(w) + 1e-6:  # said at the stop
             if not (first is not None and first.start < REDECODED and same_word(w, first)):
-                kept.append(dataclasses.replace(w, end=plausible_end(w)))
-    return kept
+                kept[inside[0]] = dataclasses.replace(w, end=plausible_end(w))
+    return [kept[k] for k in sorted(kept)]
 
 
 class WindowRun:
@@ -66,9 +87,10 @@ class WindowRun:
         *,
         callbacks: Callbacks,
         checkpoints: Checkpoints | None,
+        onsets: bool = True,
     ):
         self.source, self.options, self.backend = source, options, backend
-        self.callbacks, self.checkpoints = callbacks, checkpoints
+        self.callbacks, self.checkpoints, self.onsets = callbacks, checkpoints, onsets
         self.windows: dict[int, Window] = {}
         self.results: dict[int, WindowText] = checkpoints.load() if checkpoints else {}
         self.first: list[Window] = []
@@ -76,7 +98,7 @@ class WindowRun:
         self.cues: list[Segment] = []
         self.encoded: dict[int, Encoded] = {}  # windows encoded on their own, waiting for their batch
         self.encoding: set[int] = set()
-        self.stops: dict[int, tuple[float, float]] = {}  # window -> the window time its continuation decodes
+        self.stops: dict[int, list[tuple[float, float]]] = {}  # window -> the stretches decoded again
         self.decoded = self.placed = self.extra = self.cut = 0
 
     def run(self, first: list[Window], groups: list[list[Window]]) -> list[Segment]:
@@ -166,17 +188,17 @@ class WindowRun:
     def follow(self, window: Window) -> None:
         """After ``window`` is decoded: its continuation, when Whisper stopped early and rounds are left."""
         n = len(self.first)
-        stop = early_stop(window, self.results[window.index])
-        if stop is None or window.index // n >= MAX_ROUNDS:
+        stretches = uncovered(window, self.results[window.index])
+        if not stretches or window.index // n >= MAX_ROUNDS:
             return
-        [rest] = continuation([(window, *stop)], first_index=window.index + n)
-        self.stops[window.index] = stop
+        [rest] = continuation([(window, a, b) for a, b in stretches], first_index=window.index + n)
+        self.stops[window.index] = stretches
         self.windows[rest.index] = rest
         self.extra += 1
         log.debug(
-            "Window %d: no word covers its speech from %.1f to %.1f s of %.1f; decoding that again",
+            "Window %d: no word covers its speech in %s of %.1f s; decoding that again",
             window.index,
-            *stop,
+            ", ".join(f"{x:.1f}-{y:.1f}" for x, y in stretches),
             window.duration,
         )
         if rest.index in self.results:  # resumed
@@ -223,10 +245,14 @@ class WindowRun:
         for i in chain:
             words = list(self.results[i].words)
             rest = self.results.get(i + len(self.first))
-            if i in self.stops and rest is not None:  # a stretch of it decoded again
-                stop, resume = self.stops[i]
-                first = rest.words[0] if rest.words else None
-                words = _outside(words, stop, resume, first, resume >= self.windows[i].duration - 1e-6)
+            if i in self.stops and rest is not None:  # stretches of it decoded again
+                offset = 0.0  # where each stretch begins in the continuation
+                for stop, resume in self.stops[i]:
+                    first = next((w for w in rest.words if w.start >= offset - 1e-6), None)
+                    first = first and dataclasses.replace(first, start=first.start - offset)
+                    at_end = resume >= self.windows[i].duration - 1e-6
+                    words = _outside(words, stop, resume, first, at_end)
+                    offset += sum(b - a for a, b in self.windows[i].between(stop, resume))
             placed += place_words(self.windows[i], words)
         return placed
 
@@ -236,6 +262,8 @@ class WindowRun:
             words = sorted(self.chain_words(chain), key=lambda p: p.word.start)
             words, cut = trim_loops(words)
             self.cut += cut
+            if self.onsets:  # a word after a pause starts where its voice does (see .onsets)
+                words = refine_onsets(words, self.source, self.cues[-1].end if self.cues else None)
             for cue in make_cues(words, self.windows, keep_words=self.options.word_timestamps):
                 if self.cues and cue.start < self.cues[-1].end:
                     cue = cue.clamped(self.cues[-1].end, max(cue.end, self.cues[-1].end))
@@ -244,4 +272,4 @@ class WindowRun:
             self.placed += 1
 
 
-__all__ = ["EARLY_STOP", "UNCOVERED_SPEECH", "MAX_ROUNDS", "WindowRun", "early_stop"]
+__all__ = ["EARLY_STOP", "UNCOVERED_SPEECH", "MAX_ROUNDS", "WindowRun", "uncovered"]

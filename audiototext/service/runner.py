@@ -199,7 +199,9 @@ class JobRunner:
             return
         pipeline = self._pipeline(pipelines, options)
         pipeline.options = options  # same model; this job's options
-        pipeline.callbacks = progress_callbacks(self.store, call_id, lambda: call_id in self._cancelling)
+        pipeline.callbacks = progress_callbacks(
+            self.store, call_id, lambda: call_id in self._cancelling or self._stopping.is_set()
+        )
         log.info("job %s (%s): transcribing %s", call_id, job.slug, job.source)
         try:
             result = pipeline.run_file(job.media_path, stem=job.slug)
