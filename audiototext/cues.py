@@ -261,12 +261,41 @@ class _Cutter:
                     best[j], choice[j] = total, (i, lines)
                 if i < j - 1 and self._beyond(i, j):
                     break
-        cues, j = [], n
+        bounds, j = [], n
         while j > 0:
-            i, lines = choice[j]
-            cues.append(Cue(self.start_of(i), self.end_of(i, j), lines, tuple(self.words[i:j])))
-            j = i
-        return cues[::-1]
+            bounds.append((choice[j][0], j, choice[j][1]))
+            j = choice[j][0]
+        return self.timed(bounds[::-1])
+
+    def timed(self, bounds: list[tuple[int, int, tuple[str, ...]]]) -> list[Cue]:
+        """The cues of the chosen words, each appearing with its first word; with ``lead_in`` (a
+        translation), a cue that would read too fast appears earlier, as much as it needs and as
+        :meth:`start_of` allows, and the cue before it leaves in time."""
+        s, words = self.style, self.words
+        natural = self.lead_in
+        self.lead_in = 0.0
+        cues = [Cue(words[i].start, self.end_of(i, j), lines, tuple(words[i:j])) for i, j, lines in bounds]
+        self.lead_in = natural
+        if not natural or s.max_cps is None:
+            return cues
+        for k, (i, j, lines) in enumerate(bounds):
+            cue = cues[k]
+            needed = cue_chars(cue.lines) / s.max_cps
+            if cue.end - cue.start >= needed:
+                continue
+            end = self.end_of(i, j) if k + 1 == len(cues) else cue.end
+            start = max(self.start_of(i), min(cue.start, end - needed))
+            if s.max_cue_duration is not None:
+                start = max(start, min(cue.start, end - s.max_cue_duration))
+            if k:  # never so early that the cue before would read too fast
+                before = cues[k - 1]
+                enough = max(cue_chars(before.lines) / s.max_cps, s.min_cue_duration)
+                start = max(start, min(cue.start, before.start + enough + s.min_cue_gap))
+            cues[k] = Cue(start, max(end, cue.end), cue.lines, cue.words)
+            if k and cues[k - 1].end > start - s.min_cue_gap:
+                before = cues[k - 1]
+                cues[k - 1] = Cue(before.start, max(before.start, start - s.min_cue_gap), before.lines, before.words)
+        return cues
 
     def _beyond(self, i: int, j: int) -> bool:
         """Whether cues starting before word ``i`` and ending with word ``j - 1`` can only break more rules."""

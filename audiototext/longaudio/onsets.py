@@ -22,7 +22,7 @@ from .stitch import Placed
 #: A word this long after the previous one's end follows a pause, and gets its start refined.
 AFTER_PAUSE = 0.25
 #: The start is looked for this far before the aligned one, and this far after it.
-BEFORE, AFTER = 0.6, 0.4
+BEFORE, AFTER = 1.0, 0.4
 #: The voice starts where the level is this far under the word's peak, and this far over the noise.
 BELOW_PEAK, ABOVE_NOISE = 20.0, 10.0
 #: ... and stays there this long (a click or a lip smack does not).
