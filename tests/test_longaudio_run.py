@@ -225,6 +225,17 @@ def test_batch_size_never_changes_what_is_transcribed(batch_size, split):
         assert sizes and max(sizes) <= batch_size
 
 
+def test_the_first_lines_come_before_the_other_batches_are_decoded():
+    backend = ScriptedBackend(tasks=1)
+    source = ramp(100.0)
+    windows = plan_windows(REGIONS, 100.0, pause=0.4)
+    first_line = []
+    callbacks = Callbacks(on_segment=lambda cue: first_line.append(len(backend.batches)) if not first_line else None)
+    transcribe_windows(source, windows, DecodeOptions(language="en"), backend, batch_size=2, callbacks=callbacks)
+    assert backend.batches[0] == [windows[0].index], "one window first"
+    assert first_line[0] < len(backend.batches), (first_line, backend.batches)
+
+
 def test_checkpoints_and_resume_decode_only_unfinished_batches(tmp_path):
     store = Checkpoints(tmp_path / "ck")
     _, whole = run(ScriptedBackend(), batch_size=2, checkpoints=store, language=None)
@@ -232,15 +243,15 @@ def test_checkpoints_and_resume_decode_only_unfinished_batches(tmp_path):
     # Every window, and the continuation of the one Whisper stopped early (numbered after its origin).
     assert len(done) == whole.windows + whole.extra_windows and set(range(whole.windows)) < set(done)
     assert store.get_meta("language") == "en"
-    for index in (1, 2):  # lose two windows: batches [0, 1] and [2, 3] are decoded again, whole
+    for index in (1, 2):  # lose two windows: batches [1, 2] and [3] are decoded again, whole
         (tmp_path / "ck" / f"window-{index:05d}.json").unlink()
     (tmp_path / "ck" / "window-00003.json").write_text("{not json")
     backend = ScriptedBackend()
     events = []
     _, resumed = run(backend, batch_size=2, checkpoints=store, events=events, language=None)
-    assert backend.batches == [[0, 1], [2, 3]]
+    assert backend.batches == [[1, 2], [3]]  # (window 0 alone first: the first lines at once)
     assert resumed.transcript == whole.transcript
-    assert events[0].done_segments == whole.windows - 4
+    assert events[0].done_segments == whole.windows - 3
     store.remove()
     assert not (tmp_path / "ck").exists()
 
@@ -273,9 +284,11 @@ def test_modes_and_batch_sizes():
     assert resolve_mode(ParallelOptions(mode="off")) == "off"
     assert default_batch_size("cpu") == 4 and default_batch_size("cuda") == 16
     sizes = [len(g) for g in batch_groups(list(range(19)), 4, 2)]
-    assert sizes == [4, 3, 3, 3, 3, 3]  # six batches of 3-4: three rounds for two workers, none alone
-    assert [len(g) for g in batch_groups(list(range(6)), 4, 2)] == [3, 3]
-    assert [len(g) for g in batch_groups(list(range(7)), 2, 1)] == [2, 2, 2, 1]
+    assert sizes == [1, 2, 4, 4, 4, 4]  # one window first, then two (the first lines come at once), then
+    # batches of 4 for two workers, none alone
+    assert [len(g) for g in batch_groups(list(range(4)), 4, 2)] == [2, 2], "one batch's worth: no ramp"
+    assert [len(g) for g in batch_groups(list(range(7)), 2, 1)] == [1, 2, 2, 2]
+    assert [len(g) for g in batch_groups(list(range(40)), 16, 1)] == [1, 2, 13, 12, 12]
     assert batch_groups([], 4, 2) == []
     with pytest.raises(Exception, match="batched"):
         ParallelOptions(mode="threads")

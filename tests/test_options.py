@@ -440,7 +440,7 @@ def test_form_fields_and_dropdowns():
     assert fields["task"].choices == ("Transcribe", "Translate to English") and fields["task"].default == "Transcribe"
     assert fields["use_model"].default == "large-v3" and "turbo" in fields["use_model"].choices
     assert fields["use_model"].free and not fields["task"].free
-    assert fields["coherence_preference"].default == "More coherence, but may repeat text"
+    assert fields["coherence_preference"].default == "Less repetitions, but may have less coherence"  # the windows, unless asked
     assert fields["language"].default == "Auto-Detect" and fields["language"].choices[0] == "Auto-Detect"
     assert fields["max_words_per_line"].default == 0 and fields["max_words_per_line"].minimum == 1
     assert fields["deepl_target_language"].choices[0] == "" and "German" in fields["deepl_target_language"].choices
@@ -455,8 +455,14 @@ def test_form_fields_and_dropdowns():
         "large-v3",
         "transcribe",
         None,
-        True,
+        False,
     )
+    assert o.parallel.mode == "auto", "the notebook's default: windows decoded independently"
+    asked = options.options_from_form({"coherence_preference": "More coherence, but may repeat text"})
+    assert asked.decode.condition_on_previous_text and asked.parallel.mode == "off", "coherence: sequential"
+    assert options.build({"condition_on_previous_text": "True"}).parallel.mode == "off"
+    assert options.build({"condition_on_previous_text": "True", "parallel": "batched"}).parallel.mode == "batched"
+    assert options.build({}).parallel.mode == "auto" and options.build({}).decode.condition_on_previous_text
     assert o.deepl is None and o.output_dir == Path("audio_transcription") and o.style == SubtitleStyle()
     deepl = options.deepl_from_form(
         {

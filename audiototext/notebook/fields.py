@@ -90,9 +90,9 @@ STEPS: dict[str, tuple[str, ...]] = {
 #: window with the previous window's text raised WER by about 2 points (es/en), so windows are
 #: decoded independently and the preference is honoured by sequential decoding only.
 COHERENCE_HELP = (
-    "applies to sequential decoding only (parallel = off). Otherwise the audio is cut into "
-    "windows of speech that are decoded independently: prompting each window with the previous "
-    "window's text measured about 2 WER points worse (Spanish and English)"
+    "More coherence decodes the recording sequentially (parallel = off, slower), each 30 s window "
+    "prompted with the text before it; Less repetitions (the default) decodes windows of speech "
+    "independently, which measured about 2 WER points better (Spanish and English)"
 )
 
 #: Notebook wording where the registry's one-line help needs the notebook's context.

@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 def apply_rules(v: dict[str, Any], chosen: set[str], face: str) -> None:
     """Apply every rule to ``v`` (option name -> value) in place; ``chosen``: what the user set."""
     _style_rule(v, chosen, face)
+    _coherence_rule(v, chosen, face)
     _words_rule(v, chosen, face)
     _api_rule(v, chosen, face)
     _turbo_rule(v, face)
@@ -42,6 +43,20 @@ def _style_rule(v: dict[str, Any], chosen: set[str], face: str) -> None:
         return
     log.debug("The netflix subtitle style times cues by their words: turning word_timestamps on")
     v["word_timestamps"] = True
+
+
+def _coherence_rule(v: dict[str, Any], chosen: set[str], face: str) -> None:
+    """Coherence asked for (issue 19, point 5): windows are decoded independently, so the previous
+    text can prompt the next window only in sequential decoding, which it then selects."""
+    if "condition_on_previous_text" not in chosen or not v["condition_on_previous_text"]:
+        return
+    if v["parallel"] == "auto" and "parallel" not in chosen and face != "service":
+        log.info(
+            "%s: each 30 s window is decoded after the one before it, prompted with its text (sequential, "
+            "slower than the default windows)",
+            REGISTRY["condition_on_previous_text"].display(face),
+        )
+        v["parallel"] = "off"
 
 
 def _words_rule(v: dict[str, Any], chosen: set[str], face: str) -> None:
