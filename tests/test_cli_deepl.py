@@ -38,7 +38,9 @@ def test_translates_after_writing_transcripts(tmp_path, spanish_wav, fake_deepl,
     # Every translated line keeps its source line's times (tsv); the subtitles are cut anew by the
     # reading rules, on the source's speech (issue 17): they start with it, at most 0.5 s early.
     lines = [(tmp_path / f"spanish{s}.tsv").read_text(encoding="utf-8") for s in ("", "_English (British)")]
-    assert [row.split("\t")[:2] for row in lines[0].splitlines()] == [row.split("\t")[:2] for row in lines[1].splitlines()]
+    assert [row.split("\t")[:2] for row in lines[0].splitlines()] == [
+        row.split("\t")[:2] for row in lines[1].splitlines()
+    ]
     first = [TIMES.findall(text)[0] for text in (source, translated)]
     assert first[0] and first[1], (source, translated)
     assert "good" in translated.lower() or "thank" in translated.lower(), translated

@@ -228,7 +228,7 @@ def test_batch_size_never_changes_what_is_transcribed(batch_size, split):
 def test_the_first_lines_come_before_the_other_batches_are_decoded():
     backend = ScriptedBackend(tasks=1)
     source = ramp(100.0)
-    windows = plan_windows(REGIONS, 100.0, pause=0.4)
+    windows = plan_windows(REGIONS, 100.0, pause=0.4, window=10.0)  # more than 3 batches of 2
     first_line = []
     callbacks = Callbacks(on_segment=lambda cue: first_line.append(len(backend.batches)) if not first_line else None)
     transcribe_windows(source, windows, DecodeOptions(language="en"), backend, batch_size=2, callbacks=callbacks)
@@ -243,15 +243,15 @@ def test_checkpoints_and_resume_decode_only_unfinished_batches(tmp_path):
     # Every window, and the continuation of the one Whisper stopped early (numbered after its origin).
     assert len(done) == whole.windows + whole.extra_windows and set(range(whole.windows)) < set(done)
     assert store.get_meta("language") == "en"
-    for index in (1, 2):  # lose two windows: batches [1, 2] and [3] are decoded again, whole
+    for index in (1, 2):  # lose two windows: batches [0, 1] and [2, 3] are decoded again, whole
         (tmp_path / "ck" / f"window-{index:05d}.json").unlink()
     (tmp_path / "ck" / "window-00003.json").write_text("{not json")
     backend = ScriptedBackend()
     events = []
     _, resumed = run(backend, batch_size=2, checkpoints=store, events=events, language=None)
-    assert backend.batches == [[1, 2], [3]]  # (window 0 alone first: the first lines at once)
+    assert backend.batches == [[0, 1], [2, 3]]
     assert resumed.transcript == whole.transcript
-    assert events[0].done_segments == whole.windows - 3
+    assert events[0].done_segments == whole.windows - 4
     store.remove()
     assert not (tmp_path / "ck").exists()
 
@@ -286,9 +286,9 @@ def test_modes_and_batch_sizes():
     sizes = [len(g) for g in batch_groups(list(range(19)), 4, 2)]
     assert sizes == [1, 2, 4, 4, 4, 4]  # one window first, then two (the first lines come at once), then
     # batches of 4 for two workers, none alone
-    assert [len(g) for g in batch_groups(list(range(4)), 4, 2)] == [2, 2], "one batch's worth: no ramp"
     assert [len(g) for g in batch_groups(list(range(7)), 2, 1)] == [1, 2, 2, 2]
-    assert [len(g) for g in batch_groups(list(range(40)), 16, 1)] == [1, 2, 13, 12, 12]
+    assert [len(g) for g in batch_groups(list(range(40)), 16, 1)] == [14, 13, 13], "3 batches or fewer: no ramp"
+    assert [len(g) for g in batch_groups(list(range(6)), 4, 2)] == [3, 3]
     assert batch_groups([], 4, 2) == []
     with pytest.raises(Exception, match="batched"):
         ParallelOptions(mode="threads")

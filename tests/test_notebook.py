@@ -159,7 +159,9 @@ def test_the_help_says_what_coherence_drive_and_vad_do():
     # issue 12, point 4: no silent no-op
     assert fields.COHERENCE_HELP in transcribe and fields.COHERENCE_HELP in text.replace("\n", " ")
     assert "sequentially (parallel = off, slower)" in fields.COHERENCE_HELP
-    assert "decodes windows of speech independently" in fields.COHERENCE_HELP and "2 WER points" in fields.COHERENCE_HELP
+    assert (
+        "decodes windows of speech independently" in fields.COHERENCE_HELP and "2 WER points" in fields.COHERENCE_HELP
+    )
     assert fields.help_text("coherence_preference") == fields.COHERENCE_HELP
     # issue 12, point 2: nothing lost on a disconnect
     assert "MyDrive/subtitles" in transcribe and "resumes" in transcribe

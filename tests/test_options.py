@@ -440,7 +440,9 @@ def test_form_fields_and_dropdowns():
     assert fields["task"].choices == ("Transcribe", "Translate to English") and fields["task"].default == "Transcribe"
     assert fields["use_model"].default == "large-v3" and "turbo" in fields["use_model"].choices
     assert fields["use_model"].free and not fields["task"].free
-    assert fields["coherence_preference"].default == "Less repetitions, but may have less coherence"  # the windows, unless asked
+    assert (
+        fields["coherence_preference"].default == "Less repetitions, but may have less coherence"
+    )  # the windows, unless asked
     assert fields["language"].default == "Auto-Detect" and fields["language"].choices[0] == "Auto-Detect"
     assert fields["max_words_per_line"].default == 0 and fields["max_words_per_line"].minimum == 1
     assert fields["deepl_target_language"].choices[0] == "" and "German" in fields["deepl_target_language"].choices
