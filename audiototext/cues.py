@@ -278,7 +278,7 @@ class _Cutter:
         self.lead_in = natural
         if not natural or s.max_cps is None:
             return cues
-        for k, (i, j, lines) in enumerate(bounds):
+        for k, (i, j, _) in enumerate(bounds):
             cue = cues[k]
             needed = cue_chars(cue.lines) / s.max_cps
             if cue.end - cue.start >= needed:
