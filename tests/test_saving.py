@@ -66,7 +66,7 @@ def test_from_json_translates_with_deepl_too(kept_json, tmp_path, fake_deepl, mo
     argv = ["--from-json", str(kept_json), "-o", str(out), "-f", "srt", "--deepl_api_key", fake_deepl.auth_key]
     assert main(argv) == 0
     assert sorted(p.name for p in out.iterdir()) == ["charla.srt", "charla_English (British).srt"]
-    assert "00:00:03,292 --> 00:00:06,000" in (out / "charla_English (British).srt").read_text(encoding="utf-8")
+    assert "00:00:03,500 --> 00:00:06,000" in (out / "charla_English (British).srt").read_text(encoding="utf-8")
 
 
 def test_a_file_that_is_no_transcript_is_one_clear_error(tmp_path, no_model, capsys):
