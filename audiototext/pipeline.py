@@ -175,13 +175,11 @@ class Pipeline:
         if self._checked is not None and self._checked == o:
             return
         from .engines import engine_class
-        from .options import API_ENGINE
 
-        if o.engine != API_ENGINE:  # the API's models are not Whisper checkpoints
+        if not engine_class(o.engine).hosted:  # a hosted engine's models are not Whisper checkpoints
             from .preflight import check_model_and_device
 
             check_model_and_device(o.engine, o.model, o.device, o.decode.task, o.decode.language)
-        engine_class(o.engine)
         check_output_dir(o.output_dir)
         if o.deepl is not None:
             from .translation import check_access
@@ -332,7 +330,7 @@ class Pipeline:
         as it is decoded), transcribe."""
         from .engines import engine_class
 
-        hosted = getattr(engine_class(self.options.engine), "hosted", False)
+        hosted = engine_class(self.options.engine).hosted
         with media.fetched(source, progress=self.options.progress) as item:
             result.stem = self._claim(stem, item, str(source))
             if hosted:

@@ -23,12 +23,18 @@ The rules between options live in :mod:`.rules` and nowhere else:
    language or to translate is refused, naming the multilingual model (issue 18, point 10).
 4. An ``api_key``, or an API model name (``whisper-1``, ``gpt-4o-transcribe``...), without an
    explicit engine selects the OpenAI API engine (issue 12, point 6; issue 19, point 8); an API
-   model with a local engine, or a Whisper model with the API engine, is an error.
+   model with a local engine, or a Whisper model with the API engine, is an error. The engines
+   say which models they take and which option holds their key
+   (:class:`~audiototext.engines.EngineFacts`); no engine is named here.
 5. A DeepL target is checked at once (:func:`audiototext.translation.resolve_target`).
 6. ``turbo`` (large-v3-turbo) was not trained to translate: translating with it is refused
    before it loads (issue 19, point 8).
 7. On the command line, ``--deepl_api_key`` alone translates to English (British), as the
    original AudioToText did (issue 19, point 7).
+8. A decoding or long-audio option the chosen engine does not use (``--vad`` or ``--beam_size``
+   with OpenAI's API, which decodes and finds speech itself) is said once, as a warning naming
+   it, and the run goes on: the engine declares what it honours
+   (:attr:`~audiototext.engines.EngineFacts.honours`).
 
 Per face: the CLI builds its parser from :data:`OPTIONS` (``cli.build_parser``); the notebook
 uses :func:`form_fields`, :func:`dropdown` and :func:`options_from_form`; the service uses
@@ -43,12 +49,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from collections.abc import Collection, Mapping
 
+from ..engines import default_engine, engine_class
 from ..errors import OptionsError
 from ..preflight import check_english_only
 from .registry import OPTIONS, REGISTRY, for_face, option
 from .rules import apply_rules
 from .docs import markdown_table
-from .spec import API_ENGINE, API_MODEL, FACES, GROUPS, LINE_OPTIONS, STYLE_OPTIONS, Option, default_engine
+from .spec import FACES, GROUPS, LINE_OPTIONS, STYLE_OPTIONS, Option
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..longaudio import ParallelOptions
@@ -96,7 +103,7 @@ def resolve(values: Mapping[str, Any], *, face: str = "cli", explicit: Collectio
         if name not in given:
             v[name] = REGISTRY[name].parse(v[name], face)
     apply_rules(v, chosen, face)
-    if v["engine"] != API_ENGINE:  # paths are checked by the preflight, which reads their vocabulary
+    if not engine_class(v["engine"]).hosted:  # paths are checked by the preflight, which reads their vocabulary
         check_english_only(v["model"], v["task"], v["language"], flag=REGISTRY["model"].display(face), paths=False)
     return v
 
@@ -362,8 +369,6 @@ def options_from_query(params: Mapping[str, Any]) -> Options:
 __all__ = [
     "FACES",
     "GROUPS",
-    "API_ENGINE",
-    "API_MODEL",
     "LINE_OPTIONS",
     "Option",
     "OPTIONS",

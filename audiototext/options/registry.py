@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..engines import ENGINES, default_engine, engine_class
 from ..errors import OptionsError
-from .spec import _CLI, _LOCAL, API_ENGINE, API_MODEL, FACES, Option, default_engine
+from .spec import _CLI, _LOCAL, FACES, Option
 
 #: Why a face lacks an option (``Option.why``).
 _SERVER = "a server setting of the service (audiototext serve --help)"
@@ -64,10 +65,7 @@ def _check_device(value: str) -> str | None:
 
 
 def _models() -> tuple[str, ...]:
-    from ..engines.openai_api.catalog import MODELS as API_MODELS
-    from ..models import MODELS
-
-    return (*MODELS, *API_MODELS)
+    return tuple(dict.fromkeys(model for name in ENGINES for model in engine_class(name).models))
 
 
 def _languages() -> tuple[str, ...]:
@@ -92,16 +90,12 @@ def _deepl_targets() -> tuple[str, ...]:
 # fmt: off
 def _model_options() -> tuple[Option, ...]:
     """Model and engine."""
-    from ..engines import ENGINES
-
-    # The API engine is chosen here even before its module registers it in ENGINES.
-    engines = (*ENGINES, *(() if API_ENGINE in ENGINES else (API_ENGINE,)))
     return (
         Option("model", str, "base", group="model", check=_check_model, suggestions=_models,
                form_name="use_model", form_default="large-v3", metavar="NAME_OR_PATH",
                help="Whisper model: tiny, base, small, medium (+ .en), large-v1/v2/v3, turbo, or a .pt "
                     "checkpoint / CTranslate2 directory (English with tiny..medium uses the .en model)"),
-        Option("engine", str, default_engine, group="model", choices=engines,
+        Option("engine", str, default_engine, group="model", choices=tuple(ENGINES),
                default_text="faster-whisper if installed, else openai-whisper",
                help="transcription engine (openai-api: OpenAI's API, needs --api_key)"),
         Option("device", str, None, group="model", nullable=True, faces=_LOCAL, why=_SERVER, check=_check_device,
@@ -271,9 +265,10 @@ def _deepl_options() -> tuple[Option, ...]:
 
 def _api_options() -> tuple[Option, ...]:
     """The OpenAI API engine."""
+    api = next(engine_class(name) for name in ENGINES if engine_class(name).key_option == "api_key")
     return (
         Option("api_key", str, None, group="api", nullable=True, faces=_LOCAL, why=_SECRET,
-               help=f"OpenAI API key: transcribe with OpenAI's API (engine {API_ENGINE}, model {API_MODEL}) "
+               help=f"OpenAI API key: transcribe with {api.title} (engine {api.name}, model {api.default_model}) "
                     "instead of a local model"),
     )
 

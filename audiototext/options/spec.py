@@ -3,7 +3,6 @@ value given as text or typed is parsed and checked (:class:`Option`); the option
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,10 +28,9 @@ GROUPS: dict[str, str] = {
     "api": "OpenAI API engine (needs an OpenAI API key)",
 }
 
-#: The engine that sends the audio to OpenAI's API (audiototext/engines/openai_api.py).
-API_ENGINE = "openai-api"
-#: The API engine's model when none is given.
-API_MODEL = "whisper-1"
+#: Groups whose options reach the engine: each engine says which of them it honours
+#: (:attr:`audiototext.engines.EngineFacts.honours`; ``model`` and ``engine`` themselves aside).
+ENGINE_GROUPS = ("model", "decode", "long audio")
 #: Options that cut subtitle lines by word times, so they need word timestamps (rule 1).
 LINE_OPTIONS = ("highlight_words", "max_line_width", "max_line_count", "max_words_per_line")
 #: Options of the netflix subtitle style only (its reading rules).
@@ -41,14 +39,6 @@ STYLE_OPTIONS = ("max_cps", "min_cue_duration", "max_cue_duration", "min_cue_gap
 ENGLISH_SIZES = ("tiny", "base", "small", "medium")
 
 _UNSET: Any = object()
-
-
-def default_engine() -> str:
-    """faster-whisper when the ``faster_whisper`` package is importable, else openai-whisper.
-
-    faster-whisper is 4x faster on a CPU with the same accuracy (README, "Long audio, fast").
-    """
-    return "faster-whisper" if importlib.util.find_spec("faster_whisper") is not None else "openai-whisper"
 
 
 @dataclass(frozen=True, eq=False)

@@ -92,19 +92,20 @@ class Settings:
         if self.engine is not None:
             from .. import options
 
-            options.option("engine").parse(self.engine)  # an unknown engine fails at start, not per job
+            # An unknown engine fails at start, not per job.
+            object.__setattr__(self, "engine", options.option("engine").parse(self.engine))
         self._check_model()
 
     def _check_model(self) -> None:
         """The jobs' default model resolves and, offline, is on this machine: found at start, not per job."""
-        from .. import options
+        from ..engines import default_engine, default_model, engine_class
         from ..errors import ModelError
         from ..models import check_offline
 
-        engine = self.engine or options.default_engine()
-        if engine != options.API_ENGINE:
+        engine = engine_class(self.engine or default_engine())
+        if not engine.hosted:
             try:
-                check_offline(self.model or options.REGISTRY["model"].default, engine)
+                check_offline(self.model or default_model(engine.name), engine.weights)
             except ModelError as e:
                 raise OptionsError(f"--model: {e}", model=self.model) from e
 
