@@ -18,7 +18,8 @@ without it.
 
 from __future__ import annotations
 
-from .client import TranslationResult, Usage, available_targets, check_access, translate_transcript
+from .client import TranslationResult, Usage, check_access, translate_transcript
+from .connection import available_targets
 from .options import DeepLOptions, read_glossary
 from .targets import (
     CHARACTER_SPLIT_LANGUAGES,

@@ -64,7 +64,7 @@ class DeepLOptions:
             key = self.auth_key or os.environ.get("DEEPL_AUTH_KEY", "")
             if not key.strip() or str(self.target).strip().upper() in ("EN", "PT"):
                 raise
-            from .client import available_targets
+            from .connection import available_targets
 
             available_targets(key, server_url=self.resolved_server_url)
             resolve_target(self.target)
