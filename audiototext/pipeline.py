@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Sequence
 
 import numpy as np
 
 from . import media
-from .engines import DecodeOptions, Engine, load_engine
+from .engines import DecodeOptions, Engine, default_engine, load_engine
 from .engines.device import default_device, default_workers
 from .errors import AudioToTextError
 from .events import Callbacks, DownloadBar, ProgressBar, fan_out
@@ -31,59 +30,14 @@ from .languages import language_name
 from .longaudio import Backend, EngineSpec, LongAudioResult, ParallelOptions, make_backend, resolve_mode
 from .longaudio.source import SILENT_PEAK, AudioSource, DecodedFile, as_source, duration_of, peak, whole
 from .names import OutputNames, check_outputs, short_name
+from .options.record import Options
 from .outputs import FileResult, check_output_dir, report_written, translate_result, write_or_rescue
-from .style import NETFLIX, SubtitleStyle
 from .transcript import Transcript
 
 log = logging.getLogger(__name__)
 
 #: Below this peak (about -80 dBFS) the audio is treated as silence and not sent to the model.
 SILENCE_PEAK = SILENT_PEAK
-
-
-def _default_engine() -> str:
-    from .options import default_engine  # the rule lives with the other option rules
-
-    return default_engine()
-
-
-@dataclass(frozen=True)
-class Options:
-    """Everything a run needs besides its inputs. Defaults do the right thing.
-
-    Attributes:
-        model: official name ("base", "large-v3", "turbo") or a local path.
-        engine: "faster-whisper" (the default when installed), "openai-whisper", or "openai-api"
-            (OpenAI's API, with ``api_key``).
-        device: "cuda", "cpu" or None (a GPU when there is one).
-        threads: CPU threads (None: all cores).
-        decode: task, language, prompt and decoding options.
-        output_dir: where ``<stem>.<ext>`` files go.
-        formats: which of txt, vtt, srt, tsv, json to write.
-        style: how srt and vtt cues are made (reading rules by default, or the whisper CLI's).
-        deepl: translate the lines with DeepL after writing (None: don't).
-        progress: show tqdm.auto progress bars.
-        parallel: how audio is decoded: windows of speech packed across pauses, decoded in
-            batches (see :class:`~audiototext.longaudio.ParallelOptions`); ``mode="off"`` is the
-            engine's own sequential decoding, identical to its CLI.
-        api_key: OpenAI API key for the "openai-api" engine.
-        audio_track: the audio track of each input, from 1 (None: the one flagged default, else
-            the first that is not silent).
-    """
-
-    model: str = "base"
-    engine: str = field(default_factory=_default_engine)
-    device: str | None = None
-    threads: int | None = None
-    decode: DecodeOptions = DecodeOptions()
-    output_dir: Path = Path(".")
-    formats: tuple[str, ...] = ("txt", "vtt", "srt")
-    style: SubtitleStyle = NETFLIX
-    deepl: object | None = None  # translation.DeepLOptions; typed loosely so deepl stays optional
-    progress: bool = False
-    parallel: ParallelOptions = ParallelOptions()
-    api_key: str | None = None
-    audio_track: int | None = None
 
 
 class Pipeline:
@@ -438,7 +392,7 @@ def transcribe(
         parallel = ParallelOptions(mode=parallel)
     options = Options(
         model=model,
-        engine=engine or _default_engine(),
+        engine=engine or default_engine(),
         device=device,
         progress=progress,
         decode=DecodeOptions(**decode),
@@ -454,4 +408,4 @@ def transcribe(
         pipeline.close()
 
 
-__all__ = ["Options", "FileResult", "Callbacks", "Pipeline", "run", "transcribe", "translate_result"]
+__all__ = ["FileResult", "Callbacks", "Pipeline", "run", "transcribe", "translate_result"]

@@ -230,7 +230,7 @@ def test_default_engine_prefers_faster_whisper(monkeypatch):
     )
     assert options.default_engine() == "openai-whisper"
     assert options.build({}).engine == "openai-whisper"
-    from audiototext.pipeline import Options
+    from audiototext.options import Options
 
     assert Options().engine == "openai-whisper"  # the pipeline's default follows it, at use
 

@@ -19,7 +19,8 @@ from audiototext.cli import main
 from audiototext.engines import DecodeOptions
 from audiototext.errors import MediaError, ModelError
 from audiototext.outputs import output_stems
-from audiototext.pipeline import Callbacks, Options, Pipeline
+from audiototext.options import Options
+from audiototext.pipeline import Callbacks, Pipeline
 
 GREEDY = dict(beam_size=1, best_of=1)
 

@@ -18,7 +18,8 @@ import pytest
 import audiototext.pipeline
 from audiototext.cli import main
 from audiototext.engines import DecodeOptions
-from audiototext.pipeline import Callbacks, Options, Pipeline
+from audiototext.options import Options
+from audiototext.pipeline import Callbacks, Pipeline
 from audiototext.subtitles import OutputError
 from conftest import speak
 

@@ -208,7 +208,7 @@ def _mapped(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def transcribe_options(values: Mapping[str, Any]):
-    """The Transcribe step's fields as pipeline :class:`~audiototext.pipeline.Options` (registry rules applied).
+    """The Transcribe step's fields as pipeline :class:`~audiototext.options.Options` (registry rules applied).
 
     Raises:
         OptionsError: an unknown field or a bad value, named as the form names it.

@@ -22,7 +22,8 @@ from .. import __version__
 from ..engines import engine_class
 from ..errors import AudioToTextError, MediaError, OptionsError, TranslationError
 from ..languages import language_name
-from ..pipeline import FileResult, Options, Pipeline, translate_result
+from ..options import Options
+from ..pipeline import FileResult, Pipeline, translate_result
 from . import colab, fields, results
 from .inputs import Inputs, choose_input, save_uploads
 from .output import (

@@ -4,7 +4,7 @@ An :class:`Option` holds an option's name (the CLI flag ``--name`` / ``--name-wi
 service's query parameter and, unless ``form_name`` says otherwise, the notebook's field), its
 type, default, allowed values or range, help and the faces that expose it. :func:`build` turns a
 mapping of values (typed, or strings from a command line, form or query) into the pipeline's
-:class:`~audiototext.pipeline.Options`; it validates every value and applies the rules between
+:class:`~audiototext.options.Options`; it validates every value and applies the rules between
 options before any model is loaded (issue 10, point 6), so ``temperature=5`` fails at once with
 the option's name and range.
 
@@ -55,11 +55,11 @@ from ..preflight import check_english_only
 from .registry import OPTIONS, REGISTRY, for_face, option
 from .rules import apply_rules
 from .docs import markdown_table
+from .record import Options
 from .spec import FACES, GROUPS, LINE_OPTIONS, STYLE_OPTIONS, Option
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..longaudio import ParallelOptions
-    from ..pipeline import Options
     from ..translation import DeepLOptions
 
 log = logging.getLogger(__name__)
@@ -147,9 +147,8 @@ def long_audio_options(values: Mapping[str, Any]) -> ParallelOptions:
 
 
 def to_options(v: Mapping[str, Any]) -> Options:
-    """Resolved values (see :func:`resolve`) as the pipeline's :class:`~audiototext.pipeline.Options`."""
+    """Resolved values (see :func:`resolve`) as the pipeline's :class:`~audiototext.options.Options`."""
     from ..engines import DecodeOptions
-    from ..pipeline import Options
     from ..style import subtitle_style
 
     decode = DecodeOptions(
@@ -367,6 +366,7 @@ def options_from_query(params: Mapping[str, Any]) -> Options:
 
 
 __all__ = [
+    "Options",
     "FACES",
     "GROUPS",
     "LINE_OPTIONS",

@@ -24,7 +24,7 @@ from .settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..longaudio import ParallelOptions
-    from ..pipeline import Options
+    from ..options import Options
 
 #: Longest text a query parameter may carry (a prompt, a language name).
 MAX_TEXT = 2000
