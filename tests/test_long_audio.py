@@ -95,7 +95,7 @@ def test_a_minute_without_speech_gives_no_text(minute_of, kind, tmp_path, capsys
 def test_auto_decodes_windows_and_reports_progress(long_speech, tmp_path, wer):
     from audiototext.engines import DecodeOptions
     from audiototext.options import Options
-from audiototext.pipeline import Callbacks, Pipeline
+    from audiototext.pipeline import Callbacks, Pipeline
 
     path, sentences, _ = long_speech
     events = []
