@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import media
-from .engines import DecodeOptions, Engine, default_engine, load_engine
+from .engines import DecodeOptions, Engine, default_engine, default_model, load_engine
 from .engines.device import default_device, default_workers
 from .errors import AudioToTextError
 from .events import Callbacks, DownloadBar, ProgressBar, fan_out
@@ -362,11 +362,11 @@ def run(
 def transcribe(
     source: str | Path,
     *,
-    model: str = "base",
+    model: str | None = None,
     engine: str | None = None,
     device: str | None = None,
     progress: bool = False,
-    parallel: str | ParallelOptions = "auto",
+    parallel: str | ParallelOptions | None = None,
     audio_track: int | None = None,
     **decode,
 ) -> Transcript:
@@ -374,12 +374,12 @@ def transcribe(
 
     Args:
         source: a media file path or an http(s) URL.
-        model: official Whisper name or local model path.
+        model: official Whisper name or local model path (None: the engine's default, base).
         engine: "faster-whisper" (default when installed) or "openai-whisper".
         device: "cuda"/"cpu"/None.
         progress: show a progress bar.
         parallel: "auto", "off", "batched", "processes", "ray", or a
-            :class:`~audiototext.longaudio.ParallelOptions`.
+            :class:`~audiototext.longaudio.ParallelOptions` (None: its defaults, "auto").
         audio_track: the audio track, from 1 (None: the one flagged default, else the first that
             is not silent).
         **decode: fields of :class:`~audiototext.engines.DecodeOptions`, e.g. ``task="translate"``,
@@ -388,11 +388,12 @@ def transcribe(
     Raises:
         AudioToTextError: the input, model or options are invalid.
     """
-    if isinstance(parallel, str):
-        parallel = ParallelOptions(mode=parallel)
+    if not isinstance(parallel, ParallelOptions):
+        parallel = ParallelOptions() if parallel is None else ParallelOptions(mode=parallel)
+    engine = engine or default_engine()
     options = Options(
-        model=model,
-        engine=engine or default_engine(),
+        model=model or default_model(engine),
+        engine=engine,
         device=device,
         progress=progress,
         decode=DecodeOptions(**decode),

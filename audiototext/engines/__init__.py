@@ -27,6 +27,7 @@ from ..errors import OptionsError
 from ..events import Callbacks
 from ..languages import resolve_language
 from ..models import MODELS
+from ..records import check, value
 from ..transcript import Transcript
 from .windows import Encoded, WindowText, decode_encoded, decode_windows
 
@@ -40,32 +41,31 @@ class DecodeOptions:
     """Decoding options shared by both engines; defaults are the ``whisper`` CLI's.
 
     ``language`` is a Whisper code or None (detect). ``temperature_increment_on_fallback``
-    None disables the fallback (a single temperature).
+    None disables the fallback (a single temperature). Each field's default, choices and range
+    are declared here once (:func:`~audiototext.records.value`): the record checks them, and the
+    options registry offers them.
     """
 
-    task: str = "transcribe"
+    task: str = value("transcribe", choices=TASKS)
     language: str | None = None
     initial_prompt: str | None = None
     condition_on_previous_text: bool = True
-    temperature: float = 0.0
-    temperature_increment_on_fallback: float | None = 0.2
-    beam_size: int | None = 5
-    best_of: int | None = 5
-    patience: float | None = None
-    length_penalty: float | None = None
-    compression_ratio_threshold: float | None = 2.4
-    logprob_threshold: float | None = -1.0
-    no_speech_threshold: float | None = 0.6
+    temperature: float = value(0.0, min=0.0, max=1.0)
+    temperature_increment_on_fallback: float | None = value(0.2, min=0.0, max=1.0)
+    beam_size: int | None = value(5, min=1, max=20)
+    best_of: int | None = value(5, min=1, max=20)
+    patience: float | None = value(None, min=0.0, min_open=True)
+    length_penalty: float | None = value(None, min=0.0, max=1.0)
+    compression_ratio_threshold: float | None = value(2.4, min=0.0, min_open=True)
+    logprob_threshold: float | None = value(-1.0, max=0.0)
+    no_speech_threshold: float | None = value(0.6, min=0.0, max=1.0)
     word_timestamps: bool = False
     suppress_tokens: str = "-1"
 
     def __post_init__(self):
-        if self.task not in TASKS:
-            raise OptionsError(f"Unknown task {self.task!r}: use one of {', '.join(TASKS)}", task=self.task)
+        check(self)
         object.__setattr__(self, "language", resolve_language(self.language))
         _check_text(self.initial_prompt)
-        if self.beam_size is not None and self.beam_size < 1:
-            raise OptionsError("beam_size must be at least 1 (or None for greedy decoding)")
 
     @property
     def temperatures(self) -> tuple[float, ...]:

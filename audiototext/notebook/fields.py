@@ -37,7 +37,7 @@ CONSTRAINTS_URL = (
 INSTALL_EXTRAS = EXTRAS
 
 #: Where the notebook writes unless ``output_dir`` says otherwise, as AudioToText did.
-OUTPUT_DIR = "audio_transcription"
+OUTPUT_DIR = str(registry.option("output_dir").default_value("notebook"))
 #: Where Colab mounts Google Drive. Tests point it at a temporary folder.
 DRIVE_MOUNT = "/content/drive"
 #: ``audio_file`` value that records the microphone instead (Colab).

@@ -46,21 +46,20 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from collections.abc import Collection, Mapping
 
-from ..engines import default_engine, engine_class
+from ..engines import DecodeOptions, default_engine, engine_class
+from ..longaudio import ParallelOptions, RaySettings, SpeechOptions
+from ..style import SubtitleStyle, subtitle_style
+from ..translation import DeepLOptions
 from ..errors import OptionsError
 from ..preflight import check_english_only
 from .registry import OPTIONS, REGISTRY, for_face, option
 from .rules import apply_rules
 from .docs import markdown_table
 from .record import Options
-from .spec import FACES, GROUPS, LINE_OPTIONS, STYLE_OPTIONS, Option
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..longaudio import ParallelOptions
-    from ..translation import DeepLOptions
+from .spec import FACES, GROUPS, LINE_OPTIONS, Option
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +107,12 @@ def resolve(values: Mapping[str, Any], *, face: str = "cli", explicit: Collectio
     return v
 
 
+def fields_of(record: type, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of ``record`` that options set, from resolved values: each option's value under
+    its field's name (the option's row says which; see :class:`~.spec.Option`)."""
+    return {o.field or o.name: values[o.name] for o in OPTIONS if o.record is record}
+
+
 def deepl_options(values: Mapping[str, Any]) -> DeepLOptions | None:
     """The DeepL options of resolved values (see :func:`resolve`); None when no target is set.
 
@@ -116,73 +121,25 @@ def deepl_options(values: Mapping[str, Any]) -> DeepLOptions | None:
     """
     if not values.get("deepl_target"):
         return None
-    from ..translation import DeepLOptions
-
-    return DeepLOptions(
-        target=values["deepl_target"],
-        auth_key=values.get("deepl_api_key"),
-        formality=values.get("deepl_formality", "default"),
-        coherence=values.get("deepl_coherence", REGISTRY["deepl_coherence"].default),
-        glossary=values.get("deepl_glossary"),
-        server_url=values.get("deepl_server_url"),
-    )
+    return DeepLOptions(**fields_of(DeepLOptions, values))
 
 
 def long_audio_options(values: Mapping[str, Any]) -> ParallelOptions:
-    """The long-audio options of resolved values (see :func:`resolve`), in one place."""
-    from ..longaudio import ParallelOptions, RaySettings, SpeechOptions
-
-    speech = SpeechOptions(
-        vad=values["vad"], noise_db=values["silence_db"], min_silence=values["min_silence"], pause=values["pause"]
-    )
-    ray = RaySettings(address=values["ray_address"], num_cpus=values["ray_num_cpus"], num_gpus=values["ray_num_gpus"])
-    return ParallelOptions(
-        mode=values["parallel"],
-        batch_size=values["batch_size"],
-        workers=values["workers"],
-        ray=ray,
-        checkpoints=values["resume"],
-        speech=speech,
-    )
+    """The long-audio options of resolved values (see :func:`resolve`)."""
+    ray, speech = RaySettings(**fields_of(RaySettings, values)), SpeechOptions(**fields_of(SpeechOptions, values))
+    return ParallelOptions(**fields_of(ParallelOptions, values), ray=ray, speech=speech)
 
 
 def to_options(v: Mapping[str, Any]) -> Options:
-    """Resolved values (see :func:`resolve`) as the pipeline's :class:`~audiototext.options.Options`."""
-    from ..engines import DecodeOptions
-    from ..style import subtitle_style
-
-    decode = DecodeOptions(
-        task=v["task"],
-        language=v["language"],
-        initial_prompt=v["initial_prompt"],
-        condition_on_previous_text=v["condition_on_previous_text"],
-        temperature=v["temperature"],
-        temperature_increment_on_fallback=v["temperature_increment_on_fallback"],
-        beam_size=v["beam_size"],
-        best_of=v["best_of"],
-        patience=v["patience"],
-        length_penalty=v["length_penalty"],
-        suppress_tokens=v["suppress_tokens"],
-        compression_ratio_threshold=v["compression_ratio_threshold"],
-        logprob_threshold=v["logprob_threshold"],
-        no_speech_threshold=v["no_speech_threshold"],
-        word_timestamps=v["word_timestamps"],
-    )
-    style = subtitle_style(v["subtitle_style"], **{name: v[name] for name in (*LINE_OPTIONS, *STYLE_OPTIONS)})
+    """Resolved values (see :func:`resolve`) as the pipeline's :class:`~audiototext.options.Options`,
+    each record built from the options that set its fields."""
     return Options(
-        model=v["model"],
-        engine=v["engine"],
-        device=v["device"],
-        threads=v["threads"],
-        decode=decode,
-        output_dir=Path(v["output_dir"]),
-        formats=tuple(v["output_formats"]),
-        style=style,
+        **fields_of(Options, v),
+        decode=DecodeOptions(**fields_of(DecodeOptions, v)),
+        style=subtitle_style(**fields_of(SubtitleStyle, v)),
         deepl=deepl_options(v),
         progress=not (v["quiet"] or v["no_progress"]),
         parallel=long_audio_options(v),
-        api_key=v["api_key"],
-        audio_track=v["audio_track"],
     )
 
 
@@ -379,6 +336,7 @@ __all__ = [
     "resolve",
     "build",
     "to_options",
+    "fields_of",
     "deepl_options",
     "long_audio_options",
     "FormField",

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..engines import DecodeOptions, default_engine, default_model
+from ..engines import ENGINES, DecodeOptions, default_engine, default_model
+from ..records import check, value
 from ..longaudio import ParallelOptions
 from ..style import NETFLIX, SubtitleStyle
 from ..translation import DeepLOptions
@@ -39,9 +40,9 @@ class Options:
     """
 
     model: str = field(default_factory=default_model)
-    engine: str = field(default_factory=default_engine)
+    engine: str = value(factory=default_engine, choices=tuple(ENGINES))
     device: str | None = None
-    threads: int | None = None
+    threads: int | None = value(None, min=0)
     decode: DecodeOptions = DecodeOptions()
     output_dir: Path = Path(".")
     formats: tuple[str, ...] = ("txt", "vtt", "srt")
@@ -50,7 +51,10 @@ class Options:
     progress: bool = False
     parallel: ParallelOptions = ParallelOptions()
     api_key: str | None = None
-    audio_track: int | None = None
+    audio_track: int | None = value(None, min=0)
+
+    def __post_init__(self) -> None:
+        check(self)
 
 
 __all__ = ["Options"]

@@ -24,6 +24,7 @@ from .options import DeepLOptions, read_glossary
 from .targets import (
     CHARACTER_SPLIT_LANGUAGES,
     COHERENCE_MODES,
+    COHERENCE_SHORT,
     DEEPL_TARGETS,
     FORMALITIES,
     SOURCE_NAMES,
@@ -41,6 +42,7 @@ __all__ = [
     "check_access",
     "CHARACTER_SPLIT_LANGUAGES",
     "COHERENCE_MODES",
+    "COHERENCE_SHORT",
     "DEEPL_TARGETS",
     "FORMALITIES",
     "MAX_REQUEST_BYTES",

@@ -79,13 +79,13 @@ def speech_regions(audio) -> list[tuple[float, float]]:
     silencedetect, so the ``api`` extra alone works.
     """
     from ...longaudio.source import ArraySource
-    from ...longaudio.speech import detect_speech
+    from ...longaudio.speech import SpeechOptions, detect_speech
 
     try:
         return list(detect_speech(ArraySource(audio)))
     except OptionsError:
         log.info("Silero voice detection is not installed; finding pauses with ffmpeg's silencedetect")
-        return list(detect_speech(ArraySource(audio), vad="silencedetect"))
+        return list(detect_speech(ArraySource(audio), SpeechOptions(vad="silencedetect")))
 
 
 def plan_pieces(
