@@ -35,9 +35,13 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # The pipeline pulls in numpy and ffmpeg-python; load it on first use only.
-    if name in ("transcribe", "run", "Options"):
+    # The pipeline and the options pull in numpy and ffmpeg-python; load them on first use only.
+    if name in ("transcribe", "run"):
         from . import pipeline
 
         return getattr(pipeline, name)
+    if name == "Options":
+        from .options import Options
+
+        return Options
     raise AttributeError(f"module 'audiototext' has no attribute {name!r}")

@@ -21,7 +21,8 @@ from .events import write_line
 from .logs import attach_debug_log
 from .interrupts import SIGINT_STATUS, SIGTERM_STATUS, Terminated, terminate_as_interrupt
 from .longaudio.checkpoints import CHECKPOINT_DIR
-from .pipeline import Callbacks, Options, Pipeline
+from .options import Options
+from .pipeline import Callbacks, Pipeline
 from .subtitles import format_timestamp
 
 

@@ -67,9 +67,10 @@ def fetch_weights(engine: str, model: str, on_download: Callable[[Download], Non
     download failed (logged at debug level; the engine then falls back to the offline weights).
     Raises nothing a download can cause.
     """
-    from .options import API_ENGINE
+    from .engines import engine_class
 
-    if engine == API_ENGINE:
+    weights = engine_class(engine).weights
+    if weights is None:  # a hosted engine
         return None
     spec = resolve(model)
     report = on_download or (lambda event: None)
@@ -79,9 +80,9 @@ def fetch_weights(engine: str, model: str, on_download: Callable[[Download], Non
         path = spec.path
     elif not offline():
         try:
-            if engine == "faster-whisper":
+            if weights == "ct2":
                 path = _fetch_hub(spec.size, report)
-            elif engine == "openai-whisper":
+            elif weights == "openai-pt":
                 path = _fetch_openai(spec.size, report)
         except Exception as e:  # noqa: BLE001 - the engine falls back to the offline weights, saying why
             log.debug("Downloading model %s failed (%s: %s)", spec.name, type(e).__name__, e)

@@ -288,14 +288,14 @@ def check_cache() -> None:
         ) from e
 
 
-def available_offline(model: str, engine: str) -> bool:
+def available_offline(model: str, weights: str | None) -> bool:
     """Whether ``model`` can be loaded without the network: a local path, a size an installed package
     ships (``.en`` falls back to its multilingual size), or weights the engine has cached."""
     spec = resolve(model)
     if spec.path is not None or bundled_packages(spec.size) or bundled_packages(spec.size.removesuffix(".en")):
         return True
     try:
-        if engine == "faster-whisper":
+        if weights == "ct2":
             from faster_whisper.utils import download_model
 
             download_model(spec.size, local_files_only=True)
@@ -309,14 +309,15 @@ def available_offline(model: str, engine: str) -> bool:
         return False
 
 
-def check_offline(model: str, engine: str) -> None:
+def check_offline(model: str, weights: str | None) -> None:
     """In offline mode (``AUDIOTOTEXT_OFFLINE``/``HF_HUB_OFFLINE``), an official ``model`` must be on
-    this machine or shipped by an installed package (a path is the caller's own).
+    this machine or shipped by an installed package (a path is the caller's own); ``weights``: the
+    engine's (:attr:`audiototext.engines.EngineFacts.weights`), whose cache is looked in.
 
     Raises:
         ModelError: offline mode is on and the model is not on this machine.
     """
-    if model in MODELS and offline() and not available_offline(model, engine):
+    if model in MODELS and offline() and not available_offline(model, weights):
         raise ModelError(
             f"model {model} is not available offline (AUDIOTOTEXT_OFFLINE or HF_HUB_OFFLINE is set) and no "
             "installed package ships it: download it once with the network on, give a local model path, "

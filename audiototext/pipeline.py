@@ -14,25 +14,26 @@ an input, and a read-only earlier output is refused, not replaced.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Sequence
 
 import numpy as np
 
 from . import media
-from .engines import DecodeOptions, Engine, load_engine
-from .engines.device import default_device, default_workers
-from .errors import AudioToTextError
-from .events import Callbacks, DownloadBar, ProgressBar, fan_out
+from .engines import DecodeOptions, default_engine, default_model
+from .engines.device import default_device
+from .errors import AudioToTextError, OptionsError
+from .events import Callbacks, ProgressBar, fan_out
 from .languages import language_name
-from .longaudio import Backend, EngineSpec, LongAudioResult, ParallelOptions, make_backend, resolve_mode
+from .loaded import LoadedModel, loaded_with
+from .longaudio import LongAudioResult, ParallelOptions, resolve_mode
 from .longaudio.source import SILENT_PEAK, AudioSource, DecodedFile, as_source, duration_of, peak, whole
 from .names import OutputNames, check_outputs, short_name
+from .options.record import Options
 from .outputs import FileResult, check_output_dir, report_written, translate_result, write_or_rescue
-from .style import NETFLIX, SubtitleStyle
 from .transcript import Transcript
 
 log = logging.getLogger(__name__)
@@ -41,126 +42,54 @@ log = logging.getLogger(__name__)
 SILENCE_PEAK = SILENT_PEAK
 
 
-def _default_engine() -> str:
-    from .options import default_engine  # the rule lives with the other option rules
-
-    return default_engine()
-
-
 @dataclass(frozen=True)
-class Options:
-    """Everything a run needs besides its inputs. Defaults do the right thing.
+class _Run:
+    """What one call runs with: its options and callbacks and, for :meth:`Pipeline.run`, the output
+    names its inputs were given. Passed down the call, never kept on the shared pipeline, so runs
+    in threads never mix their options."""
 
-    Attributes:
-        model: official name ("base", "large-v3", "turbo") or a local path.
-        engine: "faster-whisper" (the default when installed), "openai-whisper", or "openai-api"
-            (OpenAI's API, with ``api_key``).
-        device: "cuda", "cpu" or None (a GPU when there is one).
-        threads: CPU threads (None: all cores).
-        decode: task, language, prompt and decoding options.
-        output_dir: where ``<stem>.<ext>`` files go.
-        formats: which of txt, vtt, srt, tsv, json to write.
-        style: how srt and vtt cues are made (reading rules by default, or the whisper CLI's).
-        deepl: translate the lines with DeepL after writing (None: don't).
-        progress: show tqdm.auto progress bars.
-        parallel: how audio is decoded: windows of speech packed across pauses, decoded in
-            batches (see :class:`~audiototext.longaudio.ParallelOptions`); ``mode="off"`` is the
-            engine's own sequential decoding, identical to its CLI.
-        api_key: OpenAI API key for the "openai-api" engine.
-        audio_track: the audio track of each input, from 1 (None: the one flagged default, else
-            the first that is not silent).
-    """
-
-    model: str = "base"
-    engine: str = field(default_factory=_default_engine)
-    device: str | None = None
-    threads: int | None = None
-    decode: DecodeOptions = DecodeOptions()
-    output_dir: Path = Path(".")
-    formats: tuple[str, ...] = ("txt", "vtt", "srt")
-    style: SubtitleStyle = NETFLIX
-    deepl: object | None = None  # translation.DeepLOptions; typed loosely so deepl stays optional
-    progress: bool = False
-    parallel: ParallelOptions = ParallelOptions()
-    api_key: str | None = None
-    audio_track: int | None = None
-
-
-class Pipeline:
-    """Runs inputs through one loaded model (loaded once, on first use)."""
-
-    def __init__(self, options: Options | None = None, callbacks: Callbacks | None = None):
-        self.options = options if options is not None else Options()
-        self.callbacks = callbacks or Callbacks()
-        self._engine: Engine | None = None
-        self._loading: Future | None = None  # the engine loading in the background (see load_ahead)
-        self._backends: dict[str, Backend] = {}
-        self._checked: Options | None = None  # the options the last successful preflight checked
-        self._names: OutputNames | None = None  # the output names of the run in progress
+    options: Options
+    callbacks: Callbacks
+    names: OutputNames | None = None
 
     @property
     def mode(self) -> str:
-        """How audio is decoded: "off" (the engine's own sequential decoding), "batched", "processes", "ray"."""
         return resolve_mode(self.options.parallel)
 
-    @property
-    def engine(self) -> Engine:
-        """The engine in this process, loaded on first use (once, whatever the number of inputs)."""
-        if self._engine is None:
-            loading, self._loading = self._loading, None
-            self._engine = loading.result() if loading is not None else self._load_engine()
-        return self._engine
 
-    def _fetch_weights(self) -> None:
-        """Download the model's weights with a bar, and say "Loading model … (size)" (issue 19, point 3)."""
-        from .downloads import fetch_weights
+class Pipeline(LoadedModel):
+    """Runs inputs through one loaded model (loaded once, on first use).
 
-        bar = DownloadBar() if self.options.progress else None
-        fetch_weights(self.options.engine, self.options.model, fan_out(self.callbacks.on_download, bar))
+    ``options`` say what is loaded — the engine and model, the device and threads, the key, and
+    where and by how many workers windows are decoded (:func:`loaded_with`) — and are each run's
+    options unless the run passes its own: :meth:`run_file`, :meth:`run` and
+    :meth:`transcribe_audio` take ``options`` and ``callbacks`` per call, as faster-whisper's
+    ``WhisperModel.transcribe`` takes its options. Calls from several threads share the model
+    and never mix their options (the HTTP service's jobs).
+    """
 
-    def _load_engine(self) -> Engine:
-        o = self.options
-        self._fetch_weights()
-        workers = 1 if self.mode == "off" else (o.parallel.workers or default_workers(o.engine, o.device))
-        return load_engine(o.engine, o.model, device=o.device, threads=o.threads, workers=workers, api_key=o.api_key)
+    def __init__(self, options: Options | None = None, callbacks: Callbacks | None = None):
+        super().__init__(options, callbacks)
+        self._checked: Options | None = None  # the options the last successful preflight checked
 
-    def load_ahead(self) -> None:
-        """Start loading the in-process engine in a thread, while the input is fetched, decoded and
-        scanned for speech (ffmpeg and voice detection each keep one core busy; loading keeps the
-        other). Its errors surface where the engine is first used. Nothing to do for workers in
-        other processes or on Ray, which load their own."""
-        if self._engine is not None or self._loading is not None or self.mode in ("processes", "ray"):
-            return
-        # The pool's thread ends with the load, and the interpreter waits for it at exit rather than
-        # tearing it down inside torch or CTranslate2 (an abort, seen when no speech was found).
-        pool = ThreadPoolExecutor(1, thread_name_prefix="audiototext-load")
-        self._loading = pool.submit(self._load_engine)
-        pool.shutdown(wait=False)
+    def _run(self, options: Options | None, callbacks: Callbacks | None, names: OutputNames | None = None) -> _Run:
+        """A call's run: its own options (checked against what this pipeline loads) or the pipeline's.
 
-    def backend(self, mode: str) -> Backend:
-        """The executor for a parallel ``mode``, made once and kept for the next inputs."""
-        if mode not in self._backends:
-            o = self.options
-            if mode != "batched":  # workers elsewhere load their own: the weights are fetched here first
-                self._fetch_weights()
-            spec = EngineSpec(o.engine, o.model, o.device, o.threads)
-            self._backends[mode] = make_backend(mode, spec, o.parallel, loaded=lambda: self.engine)
-        return self._backends[mode]
+        Raises:
+            OptionsError: ``options`` need another engine, model, device, key or workers.
+        """
+        if options is not None and loaded_with(options) != loaded_with(self.options):
+            raise OptionsError(
+                f"This pipeline runs {self.options.engine} {self.options.model} as loaded; options for "
+                f"{options.engine} {options.model} (or other devices, threads or workers) need their own Pipeline",
+                engine=options.engine,
+                model=options.model,
+            )
+        return _Run(options if options is not None else self.options, callbacks or self.callbacks, names)
 
-    def close(self) -> None:
-        """Stop worker processes and Ray actors (the in-process model stays loaded, a load in
-        progress is waited for); never raises."""
-        if self._loading is not None:
-            wait([self._loading])
-        while self._backends:
-            mode, backend = self._backends.popitem()
-            try:
-                backend.close()
-            except Exception as e:  # noqa: BLE001 - clean-up must not hide the error that led here
-                log.warning("Could not stop the %s workers cleanly: %s", mode, e)
-
-    def preflight(self) -> None:
-        """Check what can fail before the first input is downloaded or decoded.
+    def preflight(self, options: Options | None = None) -> None:
+        """Check what can fail before the first input of a run with ``options`` (None: the
+        pipeline's) is downloaded or decoded.
 
         The model resolves (an unknown name fails at once) and suits the task and language (no
         English-only model for Spanish), the device exists, the model cache can be written, the
@@ -171,17 +100,15 @@ class Pipeline:
             AudioToTextError: ``ModelError``, ``OptionsError``, ``OutputError`` or
                 ``TranslationError``, saying what to change.
         """
-        o = self.options
+        o = self._run(options, None).options
         if self._checked is not None and self._checked == o:
             return
         from .engines import engine_class
-        from .options import API_ENGINE
 
-        if o.engine != API_ENGINE:  # the API's models are not Whisper checkpoints
+        if not engine_class(o.engine).hosted:  # a hosted engine's models are not Whisper checkpoints
             from .preflight import check_model_and_device
 
             check_model_and_device(o.engine, o.model, o.device, o.decode.task, o.decode.language)
-        engine_class(o.engine)
         check_output_dir(o.output_dir)
         if o.deepl is not None:
             from .translation import check_access
@@ -196,18 +123,22 @@ class Pipeline:
         name: str = "audio",
         checkpoint_root: Path | None = None,
         stem: str = "audio",
+        options: Options | None = None,
+        callbacks: Callbacks | None = None,
     ) -> Transcript:
-        """Transcribe 16 kHz mono audio (an array, or a :class:`~audiototext.longaudio.source.AudioSource`).
+        """Transcribe 16 kHz mono audio (an array, or a :class:`~audiototext.longaudio.source.AudioSource`),
+        with this call's ``options`` and ``callbacks`` (None: the pipeline's).
 
         With ``checkpoint_root`` each decoded window is checkpointed under it (see
         :func:`audiototext.longaudio.transcribe_windows`) and left there for the caller.
         """
-        return self._transcribe(as_source(audio), name=name, checkpoint_root=checkpoint_root, stem=stem).transcript
+        run = self._run(options, callbacks)
+        return self._transcribe(as_source(audio), run, name=name, checkpoint_root=checkpoint_root, stem=stem).transcript
 
     def _transcribe(
-        self, source: AudioSource, *, name: str, checkpoint_root: Path | None, stem: str
+        self, source: AudioSource, run: _Run, *, name: str, checkpoint_root: Path | None, stem: str
     ) -> LongAudioResult:
-        o, decode = self.options, self.options.decode
+        o, decode = run.options, run.options.decode
         duration = duration_of(source)
         if duration == 0 or peak(source) < SILENCE_PEAK:
             log.warning("%s: the audio is silent (peak below -80 dBFS); nothing to transcribe", name)
@@ -218,31 +149,31 @@ class Pipeline:
                 log.info("Detected language: %s", language_name(code))
 
         callbacks = Callbacks(
-            on_segment=self.callbacks.on_segment,
+            on_segment=run.callbacks.on_segment,
             on_language=on_language,
-            on_progress=fan_out(self.callbacks.on_progress, ProgressBar() if o.progress else None),
+            on_progress=fan_out(run.callbacks.on_progress, ProgressBar() if o.progress else None),
         )
-        if self.mode == "off":
+        if run.mode == "off":
             result = LongAudioResult(self.engine.transcribe(whole(source), decode, callbacks))
         else:
-            result = self._transcribe_windows(source, callbacks, checkpoint_root, stem)
+            result = self._transcribe_windows(source, run, callbacks, checkpoint_root, stem)
         if not result.transcript.text.strip():
             log.warning("%s: no speech found", name)
         return result
 
     def _transcribe_windows(
-        self, source: AudioSource, callbacks: Callbacks, checkpoint_root: Path | None, stem: str
+        self, source: AudioSource, run: _Run, callbacks: Callbacks, checkpoint_root: Path | None, stem: str
     ) -> LongAudioResult:
         from .longaudio import default_batch_size, open_checkpoints, plan, transcribe_windows
         from .events import Progress
 
-        o = self.options
+        o = run.options
         windows = plan(source, o.parallel.speech)
         if not windows:  # no speech, no decoding, no invented text
             log.warning("No speech found by %s voice detection; nothing to transcribe", o.parallel.speech.vad)
             callbacks.progress(Progress(0, 0, 0, True))
             return LongAudioResult(Transcript((), o.decode.language, duration_of(source), o.decode.task))
-        backend = self.backend(self.mode)
+        backend = self.backend(run.mode)
         device = getattr(self._engine, "device", None) or o.device or default_device(o.engine)
         batch_size = o.parallel.batch_size or default_batch_size(device)
         checkpoints = None
@@ -262,15 +193,15 @@ class Pipeline:
             source, windows, o.decode, backend, batch_size=batch_size, callbacks=callbacks, checkpoints=checkpoints
         )
 
-    def _transcribe_file(self, path: Path, result: FileResult) -> LongAudioResult:
+    def _transcribe_file(self, path: Path, result: FileResult, run: _Run) -> LongAudioResult:
         """A hosted engine (OpenAI's API) takes the file itself; its pieces are checkpointed."""
         from .longaudio.checkpoints import CHECKPOINT_DIR, Checkpoints
 
-        o = self.options
+        o = run.options
         callbacks = Callbacks(
-            on_segment=self.callbacks.on_segment,
-            on_language=self.callbacks.on_language,
-            on_progress=fan_out(self.callbacks.on_progress, ProgressBar() if o.progress else None),
+            on_segment=run.callbacks.on_segment,
+            on_language=run.callbacks.on_language,
+            on_progress=fan_out(run.callbacks.on_progress, ProgressBar() if o.progress else None),
         )
         folder = Path(o.output_dir) / CHECKPOINT_DIR / f"{short_name(result.stem)}-api"
         transcript = self.engine.transcribe_file(
@@ -282,7 +213,14 @@ class Pipeline:
         )
         return LongAudioResult(transcript, Checkpoints(folder) if o.parallel.checkpoints else None)
 
-    def run_file(self, source: str | Path, *, stem: str | None = None) -> FileResult:
+    def run_file(
+        self,
+        source: str | Path,
+        *,
+        stem: str | None = None,
+        options: Options | None = None,
+        callbacks: Callbacks | None = None,
+    ) -> FileResult:
         """Transcribe (and translate) one input; errors are caught and recorded, not raised.
 
         Args:
@@ -290,27 +228,35 @@ class Pipeline:
                 removed as soon as the audio is decoded, also when that fails).
             stem: the output files' name; None: the input's own name, made distinct from the
                 names this run gave before.
+            options, callbacks: this input's (None: the pipeline's); the options may differ from
+                the pipeline's in anything but what it loads (:func:`loaded_with`).
+
+        Raises:
+            OptionsError: ``options`` need another model (or device, key, workers) than this pipeline's.
         """
+        return self._run_file(source, stem, self._run(options, callbacks))
+
+    def _run_file(self, source: str | Path, stem: str | None, run: _Run) -> FileResult:
         result = FileResult(str(source), stem=stem)
-        if self.callbacks.on_file_start:
-            self.callbacks.on_file_start(str(source))
+        if run.callbacks.on_file_start:
+            run.callbacks.on_file_start(str(source))
         try:
-            self.preflight()
+            o = run.options
+            self.preflight(o)
             self.load_ahead()
-            done = self._transcribe_input(source, stem, result)
+            done = self._transcribe_input(source, stem, result, run)
             result.transcript = done.transcript
-            result.outputs = self._write(result, result.transcript)
+            result.outputs = self._write(result, result.transcript, run)
             if done.checkpoints:  # the outputs are on disk: the checkpoints have served their purpose
                 done.checkpoints.remove()
-            if self.options.deepl is not None:
-                o = self.options
+            if o.deepl is not None:
                 translate_result(
                     result,
                     o.deepl,
                     output_dir=o.output_dir,
                     formats=o.formats,
                     style=o.style,
-                    on_line=self.callbacks.on_translated_line,
+                    on_line=run.callbacks.on_translated_line,
                 )
         except AudioToTextError as e:
             log.error("%s", e)
@@ -327,76 +273,77 @@ class Pipeline:
             result.error = error
         return result
 
-    def _transcribe_input(self, source: str | Path, stem: str | None, result: FileResult) -> LongAudioResult:
+    def _transcribe_input(self, source: str | Path, stem: str | None, result: FileResult, run: _Run) -> LongAudioResult:
         """Fetch, name and check the outputs, decode to a temporary file (the download goes as soon
         as it is decoded), transcribe."""
         from .engines import engine_class
 
-        hosted = getattr(engine_class(self.options.engine), "hosted", False)
-        with media.fetched(source, progress=self.options.progress) as item:
-            result.stem = self._claim(stem, item, str(source))
-            if hosted:
-                return self._transcribe_file(item.path, result)
-            audio = DecodedFile(item.path, name=str(source), track=self.options.audio_track)
+        o = run.options
+        with media.fetched(source, progress=o.progress) as item:
+            result.stem = self._claim(stem, item, str(source), run)
+            if engine_class(o.engine).hosted:
+                return self._transcribe_file(item.path, result, run)
+            audio = DecodedFile(item.path, name=str(source), track=o.audio_track)
         with audio:
             return self._transcribe(
-                audio, name=str(source), checkpoint_root=self.options.output_dir, stem=short_name(result.stem)
+                audio, run, name=str(source), checkpoint_root=o.output_dir, stem=short_name(result.stem)
             )
 
-    def _claim(self, stem: str | None, item: media.MediaInput, source: str) -> str:
+    def _claim(self, stem: str | None, item: media.MediaInput, source: str, run: _Run) -> str:
         """The output name for ``item`` (``stem`` when given, else its own name made distinct), its
         files checked before anything is decoded.
 
         Raises:
             OutputError: an output file is read-only or not a file (see :func:`check_outputs`).
         """
-        names = self._names or OutputNames.of_run(self.options, [item.path])
+        names = run.names or OutputNames.of_run(run.options, [item.path])
         names.add_input(item.path)
         name = stem if stem is not None else names.claim(item.stem, source=source)
         check_outputs(names.paths(name), source=source)
         return name
 
-    def _write(self, result: FileResult, transcript: Transcript, *, suffix: str = "") -> list[Path]:
+    def _write(self, result: FileResult, transcript: Transcript, run: _Run) -> list[Path]:
         """Write ``transcript`` into the output folder, rescued elsewhere when the folder refuses.
 
         Raises:
             OutputError: the folder refused the files; the message says where they were saved.
         """
-        o = self.options
-        written = write_or_rescue(
-            transcript, o.output_dir, result.stem, o.formats, o.style, suffix=suffix, source=result.source
-        )
+        o = run.options
+        written = write_or_rescue(transcript, o.output_dir, result.stem, o.formats, o.style, source=result.source)
         result.rescued += written.rescued
         if written.error:
             raise written.error
         report_written(result, written.paths, transcript, o.style)
         return written.paths
 
-    def run(self, sources: Sequence[str | Path]) -> list[FileResult]:
-        """Every input in turn, each isolated from the others' failures.
+    def run(
+        self, sources: Sequence[str | Path], *, options: Options | None = None, callbacks: Callbacks | None = None
+    ) -> list[FileResult]:
+        """Every input in turn, each isolated from the others' failures, with this call's ``options``
+        and ``callbacks`` (None: the pipeline's; see :meth:`run_file`); the workers stop at the end.
 
         The preflight runs first: when it fails, no input is touched and every result carries
         its error. Inputs with the same name get distinct output names (:class:`OutputNames`).
         """
         sources = list(sources)
+        run = self._run(options, callbacks)
         try:
             try:
-                self.preflight()
+                self.preflight(run.options)
             except AudioToTextError as e:
                 log.error("%s", e)
                 return [FileResult(str(source), error=e) for source in sources]
             local = [Path(str(s)).expanduser() for s in sources if not media.is_url(str(s))]
-            self._names = OutputNames.of_run(self.options, local)
+            run = dataclasses.replace(run, names=OutputNames.of_run(run.options, local))
             # Links are named once downloaded; naming every local input first keeps them apart.
             stems = [media.natural_stem(str(s)) for s in sources]
-            names = [self._names.claim(stem, source=str(s)) if stem else None for s, stem in zip(sources, stems)]
-            return [self.run_file(source, stem=name) for source, name in zip(sources, names)]
+            names = [run.names.claim(stem, source=str(s)) if stem else None for s, stem in zip(sources, stems)]
+            return [self._run_file(source, name, run) for source, name in zip(sources, names)]
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM: worker processes stop now, not after their batch
-            for backend in self._backends.values():
+            for backend in list(self._backends.values()):
                 getattr(backend, "terminate", backend.close)()
             raise
         finally:
-            self._names = None
             self.close()
 
 
@@ -410,11 +357,11 @@ def run(
 def transcribe(
     source: str | Path,
     *,
-    model: str = "base",
+    model: str | None = None,
     engine: str | None = None,
     device: str | None = None,
     progress: bool = False,
-    parallel: str | ParallelOptions = "auto",
+    parallel: str | ParallelOptions | None = None,
     audio_track: int | None = None,
     **decode,
 ) -> Transcript:
@@ -422,12 +369,12 @@ def transcribe(
 
     Args:
         source: a media file path or an http(s) URL.
-        model: official Whisper name or local model path.
+        model: official Whisper name or local model path (None: the engine's default, base).
         engine: "faster-whisper" (default when installed) or "openai-whisper".
         device: "cuda"/"cpu"/None.
         progress: show a progress bar.
         parallel: "auto", "off", "batched", "processes", "ray", or a
-            :class:`~audiototext.longaudio.ParallelOptions`.
+            :class:`~audiototext.longaudio.ParallelOptions` (None: its defaults, "auto").
         audio_track: the audio track, from 1 (None: the one flagged default, else the first that
             is not silent).
         **decode: fields of :class:`~audiototext.engines.DecodeOptions`, e.g. ``task="translate"``,
@@ -436,11 +383,12 @@ def transcribe(
     Raises:
         AudioToTextError: the input, model or options are invalid.
     """
-    if isinstance(parallel, str):
-        parallel = ParallelOptions(mode=parallel)
+    if not isinstance(parallel, ParallelOptions):
+        parallel = ParallelOptions() if parallel is None else ParallelOptions(mode=parallel)
+    engine = engine or default_engine()
     options = Options(
-        model=model,
-        engine=engine or _default_engine(),
+        model=model or default_model(engine),
+        engine=engine,
         device=device,
         progress=progress,
         decode=DecodeOptions(**decode),
@@ -456,4 +404,4 @@ def transcribe(
         pipeline.close()
 
 
-__all__ = ["Options", "FileResult", "Callbacks", "Pipeline", "run", "transcribe", "translate_result"]
+__all__ = ["FileResult", "Callbacks", "Pipeline", "loaded_with", "run", "transcribe", "translate_result"]

@@ -84,12 +84,13 @@ def check_model_and_device(engine: str, model: str, device: str | None, task: st
         ModelError: the model does not resolve, or the cache cannot be written.
         OptionsError: an English-only model for another language or to translate, an unknown device.
     """
+    from .engines import engine_class
     from .models import check_cache, resolve
 
     spec = resolve(model)
     check_english_only(model, task, language)
     check_device(device, engine)
-    if spec.path is None or engine == "openai-whisper":  # downloads, offline assembly or conversion
+    if spec.path is None or engine_class(engine).weights == "openai-pt":  # downloads, assembly or conversion
         check_cache()
 
 

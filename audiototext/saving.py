@@ -93,7 +93,7 @@ def save_from_json(path: str | Path, options, *, on_line: Callable[[Segment], No
 
     Args:
         path: the ``.json`` output of an earlier run.
-        options: the pipeline's :class:`~audiototext.pipeline.Options` (formats, folder, writer, DeepL).
+        options: the pipeline's :class:`~audiototext.options.Options` (formats, folder, writer, DeepL).
         on_line: each DeepL-translated line as it is written.
     """
     path = Path(path)

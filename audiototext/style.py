@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 
 from .errors import OptionsError
+from .records import check, declared, value
 
 log = logging.getLogger(__name__)
 
@@ -57,36 +58,21 @@ class SubtitleStyle:
         max_words_per_line: words per cue at most (whisper's ``--max_words_per_line``).
     """
 
-    preset: str = "netflix"
-    max_line_width: int | None = 42
-    max_line_count: int | None = 2
-    max_cps: float | None = 20.0
-    min_cue_duration: float = 5 / 6
-    max_cue_duration: float | None = 7.0
-    min_cue_gap: float = 2 / 24
-    linger: float = 1.0
-    max_pause: float = 1.0
+    preset: str = value("netflix", choices=PRESETS)
+    max_line_width: int | None = value(42, min=1)
+    max_line_count: int | None = value(2, min=1)
+    max_cps: float | None = value(20.0, min=0.0, min_open=True)
+    min_cue_duration: float = value(5 / 6, min=0.0, max=10.0)
+    max_cue_duration: float | None = value(7.0, min=0.5, max=60.0)
+    min_cue_gap: float = value(2 / 24, min=0.0, max=2.0)
+    linger: float = value(1.0, min=0.0)
+    max_pause: float = value(1.0, min=0.0)
     highlight_words: bool = False
-    max_words_per_line: int | None = None
+    max_words_per_line: int | None = value(None, min=1)
 
     def __post_init__(self) -> None:
-        if self.preset not in PRESETS:
-            raise OptionsError(
-                f"Unknown subtitle style {self.preset!r}: use one of {', '.join(PRESETS)}", option="subtitle_style"
-            )
-        for name in ("max_line_width", "max_line_count", "max_words_per_line"):
-            number = getattr(self, name)
-            # whisper reads 0 as "unset" for some of these and as a limit for others; refuse it.
-            if number is not None and (isinstance(number, bool) or not isinstance(number, int) or number < 1):
-                raise OptionsError(f"{name} must be a whole number of at least 1 or None, not {number!r}", option=name)
-        if not isinstance(self.highlight_words, bool):
-            raise OptionsError(
-                f"highlight_words must be True or False, not {self.highlight_words!r}", option="highlight_words"
-            )
-        for name in ("max_cps", "min_cue_duration", "max_cue_duration", "min_cue_gap", "linger", "max_pause"):
-            number = getattr(self, name)
-            if number is not None and not (isinstance(number, (int, float)) and number >= 0 and not math.isnan(number)):
-                raise OptionsError(f"{name} must be a number of at least 0, not {number!r}", option=name)
+        # whisper reads 0 as "unset" for some of the line options and as a limit for others: at least 1.
+        check(self)
         if self.max_cue_duration is not None and self.max_cue_duration < self.min_cue_duration:
             raise OptionsError(
                 f"max_cue_duration ({self.max_cue_duration:g} s) must not be under min_cue_duration "
@@ -128,17 +114,14 @@ WHISPER = SubtitleStyle(
 )
 
 
-def subtitle_style(preset: str = "netflix", **fields) -> SubtitleStyle:
+def subtitle_style(preset: str = NETFLIX.preset, **fields) -> SubtitleStyle:
     """A preset with some fields changed; a field given as None keeps the preset's value.
 
     Raises:
         OptionsError: an unknown preset or a bad value.
     """
-    base = {"netflix": NETFLIX, "whisper": WHISPER}.get(preset)
-    if base is None:
-        raise OptionsError(
-            f"Unknown subtitle style {preset!r}: use one of {', '.join(PRESETS)}", option="subtitle_style"
-        )
+    preset = declared(SubtitleStyle, "preset").check(preset, "subtitle style", "subtitle_style")
+    base = {"netflix": NETFLIX, "whisper": WHISPER}[preset]
     return dataclasses.replace(base, **{k: v for k, v in fields.items() if v is not None})
 
 

@@ -16,7 +16,8 @@ import pytest
 from audiototext.downloads import size_text
 from audiototext.engines import DecodeOptions
 from audiototext.events import Callbacks
-from audiototext.pipeline import Options, Pipeline
+from audiototext.options import Options
+from audiototext.pipeline import Pipeline
 
 from fake_hub import COMMIT, FakeHub
 

@@ -12,13 +12,13 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "audiototext"
 #: The orchestration and the three faces.
 TOP = ("pipeline", "cli", "notebook", "service")
-#: Everything else is a stage (or shared infrastructure) and must not import TOP; the package's
-#: own ``__init__`` (the public face: ``audiototext.transcribe``) and the options contract, which
-#: builds the pipeline's Options, sit above the stages.
+#: Everything else is a stage (or shared infrastructure, or the options contract, which makes the
+#: pipeline's Options from the stages' records) and must not import TOP; only the package's own
+#: ``__init__`` (the public face: ``audiototext.transcribe``) sits above the stages.
 STAGES = [
     p
     for p in sorted(PACKAGE.rglob("*.py"))
-    if p.relative_to(PACKAGE).parts[0].removesuffix(".py") not in (*TOP, "options", "__main__", "__init__")
+    if p.relative_to(PACKAGE).parts[0].removesuffix(".py") not in (*TOP, "__main__", "__init__")
 ]
 
 
@@ -40,7 +40,73 @@ def imported(path: Path) -> set[str]:
 
 def test_the_stages_are_found():
     names = {p.relative_to(PACKAGE).parts[0] for p in STAGES}
-    assert {"engines", "longaudio", "translation", "media.py", "subtitles.py", "transcript.py"} <= names
+    assert {"engines", "longaudio", "translation", "options", "media.py", "subtitles.py", "transcript.py"} <= names
+
+
+def module_name(path: Path) -> str:
+    """``audiototext.options.rules`` for options/rules.py, ``audiototext.options`` for its ``__init__``."""
+    parts = ["audiototext", *path.relative_to(PACKAGE).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the package's modules it imports, at the top, inside functions or for type checking.
+    ``from .x import y`` imports module ``x.y`` where there is one, else module ``x``."""
+    graph = {}
+    for name, path in MODULES.items():
+        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        edges = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                edges.update(a.name for a in node.names if a.name in MODULES)
+            elif isinstance(node, ast.ImportFrom):
+                base = package[: len(package) - node.level + 1] if node.level else []
+                module = ".".join([*base, *(node.module.split(".") if node.module else [])])
+                for a in node.names:
+                    edges.add(f"{module}.{a.name}" if f"{module}.{a.name}" in MODULES else module)
+        graph[name] = {e for e in edges if e in MODULES and e != name}
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import circles: each strongly connected group of two modules or more, as one circle through it."""
+    found, seen = [], set()
+    for start in graph:
+        if start in seen:
+            continue
+        # Modules reachable from start and from which start is reachable: start's circle, if any.
+        reach = _reachable(graph, start)
+        back = {m for m in reach if start in _reachable(graph, m)}
+        seen |= back | {start}
+        if back - {start}:
+            found.append(sorted(back | {start}))
+    return found
+
+
+def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    todo, reached = [start], set()
+    while todo:
+        for nxt in graph[todo.pop()] - reached:
+            reached.add(nxt)
+            todo.append(nxt)
+    return reached
+
+
+def test_the_import_graph_is_read():
+    graph = import_graph()
+    assert "audiototext.options.record" in graph["audiototext.pipeline"]
+    assert "audiototext.translation.client" in graph["audiototext.translation"]
+    assert "audiototext.pipeline" in graph["audiototext"]  # inside __getattr__
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_import_graph_has_no_circle():
+    """No module imports, even inside a function or for type checking, a module that imports it back
+    (directly or through others): each layer can be read, tested and changed from the bottom up."""
+    assert not circles(import_graph())
 
 
 @pytest.mark.parametrize("path", STAGES, ids=lambda p: str(p.relative_to(PACKAGE)))

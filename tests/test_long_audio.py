@@ -94,7 +94,8 @@ def test_a_minute_without_speech_gives_no_text(minute_of, kind, tmp_path, capsys
 @pytest.mark.slow
 def test_auto_decodes_windows_and_reports_progress(long_speech, tmp_path, wer):
     from audiototext.engines import DecodeOptions
-    from audiototext.pipeline import Callbacks, Options, Pipeline
+    from audiototext.options import Options
+    from audiototext.pipeline import Callbacks, Pipeline
 
     path, sentences, _ = long_speech
     events = []
@@ -145,7 +146,8 @@ def test_no_cue_in_a_long_pause_and_the_tail_is_kept(media_dir, tmp_path, wer):
 
     from audiototext.engines import DecodeOptions
     from audiototext.media import load_audio
-    from audiototext.pipeline import Options, Pipeline
+    from audiototext.options import Options
+    from audiototext.pipeline import Pipeline
     from conftest import LONG_SENTENCES, speak, trimmed, write_wav
 
     sentences = LONG_SENTENCES[:4]

@@ -135,7 +135,7 @@ def test_split_long_regions_cuts_at_the_quietest_point():
 def test_detectors_find_every_sentence(long_speech, vad):
     path, sentences, times = long_speech
     source = ArraySource(load_audio(path))
-    regions = detect_speech(source, vad=vad)
+    regions = detect_speech(source, SpeechOptions(vad=vad))
     assert regions and all(e - s <= 28.0 + EPS for s, e in regions)
     for start, end in times:  # every sentence overlaps detected speech nearly entirely
         inside = sum(max(0.0, min(e, end) - max(s, start)) for s, e in regions)
@@ -153,11 +153,11 @@ def test_vad_off_decodes_every_second(noise_wav):
 
 @pytest.mark.parametrize("vad", ["silero", "silencedetect"])
 def test_silence_has_no_speech(silence_wav, vad):
-    assert detect_speech(ArraySource(load_audio(silence_wav)), vad=vad) == []
+    assert detect_speech(ArraySource(load_audio(silence_wav)), SpeechOptions(vad=vad)) == []
 
 
 def test_silero_ignores_noise(noise_wav):
-    assert detect_speech(ArraySource(load_audio(noise_wav)), vad="silero") == []
+    assert detect_speech(ArraySource(load_audio(noise_wav)), SpeechOptions(vad="silero")) == []
 
 
 def test_auto_noise_level_follows_the_recording():

@@ -591,7 +591,8 @@ def test_a_paragraph_read_again_is_kept_whole_every_time(media_dir, tmp_path):
     from conftest import ENGLISH_TEXT, speak
 
     from audiototext.longaudio import ParallelOptions
-    from audiototext.pipeline import Options, Pipeline
+    from audiototext.options import Options
+    from audiototext.pipeline import Pipeline
 
     path = speak(" ".join([ENGLISH_TEXT] * 6), "en-us", media_dir / "again.wav", speed=170)
     options = Options(

@@ -230,7 +230,7 @@ def test_default_engine_prefers_faster_whisper(monkeypatch):
     )
     assert options.default_engine() == "openai-whisper"
     assert options.build({}).engine == "openai-whisper"
-    from audiototext.pipeline import Options
+    from audiototext.options import Options
 
     assert Options().engine == "openai-whisper"  # the pipeline's default follows it, at use
 
@@ -259,15 +259,15 @@ def test_en_model_only_when_it_can_be_had(monkeypatch, caplog):
 
 def test_api_key_selects_the_api_engine():
     o = options.build({"api_key": "sk-test"})
-    assert (o.engine, o.model, o.api_key) == (options.API_ENGINE, options.API_MODEL, "sk-test")
+    assert (o.engine, o.model, o.api_key) == ("openai-api", "whisper-1", "sk-test")
     o = options.build({"api_key": "sk-test", "engine": "faster-whisper", "model": "tiny"})
     assert (o.engine, o.model) == ("faster-whisper", "tiny")
     assert options.build({"api_key": "sk-test", "model": "gpt-4o-transcribe"}).model == "gpt-4o-transcribe"
-    assert options.build({"engine": "openai-api", "language": "English"}).model == options.API_MODEL  # no .en
+    assert options.build({"engine": "openai-api", "language": "English"}).model == "whisper-1"  # no .en
     form = options.options_from_form(
         {"api_key": "sk-test", "use_model": "large-v3", "engine": options.default_engine()}
     )
-    assert (form.engine, form.model) == (options.API_ENGINE, options.API_MODEL)
+    assert (form.engine, form.model) == ("openai-api", "whisper-1")
 
 
 def test_deepl_options_up_front():
@@ -404,10 +404,10 @@ def test_api_model_names_pick_the_api_engine(model, caplog):
     """Issue 19, point 8: an API model with the default engine is no "unknown model"."""
     caplog.set_level(logging.INFO, logger="audiototext")
     o = options.build({"model": model})
-    assert (o.engine, o.model) == (options.API_ENGINE, model)
+    assert (o.engine, o.model) == ("openai-api", model)
     assert f"{model} is a model of OpenAI's API: using the openai-api engine" in caplog.text
     form = options.options_from_form({"use_model": model, "engine": options.default_engine()})
-    assert (form.engine, form.model) == (options.API_ENGINE, model)
+    assert (form.engine, form.model) == ("openai-api", model)
 
 
 @pytest.mark.parametrize(

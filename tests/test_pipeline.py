@@ -17,9 +17,11 @@ import pytest
 import audiototext.media
 from audiototext.cli import main
 from audiototext.engines import DecodeOptions
-from audiototext.errors import MediaError, ModelError
+from audiototext.longaudio import ParallelOptions
+from audiototext.errors import MediaError, ModelError, OptionsError
 from audiototext.outputs import output_stems
-from audiototext.pipeline import Callbacks, Options, Pipeline
+from audiototext.options import Options
+from audiototext.pipeline import Callbacks, Pipeline
 
 GREEDY = dict(beam_size=1, best_of=1)
 
@@ -51,16 +53,16 @@ def opened(monkeypatch):
 @pytest.fixture
 def loads(monkeypatch):
     """Record every model load (and still load it)."""
-    import audiototext.pipeline
+    import audiototext.loaded
 
     calls = []
-    real = audiototext.pipeline.load_engine
+    real = audiototext.loaded.load_engine
 
     def load_engine(*args, **kwargs):
         calls.append(args)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(audiototext.pipeline, "load_engine", load_engine)
+    monkeypatch.setattr(audiototext.loaded, "load_engine", load_engine)
     return calls
 
 
@@ -288,3 +290,46 @@ def test_callbacks_see_each_input(tmp_path, english_wav):
     started = []
     results = Pipeline(_options(tmp_path, model="gigantic"), Callbacks(on_file_start=started.append)).run([english_wav])
     assert not results[0].ok and started == []  # the preflight failed: no input was started
+
+
+@pytest.mark.slow
+def test_runs_in_threads_share_one_model_and_keep_their_own_options(tmp_path, english_wav, loads):
+    """Issue 21, point 3: one loaded model, options per call (as faster-whisper's
+    ``WhisperModel.transcribe`` takes them): two jobs with different options run through one
+    pipeline at the same time, each with its own folder, formats, decoding and callbacks."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pipeline = Pipeline(_options(tmp_path / "pipeline's"))
+    together = threading.Barrier(2, timeout=300)  # both jobs are inside the pipeline before either decodes
+    jobs = {
+        "a": _options(tmp_path / "a", formats=("txt",)),
+        "b": _options(tmp_path / "b", formats=("srt", "json"), decode=DecodeOptions(word_timestamps=True, **GREEDY)),
+    }
+    lines = {name: [] for name in jobs}
+
+    def job(name: str):
+        callbacks = Callbacks(on_file_start=lambda source: together.wait(), on_segment=lines[name].append)
+        return pipeline.run_file(english_wav, stem=name, options=jobs[name], callbacks=callbacks)
+
+    with ThreadPoolExecutor(2) as pool:
+        results = dict(zip(jobs, pool.map(job, jobs)))
+    assert all(r.ok for r in results.values()), [r.error for r in results.values()]
+    assert sorted(p.name for p in (tmp_path / "a").iterdir() if p.is_file()) == ["a.txt"]
+    assert sorted(p.name for p in (tmp_path / "b").iterdir() if p.is_file()) == ["b.json", "b.srt"]
+    assert not (tmp_path / "pipeline's").exists()  # the pipeline's own options were nobody's
+    # Decoding options reached the shared model per call: words for b only.
+    assert all(s.words for s in results["b"].transcript.segments)
+    assert not any(s.words for s in results["a"].transcript.segments)
+    # Each job's callbacks saw its own lines, and the model was loaded once.
+    assert [s.text for s in lines["a"]] == [s.text for s in results["a"].transcript.segments]
+    assert [s.text for s in lines["b"]] == [s.text for s in results["b"].transcript.segments]
+    assert {"fox", "coffee"} & set(results["a"].transcript.text.lower().replace(".", " ").split())
+    assert len(loads) == 1
+
+
+def test_a_run_cannot_ask_for_another_model(tmp_path):
+    pipeline = Pipeline(_options(tmp_path))
+    with pytest.raises(OptionsError, match="need their own Pipeline"):
+        pipeline.run_file("x.wav", options=_options(tmp_path, model="tiny"))
+    with pytest.raises(OptionsError, match="need their own Pipeline"):
+        pipeline.run_file("x.wav", options=_options(tmp_path, parallel=ParallelOptions(mode="processes")))

@@ -56,7 +56,8 @@ def test_an_english_only_model_is_refused_for_other_languages(tmp_path, garden, 
 def test_an_english_only_model_directory_is_refused_by_the_preflight(tmp_path, garden):
     from audiototext.engines import DecodeOptions
     from audiototext.models import bundled_ct2_dir
-    from audiototext.pipeline import Options, Pipeline
+    from audiototext.options import Options
+    from audiototext.pipeline import Pipeline
 
     folder = bundled_ct2_dir("tiny.en")
     if folder is None:

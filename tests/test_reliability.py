@@ -18,7 +18,8 @@ import pytest
 import audiototext.pipeline
 from audiototext.cli import main
 from audiototext.engines import DecodeOptions
-from audiototext.pipeline import Callbacks, Options, Pipeline
+from audiototext.options import Options
+from audiototext.pipeline import Callbacks, Pipeline
 from audiototext.subtitles import OutputError
 from conftest import speak
 
@@ -180,7 +181,7 @@ def test_a_later_rescue_never_replaces_an_earlier_one(small_disk, rescued, short
     saved = []
     for clip in (short_clips[0], same_name):
         pipeline = Pipeline(_options(small_disk))
-        pipeline.preflight = lambda: None  # the folder turned read-only after the preflight
+        pipeline.preflight = lambda options=None: None  # the folder turned read-only after the preflight
         (result,) = pipeline.run([clip])
         assert [p.name for p in result.rescued] == ["garden.txt", "garden.srt"]
         assert f"they were saved instead as {result.rescued[0]}, {result.rescued[1]}." in str(result.error)

@@ -157,7 +157,8 @@ def test_public_message_hides_server_paths():
         ({"backend": "gpu"}, "Unknown backend 'gpu'"),
         ({"ray_actors": 2}, "--ray-actors needs --backend ray"),
         ({"ray_address": "auto", "ray_num_cpus": 1}, "--ray-address, --ray-num-cpus need --backend ray"),
-        ({"backend": "ray", "ray_num_cpus": 0}, "ray-num-cpus must be more than 0"),
+        ({"backend": "ray", "ray_num_cpus": 0}, "ray-num-cpus must be greater than 0"),
+        ({"batch_size": 300}, "batch-size must be between 1 and 256, not 300"),  # as every job's would be
         ({"engine": "whisperx"}, "Unknown --engine 'whisperx'"),
     ],
 )

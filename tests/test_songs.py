@@ -113,10 +113,10 @@ def test_a_song_without_detected_speech_is_decoded_whole(song_wav, caplog):
     it, as ``vad off`` does, and says so (before: no window, empty files, no hint)."""
     from audiototext.longaudio import plan
     from audiototext.longaudio.source import DecodedFile, duration_of
-    from audiototext.longaudio.speech import detect_speech
+    from audiototext.longaudio.speech import SpeechOptions, detect_speech
 
     with DecodedFile(song_wav) as source, caplog.at_level("WARNING", logger="audiototext"):
-        found = sum(e - s for s, e in detect_speech(source, vad="silero"))
+        found = sum(e - s for s, e in detect_speech(source, SpeechOptions(vad="silero")))
         windows = plan(source)
         duration = duration_of(source)
     assert found < 0.1 * duration, f"the premise: Silero hears no voice in the song ({found:.1f} s)"

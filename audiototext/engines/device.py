@@ -7,12 +7,14 @@ import platform
 
 
 def cuda_available(engine: str | None = None) -> bool:
-    """Whether ``engine`` ("faster-whisper" asks CTranslate2, else torch) sees a CUDA GPU.
+    """Whether ``engine`` (one on CTranslate2 asks CTranslate2, else torch) sees a CUDA GPU.
 
     False when the GPU stack is not installed: no GPU stack means no GPU.
     """
+    from . import engine_class
+
     try:
-        if engine == "faster-whisper":
+        if engine is not None and engine_class(engine).weights == "ct2":
             import ctranslate2
 
             return ctranslate2.get_cuda_device_count() > 0

@@ -55,6 +55,7 @@ class FasterWhisperEngine(WindowDecoding):
     """
 
     name = "faster-whisper"
+    weights = "ct2"
 
     def __init__(
         self,

@@ -70,6 +70,7 @@ class OpenAIWhisperEngine(WindowDecoding):
     """
 
     name = "openai-whisper"
+    weights = "openai-pt"
 
     def __init__(self, spec: ModelSpec, *, device: str | None = None, threads: int | None = None, workers: int = 1):
         import torch

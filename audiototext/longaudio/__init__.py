@@ -25,44 +25,19 @@ from collections.abc import Sequence
 from ..engines import DecodeOptions
 from ..errors import OptionsError
 from ..events import Callbacks
+from ..records import check, value
 from ..transcript import Transcript
 from .backends import Backend, EngineSpec, ProcessBackend, RayBackend, RaySettings, ThreadBackend
 from .checkpoints import CHECKPOINT_DIR, Checkpoints, checkpoint_key
 from .plan import WINDOW, Window, plan_windows
 from .source import AudioSource, duration_of, fingerprint
 from .music import music_without_speech
-from .speech import DETECTORS, detect_speech
+from .speech import DETECTORS, SpeechOptions, detect_speech
 from .run import EARLY_STOP, MAX_ROUNDS, WindowRun, uncovered
 
 log = logging.getLogger(__name__)
 
 MODES = ("auto", "off", "batched", "processes", "ray")
-
-
-@dataclass(frozen=True)
-class SpeechOptions:
-    """How speech is found and packed.
-
-    Attributes:
-        vad: "silero" (voice activity, ignores noise and music), "silencedetect" (ffmpeg, by
-            level) or "off" (decode every second: songs, music).
-        threshold: Silero speech probability above which a 32 ms frame is speech.
-        noise_db: silencedetect level in dBFS (None: 30 dB under the recording's loud parts).
-        min_silence: shortest pause, in seconds, that separates two stretches of speech.
-        pause: longest pause kept inside a window; longer ones are shortened to this.
-    """
-
-    vad: str = "silero"
-    threshold: float = 0.5
-    noise_db: float | None = None
-    min_silence: float = 0.16
-    pause: float = 0.4
-
-    def __post_init__(self):
-        if self.vad not in DETECTORS:
-            raise OptionsError(f"Unknown voice detector {self.vad!r}: use one of {', '.join(DETECTORS)}", vad=self.vad)
-        if not 0 <= self.pause <= 5 or self.min_silence < 0:
-            raise OptionsError("pause must be within 0..5 s and min_silence must not be negative")
 
 
 @dataclass(frozen=True)
@@ -81,20 +56,15 @@ class ParallelOptions:
         checkpoints: keep each decoded window next to the output so a re-run resumes.
     """
 
-    mode: str = "auto"
-    batch_size: int | None = None
-    workers: int | None = None
+    mode: str = value("auto", choices=MODES)
+    batch_size: int | None = value(None, min=1, max=256)
+    workers: int | None = value(None, min=1)
     ray: RaySettings = RaySettings()
     speech: SpeechOptions = SpeechOptions()
     checkpoints: bool = True
 
     def __post_init__(self):
-        if self.mode not in MODES:
-            raise OptionsError(f"Unknown parallel mode {self.mode!r}: use one of {', '.join(MODES)}", mode=self.mode)
-        for name in ("batch_size", "workers"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise OptionsError(f"{name} must be at least 1, not {value}", **{name: value})
+        check(self)
 
 
 def resolve_mode(options: ParallelOptions) -> str:
@@ -179,14 +149,7 @@ def plan(source: AudioSource, speech: SpeechOptions = SpeechOptions()) -> list[W
     """
     duration = duration_of(source)
     vad = speech.vad
-    regions = detect_speech(
-        source,
-        vad=vad,
-        threshold=speech.threshold,
-        min_silence=speech.min_silence,
-        noise_db=speech.noise_db,
-        max_len=WINDOW - speech.pause,
-    )
+    regions = detect_speech(source, speech, max_len=WINDOW - speech.pause)
     music = music_without_speech(source, sum(e - s for s, e in regions)) if vad != "off" else None
     if music is not None:
         log.warning(
@@ -197,7 +160,7 @@ def plan(source: AudioSource, speech: SpeechOptions = SpeechOptions()) -> list[W
             music.audible,
         )
         vad = "off"
-        regions = detect_speech(source, vad=vad, max_len=WINDOW - speech.pause)
+        regions = detect_speech(source, dataclasses.replace(speech, vad=vad), max_len=WINDOW - speech.pause)
     windows = plan_windows(regions, duration, pause=speech.pause, known_speech=vad != "off")
     log.debug(
         "Found %.0f s of speech in %.0f s of audio (%s); packed into %d window%s of at most %.0f s",
@@ -283,6 +246,7 @@ __all__ = [
     "MAX_ROUNDS",
     "WindowRun",
     "MODES",
+    "DETECTORS",
     "SpeechOptions",
     "ParallelOptions",
     "LongAudioResult",

@@ -24,6 +24,7 @@ import numpy as np
 from ..engines import DecodeOptions, Engine
 from ..engines.windows import WindowText
 from ..errors import AudioToTextError, OptionsError
+from ..records import check, value
 
 log = logging.getLogger(__name__)
 
@@ -175,9 +176,12 @@ class RaySettings:
     """Ray cluster and per-actor resources."""
 
     address: str | None = None
-    actors: int | None = None
-    num_cpus: float | None = None
-    num_gpus: float | None = None
+    actors: int | None = value(None, min=1)
+    num_cpus: float | None = value(None, min=0.0, min_open=True)
+    num_gpus: float | None = value(None, min=0.0)
+
+    def __post_init__(self):
+        check(self)
 
 
 def start_ray(address: str | None):

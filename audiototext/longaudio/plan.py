@@ -164,7 +164,7 @@ PAUSE_FLOOR = 0.2
 
 
 def plan_windows(
-    regions: Sequence[Region], duration: float, *, pause: float = 0.4, window: float = WINDOW, known_speech: bool = True
+    regions: Sequence[Region], duration: float, *, pause: float, window: float = WINDOW, known_speech: bool = True
 ) -> list[Window]:
     """Speech regions -> windows: pauses shortened to ``pause`` seconds, packed up to ``window`` seconds.
 

@@ -13,10 +13,12 @@ import math
 import re
 import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import MediaError, OptionsError
+from ..records import check, value
 from .source import SAMPLE_RATE, AudioSource, blocks, duration_of
 
 log = logging.getLogger(__name__)
@@ -27,9 +29,30 @@ DETECTORS = ("silero", "silencedetect", "off")
 Region = tuple[float, float]
 
 
-def silero_speech(
-    audio: np.ndarray, *, threshold: float = 0.5, min_silence: float = 0.16, max_speech: float = 28.0
-) -> list[Region]:
+@dataclass(frozen=True)
+class SpeechOptions:
+    """How speech is found and packed.
+
+    Attributes:
+        vad: "silero" (voice activity, ignores noise and music), "silencedetect" (ffmpeg, by
+            level) or "off" (decode every second: songs, music).
+        threshold: Silero speech probability above which a 32 ms frame is speech.
+        noise_db: silencedetect level in dBFS (None: 30 dB under the recording's loud parts).
+        min_silence: shortest pause, in seconds, that separates two stretches of speech.
+        pause: longest pause kept inside a window; longer ones are shortened to this.
+    """
+
+    vad: str = value("silero", choices=DETECTORS)
+    threshold: float = value(0.5, min=0.0, max=1.0)
+    noise_db: float | None = value(None, min=-100.0, max=0.0)
+    min_silence: float = value(0.16, min=0.0, max=10.0)
+    pause: float = value(0.4, min=0.0, max=5.0)
+
+    def __post_init__(self):
+        check(self)
+
+
+def silero_speech(audio: np.ndarray, *, threshold: float, min_silence: float, max_speech: float) -> list[Region]:
     """Speech regions of an array found by Silero VAD (no padding: the planner pads).
 
     Raises:
@@ -75,7 +98,7 @@ def auto_noise_db(levels: np.ndarray | None) -> float:
     return float(min(max(loud - 30.0, -70.0), -25.0))
 
 
-def silencedetect_speech(audio: np.ndarray, *, noise_db: float, min_silence: float = 0.3) -> list[Region]:
+def silencedetect_speech(audio: np.ndarray, *, noise_db: float, min_silence: float) -> list[Region]:
     """Speech regions of an array: everything ffmpeg's ``silencedetect`` does not call silence.
 
     Raises:
@@ -185,31 +208,25 @@ def _silero_in_blocks(source: AudioSource, *, threads: int = 2, **options) -> li
 
 
 def detect_speech(
-    source: AudioSource,
-    *,
-    vad: str = "silero",
-    threshold: float = 0.5,
-    min_silence: float = 0.16,
-    noise_db: float | None = None,
-    max_len: float = 28.0,
+    source: AudioSource, speech: SpeechOptions = SpeechOptions(), *, max_len: float = 28.0
 ) -> list[Region]:
-    """Speech regions of the whole source, none longer than ``max_len`` seconds, read block by block.
+    """Speech regions of the whole source, found as ``speech`` says, none longer than ``max_len``
+    seconds, read block by block.
 
     Raises:
-        OptionsError: an unknown detector, or Silero without faster-whisper.
+        OptionsError: Silero without faster-whisper.
         MediaError: ffmpeg failed (silencedetect).
     """
-    if vad not in DETECTORS:
-        raise OptionsError(f"Unknown voice detector {vad!r}: use one of {', '.join(DETECTORS)}", vad=vad)
+    vad, min_silence = speech.vad, speech.min_silence
     duration = duration_of(source)
     if vad == "off":
         regions = [(0.0, duration)] if duration > 0 else []
     elif vad == "silero":
-        regions = _silero_in_blocks(source, threshold=threshold, min_silence=min_silence, max_speech=max_len)
-    else:
+        regions = _silero_in_blocks(source, threshold=speech.threshold, min_silence=min_silence, max_speech=max_len)
+    else:  # silencedetect
         level = (
-            noise_db
-            if noise_db is not None
+            speech.noise_db
+            if speech.noise_db is not None
             else auto_noise_db(np.concatenate([frame_levels(block) for _, block in blocks(source)] or [np.zeros(0)]))
         )
         regions = [
@@ -223,6 +240,7 @@ def detect_speech(
 
 __all__ = [
     "DETECTORS",
+    "SpeechOptions",
     "Region",
     "detect_speech",
     "silero_speech",

@@ -176,10 +176,9 @@ def record(directory: Path = Path(".")) -> Path:
             "Recording the microphone works in Colab only: record with another program and give the file in audio_file"
         )
     from google.colab.output import eval_js
-    from IPython.display import Audio, Javascript
+    from IPython.display import Audio, Javascript, display
 
     from ..media import require_ffmpeg
-    from .output import display
 
     require_ffmpeg()
     display(Javascript(_RECORDER_JS))

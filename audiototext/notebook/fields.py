@@ -37,7 +37,7 @@ CONSTRAINTS_URL = (
 INSTALL_EXTRAS = EXTRAS
 
 #: Where the notebook writes unless ``output_dir`` says otherwise, as AudioToText did.
-OUTPUT_DIR = "audio_transcription"
+OUTPUT_DIR = str(registry.option("output_dir").default_value("notebook"))
 #: Where Colab mounts Google Drive. Tests point it at a temporary folder.
 DRIVE_MOUNT = "/content/drive"
 #: ``audio_file`` value that records the microphone instead (Colab).
@@ -208,7 +208,7 @@ def _mapped(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def transcribe_options(values: Mapping[str, Any]):
-    """The Transcribe step's fields as pipeline :class:`~audiototext.pipeline.Options` (registry rules applied).
+    """The Transcribe step's fields as pipeline :class:`~audiototext.options.Options` (registry rules applied).
 
     Raises:
         OptionsError: an unknown field or a bad value, named as the form names it.

@@ -19,9 +19,11 @@ from pathlib import Path
 from collections.abc import Sequence
 
 from .. import __version__
+from ..engines import engine_class
 from ..errors import AudioToTextError, MediaError, OptionsError, TranslationError
 from ..languages import language_name
-from ..pipeline import FileResult, Options, Pipeline, translate_result
+from ..options import Options
+from ..pipeline import FileResult, Pipeline, translate_result
 from . import colab, fields, results
 from .inputs import Inputs, choose_input, save_uploads
 from .output import (
@@ -132,8 +134,9 @@ def _header(options: Options) -> str:
     decode = options.decode
     what = "-- TRANSLATE TO ENGLISH --" if decode.task == "translate" else "-- TRANSCRIPTION --"
     language = language_name(decode.language) if decode.language else "auto-detected"
-    if options.engine == "openai-api":
-        how = "OpenAI's API"
+    engine = engine_class(options.engine)
+    if engine.hosted:
+        how = engine.title
     elif options.parallel.mode == "off":
         how = "sequential decoding, coherence_preference applies"
     else:

@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..engines import ENGINES, engine_class
 from ..errors import OptionsError
-from .spec import _CLI, _LOCAL, API_ENGINE, API_MODEL, FACES, Option, default_engine
+from ..records import declared
+from .record import Options
+from .spec import _CLI, _LOCAL, FACES, Option
+
+#: The original AudioToText's output folder, the command line's and the notebook's default.
+ORIGINAL_DIR = Path("audio_transcription")
 
 #: Why a face lacks an option (``Option.why``).
 _SERVER = "a server setting of the service (audiototext serve --help)"
@@ -64,10 +70,7 @@ def _check_device(value: str) -> str | None:
 
 
 def _models() -> tuple[str, ...]:
-    from ..engines.openai_api.catalog import MODELS as API_MODELS
-    from ..models import MODELS
-
-    return (*MODELS, *API_MODELS)
+    return tuple(dict.fromkeys(model for name in ENGINES for model in engine_class(name).models))
 
 
 def _languages() -> tuple[str, ...]:
@@ -92,100 +95,106 @@ def _deepl_targets() -> tuple[str, ...]:
 # fmt: off
 def _model_options() -> tuple[Option, ...]:
     """Model and engine."""
-    from ..engines import ENGINES
-
-    # The API engine is chosen here even before its module registers it in ENGINES.
-    engines = (*ENGINES, *(() if API_ENGINE in ENGINES else (API_ENGINE,)))
     return (
-        Option("model", str, "base", group="model", check=_check_model, suggestions=_models,
+        Option("model", record=Options, group="model", check=_check_model, suggestions=_models,
                form_name="use_model", form_default="large-v3", metavar="NAME_OR_PATH",
                help="Whisper model: tiny, base, small, medium (+ .en), large-v1/v2/v3, turbo, or a .pt "
                     "checkpoint / CTranslate2 directory (English with tiny..medium uses the .en model)"),
-        Option("engine", str, default_engine, group="model", choices=engines,
+        Option("engine", record=Options, group="model",
                default_text="faster-whisper if installed, else openai-whisper",
                help="transcription engine (openai-api: OpenAI's API, needs --api_key)"),
-        Option("device", str, None, group="model", nullable=True, faces=_LOCAL, why=_SERVER, check=_check_device,
+        Option("device", record=Options, group="model", faces=_LOCAL, why=_SERVER, check=_check_device,
                help="cuda or cpu (default: the GPU when there is one)"),
-        Option("threads", int, None, group="model", nullable=True, zero_is_none=True, min=0, faces=_LOCAL,
+        Option("threads", record=Options, group="model", zero_is_none=True, faces=_LOCAL,
                why=_SERVER, help="CPU threads (0: all cores)"),
     )
 
 
 def _decode_options() -> tuple[Option, ...]:
-    """Decoding (whisper's names and defaults)."""
+    """Decoding (whisper's names and defaults, declared by DecodeOptions)."""
+    from ..engines import DecodeOptions as D
+
     return (
-        Option("task", str, "transcribe", choices=("transcribe", "translate"),
+        Option("task", record=D,
                labels={"Transcribe": "transcribe", "Translate to English": "translate"},
                help="transcribe in the spoken language, or translate to English"),
-        Option("language", str, "auto", check=_check_language, suggestions=_languages,
+        # The text form of None (detect): "auto".
+        Option("language", str, "auto", record=D, nullable=False, check=_check_language, suggestions=_languages,
                synonyms={"Auto-Detect": "auto"}, form_default="Auto-Detect",
                help="spoken language (name or code), or auto to detect it"),
-        Option("audio_track", int, None, nullable=True, zero_is_none=True, min=0,
+        Option("audio_track", record=Options, zero_is_none=True,
                help="audio track to transcribe, from 1 as players number them (0: the track the file flags "
                     "default, else the first that is not silent)"),
-        Option("initial_prompt", str, None, nullable=True, form_name="prompt", aliases=("--prompt",),
+        Option("initial_prompt", record=D, form_name="prompt", aliases=("--prompt",),
                help="text to prime the first window (names, spelling, style)"),
-        Option("condition_on_previous_text", bool, True, form_name="coherence_preference", form_default=False,
+        Option("condition_on_previous_text", record=D, form_name="coherence_preference", form_default=False,
                aliases=("--coherence_preference", "--coherence-preference"),
                labels={"More coherence, but may repeat text": True,
                        "Less repetitions, but may have less coherence": False},
                help="give each 30 s window the previous text as a prompt: True when set decodes sequentially "
                     "(--parallel off, slower); the default windows are decoded alone (2 WER points better "
                     "measured), and False avoids repetition loops in sequential decoding"),
-        Option("temperature", float, 0.0, min=0.0, max=1.0, help="sampling temperature"),
-        Option("temperature_increment_on_fallback", float, 0.2, nullable=True, min=0.0, max=1.0,
+        Option("temperature", record=D, help="sampling temperature"),
+        Option("temperature_increment_on_fallback", record=D,
                help="temperature step when decoding fails the thresholds below (None: no fallback)"),
-        Option("best_of", int, 5, nullable=True, min=1, max=20, help="candidates when sampling"),
-        Option("beam_size", int, 5, nullable=True, min=1, max=20,
+        Option("best_of", record=D, help="candidates when sampling"),
+        Option("beam_size", record=D,
                help="beams in beam search (None or 1: greedy, fastest)"),
-        Option("patience", float, None, nullable=True, min=0.0, min_open=True, help="beam search patience"),
-        Option("length_penalty", float, None, nullable=True, min=0.0, max=1.0,
+        Option("patience", record=D, help="beam search patience"),
+        Option("length_penalty", record=D,
                help="beam search length penalty alpha (None: length normalisation)"),
-        Option("suppress_tokens", str, "-1", check=_check_tokens, help="token ids to suppress (-1: symbols)"),
-        Option("compression_ratio_threshold", float, 2.4, nullable=True, min=0.0, min_open=True,
+        Option("suppress_tokens", record=D, check=_check_tokens, help="token ids to suppress (-1: symbols)"),
+        Option("compression_ratio_threshold", record=D,
                help="treat output as failed above this gzip compression ratio"),
-        Option("logprob_threshold", float, -1.0, nullable=True, max=0.0,
+        Option("logprob_threshold", record=D,
                help="treat output as failed below this average log probability"),
-        Option("no_speech_threshold", float, 0.6, nullable=True, min=0.0, max=1.0,
+        Option("no_speech_threshold", record=D,
                help="treat a window as silence above this no-speech probability"),
-        Option("word_timestamps", bool, False,
+        Option("word_timestamps", record=D,
                help="word-level timestamps (turned on by the four subtitle layout options)"),
     )
 
 
 def _output_options() -> tuple[Option, ...]:
-    """Output files and subtitle layout."""
-    from ..style import PRESETS
+    """Output files and subtitle layout (the style's options declared by SubtitleStyle: None keeps the preset's)."""
+    from ..style import NETFLIX, WIDE_LINE_WIDTHS
+    from ..style import SubtitleStyle as S
 
+    formats = ",".join(declared(Options, "formats").default)
     return (
         # The original AudioToText's defaults: its folder, and on its command line all five formats.
-        Option("output_dir", Path, Path("audio_transcription"), group="output", aliases=("-o",),
-               faces=_LOCAL, why="the service keeps each job's files under --data-dir",
+        Option("output_dir", record=Options, group="output", aliases=("-o",), cli_default=ORIGINAL_DIR,
+               form_default=ORIGINAL_DIR, faces=_LOCAL, why="the service keeps each job's files under --data-dir",
                help="directory for the output files"),
-        Option("output_formats", str, "txt,vtt,srt", group="output", check=_check_formats,
+        Option("output_formats", str, formats, record=Options, field="formats", group="output", check=_check_formats,
                suggestions=_output_presets, aliases=("--output_format", "--output-format", "-f"),
                cli_default="txt,vtt,srt,tsv,json",
                help="comma-separated list of txt, vtt, srt, tsv, json, or all"),
-        Option("subtitle_style", str, "netflix", group="output", choices=PRESETS,
+        Option("subtitle_style", record=S, field="preset", group="output",
                help="how srt and vtt cues are made: netflix (reading rules: 2 lines of 42 characters, 20 "
                     "characters per second, 5/6 to 7 s, 2 frames apart, on the speech) or whisper (the whisper "
                     "CLI's cues); txt, tsv and json keep sentence segments"),
-        Option("max_line_width", int, None, group="output", nullable=True, min=1,
-               default_text="42 (netflix; Japanese 13, Chinese and Korean 16), none (whisper)",
+        Option("max_line_width", record=S, default=None, group="output",
+               default_text=f"{NETFLIX.max_line_width} (netflix; Japanese {WIDE_LINE_WIDTHS['ja']}, Chinese and "
+                            f"Korean {WIDE_LINE_WIDTHS['zh']}), none (whisper)",
                help="characters per subtitle line (whisper style: turns on word timestamps)"),
-        Option("max_line_count", int, None, group="output", nullable=True, min=1, default_text="2 (netflix)",
+        Option("max_line_count", record=S, default=None, group="output",
+               default_text=f"{NETFLIX.max_line_count} (netflix)",
                help="lines per subtitle cue (whisper style: with --max_line_width; turns on word timestamps)"),
-        Option("max_cps", float, None, group="output", nullable=True, min=0.0, min_open=True,
-               default_text="20 (netflix)", help="reading speed at most, in characters per second (netflix style)"),
-        Option("min_cue_duration", float, None, group="output", nullable=True, min=0.0, max=10.0,
-               default_text="0.833 (netflix)", help="shortest cue, in seconds (netflix style)"),
-        Option("max_cue_duration", float, None, group="output", nullable=True, min=0.5, max=60.0,
-               default_text="7 (netflix)", help="longest cue, in seconds (netflix style)"),
-        Option("min_cue_gap", float, None, group="output", nullable=True, min=0.0, max=2.0,
-               default_text="0.083 (netflix)", help="seconds between two cues at least (netflix style)"),
-        Option("highlight_words", bool, False, group="output",
+        Option("max_cps", record=S, default=None, group="output", default_text=f"{NETFLIX.max_cps:g} (netflix)",
+               help="reading speed at most, in characters per second (netflix style)"),
+        Option("min_cue_duration", record=S, default=None, nullable=True, group="output",
+               default_text=f"{NETFLIX.min_cue_duration:.3f} (netflix)",
+               help="shortest cue, in seconds (netflix style)"),
+        Option("max_cue_duration", record=S, default=None, group="output",
+               default_text=f"{NETFLIX.max_cue_duration:g} (netflix)",
+               help="longest cue, in seconds (netflix style)"),
+        Option("min_cue_gap", record=S, default=None, nullable=True, group="output",
+               default_text=f"{NETFLIX.min_cue_gap:.3f} (netflix)",
+               help="seconds between two cues at least (netflix style)"),
+        Option("highlight_words", record=S, group="output",
                help="underline each word as it is spoken in srt/vtt (turns on word timestamps)"),
-        Option("max_words_per_line", int, None, group="output", nullable=True, min=1,
+        Option("max_words_per_line", record=S, group="output",
                help="words per subtitle cue (turns on word timestamps)"),
         Option("quiet", bool, False, group="output", flag=True, faces=_CLI,
                why="terminal presentation", help="print only errors"),
@@ -202,48 +211,52 @@ def _output_options() -> tuple[Option, ...]:
 
 
 def _long_audio_options() -> tuple[Option, ...]:
-    """Long audio: voice detection, windows, workers, Ray."""
-    from ..longaudio import DETECTORS, MODES
+    """Long audio: voice detection, windows, workers, Ray (declared by ParallelOptions, SpeechOptions, RaySettings)."""
+    from ..longaudio import ParallelOptions as P
+    from ..longaudio import RaySettings as R
+    from ..longaudio import SpeechOptions as S
 
     return (
-        Option("parallel", str, "auto", group="long audio", choices=MODES, faces=_LOCAL, why=_LONG_AUDIO_SERVER,
+        Option("parallel", record=P, field="mode", group="long audio", faces=_LOCAL, why=_LONG_AUDIO_SERVER,
                help="auto: windows of speech packed across pauses, decoded in batches in this process "
                     "(= batched); off: the engine's own sequential decoding (identical to its CLI); "
                     "processes: a CPU process pool; ray: Ray actors (pip install 'audiototext[ray]')"),
-        Option("batch_size", int, None, group="long audio", nullable=True, min=1, max=256, faces=_LOCAL,
+        Option("batch_size", record=P, group="long audio", faces=_LOCAL,
                why=_SERVER, help="windows decoded together at most (None: 16 on a GPU, 4 per worker on a CPU)"),
-        Option("workers", int, None, group="long audio", nullable=True, min=1, faces=_LOCAL, why=_SERVER,
+        Option("workers", record=P, group="long audio", faces=_LOCAL, why=_SERVER,
                help="decoding threads, processes or Ray actors (None: 1 on a GPU; on a CPU the cores shared "
                     "out, 2 cores -> 2 workers of 1 thread; one Ray actor per GPU)"),
-        Option("vad", str, "silero", group="long audio", choices=DETECTORS,
-               faces=_LOCAL, why=_LONG_AUDIO_SERVER,
+        Option("vad", record=S, group="long audio", faces=_LOCAL, why=_LONG_AUDIO_SERVER,
                help="how speech is found: silero voice activity (ignores noise and most music), ffmpeg "
                     "silencedetect (by level), or off (every second is decoded: songs, music)"),
-        Option("silence_db", float, None, group="long audio", nullable=True, min=-100.0, max=0.0, faces=_LOCAL,
+        Option("silence_db", record=S, field="noise_db", group="long audio", faces=_LOCAL,
                why=_LONG_AUDIO_SERVER, help="silencedetect level in dBFS (None: 30 dB below the loud parts)"),
-        Option("min_silence", float, 0.16, group="long audio", min=0.0, max=10.0, faces=_LOCAL,
+        Option("min_silence", record=S, group="long audio", faces=_LOCAL,
                why=_LONG_AUDIO_SERVER, help="shortest pause between two stretches of speech, in seconds"),
-        Option("pause", float, 0.4, group="long audio", min=0.0, max=5.0, faces=_LOCAL, why=_LONG_AUDIO_SERVER,
+        Option("pause", record=S, group="long audio", faces=_LOCAL, why=_LONG_AUDIO_SERVER,
                help="longest pause kept inside a window, in seconds; longer ones are shortened to this "
                     "(times stay exact)"),
-        Option("resume", bool, True, group="long audio", faces=_LOCAL, why="the service always resumes",
+        Option("resume", record=P, field="checkpoints", group="long audio", faces=_LOCAL,
+               why="the service always resumes",
                help="checkpoint decoded windows in OUTPUT_DIR/.audiototext/ and resume from them after an "
                     "interruption (removed once the files are written)"),
-        Option("ray_address", str, None, group="long audio", nullable=True, faces=_CLI, why=_CLUSTER,
+        Option("ray_address", record=R, field="address", group="long audio", faces=_CLI, why=_CLUSTER,
                help="Ray cluster to join, e.g. auto or ray://host:10001 (None: start a local Ray)"),
-        Option("ray_num_cpus", float, None, group="long audio", nullable=True, min=0.0, min_open=True,
-               faces=_CLI, why=_CLUSTER, help="CPUs each Ray actor reserves (None: its threads)"),
-        Option("ray_num_gpus", float, None, group="long audio", nullable=True, min=0.0, faces=_CLI, why=_CLUSTER,
+        Option("ray_num_cpus", record=R, field="num_cpus", group="long audio", faces=_CLI, why=_CLUSTER,
+               help="CPUs each Ray actor reserves (None: its threads)"),
+        Option("ray_num_gpus", record=R, field="num_gpus", group="long audio", faces=_CLI, why=_CLUSTER,
                help="GPUs each Ray actor reserves (None: 1 if the cluster has GPUs)"),
     )
 
 
 def _deepl_options() -> tuple[Option, ...]:
-    """DeepL translation."""
-    from ..translation import COHERENCE_MODES, FORMALITIES, TARGET_NAMES
+    """DeepL translation (declared by DeepLOptions; no target: no translation)."""
+    from ..translation import COHERENCE_MODES, TARGET_NAMES
+    from ..translation import DeepLOptions as D
 
     return (
-        Option("deepl_target", str, None, group="deepl", nullable=True, check=_check_target,
+        Option("deepl_target", record=D, field="target", default=None, nullable=True, group="deepl",
+               check=_check_target,
                suggestions=_deepl_targets, form_name="deepl_target_language", metavar="LANGUAGE",
                aliases=("--deepl_target_language", "--deepl-target-language"),
                help="translate the lines into this DeepL language, by name or code (EN-GB, de): "
@@ -251,19 +264,18 @@ def _deepl_options() -> tuple[Option, ...]:
                doc="translate the lines into this DeepL target, by name (`\"Portuguese (Brazilian)\"`) or code "
                    "(`EN-GB`, `de`); `English`, `Portuguese` and `Chinese` mean British, European and simplified; "
                    "bare `EN`/`PT` are refused"),
-        Option("deepl_api_key", str, None, group="deepl", nullable=True, faces=_LOCAL, why=_SECRET,
+        Option("deepl_api_key", record=D, field="auth_key", group="deepl", faces=_LOCAL, why=_SECRET,
                help="DeepL API key (default: $DEEPL_AUTH_KEY)"),
-        Option("deepl_formality", str, "default", group="deepl", choices=FORMALITIES,
+        Option("deepl_formality", record=D, field="formality", group="deepl",
                help="formality, where the target language has it"),
-        Option("deepl_coherence", str, COHERENCE_MODES[0], group="deepl", choices=COHERENCE_MODES,
+        Option("deepl_coherence", record=D, field="coherence", group="deepl",
                form_name="deepl_coherence_preference", metavar="MODE",
                aliases=("--deepl_coherence_preference", "--deepl-coherence-preference"),
-               synonyms={"True": COHERENCE_MODES[0], "False": COHERENCE_MODES[1],
-                         "context": COHERENCE_MODES[0], "lines": COHERENCE_MODES[1]},
+               synonyms={"True": COHERENCE_MODES[0], "False": COHERENCE_MODES[1]},  # the original notebook's
                help="how lines are sent (True: share context; False: each line independently)"),
-        Option("deepl_glossary", Path, None, group="deepl", nullable=True, faces=_LOCAL, metavar="CSV",
+        Option("deepl_glossary", record=D, field="glossary", group="deepl", faces=_LOCAL, metavar="CSV",
                why="a file on the user's machine", help="glossary file, one 'source,target' pair per row"),
-        Option("deepl_server_url", str, None, group="deepl", nullable=True, faces=_CLI,
+        Option("deepl_server_url", record=D, field="server_url", group="deepl", faces=_CLI,
                why="testing and self-hosted DeepL: elsewhere set $DEEPL_SERVER_URL",
                help="another DeepL API server (default: $DEEPL_SERVER_URL or DeepL's)"),
     )
@@ -271,9 +283,10 @@ def _deepl_options() -> tuple[Option, ...]:
 
 def _api_options() -> tuple[Option, ...]:
     """The OpenAI API engine."""
+    api = next(engine_class(name) for name in ENGINES if engine_class(name).key_option == "api_key")
     return (
-        Option("api_key", str, None, group="api", nullable=True, faces=_LOCAL, why=_SECRET,
-               help=f"OpenAI API key: transcribe with OpenAI's API (engine {API_ENGINE}, model {API_MODEL}) "
+        Option("api_key", record=Options, group="api", faces=_LOCAL, why=_SECRET,
+               help=f"OpenAI API key: transcribe with {api.title} (engine {api.name}, model {api.default_model}) "
                     "instead of a local model"),
     )
 

@@ -1,4 +1,4 @@
-"""The rules between options (see :mod:`audiototext.options`, rules 1 to 7), applied by
+"""The rules between options (see :mod:`audiototext.options`, rules 1 to 8), applied by
 :func:`apply_rules` to resolved values before any model loads. Each logs what it changes or
 raises :class:`~audiototext.errors.OptionsError` naming the options as the face shows them."""
 
@@ -8,8 +8,9 @@ import logging
 from typing import Any
 
 from ..errors import OptionsError
-from .registry import REGISTRY
-from .spec import API_ENGINE, API_MODEL, ENGLISH_SIZES, LINE_OPTIONS, STYLE_OPTIONS
+from ..engines import ENGINES, engine_class, offering
+from .registry import OPTIONS, REGISTRY
+from .spec import ENGINE_GROUPS, ENGLISH_SIZES, LINE_OPTIONS, STYLE_OPTIONS
 
 log = logging.getLogger(__name__)
 
@@ -19,10 +20,11 @@ def apply_rules(v: dict[str, Any], chosen: set[str], face: str) -> None:
     _style_rule(v, chosen, face)
     _coherence_rule(v, chosen, face)
     _words_rule(v, chosen, face)
-    _api_rule(v, chosen, face)
+    _engine_rule(v, chosen, face)
     _turbo_rule(v, face)
     _english_rule(v)
     _deepl_key_rule(v, chosen, face)
+    _unused_rule(v, chosen, face)
 
 
 def _style_rule(v: dict[str, Any], chosen: set[str], face: str) -> None:
@@ -77,29 +79,50 @@ def _words_rule(v: dict[str, Any], chosen: set[str], face: str) -> None:
     v["word_timestamps"] = True
 
 
-def _api_rule(v: dict[str, Any], chosen: set[str], face: str) -> None:
-    from ..engines.openai_api.catalog import MODELS as API_MODELS
-
-    api_model = v["model"] in API_MODELS
-    if "engine" not in chosen and (v["api_key"] or api_model and "model" in chosen):
-        if api_model:
-            log.info("%s is a model of OpenAI's API: using the %s engine", v["model"], API_ENGINE)
-        v["engine"] = API_ENGINE
+def _engine_rule(v: dict[str, Any], chosen: set[str], face: str) -> None:
+    """Rule 4: without a chosen engine, an engine's key (``api_key``) or a model only other engines
+    offer (``whisper-1``) chooses the engine; a model not chosen becomes the engine's default; a
+    model the engine does not take, but another does, is an error (as any model a hosted one lacks)."""
+    owners = offering(v["model"])
+    if "engine" not in chosen:
+        keyed = [name for name in ENGINES if v.get(engine_class(name).key_option or "")]
+        foreign = "model" in chosen and owners and v["engine"] not in owners
+        choice = keyed[0] if keyed else owners[0] if foreign else v["engine"]
+        if choice != v["engine"] and "model" in chosen and v["model"] in engine_class(choice).models:
+            log.info("%s is a model of %s: using the %s engine", v["model"], engine_class(choice).title, choice)
+        v["engine"] = choice
+    cls = engine_class(v["engine"])
     engine, model = REGISTRY["engine"].display(face), REGISTRY["model"].display(face)
-    if v["engine"] == API_ENGINE and "model" not in chosen:
-        v["model"] = API_MODEL
-    elif v["engine"] == API_ENGINE and not api_model:
+    if v["model"] in cls.models:
+        return
+    if "model" not in chosen:
+        v["model"] = cls.default_model
+    elif cls.hosted:
         raise OptionsError(
-            f"Unknown model {v['model']!r} for engine {API_ENGINE}: OpenAI's API takes {model} "
-            f"{', '.join(API_MODELS)}; for Whisper's models choose a local {engine}",
+            f"Unknown model {v['model']!r} for engine {cls.name}: {cls.title} takes {model} "
+            f"{', '.join(cls.models)}; for Whisper's models choose a local {engine}",
             option="model",
         )
-    elif api_model and v["engine"] != API_ENGINE:
+    elif owners:
+        owner = engine_class(owners[0])
+        key = f" (with {REGISTRY[owner.key_option].display(face)})" if owner.key_option else ""
         raise OptionsError(
-            f"{v['model']} runs on OpenAI's API only, not on {v['engine']}: set {engine} to {API_ENGINE} "
-            f"(with an OpenAI API key), or choose a Whisper {model} such as large-v3",
+            f"{v['model']} runs on {owner.title} only, not on {cls.name}: set {engine} to {owner.name}{key}, "
+            f"or choose a Whisper {model} such as large-v3",
             option="model",
         )
+
+
+def _unused_rule(v: dict[str, Any], chosen: set[str], face: str) -> None:
+    """Rule 8: an engine option the chosen engine does not use (``--vad`` with OpenAI's API) is said
+    once, as a warning, and otherwise left alone: the run goes on without it."""
+    cls = engine_class(v["engine"])
+    unused = cls.ignores(
+        [o.name for o in OPTIONS if o.name in chosen and o.group in ENGINE_GROUPS and o.name not in ("model", "engine")]
+    )
+    if unused:
+        names = ", ".join(REGISTRY[n].display(face) for n in unused)
+        log.warning("The %s engine does not use %s (%s decodes by itself): ignored", cls.name, names, cls.title)
 
 
 def _turbo_rule(v: dict[str, Any], face: str) -> None:
@@ -127,7 +150,7 @@ def _english_rule(v: dict[str, Any]) -> None:
     from ..languages import resolve_language
     from ..models import english_model
 
-    if v["engine"] == API_ENGINE or v["task"] != "transcribe" or v["model"] not in ENGLISH_SIZES:
+    if v["task"] != "transcribe" or v["model"] not in ENGLISH_SIZES:
         return
     if resolve_language(v["language"]) != "en":
         return

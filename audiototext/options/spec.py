@@ -3,14 +3,16 @@ value given as text or typed is parsed and checked (:class:`Option`); the option
 
 from __future__ import annotations
 
-import importlib.util
+import functools
 import logging
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Mapping
 
 from ..errors import OptionsError
+from ..records import choice_of, declared, kind_text, number_text, out_of_range, range_text
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +31,9 @@ GROUPS: dict[str, str] = {
     "api": "OpenAI API engine (needs an OpenAI API key)",
 }
 
-#: The engine that sends the audio to OpenAI's API (audiototext/engines/openai_api.py).
-API_ENGINE = "openai-api"
-#: The API engine's model when none is given.
-API_MODEL = "whisper-1"
+#: Groups whose options reach the engine: each engine says which of them it honours
+#: (:attr:`audiototext.engines.EngineFacts.honours`; ``model`` and ``engine`` themselves aside).
+ENGINE_GROUPS = ("model", "decode", "long audio")
 #: Options that cut subtitle lines by word times, so they need word timestamps (rule 1).
 LINE_OPTIONS = ("highlight_words", "max_line_width", "max_line_count", "max_words_per_line")
 #: Options of the netflix subtitle style only (its reading rules).
@@ -43,17 +44,16 @@ ENGLISH_SIZES = ("tiny", "base", "small", "medium")
 _UNSET: Any = object()
 
 
-def default_engine() -> str:
-    """faster-whisper when the ``faster_whisper`` package is importable, else openai-whisper.
-
-    faster-whisper is 4x faster on a CPU with the same accuracy (README, "Long audio, fast").
-    """
-    return "faster-whisper" if importlib.util.find_spec("faster_whisper") is not None else "openai-whisper"
-
-
 @dataclass(frozen=True, eq=False)
 class Option:
     """One user-facing option.
+
+    An option that sets a field of a record (``record`` and, when the names differ, ``field``)
+    takes what the field declares (:func:`audiototext.records.declared`): its type, default,
+    whether None is allowed, choices, synonyms and range; the row adds only what is the faces'
+    (help, names, labels, where it is offered) and what differs for them (a default of None that
+    means "the preset's", the text "auto" for None). :func:`audiototext.options.to_options`
+    builds each record from its options.
 
     Attributes:
         name: snake_case; the CLI flag (``--name`` and ``--name-with-dashes``), the service's
@@ -62,6 +62,7 @@ class Option:
         default: the value when the option is not given, or a function called at use.
         help: one line of help.
         group: a key of :data:`GROUPS`.
+        record, field: the record field the option sets (``field`` defaults to ``name``).
         choices: the allowed values (empty: any value of the type).
         labels: display label -> value, for dropdowns ("Translate to English" -> "translate").
         synonyms: other accepted spellings -> value, not shown in dropdowns.
@@ -83,19 +84,21 @@ class Option:
     """
 
     name: str
-    type: type
-    default: Any = None
+    type: type | None = None
+    default: Any = _UNSET
     help: str = ""
     group: str = "decode"
+    record: type | None = None
+    field: str | None = None
     choices: tuple = ()
-    labels: Mapping[str, Any] = field(default_factory=dict)
-    synonyms: Mapping[str, Any] = field(default_factory=dict)
+    labels: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    synonyms: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     suggestions: tuple | Callable[[], tuple] = ()
     check: Callable[[Any], Any] | None = None
     min: float | None = None
     max: float | None = None
     min_open: bool = False
-    nullable: bool = False
+    nullable: bool | None = None
     zero_is_none: bool = False
     flag: bool = False
     aliases: tuple[str, ...] = ()
@@ -107,6 +110,23 @@ class Option:
     default_text: str | None = None
     metavar: str | None = None
     doc: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.record is not None:
+            if self.choices or self.min is not None or self.max is not None:
+                raise TypeError(f"option {self.name}: its choices and range are its record field's to declare")
+            d = declared(self.record, self.field or self.name)
+            set_ = functools.partial(object.__setattr__, self)
+            set_("type", self.type or d.type)
+            set_("default", d.default if self.default is _UNSET else self.default)
+            set_("nullable", d.nullable if self.nullable is None else self.nullable)
+            set_("synonyms", {**d.synonyms, **self.synonyms})
+            for name in ("choices", "min", "max", "min_open"):
+                set_(name, getattr(d, name))
+        elif self.type is None or self.default is _UNSET:
+            raise TypeError(f"option {self.name}: give its type and default, or the record field it sets")
+        if self.nullable is None:
+            object.__setattr__(self, "nullable", False)
 
     @property
     def flags(self) -> list[str]:
@@ -141,14 +161,7 @@ class Option:
 
     def range_text(self) -> str:
         """ "between 0 and 1", "at least 1", "greater than 0", "at most 0" or ""."""
-        if self.min is not None and self.max is not None and not self.min_open:
-            return f"between {_num(self.min)} and {_num(self.max)}"
-        parts = []
-        if self.min is not None:
-            parts.append(f"{'greater than' if self.min_open else 'at least'} {_num(self.min)}")
-        if self.max is not None:
-            parts.append(f"at most {_num(self.max)}")
-        return " and ".join(parts)
+        return range_text(self.min, self.max, self.min_open)
 
     def parse(self, raw: Any, face: str = "cli") -> Any:
         """``raw`` (typed, or a string) as this option's value, validated.
@@ -195,7 +208,7 @@ class Option:
                 return float(text)
         except ValueError:
             raise OptionsError(
-                f"{label} must be {_kind(self.type)}, not {text!r}", option=self.name, value=text
+                f"{label} must be {kind_text(self.type)}, not {text!r}", option=self.name, value=text
             ) from None
         return Path(text).expanduser() if self.type is Path else text
 
@@ -207,32 +220,22 @@ class Option:
             Path: isinstance(raw, (str, Path)),
         }.get(self.type, True)
         if not ok:
-            raise OptionsError(f"{label} must be {_kind(self.type)}, not {raw!r}", option=self.name, value=raw)
+            raise OptionsError(f"{label} must be {kind_text(self.type)}, not {raw!r}", option=self.name, value=raw)
         if self.type in (int, float):
             return self.type(raw)
         return Path(raw).expanduser() if self.type is Path else raw
 
     def _choice(self, value: Any, raw: Any, label: str, face: str) -> Any:
-        for choice in self.choices:
-            if value == choice or isinstance(value, str) and value.lower() == str(choice).lower():
-                return choice
+        choice = choice_of(value, self.choices)
+        if choice is not None:
+            return choice
         accepted = list(self.labels) if self.labels and face == "notebook" else list(self.choices)
         raise OptionsError(
             f"Unknown {label} {raw!r}: use one of {', '.join(map(str, accepted))}", option=self.name, value=raw
         )
 
     def _check_range(self, value: Any, label: str) -> None:
-        if value is None or self.type not in (int, float):
-            return
-        low = self.min is not None and (value <= self.min if self.min_open else value < self.min)
-        high = self.max is not None and value > self.max
-        if low or high:
-            raise OptionsError(f"{label} must be {self.range_text()}, not {_num(value)}", option=self.name, value=value)
-
-
-def _num(value: float) -> str:
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-
-
-def _kind(kind: type) -> str:
-    return {bool: "True or False", int: "a whole number", float: "a number", Path: "a path"}.get(kind, "text")
+        if self.type in (int, float) and out_of_range(value, self.min, self.max, self.min_open):
+            raise OptionsError(
+                f"{label} must be {self.range_text()}, not {number_text(value)}", option=self.name, value=value
+            )

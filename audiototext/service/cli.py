@@ -15,6 +15,7 @@ import socket
 import sys
 from pathlib import Path
 
+from ..engines import ENGINES
 from ..errors import AudioToTextError
 from .settings import BACKENDS, Settings
 
@@ -29,15 +30,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="HTTP transcription service with a web page at /: POST /api/transcribe, "
                     "GET /api/status/{call_id}, GET /api/audio/{slug}[.srt|.vtt|.txt]; docs at /docs. "
                     "One server per --data-dir.")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 exposes it to the network)")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--workers", type=int, default=1,
+    p.add_argument("--host", default=Settings.host, help="address to listen on (0.0.0.0 exposes it to the network)")
+    p.add_argument("--port", type=int, default=Settings.port)
+    p.add_argument("--workers", type=int, default=Settings.workers,
                    help="transcription threads, each with its own model (1 on CPU; more on a big GPU)")
-    p.add_argument("--queue-size", "--queue_size", dest="queue_size", type=int, default=100,
+    p.add_argument("--queue-size", "--queue_size", dest="queue_size", type=int, default=Settings.queue_size,
                    help="jobs that may wait; more are answered 429")
-    p.add_argument("--data-dir", "--data_dir", dest="data_dir", type=Path, default=Path("audiototext-data"),
+    p.add_argument("--data-dir", "--data_dir", dest="data_dir", type=Path, default=Settings.data_dir,
                    help="job database, results (audio/<slug>/) and downloads; locked while the server runs")
-    p.add_argument("--backend", choices=BACKENDS, default="local",
+    p.add_argument("--backend", choices=BACKENDS, default=Settings.backend,
                    help="where windows are decoded: this process, or Ray actors")
     p.add_argument("--ray-address", "--ray_address", dest="ray_address", default=None,
                    help="Ray cluster for --backend ray (auto, host:6379, ray://head:10001); default: a local Ray")
@@ -51,16 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="require 'Authorization: Bearer TOKEN' (default: $AUDIOTOTEXT_TOKEN; unset: open)")
     p.add_argument("--model", default=None,
                    help="default model for jobs, may be a local path (default: base; whisper-1 for openai-api)")
-    p.add_argument("--engine", default=None, help="default engine for jobs: faster-whisper, openai-whisper, "
-                                                  "or openai-api (needs $OPENAI_API_KEY)")
+    p.add_argument("--engine", default=None, help=f"default engine for jobs: {', '.join(ENGINES)} (a hosted one "
+                                                  "needs its key in the environment: $OPENAI_API_KEY)")
     p.add_argument("--device", default=None, help="cuda or cpu (default: the GPU when there is one)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads per worker (0: cores / workers)")
-    p.add_argument("--max-download-mb", "--max_download_mb", dest="max_download_mb", type=float, default=2048,
-                   help="largest download or upload, in MiB")
-    p.add_argument("--download-timeout", "--download_timeout", dest="timeout", type=float, default=60.0,
+    p.add_argument("--max-download-mb", "--max_download_mb", dest="max_download_mb", type=float,
+                   default=Settings.max_bytes / 2**20, help="largest download or upload, in MiB")
+    p.add_argument("--download-timeout", "--download_timeout", dest="timeout", type=float, default=Settings.timeout,
                    help="seconds a download may stall before it fails")
     p.add_argument("--keep-media", "--keep_media", dest="keep_media", action=argparse.BooleanOptionalAction,
-                   default=True, help="keep each finished job's media for the web page's player until it is deleted")
+                   default=Settings.keep_media,
+                   help="keep each finished job's media for the web page's player until it is deleted")
     p.add_argument("--log-level", "--log_level", dest="log_level", default="info",
                    choices=["debug", "info", "warning", "error"])
     return p

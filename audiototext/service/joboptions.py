@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any, Optional
 from collections.abc import Callable, Mapping
 
 from .. import options as registry
+from ..engines import default_engine, engine_class
 from ..errors import OptionsError
 from .settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..longaudio import ParallelOptions
-    from ..pipeline import Options
+    from ..options import Options
 
 #: Longest text a query parameter may carry (a prompt, a language name).
 MAX_TEXT = 2000
@@ -67,9 +68,9 @@ def job_options(params: Mapping[str, Any], settings: Settings, output_dir: Path)
     values = with_server_defaults(params, settings)
     options = registry.options_from_query(values)
     check_model(params.get("model"), options.engine, settings)
-    if options.engine == registry.API_ENGINE and not os.environ.get("OPENAI_API_KEY", "").strip():
+    if engine_class(options.engine).hosted and not os.environ.get("OPENAI_API_KEY", "").strip():
         raise OptionsError(
-            f"engine {registry.API_ENGINE} is not available on this server: it has no "
+            f"engine {options.engine} is not available on this server: it has no "
             "OPENAI_API_KEY in its environment (a key is never taken from a request)",
             engine=options.engine,
         )
@@ -89,15 +90,17 @@ def job_options(params: Mapping[str, Any], settings: Settings, output_dir: Path)
 def with_server_defaults(params: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
     """``params`` with the server's engine and model where the client gave none.
 
-    The server's model goes with its engine: a job that picks the openai-api engine on a server of
-    local models (or the reverse) gets that engine's default model, not the server's.
+    The server's model goes with its engine: a job that picks a hosted engine (OpenAI's API) on a
+    server of local models (or the reverse) gets that engine's default model, not the server's.
     """
     values = {name: value for name, value in params.items() if value is not None}
-    server_engine = settings.engine or registry.default_engine()
+    server_engine = settings.engine or default_engine()
     if "engine" not in values and settings.engine:
         values["engine"] = settings.engine
     job_engine = str(values.get("engine", server_engine)).lower()
-    same_kind = (job_engine == registry.API_ENGINE) == (server_engine == registry.API_ENGINE)
+    same_kind = job_engine in registry.REGISTRY["engine"].choices and (
+        engine_class(job_engine).hosted == engine_class(server_engine).hosted
+    )
     if "model" not in values and settings.model and same_kind:
         values["model"] = settings.model
     return values
@@ -111,13 +114,10 @@ def check_model(model: str | None, engine: str, settings: Settings) -> None:
     """
     if model is None or model == settings.model:
         return
-    if engine == registry.API_ENGINE:
-        from ..engines.openai_api import MODELS
-    else:
-        from ..models import MODELS
-    if model not in MODELS:
+    models = engine_class(engine).models
+    if model not in models:
         raise OptionsError(
-            f"Unknown model {str(model)[:100]!r} for engine {engine}: use one of {', '.join(MODELS)}", model=model
+            f"Unknown model {str(model)[:100]!r} for engine {engine}: use one of {', '.join(models)}", model=model
         )
 
 

@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse
 from fastapi.security import HTTPBearer
 
 from .. import options as registry
+from ..engines import default_engine, default_model
 from .joboptions import with_server_defaults
 from .routes import Service, service
 from .settings import Settings
@@ -82,11 +83,8 @@ def _json(value: Any) -> Any:
 def option_rows(settings: Settings) -> list[dict]:
     """Every option the service takes, as the page's form needs it, with this server's defaults."""
     server = with_server_defaults({}, settings)
-    engine = server.get("engine") or registry.default_engine()
-    defaults = {
-        "engine": engine,
-        "model": server.get("model") or (registry.API_MODEL if engine == registry.API_ENGINE else None),
-    }
+    engine = server.get("engine") or default_engine()
+    defaults = {"engine": engine, "model": server.get("model") or default_model(engine)}
     rows = []
     for row in registry.query_parameters():
         o = registry.REGISTRY[row.name]

@@ -1,7 +1,9 @@
 """The job runner: a bounded queue of call_ids and the worker threads that run them through the pipeline.
 
-Each worker keeps one :class:`~audiototext.pipeline.Pipeline` per (engine, model), so a model
-is loaded once per worker and reused by every job that asks for it. A job's live progress and
+Each worker keeps one :class:`~audiototext.pipeline.Pipeline` per model it loads (engine, model
+and the server's device and workers), so a model is loaded once per worker and reused by every
+job that asks for it; each job passes its own options and callbacks to the call
+(``run_file(options=..., callbacks=...)``), so the loaded pipeline holds no job's options. A job's live progress and
 its lines as they are decoded reach the job store through the pipeline's
 :class:`~audiototext.events.Callbacks` only (:func:`progress_callbacks`); nothing here reads
 ``sys.stdout``. The same callbacks stop a job a client cancelled: at its next window or line
@@ -198,13 +200,12 @@ class JobRunner:
             self._fail(job, e)
             return
         pipeline = self._pipeline(pipelines, options)
-        pipeline.options = options  # same model; this job's options
-        pipeline.callbacks = progress_callbacks(
+        callbacks = progress_callbacks(
             self.store, call_id, lambda: call_id in self._cancelling or self._stopping.is_set()
         )
         log.info("job %s (%s): transcribing %s", call_id, job.slug, job.source)
         try:
-            result = pipeline.run_file(job.media_path, stem=job.slug)
+            result = pipeline.run_file(job.media_path, stem=job.slug, options=options, callbacks=callbacks)
         finally:
             self._cancelling.discard(call_id)
         if self._stopping.is_set() and not result.ok:  # stopped under it: resumes on the next start
@@ -233,10 +234,10 @@ class JobRunner:
 
     @staticmethod
     def _pipeline(pipelines: dict, options):
-        """This worker's pipeline for ``options``' engine and model (one model per worker at a time)."""
-        from ..pipeline import Pipeline
+        """This worker's pipeline for the model ``options`` load (one model per worker at a time)."""
+        from ..pipeline import Pipeline, loaded_with
 
-        key = (options.engine, options.model)
+        key = loaded_with(options)
         if key not in pipelines:
             while pipelines:  # memory is the scarce thing: the previous model goes first
                 pipelines.popitem()[1].close()

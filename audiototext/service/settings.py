@@ -71,14 +71,13 @@ class Settings:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
-        for name in ("workers", "queue_size", "max_bytes", "threads", "ray_actors", "batch_size"):
+        for name in ("workers", "queue_size", "max_bytes", "threads"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise OptionsError(f"{name.replace('_', '-')} must be at least 1, not {value}", **{name: value})
-        for name in ("timeout", "ray_num_cpus"):
-            value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise OptionsError(f"{name.replace('_', '-')} must be more than 0, not {value}", **{name: value})
+        if not self.timeout > 0:
+            raise OptionsError(f"timeout must be more than 0, not {self.timeout}", timeout=self.timeout)
+        self._check_long_audio()
         if not 0 <= self.port <= 65535:
             raise OptionsError(f"port must be between 0 and 65535, not {self.port}", port=self.port)
         if self.backend not in BACKENDS:
@@ -92,19 +91,32 @@ class Settings:
         if self.engine is not None:
             from .. import options
 
-            options.option("engine").parse(self.engine)  # an unknown engine fails at start, not per job
+            # An unknown engine fails at start, not per job.
+            object.__setattr__(self, "engine", options.option("engine").parse(self.engine))
         self._check_model()
+
+    def _check_long_audio(self) -> None:
+        """The settings every job's long-audio options take, checked as those options declare them."""
+        from ..longaudio import ParallelOptions, RaySettings
+        from ..records import declared
+
+        for name, record, field in (
+            ("batch_size", ParallelOptions, "batch_size"),
+            ("ray_actors", RaySettings, "actors"),
+            ("ray_num_cpus", RaySettings, "num_cpus"),
+        ):
+            declared(record, field).check(getattr(self, name), name.replace("_", "-"), name)
 
     def _check_model(self) -> None:
         """The jobs' default model resolves and, offline, is on this machine: found at start, not per job."""
-        from .. import options
+        from ..engines import default_engine, default_model, engine_class
         from ..errors import ModelError
         from ..models import check_offline
 
-        engine = self.engine or options.default_engine()
-        if engine != options.API_ENGINE:
+        engine = engine_class(self.engine or default_engine())
+        if not engine.hosted:
             try:
-                check_offline(self.model or options.REGISTRY["model"].default, engine)
+                check_offline(self.model or default_model(engine.name), engine.weights)
             except ModelError as e:
                 raise OptionsError(f"--model: {e}", model=self.model) from e
 

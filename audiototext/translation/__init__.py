@@ -18,11 +18,13 @@ without it.
 
 from __future__ import annotations
 
-from .client import TranslationResult, Usage, available_targets, check_access, translate_transcript
+from .client import TranslationResult, Usage, check_access, translate_transcript
+from .connection import available_targets
 from .options import DeepLOptions, read_glossary
 from .targets import (
     CHARACTER_SPLIT_LANGUAGES,
     COHERENCE_MODES,
+    COHERENCE_SHORT,
     DEEPL_TARGETS,
     FORMALITIES,
     SOURCE_NAMES,
@@ -40,6 +42,7 @@ __all__ = [
     "check_access",
     "CHARACTER_SPLIT_LANGUAGES",
     "COHERENCE_MODES",
+    "COHERENCE_SHORT",
     "DEEPL_TARGETS",
     "FORMALITIES",
     "MAX_REQUEST_BYTES",

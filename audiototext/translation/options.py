@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import OptionsError, TranslationError
-from .targets import COHERENCE_MODES, coherence_mode, formality_param, resolve_target
+from ..records import check, value
+from .targets import COHERENCE_MODES, COHERENCE_SHORT, FORMALITIES, resolve_target
 
 log = logging.getLogger(__name__)
 
@@ -40,18 +41,17 @@ class DeepLOptions:
 
     target: str
     auth_key: str | None = None
-    formality: str = "default"
-    coherence: str = COHERENCE_MODES[0]
+    formality: str = value("default", choices=FORMALITIES)
+    coherence: str = value(COHERENCE_MODES[0], choices=COHERENCE_MODES, synonyms=COHERENCE_SHORT)
     glossary: Path | None = None
     server_url: str | None = None
 
     def __post_init__(self) -> None:
+        check(self)
         check_server_url(self.server_url, "--deepl-server-url")
         if not self.server_url:
             check_server_url(os.environ.get("DEEPL_SERVER_URL"), "DEEPL_SERVER_URL")
         self._resolve_target()
-        formality_param(self.formality)
-        coherence_mode(self.coherence)
         if self.glossary:
             read_glossary(self.glossary, report=True)  # a bad file fails here, before any transcription
 
@@ -64,7 +64,7 @@ class DeepLOptions:
             key = self.auth_key or os.environ.get("DEEPL_AUTH_KEY", "")
             if not key.strip() or str(self.target).strip().upper() in ("EN", "PT"):
                 raise
-            from .client import available_targets
+            from .connection import available_targets
 
             available_targets(key, server_url=self.resolved_server_url)
             resolve_target(self.target)

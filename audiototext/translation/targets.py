@@ -103,12 +103,13 @@ _LIVE: dict[str, DeepLTarget] = {}
 _LIVE_LOCK = threading.Lock()
 
 COHERENCE_MODES: tuple[str, ...] = ("Share context between lines", "Translate each line independently")
-FORMALITIES: tuple[str, ...] = ("default", "formal", "informal")
+#: The coherence modes' short forms.
+COHERENCE_SHORT = {"context": COHERENCE_MODES[0], "lines": COHERENCE_MODES[1]}
 
 # "prefer_*" falls back to the default on targets without formality instead of failing
 # (AudioToText issue: English targets answered 400 to formality="more").
 _FORMALITY_PARAM = {"default": None, "formal": "prefer_more", "informal": "prefer_less"}
-_COHERENCE_SHORT = {"context": COHERENCE_MODES[0], "lines": COHERENCE_MODES[1]}
+FORMALITIES: tuple[str, ...] = tuple(_FORMALITY_PARAM)
 
 #: DeepL source languages (non-beta) by code, to name the source in the log.
 SOURCE_NAMES: dict[str, str] = {
@@ -264,8 +265,8 @@ def coherence_mode(value: str) -> str:
     for mode in COHERENCE_MODES:
         if key == mode.lower():
             return mode
-    if key in _COHERENCE_SHORT:
-        return _COHERENCE_SHORT[key]
+    if key in COHERENCE_SHORT:
+        return COHERENCE_SHORT[key]
     raise OptionsError(
         f"Unknown DeepL coherence mode {value!r}: use "
         + " or ".join(f'"{m}"' for m in COHERENCE_MODES)

@@ -32,7 +32,7 @@ from pathlib import Path
 from ...errors import OptionsError
 from ...events import Callbacks
 from ...transcript import Transcript
-from .. import DecodeOptions
+from .. import DecodeOptions, EngineFacts
 from .answers import cues_from_text, response_to_transcript, split_sentences
 from .catalog import (
     ACCEPTED_FORMATS,
@@ -54,7 +54,7 @@ from .pieces import Piece, _Checkpoints, _Job, plan_pieces, speech_regions, writ
 log = logging.getLogger(__name__)
 
 
-class OpenAIAPIEngine:
+class OpenAIAPIEngine(EngineFacts):
     """OpenAI's speech-to-text API (``whisper-1``, ``gpt-4o-transcribe``, ``gpt-4o-mini-transcribe``).
 
     Args:
@@ -73,10 +73,19 @@ class OpenAIAPIEngine:
     """
 
     name = "openai-api"
+    title = "OpenAI's API"
+    #: Takes the file, a model name and a key, not a Whisper checkpoint (see ``engines.load_engine``).
+    hosted = True
+    default_model = DEFAULT_MODEL
+    models = MODELS
+    #: What a request carries (:meth:`_request`), the audio track sent, and the pieces' checkpoints;
+    #: OpenAI decodes and finds the speech itself, so the other decoding and long-audio options do nothing.
+    honours = frozenset(
+        {"task", "language", "initial_prompt", "temperature", "word_timestamps", "audio_track", "resume"}
+    )
+    key_option = "api_key"
     device = "api"
     is_multilingual = True
-    #: Takes a model name and a key, not a Whisper checkpoint (see ``engines.load_engine``).
-    hosted = True
     workers = 1
 
     def __init__(

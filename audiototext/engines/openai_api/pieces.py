@@ -13,7 +13,7 @@ import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn, Protocol
 from collections.abc import Sequence
 
 from ...errors import OptionsError
@@ -29,13 +29,24 @@ from .catalog import (
     _SIZE_MARGIN,
     ACCEPTED_FORMATS,
     MAX_PIECE_SECONDS,
+    APIError,
     estimate_cost,
 )
 
-if TYPE_CHECKING:  # pragma: no cover
-    from . import OpenAIAPIEngine
-
 log = logging.getLogger(__name__)
+
+
+class _Sender(Protocol):
+    """What a :class:`_Job` needs of the engine (``OpenAIAPIEngine``, which imports this module)."""
+
+    name: str
+    model_name: str
+    max_bytes: int
+    max_parallel: int
+
+    def _request(self, piece: Piece, options: DecodeOptions) -> dict: ...
+
+    def _error(self, e: Exception, source: Path, piece: Piece, pieces: int, kept: str) -> APIError | None: ...
 
 
 @dataclass(frozen=True)
@@ -68,13 +79,13 @@ def speech_regions(audio) -> list[tuple[float, float]]:
     silencedetect, so the ``api`` extra alone works.
     """
     from ...longaudio.source import ArraySource
-    from ...longaudio.speech import detect_speech
+    from ...longaudio.speech import SpeechOptions, detect_speech
 
     try:
         return list(detect_speech(ArraySource(audio)))
     except OptionsError:
         log.info("Silero voice detection is not installed; finding pauses with ffmpeg's silencedetect")
-        return list(detect_speech(ArraySource(audio), vad="silencedetect"))
+        return list(detect_speech(ArraySource(audio), SpeechOptions(vad="silencedetect")))
 
 
 def plan_pieces(
@@ -194,13 +205,7 @@ class _Job:
     """One file's run: its pieces, the requests in flight, checkpoints and the ordered stitch."""
 
     def __init__(
-        self,
-        engine: OpenAIAPIEngine,
-        source: Path,
-        duration: float,
-        options: DecodeOptions,
-        callbacks: Callbacks,
-        tmp: Path,
+        self, engine: _Sender, source: Path, duration: float, options: DecodeOptions, callbacks: Callbacks, tmp: Path
     ):
         self.engine, self.source, self.duration = engine, source, duration
         self.options, self.callbacks, self.tmp = options, callbacks, tmp
