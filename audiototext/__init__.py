@@ -35,7 +35,7 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # The pipeline pulls in numpy and ffmpeg-python; load it on first use only.
+    # The pipeline pulls in numpy and the engines' modules; load it on first use only.
     if name in ("transcribe", "run", "Options"):
         from . import pipeline
 

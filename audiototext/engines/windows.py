@@ -27,11 +27,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..media import SAMPLE_RATE
 from ..transcript import Word
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 #: Mel frames per second (Whisper's hop of 160 samples).
 FRAMES_PER_SECOND = 100
 #: A prompt is cut to its last this many tokens (half of Whisper's 448-token context).

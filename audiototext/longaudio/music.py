@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .source import SAMPLE_RATE, AudioSource, blocks, duration_of
+from ..media import SAMPLE_RATE
+from .source import AudioSource, blocks, duration_of
 
 #: Analysis frames of 2048 samples (128 ms), Hann-windowed; the spectrum between these frequencies.
 FRAME = 2048

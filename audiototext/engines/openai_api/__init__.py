@@ -59,7 +59,7 @@ class OpenAIAPIEngine:
 
     Args:
         model: one of :data:`MODELS`.
-        api_key: the key; None reads the Colab secret or ``$OPENAI_API_KEY`` (:func:`resolve_api_key`).
+        api_key: the key; None reads ``$OPENAI_API_KEY`` (:func:`resolve_api_key`).
         base_url: another OpenAI-compatible server; default ``$OPENAI_BASE_URL``, else OpenAI's.
         max_parallel: pieces sent at the same time.
         max_bytes: the upload limit; larger files are split.
