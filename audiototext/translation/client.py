@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from ..errors import OptionsError, TranslationError
 from ..transcript import Segment, Transcript
 from . import windows as W
-from .options import DeepLOptions, read_glossary
+from .options import DeepLOptions, deepl_key, deepl_server_url, read_glossary
 from .targets import (
     CHARACTER_SPLIT_LANGUAGES,
     COHERENCE_MODES,
@@ -90,8 +90,8 @@ def available_targets(auth_key: str | None = None, *, server_url: str | None = N
     Returns:
         The names, sorted.
     """
-    key = (auth_key or os.environ.get("DEEPL_AUTH_KEY") or "").strip()
-    server_url = server_url or os.environ.get("DEEPL_SERVER_URL") or None
+    key = deepl_key(auth_key)
+    server_url = deepl_server_url(server_url)
     if not key:
         log.debug("DeepL: No API key: showing the built-in list of target languages")
     else:

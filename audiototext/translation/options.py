@@ -19,6 +19,22 @@ from .targets import COHERENCE_MODES, coherence_mode, formality_param, resolve_t
 
 log = logging.getLogger(__name__)
 
+#: The environment variables a DeepL key and server are read from when none is given (read by
+#: :func:`deepl_key` and :func:`deepl_server_url` only; the faces resolve their own sources, such
+#: as the notebook's field and Colab secret, and pass the value).
+KEY_VARIABLE = "DEEPL_AUTH_KEY"
+SERVER_VARIABLE = "DEEPL_SERVER_URL"
+
+
+def deepl_key(given: str | None = None) -> str:
+    """The DeepL key: ``given`` when not blank, else ``$DEEPL_AUTH_KEY``; "" when neither."""
+    return (given or "").strip() or os.environ.get(KEY_VARIABLE, "").strip()
+
+
+def deepl_server_url(given: str | None = None) -> str | None:
+    """The DeepL server: ``given``, else ``$DEEPL_SERVER_URL``; None for DeepL's own."""
+    return given or os.environ.get(SERVER_VARIABLE) or None
+
 
 @dataclass(frozen=True)
 class DeepLOptions:
@@ -48,7 +64,7 @@ class DeepLOptions:
     def __post_init__(self) -> None:
         check_server_url(self.server_url, "--deepl-server-url")
         if not self.server_url:
-            check_server_url(os.environ.get("DEEPL_SERVER_URL"), "DEEPL_SERVER_URL")
+            check_server_url(deepl_server_url(), SERVER_VARIABLE)
         self._resolve_target()
         formality_param(self.formality)
         coherence_mode(self.coherence)
@@ -61,8 +77,8 @@ class DeepLOptions:
         try:
             resolve_target(self.target)
         except OptionsError:
-            key = self.auth_key or os.environ.get("DEEPL_AUTH_KEY", "")
-            if not key.strip() or str(self.target).strip().upper() in ("EN", "PT"):
+            key = deepl_key(self.auth_key)
+            if not key or str(self.target).strip().upper() in ("EN", "PT"):
                 raise
             from .client import available_targets
 
@@ -72,19 +88,19 @@ class DeepLOptions:
     @property
     def resolved_auth_key(self) -> str:
         """The key to use; raises :class:`TranslationError` (kind "config") when there is none."""
-        key = self.auth_key or os.environ.get("DEEPL_AUTH_KEY", "")
-        if not key.strip():
+        key = deepl_key(self.auth_key)
+        if not key:
             raise TranslationError(
                 "No DeepL API key: pass --deepl-api-key, set deepl_api_key in the notebook, "
-                "or set the environment variable DEEPL_AUTH_KEY",
+                f"or set the environment variable {KEY_VARIABLE}",
                 kind="config",
             )
-        return key.strip()
+        return key
 
     @property
     def resolved_server_url(self) -> str | None:
         """The server to talk to, or ``None`` for DeepL's own."""
-        return self.server_url or os.environ.get("DEEPL_SERVER_URL") or None
+        return deepl_server_url(self.server_url)
 
 
 def check_server_url(url: str | None, name: str) -> None:
