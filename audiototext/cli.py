@@ -18,7 +18,7 @@ from . import __version__
 from . import options as registry
 from .errors import AudioToTextError
 from .events import write_line
-from .logs import attach_debug_log
+from .logs import show_logs
 from .interrupts import SIGINT_STATUS, SIGTERM_STATUS, Terminated, terminate_as_interrupt
 from .longaudio.checkpoints import CHECKPOINT_DIR
 from .pipeline import Callbacks, Options, Pipeline
@@ -79,37 +79,6 @@ def _print_line(segment) -> None:
     write_line(f"[{format_timestamp(segment.start)} --> {format_timestamp(segment.end)}] {segment.text}")
 
 
-class _TqdmHandler(logging.Handler):
-    """Log lines written around any live progress bar instead of through it."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            write_line(self.format(record), file=sys.stderr)
-        except Exception:  # noqa: BLE001 - logging must never raise
-            self.handleError(record)
-
-
-def _setup_logging(quiet: bool):
-    """Print the library's INFO lines plainly (errors only with ``--quiet``), every line to the debug
-    log (:mod:`audiototext.logs`); returns a function that restores the logger."""
-    root = logging.getLogger("audiototext")
-    saved = (root.handlers[:], root.level, root.propagate)
-    handler = _TqdmHandler()
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    handler.setLevel(logging.ERROR if quiet else logging.INFO)
-    root.handlers[:] = [handler]
-    root.setLevel(handler.level)
-    root.propagate = False
-    debug_log = attach_debug_log(root)
-
-    def restore() -> None:
-        if debug_log is not None:
-            debug_log.close()
-        root.handlers[:], root.level, root.propagate = saved[0], saved[1], saved[2]
-
-    return restore
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0: every input succeeded; 130: Ctrl-C; 143: SIGTERM).
 
@@ -123,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     quiet = getattr(args, "quiet", False)
-    restore_logging = _setup_logging(quiet)  # before the options: their rules log what they change
+    # Before the options: their rules log what they change. --quiet: errors only.
+    restore_logging = show_logs(logging.ERROR if quiet else logging.INFO)
     options = None
     try:
         with terminate_as_interrupt():  # SIGTERM cleans up as Ctrl-C does (issue 18, point 16)
