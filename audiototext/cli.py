@@ -22,7 +22,7 @@ from .logs import show_logs
 from .interrupts import SIGINT_STATUS, SIGTERM_STATUS, Terminated, terminate_as_interrupt
 from .longaudio.checkpoints import CHECKPOINT_DIR
 from .pipeline import Callbacks, Options, Pipeline
-from .subtitles import format_timestamp
+from .formats import format_timestamp
 
 
 def build_parser() -> argparse.ArgumentParser:

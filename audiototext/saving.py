@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from .errors import AudioToTextError, OptionsError
 from .outputs import FileResult, report_written, translate_result, write_or_rescue
 from .style import NETFLIX, SubtitleStyle
-from .subtitles import output_path, parse_formats
+from .formats import output_path, parse_formats
 from .transcript import Segment, Transcript
 
 log = logging.getLogger(__name__)

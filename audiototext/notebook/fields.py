@@ -117,7 +117,7 @@ NOTES: dict[str, str] = {
 
 
 def _save_presets() -> tuple[str, ...]:
-    from ..subtitles import OUTPUT_PRESETS
+    from ..formats import OUTPUT_PRESETS
 
     return ("", *OUTPUT_PRESETS)
 

@@ -12,7 +12,7 @@ import sys
 
 from ..errors import AudioToTextError
 from ..events import Callbacks, write_line
-from ..subtitles import format_timestamp
+from ..formats import format_timestamp
 from ..transcript import Segment
 from .colab import in_colab, in_jupyter
 

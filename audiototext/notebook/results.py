@@ -23,7 +23,7 @@ from ..languages import language_name
 from ..media import ffmpeg_path, is_url, run_ffmpeg
 from ..pipeline import FileResult
 from ..style import NETFLIX, SubtitleStyle
-from ..subtitles import write
+from ..formats import write
 from ..transcript import Transcript
 from .output import human_size
 
