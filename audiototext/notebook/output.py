@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import sys
 
+from ..downloads import size_text as human_size
 from ..errors import AudioToTextError
 from ..events import Callbacks, write_line
 from ..formats import format_timestamp
@@ -82,16 +83,6 @@ def show_error(error: Exception, note: str = "") -> None:
         f"<p style='color:#c00'>❌ {html.escape(str(error))}" + (f"<br>{html.escape(note)}" if note else "") + "</p>",
         text,
     )
-
-
-def human_size(size: int) -> str:
-    """1536 -> "1.5 KB"."""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"  # pragma: no cover
 
 
 def callbacks() -> Callbacks:
