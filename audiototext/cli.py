@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     restore_logging = show_logs(logging.ERROR if quiet else logging.INFO)
     options = None
     try:
-        with terminate_as_interrupt():  # SIGTERM cleans up as Ctrl-C does (issue 18, point 16)
+        with terminate_as_interrupt():  # SIGTERM (kill, docker stop) cleans up as Ctrl-C does
             try:
                 options = options_from_args(args)
             except AudioToTextError as e:
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             if getattr(args, "from_json", False):
                 return _save(args, options, quiet)
             return _run(args, options, quiet)
-    except KeyboardInterrupt as e:  # one line, no traceback (issue 10, point 7)
+    except KeyboardInterrupt as e:  # one line, no traceback: the user asked for it
         print("\n" + interrupted_message(options.output_dir if options else None), file=sys.stderr)
         return SIGTERM_STATUS if isinstance(e, Terminated) else SIGINT_STATUS
     finally:

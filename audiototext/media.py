@@ -207,7 +207,7 @@ def resolve(
 
 
 def check_regular(path: Path, name: str) -> None:
-    """Refuse a FIFO, a device or a socket: reading one can wait forever (issue 18, point 15).
+    """Refuse a FIFO, a device or a socket: reading one can wait forever.
 
     Raises:
         MediaError: ``path`` is not a regular file (links are followed).
@@ -229,7 +229,8 @@ def fetched(
 ) -> Iterator[MediaInput]:
     """:func:`resolve` ``source``; a link is downloaded into a temporary folder, removed on exit.
 
-    The folder goes also when the download or the decoding fails, or on Ctrl-C (issue 10, point 8).
+    The folder goes also when the download or the decoding fails, or on Ctrl-C: downloads are
+    large and nobody would know to look for them.
 
     Raises:
         MediaError: as :func:`resolve`.
@@ -350,7 +351,8 @@ def track_order(info: MediaInfo, requested: int | None, name: str) -> list[Audio
 
 
 #: How the timeline is kept: timestamp gaps are filled with silence and a track that starts after
-#: the file does is padded at the start, so times match the media's clock (issue 18, point 8).
+#: the file does is padded at the start, so subtitle times match the media's clock (a recording with
+#: gaps, or a video whose audio starts late, would otherwise get subtitles that drift).
 KEEP_TIMELINE = "aresample=async=1:first_pts=0"
 
 

@@ -1,4 +1,5 @@
-"""The names a run gives its output files, chosen before any input is decoded (issue 18).
+"""The names a run gives its output files, chosen before any input is decoded, so that no file is
+written over and a clash is refused before hours of decoding.
 
 One input's files are ``<name>.<ext>``; its DeepL translations ``<name>_<Target>.<ext>`` (the
 "Translate each line independently" mode adds ``_lines``). Whisper's "Translate to English" task

@@ -1,4 +1,4 @@
-"""Writing formats from a kept result, without transcribing again (issue 19, point 6).
+"""Writing formats from a kept result, without transcribing again (transcribing is the slow part).
 
 A transcript is kept as the ``.json`` output (Whisper's result dict: ``text``, ``segments`` with
 their ``words`` when word timestamps were on, ``language``) or, in the notebook, in memory.

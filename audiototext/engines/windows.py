@@ -1,6 +1,6 @@
 """The shared window-decoding algorithm: a batch of windows in, text and word times out.
 
-Both local engines decode long audio the same way (issue 9): each window (up to 30 s of
+Both local engines decode long audio the same way, so they give the same cues: each window (up to 30 s of
 speech packed across pauses, see :mod:`audiototext.longaudio.plan`) is encoded once, its text is
 generated **without timestamp tokens** by batched beam search, and its words are timed by the
 cross-attention alignment (Whisper's word timestamps). Decoding without timestamps is what keeps

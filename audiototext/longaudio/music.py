@@ -1,4 +1,4 @@
-"""Songs that voice detection calls silent (issue 19, point 2).
+"""Songs that voice detection calls silent.
 
 Silero is trained to ignore music, and with it, often, a voice singing over it: a song came out
 as "Found 0 s of speech", empty files and no hint. :func:`music_without_speech` tells such audio

@@ -122,10 +122,11 @@ class DecodedFile:
     """A media file decoded once to a temporary 16-bit PCM file; read back in pieces.
 
     The audio track is the one asked for, else the one the file flags default, else the first;
-    a silent track is passed over for the next one (issue 18, point 9). The media's timeline is
+    a silent track is passed over for the next one (a film's silent default track would give empty
+    subtitles). The media's timeline is
     kept across timestamp gaps (:data:`~audiototext.media.KEEP_TIMELINE`). A temporary folder
     without room for the decoded audio fails before decoding; one that fills up while ffmpeg
-    writes fails too, although ffmpeg may exit 0 then (issue 18, point 7).
+    writes fails too, although ffmpeg may exit 0 then (the end of the audio would be missing unsaid).
     Use as a context manager (or call :meth:`close`): the temporary file is removed.
     """
 

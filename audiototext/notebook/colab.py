@@ -98,7 +98,7 @@ def ensure_drive(paths: Sequence[str]) -> None:
 
 def free_path(directory: Path, name: str) -> Path:
     """``directory/name``, or as Colab names an upload whose name is taken: ``talk (1).mp3``,
-    ``talk (2).mp3``... An upload never replaces a file (issue 18, point 4)."""
+    ``talk (2).mp3``... An upload never replaces a file (it may be an earlier upload's or a result)."""
     path = Path(directory) / name
     n = 0
     while path.exists():

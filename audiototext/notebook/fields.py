@@ -78,9 +78,9 @@ STEPS: dict[str, tuple[str, ...]] = {
     "results": ("burn_subtitles",),
 }
 
-#: What the form says about coherence (issue 12, point 4): the lead measured that prompting each
-#: window with the previous window's text raised WER by about 2 points (es/en), so windows are
-#: decoded independently and the preference is honoured by sequential decoding only.
+#: What the form says about coherence: prompting each window with the previous window's text raised
+#: WER by about 2 points (measured on Spanish and English recordings), so windows are decoded
+#: independently and the preference is honoured by sequential decoding only.
 COHERENCE_HELP = (
     "More coherence decodes the recording sequentially (parallel = off, slower), each 30 s window "
     "prompted with the text before it; Less repetitions (the default) decodes windows of speech "

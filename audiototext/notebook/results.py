@@ -139,7 +139,7 @@ def media_source(
 ) -> tuple[str | None, str]:
     """Where the player takes ``source`` from, or why it cannot: ``(src, "")`` or ``(None, reason)``.
 
-    Never the media itself inside the notebook (issue 19, point 10): a link is played from the
+    Never the media itself inside the notebook (it would be saved with it, as base64): a link is played from the
     link; in Jupyter a file under the notebook's folder by its relative path (Jupyter serves it);
     otherwise by ``stream`` (Colab: this kernel's media server through Colab's port proxy), when given.
     """

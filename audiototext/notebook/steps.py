@@ -302,7 +302,7 @@ def show_results(transcription: Transcription, *, burn_subtitles: bool = False, 
     return archive
 
 
-#: This session's answer to "download the results zip?" (asked once, issue 19, point 10).
+#: This session's answer to "download the results zip?" (asked once: each step asking again is noise).
 _ZIP_ANSWER: list[bool] = []
 
 

@@ -74,7 +74,8 @@ class TranslationResult:
 
 
 def available_targets(auth_key: str | None = None, *, server_url: str | None = None) -> tuple[str, ...]:
-    """Display names of the languages DeepL translates into now, for a dropdown (issue 12, point 9).
+    """Display names of the languages DeepL translates into now, for a dropdown: DeepL adds
+    languages, and a list written into the package would hide them.
 
     Asks DeepL (``/v2/languages?type=target``) and merges its answer into the built-in list:
     known codes keep their built-in names, so names typed before still resolve; a code DeepL added

@@ -73,7 +73,8 @@ class DeepLOptions:
 
     def _resolve_target(self) -> None:
         """The target, from the built-in list or, for a name it lacks, from DeepL's live list (the
-        one the notebook's dropdown shows), read with the key when there is one (issue 18, point 21)."""
+        one the notebook's dropdown shows), read with the key when there is one: a name the dropdown
+        offered must not be refused here."""
         try:
             resolve_target(self.target)
         except OptionsError:
@@ -139,7 +140,7 @@ def read_glossary(path: Path | str, *, report: bool = False) -> dict[str, str]:
     Blank rows are skipped; of two rows with the same source term the first wins. A first row of
     column names (``source,target``, ``English,German``, ``en,de``) is a header and skipped; columns
     after the second (DeepL's own CSV adds the two languages) are not read. With ``report`` the log
-    says how the file was read when it was not plain pairs (issue 18, point 22).
+    says how the file was read when it was not plain pairs, so a skipped row never goes unnoticed.
 
     Raises:
         OptionsError: (option "deepl_glossary", value the path) when the file cannot be read,
@@ -184,7 +185,8 @@ def read_glossary(path: Path | str, *, report: bool = False) -> dict[str, str]:
 
 
 def _rows(path: Path) -> list[list[str]]:
-    """The CSV rows of ``path``; a FIFO or a device is refused, never waited on (issue 18, point 15)."""
+    """The CSV rows of ``path``; a FIFO or a device is refused, never waited on (reading one blocks
+    until something writes to it)."""
     if path.exists() and not path.is_file() and not path.is_dir():
         kind = "a named pipe (FIFO)" if stat.S_ISFIFO(path.stat().st_mode) else "a device or socket"
         raise _glossary_error(

@@ -1,4 +1,5 @@
-"""The ``openai-api`` engine: OpenAI's hosted speech-to-text, for users with no GPU (issue 13).
+"""The ``openai-api`` engine: OpenAI's hosted speech-to-text, for users with no GPU (the large
+models are slow on a CPU).
 
 The API takes files, so the entry point is :meth:`OpenAIAPIEngine.transcribe_file`:
 
