@@ -47,7 +47,8 @@ def _check_tokens(value: str) -> str:
 
 def _check_target(value: str | None) -> str | None:
     # Checked when the DeepL options are made (DeepLOptions), before any transcription: a name the
-    # built-in list lacks is looked up in DeepL's live list there, with the key (issue 18, point 21).
+    # built-in list lacks is looked up in DeepL's live list there, with the key, so that a language
+    # DeepL added (shown by the notebook's dropdown) is not refused.
     return value.strip() or None if value else None
 
 
@@ -94,8 +95,7 @@ def _model_options() -> tuple[Option, ...]:
     """Model and engine."""
     from ..engines import ENGINES
 
-    # The API engine is chosen here even before its module registers it in ENGINES.
-    engines = (*ENGINES, *(() if API_ENGINE in ENGINES else (API_ENGINE,)))
+    engines = tuple(ENGINES)
     return (
         Option("model", str, "base", group="model", check=_check_model, suggestions=_models,
                form_name="use_model", form_default="large-v3", metavar="NAME_OR_PATH",
