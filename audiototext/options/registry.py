@@ -155,6 +155,7 @@ def _decode_options() -> tuple[Option, ...]:
 
 def _output_options() -> tuple[Option, ...]:
     """Output files and subtitle layout."""
+    from ..formats import FORMATS
     from ..style import PRESETS
 
     return (
@@ -165,7 +166,7 @@ def _output_options() -> tuple[Option, ...]:
         Option("output_formats", str, "txt,vtt,srt", group="output", check=_check_formats,
                suggestions=_output_presets, aliases=("--output_format", "--output-format", "-f"),
                cli_default="txt,vtt,srt,tsv,json",
-               help="comma-separated list of txt, vtt, srt, tsv, json, or all"),
+               help=f"comma-separated list of {', '.join(FORMATS)}, or all"),
         Option("subtitle_style", str, "netflix", group="output", choices=PRESETS,
                help="how srt and vtt cues are made: netflix (reading rules: 2 lines of 42 characters, 20 "
                     "characters per second, 5/6 to 7 s, 2 frames apart, on the speech) or whisper (the whisper "
