@@ -35,7 +35,7 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # The pipeline and the options pull in numpy and ffmpeg-python; load them on first use only.
+    # The pipeline pulls in numpy and the engines' modules; load it on first use only.
     if name in ("transcribe", "run"):
         from . import pipeline
 

@@ -18,12 +18,12 @@ from . import __version__
 from . import options as registry
 from .errors import AudioToTextError
 from .events import write_line
-from .logs import attach_debug_log
+from .logs import show_logs
 from .interrupts import SIGINT_STATUS, SIGTERM_STATUS, Terminated, terminate_as_interrupt
 from .longaudio.checkpoints import CHECKPOINT_DIR
 from .options import Options
 from .pipeline import Callbacks, Pipeline
-from .subtitles import format_timestamp
+from .formats import format_timestamp
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,37 +80,6 @@ def _print_line(segment) -> None:
     write_line(f"[{format_timestamp(segment.start)} --> {format_timestamp(segment.end)}] {segment.text}")
 
 
-class _TqdmHandler(logging.Handler):
-    """Log lines written around any live progress bar instead of through it."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            write_line(self.format(record), file=sys.stderr)
-        except Exception:  # noqa: BLE001 - logging must never raise
-            self.handleError(record)
-
-
-def _setup_logging(quiet: bool):
-    """Print the library's INFO lines plainly (errors only with ``--quiet``), every line to the debug
-    log (:mod:`audiototext.logs`); returns a function that restores the logger."""
-    root = logging.getLogger("audiototext")
-    saved = (root.handlers[:], root.level, root.propagate)
-    handler = _TqdmHandler()
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    handler.setLevel(logging.ERROR if quiet else logging.INFO)
-    root.handlers[:] = [handler]
-    root.setLevel(handler.level)
-    root.propagate = False
-    debug_log = attach_debug_log(root)
-
-    def restore() -> None:
-        if debug_log is not None:
-            debug_log.close()
-        root.handlers[:], root.level, root.propagate = saved[0], saved[1], saved[2]
-
-    return restore
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0: every input succeeded; 130: Ctrl-C; 143: SIGTERM).
 
@@ -124,10 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     quiet = getattr(args, "quiet", False)
-    restore_logging = _setup_logging(quiet)  # before the options: their rules log what they change
+    # Before the options: their rules log what they change. --quiet: errors only.
+    restore_logging = show_logs(logging.ERROR if quiet else logging.INFO)
     options = None
     try:
-        with terminate_as_interrupt():  # SIGTERM cleans up as Ctrl-C does (issue 18, point 16)
+        with terminate_as_interrupt():  # SIGTERM (kill, docker stop) cleans up as Ctrl-C does
             try:
                 options = options_from_args(args)
             except AudioToTextError as e:
@@ -135,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             if getattr(args, "from_json", False):
                 return _save(args, options, quiet)
             return _run(args, options, quiet)
-    except KeyboardInterrupt as e:  # one line, no traceback (issue 10, point 7)
+    except KeyboardInterrupt as e:  # one line, no traceback: the user asked for it
         print("\n" + interrupted_message(options.output_dir if options else None), file=sys.stderr)
         return SIGTERM_STATUS if isinstance(e, Terminated) else SIGINT_STATUS
     finally:

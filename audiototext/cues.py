@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from collections.abc import Sequence
 
 from .style import NETFLIX, SubtitleStyle, cue_chars, is_unspaced
-from .transcript import Segment, Transcript, Word
+from .transcript import Transcript, Word
 
 _SENTENCE_END = re.compile(r"[.!?…。！？؟][\"'»”’)\]」』]*$")
 _CLAUSE_END = re.compile(r"[,;:、，；：—–-][\"'»”’)\]」』]*$")
@@ -444,9 +444,4 @@ def make_cues(
     return _Cutter(ordered, style, transcript.text_language, lead_in).cut()
 
 
-def segments_of(cues: Sequence[Cue]) -> list[Segment]:
-    """Cues as segments (lines joined by a line break)."""
-    return [Segment(c.start, c.end, c.text, c.words) for c in cues]
-
-
-__all__ = ["Cue", "break_lines", "timed_words", "cue_words", "make_cues", "segments_of"]
+__all__ = ["Cue", "break_lines", "timed_words", "cue_words", "make_cues"]

@@ -1,4 +1,4 @@
-"""Model weights fetched before an engine loads them, with a download bar and their size (issue 19, point 3).
+"""Model weights fetched before an engine loads them, with a download bar and their size.
 
 A ``large-v3`` download is about 3 GB: it used to happen inside each engine's loader, silently.
 :func:`fetch_weights` downloads an official model's files the way the engine would (faster-whisper:

@@ -1,7 +1,7 @@
 """One exception base for the whole library; every error says what to do.
 
 Errors keep their inputs as attributes and are picklable, because they cross process pools
-(see ../shared/STYLE.md, convention 6).
+(a worker's error is raised again in the parent).
 """
 
 from __future__ import annotations
@@ -42,3 +42,10 @@ class OptionsError(AudioToTextError):
 
 class TranslationError(AudioToTextError):
     """DeepL translation failed: bad key, quota, network, service."""
+
+
+class OutputError(AudioToTextError):
+    """The output folder refused a file (read-only, full, not a folder, no permission).
+
+    Attributes (when known): ``path`` the file or folder, ``reason`` the system's words.
+    """

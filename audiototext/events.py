@@ -42,7 +42,7 @@ class Progress:
 
 @dataclass(frozen=True)
 class Download:
-    """A model download's progress (issue 19, point 3).
+    """A model download's progress (a large model is gigabytes: a silent wait looks like a hang).
 
     Attributes:
         name: the model ("large-v3").

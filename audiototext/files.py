@@ -25,8 +25,8 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
     without error, removed otherwise. Same folder, so the rename is atomic on one file system.
 
     A ``target`` that is a symbolic link is written through: the file it points to is replaced
-    and the link stays a link (issue 18, point 6). A read-only ``target`` is refused, never
-    replaced (:class:`PermissionError`): someone protected it.
+    and the link stays a link (a user who links the output elsewhere keeps the link). A read-only
+    ``target`` is refused, never replaced (:class:`PermissionError`): someone protected it.
     """
     target = _real(Path(target))
     if target.exists() and not target.stat().st_mode & 0o222:

@@ -1,4 +1,4 @@
-"""SIGTERM handled like Ctrl-C (issue 18, point 16), and what an interrupted process leaves behind.
+"""SIGTERM handled like Ctrl-C, and what an interrupted process leaves behind.
 
 ``kill``, ``docker stop``, systemd and job schedulers stop a program with SIGTERM, whose default
 action ends the process at once: worker processes, ffmpeg and the temporary decoded audio

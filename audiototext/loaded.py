@@ -56,7 +56,7 @@ class LoadedModel:
         return self._engine
 
     def _fetch_weights(self) -> None:
-        """Download the model's weights with a bar, and say "Loading model … (size)" (issue 19, point 3)."""
+        """Download the model's weights with a bar, and say "Loading model … (size)": gigabytes are no silent wait."""
         from .downloads import fetch_weights
 
         bar = DownloadBar() if self.options.progress else None

@@ -1,35 +1,35 @@
 """Media input: resolve local paths and URLs, probe, decode to 16 kHz mono float32 with ffmpeg.
 
-ffmpeg and ffprobe get argument lists (never a shell string), local paths as ``file:`` paths
-(:func:`ffmpeg_path`); decoding keeps the media's timeline and reads the chosen audio track
-(:func:`decode_command`, :func:`track_order`). Every failure becomes a :class:`MediaError` that
-names the input and says what to do.
+Every ffmpeg and ffprobe the package starts goes through :func:`run_ffmpeg`: an argument list
+(never a shell string), local paths as ``file:`` paths (:func:`ffmpeg_path`), the process known to
+:func:`~audiototext.interrupts.stop_children`, and one error style, a :class:`MediaError` that
+names the input, quotes ffmpeg's reason and says what to do. Decoding keeps the media's timeline
+and reads the chosen audio track (:func:`decode_command`, :func:`track_order`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import email.message
+import json
 import logging
 import os
-import re
 import shutil
 import stat
 import subprocess
 import tempfile
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from .errors import MediaError
+from .interrupts import registered
+from .links import fetch_link, is_url
 
 log = logging.getLogger(__name__)
 
+#: Samples per second of all the audio the package handles: what Whisper's models take.
 SAMPLE_RATE = 16000
 
 _INSTALL_FFMPEG = (
@@ -88,12 +88,6 @@ class MediaInput:
     stem: str
 
 
-def is_url(source: str) -> bool:
-    """An http(s) link with a host; ``https:clip.wav`` is a local file's name."""
-    parts = urllib.parse.urlsplit(str(source))
-    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
-
-
 def ffmpeg_path(path: Path | str) -> str:
     """A local path as ffmpeg and ffprobe must get it: ``file:`` first, so that a name starting with
     ``-`` is no option and ``notes:part1.wav``, ``https:clip.wav`` or ``pipe:0.wav`` no protocol."""
@@ -105,6 +99,77 @@ def require_ffmpeg() -> None:
     for tool in ("ffmpeg", "ffprobe"):
         if shutil.which(tool) is None:
             raise MediaError(_INSTALL_FFMPEG, tool=tool)
+
+
+def run_ffmpeg(
+    args: Sequence[str],
+    *,
+    name: str,
+    problem: str,
+    fix: str,
+    path: Path | str | None = None,
+    data: bytes | None = None,
+    tool: str = "ffmpeg",
+    loglevel: str = "error",
+    cwd: Path | str | None = None,
+    timeout: float | None = None,
+) -> subprocess.CompletedProcess:
+    """Run ffmpeg (or ffprobe) with ``args``, an argument list, and return what it wrote.
+
+    The command starts ``<tool> -hide_banner -loglevel <loglevel>`` (and ``-nostdin`` for ffmpeg
+    without ``data``, so it never reads the terminal). The process is registered, so a service
+    stopping ends it (:func:`~audiototext.interrupts.stop_children`); Ctrl-C or SIGTERM ends it too.
+
+    Args:
+        args: the rest of the command; local files as :func:`ffmpeg_path` gives them.
+        name: the input as the user named it (a link, not its temporary download).
+        problem: what failed, as the message says it after the name ("ffmpeg could not decode the audio").
+        fix: what the user can do, the message's end.
+        path: the local file, replaced by ``name`` in ffmpeg's words.
+        data: bytes for ffmpeg's standard input (``pipe:0``).
+        loglevel: ffmpeg's ``-loglevel``; "info" where its messages are the answer (silencedetect).
+        timeout: seconds before the process is killed and the run fails.
+
+    Returns:
+        The finished process, ``stdout`` and ``stderr`` as bytes.
+
+    Raises:
+        MediaError: ``"<name>: <problem> (<ffmpeg's last line>); <fix>"``; install instructions
+            when the tool is missing.
+    """
+    if shutil.which(tool) is None:
+        raise MediaError(_INSTALL_FFMPEG, tool=tool)
+    quiet_stdin = ["-nostdin"] if tool == "ffmpeg" and data is None else []
+    command = [tool, "-hide_banner", "-loglevel", loglevel, *quiet_stdin, *map(str, args)]
+    stdin = subprocess.DEVNULL if data is None else subprocess.PIPE
+    try:
+        with (
+            subprocess.Popen(command, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd) as process,
+            registered(process),
+        ):
+            try:
+                stdout, stderr = process.communicate(data, timeout=timeout)
+            except BaseException:  # Ctrl-C, SIGTERM, the timeout: ffmpeg goes too
+                process.kill()
+                raise
+    except subprocess.TimeoutExpired as e:
+        raise MediaError(f"{name}: {problem} ({tool} took more than {timeout:g} s); {fix}", source=name) from e
+    except OSError as e:
+        raise MediaError(f"{name}: {problem} ({tool} could not start: {e}); {fix}", source=name) from e
+    if process.returncode < 0:  # killed: stop_children, the system running out of memory
+        raise MediaError(f"{name}: {problem} ({tool} was stopped by signal {-process.returncode}); {fix}", source=name)
+    if process.returncode != 0:
+        raise MediaError(f"{name}: {problem} ({_reason(stderr, path, name)}); {fix}", source=name)
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def _reason(stderr: bytes, path: Path | str | None, name: str) -> str:
+    """ffmpeg's last line, the local path written as the user named the input."""
+    lines = stderr.decode("utf-8", "replace").strip().splitlines()
+    reason = lines[-1].strip() if lines else "no message"
+    if path is not None:
+        reason = reason.replace(ffmpeg_path(path), name).replace(os.fspath(path), name)
+    return reason
 
 
 def resolve(
@@ -124,7 +189,7 @@ def resolve(
     if is_url(source):
         target_dir = Path(download_dir) if download_dir else Path(tempfile.mkdtemp(prefix="audiototext-"))
         try:
-            path = _fetch_link(source, target_dir, progress=progress, max_bytes=max_bytes, timeout=timeout)
+            path = fetch_link(source, target_dir, progress=progress, max_bytes=max_bytes, timeout=timeout)
         except BaseException:
             if not download_dir:
                 shutil.rmtree(target_dir, ignore_errors=True)
@@ -141,26 +206,8 @@ def resolve(
     return MediaInput(source, path, path.stem)
 
 
-def _fetch_link(url: str, target_dir: Path, *, progress: bool, max_bytes: int | None, timeout: float) -> Path:
-    """A media link downloaded; a video page (YouTube...) through yt-dlp (:mod:`audiototext.pages`)."""
-    from . import pages
-
-    if pages.is_page(url):
-        return pages.download_page(url, target_dir, max_bytes=max_bytes, timeout=timeout, progress=progress)
-    path = download(url, target_dir, progress=progress, max_bytes=max_bytes, timeout=timeout)
-    if not pages.looks_like_html(path):
-        return path
-    try:  # a web page on another site: its video, if yt-dlp finds one; else the page, which ffmpeg refuses
-        found = pages.download_page(url, target_dir, max_bytes=max_bytes, timeout=timeout, progress=progress)
-    except MediaError as e:
-        log.debug("%s is a web page without a video yt-dlp can get (%s)", url, e)
-        return path
-    path.unlink(missing_ok=True)
-    return found
-
-
 def check_regular(path: Path, name: str) -> None:
-    """Refuse a FIFO, a device or a socket: reading one can wait forever (issue 18, point 15).
+    """Refuse a FIFO, a device or a socket: reading one can wait forever.
 
     Raises:
         MediaError: ``path`` is not a regular file (links are followed).
@@ -182,7 +229,8 @@ def fetched(
 ) -> Iterator[MediaInput]:
     """:func:`resolve` ``source``; a link is downloaded into a temporary folder, removed on exit.
 
-    The folder goes also when the download or the decoding fails, or on Ctrl-C (issue 10, point 8).
+    The folder goes also when the download or the decoding fails, or on Ctrl-C: downloads are
+    large and nobody would know to look for them.
 
     Raises:
         MediaError: as :func:`resolve`.
@@ -205,92 +253,6 @@ def natural_stem(source: str) -> str | None:
     return Path(str(source)).expanduser().stem or None
 
 
-def _filename_from(response, url: str) -> str:
-    disposition = response.headers.get("Content-Disposition")
-    if disposition:
-        msg = email.message.Message()
-        msg["content-disposition"] = disposition
-        name = msg.get_filename()
-        if name:
-            return name
-    name = urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
-    return name or "download"
-
-
-def _safe_name(name: str) -> str:
-    name = os.path.basename(name.replace("\\", "/")).strip().lstrip(".")
-    return re.sub(r"[\x00-\x1f/]", "_", name)[:200] or "download"
-
-
-def download(
-    url: str, dest_dir: Path, *, progress: bool = True, max_bytes: int | None = None, timeout: float = 60.0
-) -> Path:
-    """Download ``url`` into ``dest_dir`` with a progress bar; return the file's path.
-
-    The file appears under its final name only when complete (written to a temporary name first).
-
-    Raises:
-        MediaError: HTTP error, network failure, timeout, or more than ``max_bytes``.
-    """
-    dest_dir = Path(dest_dir)
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    request = urllib.request.Request(url, headers={"User-Agent": "audiototext"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            if max_bytes is not None and total is not None and total > max_bytes:
-                raise MediaError(
-                    f"{url}: {total} bytes is more than the limit of {max_bytes} bytes",
-                    source=url,
-                    size=total,
-                    limit=max_bytes,
-                )
-            path = dest_dir / _safe_name(_filename_from(response, url))
-            partial = path.with_name(path.name + ".part")
-            done = _save_body(response, partial, total=total, max_bytes=max_bytes, url=url, progress=progress)
-            os.replace(partial, path)
-    except urllib.error.HTTPError as e:
-        raise MediaError(
-            f"{url}: the server answered HTTP {e.code} {e.reason}; check the link", source=url, status=e.code
-        ) from e
-    except (urllib.error.URLError, OSError) as e:
-        if isinstance(e, MediaError):
-            raise
-        reason = getattr(e, "reason", e)
-        raise MediaError(f"{url}: download failed ({reason}); check the link and your network", source=url) from e
-    log.debug("Downloaded %s (%d bytes) to %s", url, done, path)
-    return path
-
-
-def _save_body(response, partial: Path, *, total: int | None, max_bytes: int | None, url: str, progress: bool) -> int:
-    """Write a download's body to ``partial`` with a progress bar; the bytes written. Over ``max_bytes``
-    the partial file is removed and MediaError raised."""
-    from tqdm.auto import tqdm
-
-    done = 0
-    with (
-        open(partial, "wb") as out,
-        tqdm(
-            total=total,
-            unit="B",
-            unit_scale=True,
-            unit_divisor=1024,
-            desc=f"Downloading {partial.name.removesuffix('.part')}",
-            disable=not progress,
-            leave=False,
-        ) as bar,
-    ):
-        while chunk := response.read(1 << 16):
-            done += len(chunk)
-            if max_bytes is not None and done > max_bytes:
-                out.close()
-                partial.unlink(missing_ok=True)
-                raise MediaError(f"{url}: download exceeds the limit of {max_bytes} bytes", source=url, limit=max_bytes)
-            out.write(chunk)
-            bar.update(len(chunk))
-    return done
-
-
 def probe(path: Path | str, *, name: str | None = None) -> MediaInfo:
     """Duration, stream counts and audio tracks of a media file.
 
@@ -301,15 +263,17 @@ def probe(path: Path | str, *, name: str | None = None) -> MediaInfo:
     Raises:
         MediaError: ffmpeg missing, the file is not media, or it has no audio stream.
     """
-    import ffmpeg
-
     require_ffmpeg()
     name = name or str(path)
-    try:
-        info = ffmpeg.probe(ffmpeg_path(path))
-    except ffmpeg.Error as e:
-        detail = _ffmpeg_reason(e).replace(ffmpeg_path(path), name).replace(str(path), name)
-        raise MediaError(f"{name}: not an audio or video file ffmpeg can read ({detail})", source=name) from e
+    done = run_ffmpeg(
+        ["-show_format", "-show_streams", "-of", "json", ffmpeg_path(path)],
+        name=name,
+        problem="not an audio or video file ffmpeg can read",
+        fix=NOT_MEDIA_FIX,
+        path=path,
+        tool="ffprobe",
+    )
+    info = json.loads(done.stdout.decode("utf-8", "replace") or "{}")
     streams = info.get("streams", [])
     audio = [s for s in streams if s.get("codec_type") == "audio"]
     video = [
@@ -354,11 +318,6 @@ def _float(value) -> float:
         return 0.0
 
 
-def _ffmpeg_reason(error) -> str:
-    lines = (error.stderr or b"").decode("utf-8", "replace").strip().splitlines()
-    return lines[-1] if lines else "unknown ffmpeg error"
-
-
 def track_order(info: MediaInfo, requested: int | None, name: str) -> list[AudioTrack]:
     """The audio tracks to try, best first: ``requested`` alone, else the one flagged default, then
     the others in file order (the caller moves on when one is silent). Says which tracks exist.
@@ -392,14 +351,23 @@ def track_order(info: MediaInfo, requested: int | None, name: str) -> list[Audio
 
 
 #: How the timeline is kept: timestamp gaps are filled with silence and a track that starts after
-#: the file does is padded at the start, so times match the media's clock (issue 18, point 8).
+#: the file does is padded at the start, so subtitle times match the media's clock (a recording with
+#: gaps, or a video whose audio starts late, would otherwise get subtitles that drift).
 KEEP_TIMELINE = "aresample=async=1:first_pts=0"
 
 
+#: How decoding failures read (:func:`run_ffmpeg`'s ``problem`` and ``fix``).
+DECODE_PROBLEM = "ffmpeg could not decode the audio"
+DECODE_FIX = "the file may be damaged: check that it plays, or convert it to WAV and give that file"
+#: What to do about a file ffprobe cannot read.
+NOT_MEDIA_FIX = "give an audio or video file (check that it plays in a media player)"
+
+
 def decode_command(path: Path | str, output: str, *, track: int = 1, sample_rate: int = SAMPLE_RATE) -> list[str]:
-    """The ffmpeg command that decodes audio track ``track`` (from 1) of ``path`` to 16-bit mono PCM."""
+    """The arguments of :func:`run_ffmpeg` that decode audio track ``track`` (from 1) of ``path`` to
+    16-bit mono PCM at ``output`` ("-": standard output)."""
     return [
-        *("ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-threads", "0"),
+        *("-y", "-threads", "0"),
         *("-i", ffmpeg_path(path), "-map", f"0:a:{track - 1}", "-af", KEEP_TIMELINE),
         *("-ac", "1", "-ar", str(sample_rate), "-f", "s16le", "-acodec", "pcm_s16le", output),
     ]
@@ -432,11 +400,8 @@ def load_audio(
     name = name or str(path)
     info = probe(path, name=name)  # clear errors for "not media" / "no audio" before decoding
     chosen = track_order(info, track, name)[0].number
-    done = subprocess.run(decode_command(path, "-", track=chosen, sample_rate=sample_rate), capture_output=True)
-    if done.returncode != 0:
-        lines = done.stderr.decode("utf-8", "replace").strip().splitlines() or ["unknown ffmpeg error"]
-        detail = lines[-1].replace(ffmpeg_path(path), name).replace(str(path), name)
-        raise MediaError(f"{name}: ffmpeg could not decode the audio ({detail})", source=name)
+    command = decode_command(path, "-", track=chosen, sample_rate=sample_rate)
+    done = run_ffmpeg(command, name=name, problem=DECODE_PROBLEM, fix=DECODE_FIX, path=path)
     audio = np.frombuffer(done.stdout, np.int16).astype(np.float32) / 32768.0
     if audio.size == 0:
         raise MediaError(f"{name}: the audio is empty (0 samples); nothing to transcribe", source=name)

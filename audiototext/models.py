@@ -131,7 +131,7 @@ def english_model(model: str) -> str | None:
     """The English-only model to use for English speech instead of ``model``, or None.
 
     tiny, base, small and medium have ``.en`` twins that transcribe English better, as the
-    original AudioToText used them (issue 12, point 5). None for other models, and when the
+    original AudioToText used them. None for other models, and when the
     ``.en`` weights cannot be had: offline (``AUDIOTOTEXT_OFFLINE``) with no package shipping them.
     """
     if model not in ("tiny", "base", "small", "medium"):
@@ -261,7 +261,7 @@ def offline_fallback(size: str, failure: object) -> Path:
             model=size,
         )
     packages = " + ".join(p.replace("_", "-") for p in bundled_packages(size))
-    if not offline():  # asked-for offline mode needs no explanation (issue 19, point 9)
+    if not offline():  # asked-for offline mode needs no explanation
         log.info("Could not download model %s (%s): using the offline weights installed here", size, failure)
     log.debug("Model %s: offline weights from package %s in %s", size, packages, ct2)
     return ct2

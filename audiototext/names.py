@@ -1,4 +1,5 @@
-"""The names a run gives its output files, chosen before any input is decoded (issue 18).
+"""The names a run gives its output files, chosen before any input is decoded, so that no file is
+written over and a clash is refused before hours of decoding.
 
 One input's files are ``<name>.<ext>``; its DeepL translations ``<name>_<Target>.<ext>`` (the
 "Translate each line independently" mode adds ``_lines``). Whisper's "Translate to English" task
@@ -26,7 +27,8 @@ import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .subtitles import OutputError
+from .errors import OutputError
+from .formats import FORMATS, get, names
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +38,6 @@ WHISPER_TRANSLATION = "_English"
 LINES_SUFFIX = "_lines"
 #: File name length when the file system does not say (bytes).
 DEFAULT_NAME_MAX = 255
-#: The longest extension a format adds (".json").
-_EXT_BYTES = 5
 #: Room kept for " (NN)" when a shortened name must be numbered.
 _NUMBER_ROOM = 8
 
@@ -130,7 +130,7 @@ class OutputNames:
     def __init__(
         self,
         output_dir: Path | str,
-        formats: Sequence[str] = ("txt", "vtt", "srt", "tsv", "json"),
+        formats: Sequence[str] = FORMATS,
         *,
         task: str = "transcribe",
         inputs: Iterable[Path | str] = (),
@@ -165,7 +165,7 @@ class OutputNames:
         """The name of the next input's files (``stem`` is its own name), reserved with its derived names."""
         base = usable_stem(stem)
         # the longest file this name leads to: <name><suffixes>.json (temporary names are hashed to fit)
-        room = self.limit - _EXT_BYTES - len(os.fsencode(self.suffix + self.deepl))
+        room = self.limit - _extension_bytes() - len(os.fsencode(self.suffix + self.deepl))
         if len(os.fsencode(base)) > room:
             base = fit(base, room - _NUMBER_ROOM)
             log.info("%s: its name is too long for the file system: its files are named %s.*", source, base)
@@ -197,7 +197,12 @@ class OutputNames:
     def paths(self, name: str, *, derived: bool = False) -> list[Path]:
         """The files ``name`` leads to in the output folder (with ``derived``: its translations' too)."""
         suffixes = ("", *self.derived) if derived else ("", *((self.deepl,) if self.deepl else ()))
-        return [self.output_dir / f"{name}{s}.{fmt}" for s in suffixes for fmt in self.formats]
+        return [self.output_dir / f"{name}{s}.{get(fmt).extension}" for s in suffixes for fmt in self.formats]
+
+
+def _extension_bytes() -> int:
+    """The longest extension a format adds (".json"), so that every format's file fits."""
+    return max(len(os.fsencode("." + get(name).extension)) for name in names())
 
 
 def check_outputs(paths: Iterable[Path], *, source: str = "") -> None:

@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 
 from . import media
 from .style import NETFLIX, CueReport, SubtitleStyle
-from .subtitles import SUBTITLE_FORMATS, OutputError, subtitle_report, write_files
-from .errors import AudioToTextError
+from .errors import AudioToTextError, OutputError
+from .formats import by_extension, subtitle_report, write_files
 from .names import OutputNames, deepl_suffix
 from .transcript import Segment, Transcript
 
@@ -187,12 +187,11 @@ def report_written(
     reference: Transcript | None = None,
 ) -> None:
     """Log each written file, and how each srt/vtt file's cues measure (kept in ``result.subtitles``)."""
-    report = None
-    if any(p.suffix[1:] in SUBTITLE_FORMATS for p in paths):
-        report = subtitle_report(transcript, style, reference=reference)
+    cue_files = {p for p in paths if getattr(by_extension(p.suffix), "cues", False)}
+    report = subtitle_report(transcript, style, reference=reference) if cue_files else None
     for path in paths:
         log.info("Wrote %s", path)
-        if report is not None and path.suffix[1:] in SUBTITLE_FORMATS:
+        if report is not None and path in cue_files:
             result.subtitles[path] = report
             log.info("  subtitles: %s", report.summary())
 

@@ -1,6 +1,7 @@
-"""Video pages — YouTube, Vimeo, anything yt-dlp reads — as media inputs (issue 19, point 10).
+"""Video pages — YouTube, Vimeo, anything yt-dlp reads — as media inputs: users paste the page's link,
+not the media file's, which such sites do not show.
 
-A link to a media file is downloaded as it is (:func:`audiototext.media.download`); a link to a
+A link to a media file is downloaded as it is (:func:`audiototext.links.download`); a link to a
 page that shows a video is handed to yt-dlp (the ``pages`` extra), which downloads the best audio
 (or, failing that, the video). :func:`is_page` knows the common video sites by name; a link to
 another site that answers with a web page is tried with yt-dlp too (:func:`looks_like_html`).

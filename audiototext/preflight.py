@@ -1,4 +1,5 @@
-"""Checks of a run's model, device and cache made before any input is read (issue 18, points 10, 19).
+"""Checks of a run's model, device and cache made before any input is read, so a fault that would
+fail every input is said once, before any download or decoding.
 
 Each raises an :class:`~audiototext.errors.AudioToTextError` that says what to change; the
 pipeline's preflight calls :func:`check_model_and_device`, and the options rules (which name the

@@ -1,4 +1,4 @@
-"""Writing formats from a kept result, without transcribing again (issue 19, point 6).
+"""Writing formats from a kept result, without transcribing again (transcribing is the slow part).
 
 A transcript is kept as the ``.json`` output (Whisper's result dict: ``text``, ``segments`` with
 their ``words`` when word timestamps were on, ``language``) or, in the notebook, in memory.
@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from .errors import AudioToTextError, OptionsError
 from .outputs import FileResult, report_written, translate_result, write_or_rescue
 from .style import NETFLIX, SubtitleStyle
-from .subtitles import output_path, parse_formats
+from .formats import output_path, parse_formats
 from .transcript import Segment, Transcript
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,7 @@ os.environ.setdefault("AUDIOTOTEXT_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from audiototext.saving import transcript_from_json  # noqa: E402
-from audiototext.subtitles import FORMATS, write  # noqa: E402
+from audiototext.formats import FORMATS, write  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
 #: The executed notebook of the Spanish example: its lines as decoded, its files side by side.

@@ -38,6 +38,7 @@ class FakeColab:
     drive_storage: Path
     uploads: list[list[tuple[str, bytes]]] = field(default_factory=list)
     secrets: dict[str, str] = field(default_factory=dict)
+    secret_reads: list[str] = field(default_factory=list)
     recordings: list[str] = field(default_factory=list)
     mounts: list[str] = field(default_factory=list)
     downloads: list[str] = field(default_factory=list)
@@ -94,6 +95,7 @@ class FakeColab:
     # --- google.colab.userdata -----------------------------------------------------------------
 
     def get_secret(self, name: str) -> str:
+        self.secret_reads.append(name)
         if name not in self.secrets:
             raise SecretNotFoundError(name)
         return self.secrets[name]

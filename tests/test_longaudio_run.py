@@ -36,7 +36,7 @@ from audiototext.longaudio import (
 from audiototext.longaudio.checkpoints import Checkpoints, checkpoint_key
 from audiototext.longaudio.backends import Batch
 from audiototext.longaudio.plan import Piece, Window, plan_windows
-from audiototext.longaudio.coverage import covered_until
+from audiototext.longaudio.coverage import plausible_end
 from audiototext.longaudio.source import ArraySource
 from audiototext.longaudio.stitch import SUBTITLE_GAP, Placed, make_cues, place_words, trim_loops
 from audiototext.media import load_audio
@@ -197,7 +197,7 @@ def test_only_detected_speech_no_word_covers_makes_a_continuation():
     longer = Window(0, speech.pieces, speech=((0.3, 9.8), (20.2, 22.0)))
     assert uncovered(longer, WindowText("", words)) == [(9.9, 20.0)], "1.6 s of speech left: decoded again"
     stretched = words[:5] + (Word(5.1, 19.5, " w5"),)
-    assert covered_until(WindowText("", stretched)) == pytest.approx(5.1 + 1.0 + 0.1 * 2)
+    assert plausible_end(stretched[-1]) == pytest.approx(5.1 + 1.0 + 0.1 * 2)
     assert uncovered(speech, WindowText("", stretched)) == [(5.1, 20.0)], "a word stretched over 14 s covers nothing"
     # Whisper skipped seconds 3 to 6 in the middle ("two" stretched over them): only that stretch again.
     skipped = words[:2] + (Word(2.1, 6.0, " w2"),) + words[6:]

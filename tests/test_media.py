@@ -136,3 +136,68 @@ def test_media_error_is_picklable(tmp_path):
         media.resolve(tmp_path / "gone.wav")
     clone = pickle.loads(pickle.dumps(info.value))
     assert type(clone) is MediaError and str(clone) == str(info.value) and clone.source == info.value.source
+
+
+# --- the one ffmpeg runner -------------------------------------------------------------------------
+
+
+def test_a_failure_names_the_input_quotes_ffmpeg_and_says_what_to_do(tmp_path):
+    """One error style: the name the user gave (not the local file: path), ffmpeg's own reason,
+    the fix; a name that looks like an option or a protocol is still a file."""
+    path = tmp_path / "-notes:part1.mp3"
+    path.write_text("this is not audio at all\n" * 10)
+    with pytest.raises(MediaError) as caught:
+        media.probe(path, name="https://example.org/notes")
+    message = str(caught.value)
+    assert message.startswith("https://example.org/notes: not an audio or video file ffmpeg can read (")
+    assert message.endswith("); " + media.NOT_MEDIA_FIX)
+    assert "file:" not in message and str(tmp_path) not in message
+    assert caught.value.source == "https://example.org/notes"
+
+
+def test_the_runner_passes_bytes_in_and_reads_ffmpeg_s_messages():
+    tone = (0.5 * np.sin(np.arange(16000) * 2 * np.pi * 440 / 16000)).astype(np.float32)
+    audio = np.concatenate([np.zeros(16000, np.float32), tone, np.zeros(16000, np.float32)])
+    args = ["-f", "f32le", "-ar", "16000", "-ac", "1", "-i", "pipe:0", "-af", "silencedetect=d=0.5", "-f", "null", "-"]
+    done = media.run_ffmpeg(args, name="tone", problem="p", fix="f", data=audio.tobytes(), loglevel="info")
+    assert done.stderr.count(b"silence_start") == 2 and done.returncode == 0
+
+
+def _slow_job(seconds: int) -> list[str]:
+    # -re reads the input at its own pace: the job takes ``seconds`` unless it is stopped.
+    return ["-re", "-f", "lavfi", "-i", f"anullsrc=r=8000:cl=mono:d={seconds}", "-f", "null", "-"]
+
+
+def test_a_stopping_service_ends_any_ffmpeg_the_runner_started():
+    """Every run is registered, so stop_children (a service stopping) ends it."""
+    from audiototext import interrupts
+
+    failed = []
+
+    def run():
+        try:
+            media.run_ffmpeg(_slow_job(600), name="slow", problem="stopped", fix="run again")
+        except MediaError as e:
+            failed.append(e)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    for _ in range(600):
+        if interrupts._PROCESSES:
+            break
+        thread.join(0.05)
+    assert interrupts.stop_children() >= 1
+    thread.join(60)
+    assert (
+        not thread.is_alive()
+        and len(failed) == 1
+        and str(failed[0]) == "slow: stopped (ffmpeg was stopped by signal 9); run again"
+    )
+
+
+def test_a_run_past_its_timeout_is_killed_and_says_so():
+    with pytest.raises(MediaError, match=r"^slow: no answer \(ffmpeg took more than 0.5 s\); try again$"):
+        media.run_ffmpeg(_slow_job(600), name="slow", problem="no answer", fix="try again", timeout=0.5)
+    from audiototext import interrupts
+
+    assert not interrupts._PROCESSES

@@ -118,6 +118,19 @@ def test_openai_api_with_the_secret_key_writes_to_a_drive_folder(colab, english_
     assert "model gpt-4o-mini-transcribe, openai-api" in out and fake_openai.api_key not in out + colab.html()
 
 
+def test_the_notebook_passes_the_openai_secret_down_for_the_api_engine(colab, english_wav, fake_openai, monkeypatch):
+    """The engine reads no Colab secret: the notebook does, before $OPENAI_API_KEY, and only when
+    the engine is hosted (Colab asks the user for access on a secret's first read)."""
+    from audiototext.notebook import steps
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong-environment")
+    colab.secrets[fields.OPENAI_SECRET] = fake_openai.api_key
+    transcription = notebook.transcribe([str(english_wav)], engine="openai-api", output_dir="out", output_formats="txt")
+    assert transcription.results[0].ok and colab.secret_reads == [fields.OPENAI_SECRET]
+    local = steps._with_key(fields.transcribe_options({"engine": "faster-whisper", "use_model": "tiny"}))
+    assert local.api_key is None and colab.secret_reads == [fields.OPENAI_SECRET]
+
+
 def test_an_api_key_typed_in_the_field_wins_and_is_never_printed(colab, english_wav, fake_openai, capsys):
     colab.secrets[fields.OPENAI_SECRET] = "sk-wrong-secret"
     transcription = notebook.transcribe(

@@ -117,7 +117,7 @@ def test_the_constraints_pin_only_what_colab_lacks():
     shipped = colab_packages()
     assert {"torch", "numpy", "tqdm", "openai", "requests", "tokenizers"} <= set(shipped)
     assert not set(pinned()) & set(shipped), "a pin on a package Colab ships would conflict when Colab changes it"
-    assert {"faster-whisper", "ctranslate2", "openai-whisper", "deepl", "ffmpeg-python"} <= set(pinned())
+    assert {"faster-whisper", "ctranslate2", "openai-whisper", "deepl"} <= set(pinned())
 
 
 def test_the_install_cell_installs_the_pins_and_changes_nothing_colab_ships(tmp_path, monkeypatch):
@@ -211,14 +211,14 @@ def test_empty_means_the_repository_colab_opened_the_notebook_from(git_host, mon
     requirement, repository, constraints = installer.source_for("")
     assert (repository, requirement) == (
         installer.REPOSITORY_URL,
-        f"audiototext[{fields.INSTALL_EXTRAS}] @ git+{repository}",
+        f"audiototext[{installer.EXTRAS}] @ git+{repository}",
     )
     port = base.rsplit(":", 1)[1]
     monkeypatch.setenv("COLAB_JUPYTER_IP", "127.0.0.1")  # what Colab's runtime sets, with KMP_TARGET_PORT
     monkeypatch.setenv("KMP_TARGET_PORT", port)
     assert installer.colab_notebook_url() == "https://github.com/someone/fork/blob/dev/AudioToText.ipynb"
     requirement, repository, constraints = installer.source_for("")
-    assert requirement == f"audiototext[{fields.INSTALL_EXTRAS}] @ git+https://github.com/someone/fork@dev"
+    assert requirement == f"audiototext[{installer.EXTRAS}] @ git+https://github.com/someone/fork@dev"
     assert repository == "https://github.com/someone/fork"
     assert constraints == "https://raw.githubusercontent.com/someone/fork/dev/constraints/colab.txt"
 
@@ -234,7 +234,7 @@ def test_empty_means_the_repository_colab_opened_the_notebook_from(git_host, mon
     ],
 )
 def test_install_from_takes_a_repository_or_a_package(given, requirement):
-    assert installer.source_for(given)[0] == f"audiototext[{fields.INSTALL_EXTRAS}] @ {requirement}"
+    assert installer.source_for(given)[0] == f"audiototext[{installer.EXTRAS}] @ {requirement}"
 
 
 def test_a_reachable_repository_is_installed_with_what_is_installed_pinned(git_host, tmp_path, monkeypatch, capsys):
@@ -251,9 +251,9 @@ def test_a_reachable_repository_is_installed_with_what_is_installed_pinned(git_h
     installer.install(f"{base}/good/repo@v1", run=run, python="python3")
     assert ran[0] == ["python3", "-m", "pip", "list", "--format=freeze"]
     assert ran[1][:7] == ["python3", "-m", "pip", "install", "-q", "-c", str(tmp_path / "preinstalled.txt")]
-    assert ran[1][-1] == f"audiototext[{fields.INSTALL_EXTRAS}] @ git+{base}/good/repo@v1"
+    assert ran[1][-1] == f"audiototext[{installer.EXTRAS}] @ git+{base}/good/repo@v1"
     assert (tmp_path / "preinstalled.txt").read_text() == "torch==2.11.0\n"
-    assert f"Installing audiototext[{fields.INSTALL_EXTRAS}] @ git+{base}/good/repo@v1" in capsys.readouterr().out
+    assert f"Installing audiototext[{installer.EXTRAS}] @ git+{base}/good/repo@v1" in capsys.readouterr().out
 
 
 def test_pip_failing_says_why_and_what_to_do(git_host, tmp_path, monkeypatch):
@@ -323,7 +323,7 @@ def test_a_wheel_uploaded_in_colab_is_installed(tmp_path, monkeypatch):
     assert (
         item["metadata"]["name"] == "audiototext" and item["download_info"]["url"] == f"file://{tmp_path / wheel.name}"
     )
-    assert sorted(item["requested_extras"]) == sorted(fields.INSTALL_EXTRAS.split(","))
+    assert sorted(item["requested_extras"]) == sorted(installer.EXTRAS.split(","))
 
 
 def test_set_repository_points_every_badge_and_the_install_at_a_repository(tmp_path):

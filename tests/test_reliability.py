@@ -278,7 +278,8 @@ def test_ctrl_c_while_a_line_is_printed_stays_an_interrupt(monkeypatch, capsys):
     traceback and exited 1. Printed lines and log lines keep it a KeyboardInterrupt."""
     from tqdm.auto import tqdm
 
-    from audiototext.cli import _print_line, _TqdmHandler
+    from audiototext.cli import _print_line
+    from audiototext.logs import LineHandler
     from audiototext.transcript import Segment
 
     class InterruptedLock:
@@ -296,7 +297,7 @@ def test_ctrl_c_while_a_line_is_printed_stays_an_interrupt(monkeypatch, capsys):
     try:
         with pytest.raises(KeyboardInterrupt):
             _print_line(Segment(0.0, 1.0, " hello"))
-        handler = _TqdmHandler()
+        handler = LineHandler()
         with pytest.raises(KeyboardInterrupt):
             handler.emit(logging.LogRecord("audiototext", logging.INFO, __file__, 1, "a log line", None, None))
     finally:

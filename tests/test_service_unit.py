@@ -169,11 +169,7 @@ def test_bad_settings(fields, message):
 
 def test_settings_layout(tmp_path):
     s = Settings(data_dir=tmp_path, workers=2, threads=3)
-    assert (s.database, s.lock_file, s.result_dir("talk")) == (
-        tmp_path / "jobs.sqlite3",
-        tmp_path / ".lock",
-        tmp_path / "audio" / "talk",
-    )
+    assert (s.database, s.result_dir("talk")) == (tmp_path / "jobs.sqlite3", tmp_path / "audio" / "talk")
     assert s.worker_threads == 3 and not s.exposed and Settings(host="0.0.0.0").exposed
     with pytest.raises(OptionsError):
         s.result_dir("../x")

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audiototext import subtitles
+from audiototext import formats, subtitles
 from audiototext.errors import OptionsError
 from audiototext.subtitles import (
     FORMATS,
@@ -339,7 +339,7 @@ writer_options = st.builds(
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(transcript=random_transcripts(), options=writer_options)
 def test_random_transcripts_match_whisper(whisper_utils, transcript, options):
-    for name in (subtitles.__name__, "audiototext.style"):
+    for name in (formats.__name__, "audiototext.style"):
         logging.getLogger(name).setLevel(logging.ERROR)
     writers = {
         "txt": whisper_utils.WriteTXT,
@@ -417,7 +417,7 @@ def test_writer_options_warn_like_whisper_cli(caplog):
 
 
 def test_options_without_word_timestamps_warn(caplog, tmp_path):
-    with caplog.at_level(logging.WARNING, logger=subtitles.__name__):
+    with caplog.at_level(logging.WARNING, logger=formats.__name__):
         write_files(PLAIN, tmp_path, "a", "vtt,srt", WriterOptions(highlight_words=True))
     assert caplog.text.count("need word timestamps") == 1
 
@@ -451,14 +451,62 @@ def test_write_files_never_leaves_half_a_file(tmp_path, monkeypatch):
         stream.write("half")
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setitem(subtitles._WRITERS, "txt", broken)
+    monkeypatch.setitem(formats.registry._REGISTRY, "txt", dataclasses.replace(formats.get("txt"), writer=broken))
     with pytest.raises(RuntimeError, match="disk on fire"):
         write_files(PLAIN, tmp_path, "talk", "txt")
     assert target.read_bytes() == before
     assert os.listdir(tmp_path) == ["talk.txt"]
 
 
-# --- 5. no torch -----------------------------------------------------------------------------------
+# --- 5. the registry: a new format is one module ------------------------------------------------
+
+
+def _write_lrc(job: formats.Job, stream) -> None:
+    """LRC lyrics, a format this package lacks: ``[mm:ss.xx]`` and each segment's text."""
+    for segment in job.transcript.segments:
+        minutes, seconds = divmod(round(segment.start * 100), 6000)
+        stream.write(f"[{minutes:02d}:{seconds // 100:02d}.{seconds % 100:02d}]{segment.text.strip()}\n")
+
+
+@pytest.fixture
+def lrc():
+    record = formats.register(formats.Format("lrc", "lrc", _write_lrc))
+    yield record
+    formats.unregister("lrc")
+
+
+def test_a_format_registered_outside_the_package_is_written_like_the_others(lrc, tmp_path):
+    paths = write_files(PLAIN, tmp_path, "talk", "txt,LRC")
+    assert paths == [tmp_path / "talk.txt", tmp_path / "talk.lrc"]
+    expected = "[00:00.00]Hola, ¿qué tal?\n[00:02.50]Ça va\tbien --> 日本語\n[62:03.46]Über eine Stunde.\n"
+    assert paths[1].read_text(encoding="utf-8") == expected
+    assert parse_formats("all") == (*FORMATS, "lrc") and output_path(tmp_path, "a", "lrc") == tmp_path / "a.lrc"
+    stream = io.StringIO()
+    write(PLAIN, "lrc", stream)
+    assert stream.getvalue() == expected
+
+
+def test_an_unregistered_format_is_unknown_again(lrc):
+    formats.unregister("lrc")
+    with pytest.raises(OptionsError, match="choose from txt, vtt, srt, tsv, json"):
+        write(PLAIN, "lrc", io.StringIO())
+
+
+@pytest.mark.parametrize("name", ["txt", "all", "Lrc", "l rc", ""])
+def test_a_format_name_must_be_new_and_a_lowercase_word(name):
+    with pytest.raises(OptionsError):
+        formats.register(formats.Format(name, "x", _write_lrc))
+    assert formats.get("txt").writer is not _write_lrc
+
+
+def test_each_built_in_format_is_a_module_of_its_own():
+    folder = Path(formats.__file__).parent
+    modules = {p.stem for p in folder.glob("*.py")} - {"__init__", "registry", "layout"}
+    assert modules == set(FORMATS) == {f for f in formats.names() if formats.get(f).writer.__module__.endswith("." + f)}
+    assert subtitles.SUBTITLE_FORMATS == tuple(f for f in FORMATS if formats.get(f).cues) == ("vtt", "srt")
+
+
+# --- 6. no torch -----------------------------------------------------------------------------------
 
 
 def test_import_does_not_pull_torch_or_whisper():

@@ -91,7 +91,7 @@ class DecodeOptions:
 
 def _check_text(prompt: str | None) -> None:
     """Refuse a prompt holding bytes that are not UTF-8 (a Latin-1 ``é`` from a shell arrives as a
-    lone surrogate): the tokenizer would fail after the model loaded (issue 18, point 13).
+    lone surrogate): the tokenizer would fail after the model loaded, minutes later on a large one.
 
     Raises:
         OptionsError: naming the byte and where it is.

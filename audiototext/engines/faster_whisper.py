@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..events import Callbacks, SequentialProgress
+from ..media import SAMPLE_RATE
 from ..models import ModelSpec, offline, offline_fallback
 from ..transcript import Segment, Transcript, Word
 from . import DecodeOptions, WindowDecoding, english_only_check, log_model, warn_turbo_translate
@@ -105,7 +106,7 @@ class FasterWhisperEngine(WindowDecoding):
         """The whole recording, sequentially, as faster-whisper's own ``transcribe`` decodes it."""
         options = english_only_check(self, options)
         warn_turbo_translate(self.spec.size, options)
-        duration = len(audio) / 16000
+        duration = len(audio) / SAMPLE_RATE
         segments_iter, info = self.model.transcribe(audio, **self._kwargs(options))
         callbacks.language(info.language)
         progress = SequentialProgress(duration, callbacks)
@@ -122,7 +123,7 @@ class FasterWhisperEngine(WindowDecoding):
         """The language of the first 30 s of ``audio`` ("en" for English-only models)."""
         if not self.is_multilingual:
             return "en"
-        language, probability, _ = self.model.detect_language(audio[: 30 * 16000])
+        language, probability, _ = self.model.detect_language(audio[: 30 * SAMPLE_RATE])
         log.debug("Detected language %s with probability %.2f", language, probability)
         return language
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..events import Callbacks, SequentialProgress
+from ..media import SAMPLE_RATE
 from ..models import ModelSpec, offline, offline_fallback, openai_checkpoint
 from ..transcript import Segment, Transcript, Word
 from . import DecodeOptions, WindowDecoding, english_only_check, log_model, warn_turbo_translate
@@ -100,7 +101,7 @@ class OpenAIWhisperEngine(WindowDecoding):
         """
         options = english_only_check(self, options)
         warn_turbo_translate(self.spec.size, options)
-        duration = len(audio) / 16000
+        duration = len(audio) / SAMPLE_RATE
         progress = SequentialProgress(duration, callbacks)
         result = self.model.transcribe(audio, verbose=None, **self._kwargs(options))
         callbacks.language(result["language"])
@@ -114,7 +115,7 @@ class OpenAIWhisperEngine(WindowDecoding):
         """The language of the first 30 s of ``audio`` ("en" for English-only models)."""
         if not self.is_multilingual:
             return "en"
-        _, probs = self.model.detect_language(self._mels([audio[: 30 * 16000]])[0])
+        _, probs = self.model.detect_language(self._mels([audio[: 30 * SAMPLE_RATE]])[0])
         return max(probs, key=probs.get)
 
     def _mels(self, chunks: Sequence[np.ndarray]):

@@ -1,6 +1,6 @@
 """The shared window-decoding algorithm: a batch of windows in, text and word times out.
 
-Both local engines decode long audio the same way (issue 9): each window (up to 30 s of
+Both local engines decode long audio the same way, so they give the same cues: each window (up to 30 s of
 speech packed across pauses, see :mod:`audiototext.longaudio.plan`) is encoded once, its text is
 generated **without timestamp tokens** by batched beam search, and its words are timed by the
 cross-attention alignment (Whisper's word timestamps). Decoding without timestamps is what keeps
@@ -27,11 +27,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..media import SAMPLE_RATE
 from ..transcript import Word
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 #: Mel frames per second (Whisper's hop of 160 samples).
 FRAMES_PER_SECOND = 100
 #: A prompt is cut to its last this many tokens (half of Whisper's 448-token context).

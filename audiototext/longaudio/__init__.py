@@ -90,7 +90,7 @@ def batch_groups(windows: Sequence[Window], batch_size: int, tasks: int = 1) -> 
     The batches depend only on the windows and these two numbers, never on timing: a resumed
     run decodes exactly the batches an uninterrupted one would. When there are more than
     :data:`RAMP_AFTER` batches, the first ones ramp up — one window, then two — so the first lines
-    show within seconds instead of after a whole batch (issue 19, point 4); a short input, whose
+    show within seconds instead of after a whole batch (minutes on a CPU); a short input, whose
     lines come soon anyway, is not slowed by small batches (6 % on a 3-minute file).
     """
     ramp = [size for size in (1, 2) if size < batch_size]

@@ -189,7 +189,7 @@ def start_ray(address: str | None):
 
     None means a new local Ray (or the one ``$RAY_ADDRESS`` names), never "whatever Ray runs on
     this machine": left to itself, ``ray.init()`` joins any cluster it finds here, another
-    user's or another test's (issue 10, the suite on a loaded machine). Ray installs its own
+    user's or another test's, and its jobs would share that cluster's workers. Ray installs its own
     SIGINT/SIGTERM handlers; the process's own (uvicorn's, the CLI's) are put back, or a stop
     would not be graceful.
     """
@@ -228,7 +228,7 @@ class RayBackend:
     of a CPU (e.g. 0.5) so that they cannot starve the other tasks of the cluster. Actors are
     spread over the cluster's nodes.
 
-    A lost node (issue 10): its actors' batches fail as soon as Ray notices and go to the live
+    A lost node: its actors' batches fail as soon as Ray notices and go to the live
     actors here, so a job never waits on an actor that may find no room to restart; the lost
     actors restart wherever the cluster has room (``max_restarts=-1``) and take batches again
     once they answer. ``tasks`` counts the actors decoding now.

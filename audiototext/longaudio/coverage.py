@@ -33,12 +33,6 @@ def plausible_end(word: Word) -> float:
     return min(word.end, word.start + WORD_BASE + WORD_PER_CHAR * len(word.word.strip()))
 
 
-def covered_until(result: WindowText) -> float | None:
-    """Window time up to which the last decoded word covers the audio (None: no words)."""
-    words = [w for w in result.words if w.word.strip()]
-    return plausible_end(words[-1]) if words else None
-
-
 def uncovered(window: Window, result: WindowText) -> list[tuple[float, float]]:
     """The stretches of ``window`` (window times) to decode again: empty when its words cover its speech.
 
@@ -104,7 +98,6 @@ __all__ = [
     "REDECODED",
     "MAX_ROUNDS",
     "plausible_end",
-    "covered_until",
     "uncovered",
     "same_word",
 ]

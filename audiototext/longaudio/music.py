@@ -1,4 +1,4 @@
-"""Songs that voice detection calls silent (issue 19, point 2).
+"""Songs that voice detection calls silent.
 
 Silero is trained to ignore music, and with it, often, a voice singing over it: a song came out
 as "Found 0 s of speech", empty files and no hint. :func:`music_without_speech` tells such audio
@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .source import SAMPLE_RATE, AudioSource, blocks, duration_of
+from ..media import SAMPLE_RATE
+from .source import AudioSource, blocks, duration_of
 
 #: Analysis frames of 2048 samples (128 ms), Hann-windowed; the spectrum between these frequencies.
 FRAME = 2048

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .source import SAMPLE_RATE, AudioSource
+from ..media import SAMPLE_RATE
+from .source import AudioSource
 from .stitch import Placed
 
 #: A word this long after the previous one's end follows a pause, and gets its start refined.

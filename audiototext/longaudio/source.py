@@ -11,7 +11,6 @@ import hashlib
 import logging
 import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Protocol
@@ -20,11 +19,11 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..errors import MediaError
-from ..interrupts import forget, keep, registered
+from ..interrupts import forget, keep
+from ..media import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 #: Seconds per block when the whole recording is scanned (voice detection, hashing): 19 MB of float32.
 BLOCK_SECONDS = 300.0
 #: Below this peak (about -80 dBFS) audio is silence: not sent to the model, a track passed over.
@@ -123,10 +122,11 @@ class DecodedFile:
     """A media file decoded once to a temporary 16-bit PCM file; read back in pieces.
 
     The audio track is the one asked for, else the one the file flags default, else the first;
-    a silent track is passed over for the next one (issue 18, point 9). The media's timeline is
+    a silent track is passed over for the next one (a film's silent default track would give empty
+    subtitles). The media's timeline is
     kept across timestamp gaps (:data:`~audiototext.media.KEEP_TIMELINE`). A temporary folder
     without room for the decoded audio fails before decoding; one that fills up while ffmpeg
-    writes fails too, although ffmpeg may exit 0 then (issue 18, point 7).
+    writes fails too, although ffmpeg may exit 0 then (the end of the audio would be missing unsaid).
     Use as a context manager (or call :meth:`close`): the temporary file is removed.
     """
 
@@ -167,20 +167,10 @@ class DecodedFile:
             raise MediaError(f"{name}: the audio is empty (0 samples); nothing to transcribe", source=name)
 
     def _decode(self, path: Path | str, name: str, folder: Path) -> None:
-        from ..media import decode_command, ffmpeg_path, write_failure
+        from ..media import DECODE_FIX, DECODE_PROBLEM, decode_command, run_ffmpeg, write_failure
 
         command = decode_command(path, str(self.path), track=self.track.number)
-        # Popen, not run: the process is registered, so that a service stopping can end it.
-        with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as ffmpeg, registered(ffmpeg):
-            try:
-                stderr = ffmpeg.communicate()[1]
-            except BaseException:  # Ctrl-C, SIGTERM: ffmpeg goes too
-                ffmpeg.kill()
-                raise
-        if ffmpeg.returncode != 0:
-            lines = (stderr or b"").decode("utf-8", "replace").strip().splitlines() or ["unknown error"]
-            reason = lines[-1].replace(ffmpeg_path(path), name).replace(str(path), name)
-            raise MediaError(f"{name}: ffmpeg could not decode the audio ({reason})", source=name)
+        stderr = run_ffmpeg(command, name=name, problem=DECODE_PROBLEM, fix=DECODE_FIX, path=path).stderr
         self._samples = self.path.stat().st_size // 2
         failure = write_failure(stderr)
         if failure is not None:
@@ -235,5 +225,4 @@ __all__ = [
     "whole",
     "peak",
     "as_source",
-    "SAMPLE_RATE",
 ]

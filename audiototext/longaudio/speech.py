@@ -11,15 +11,15 @@ from __future__ import annotations
 import logging
 import math
 import re
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import MediaError, OptionsError
+from ..errors import OptionsError
+from ..media import SAMPLE_RATE
 from ..records import check, value
-from .source import SAMPLE_RATE, AudioSource, blocks, duration_of
+from .source import AudioSource, blocks, duration_of
 
 log = logging.getLogger(__name__)
 
@@ -104,35 +104,19 @@ def silencedetect_speech(audio: np.ndarray, *, noise_db: float, min_silence: flo
     Raises:
         MediaError: ffmpeg is missing or failed.
     """
-    from ..media import require_ffmpeg
+    from ..media import run_ffmpeg
 
-    require_ffmpeg()
     duration = len(audio) / SAMPLE_RATE
-    cmd = [
-        "ffmpeg",
-        "-hide_banner",
-        "-nostats",
-        "-f",
-        "f32le",
-        "-ar",
-        str(SAMPLE_RATE),
-        "-ac",
-        "1",
-        "-i",
-        "pipe:0",
-        "-af",
-        f"silencedetect=noise={noise_db:.1f}dB:d={min_silence}",
-        "-f",
-        "null",
-        "-",
-    ]
-    try:
-        done = subprocess.run(
-            cmd, input=np.ascontiguousarray(audio, np.float32).tobytes(), capture_output=True, check=True
-        )
-    except subprocess.CalledProcessError as e:
-        tail = e.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["?"]
-        raise MediaError(f"ffmpeg silencedetect failed ({tail[0]})") from e
+    args = ["-nostats", "-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", "pipe:0"]
+    args += ["-af", f"silencedetect=noise={noise_db:.1f}dB:d={min_silence}", "-f", "null", "-"]
+    done = run_ffmpeg(
+        args,
+        name="the decoded audio",
+        problem="ffmpeg's silencedetect failed",
+        fix="choose another voice detection (vad silero or off)",
+        data=np.ascontiguousarray(audio, np.float32).tobytes(),
+        loglevel="info",  # silencedetect reports at level info
+    )
     starts = [float(m) for m in _SILENCE_START.findall(done.stderr)]
     ends = [float(m) for m in _SILENCE_END.findall(done.stderr)]
     ends += [duration] * (len(starts) - len(ends))  # a silence running to the end has no end line

@@ -1,6 +1,6 @@
 """Colab and Jupyter glue for ``AudioToText.ipynb``: each of its form cells makes one call here.
 
-The notebook holds no logic (../shared/STYLE.md, convention 14): each step is one ``#@title``
+The notebook holds no logic, so the library's tests cover what it does: each step is one ``#@title``
 form cell with its ``name = value  # @param ...`` lines and one call::
 
     notebook.setup()                                          # Step 1, after the install line
@@ -28,7 +28,6 @@ from .fields import (
     COHERENCE_HELP,
     COLAB_URL,
     CONSTRAINTS_FILE,
-    CONSTRAINTS_URL,
     DEEPL_SECRET,
     MICROPHONE,
     OPENAI_SECRET,
@@ -66,7 +65,6 @@ __all__ = [
     "REPOSITORY_URL",
     "COLAB_URL",
     "CONSTRAINTS_FILE",
-    "CONSTRAINTS_URL",
     "OUTPUT_DIR",
     "MICROPHONE",
     "DEEPL_SECRET",

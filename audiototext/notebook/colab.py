@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import base64
 import logging
-import subprocess
 import sys
 from pathlib import Path
 from collections.abc import Sequence
 
-from ..errors import MediaError, OptionsError
+from ..errors import OptionsError
 from . import fields
 
 log = logging.getLogger(__name__)
@@ -57,6 +56,21 @@ def secret(name: str) -> str | None:
     return text or None
 
 
+def deepl_key(field: str | None = None) -> str:
+    """The DeepL key the notebook passes down: the ``deepl_api_key`` field, else the Colab secret
+    ``DEEPL_AUTH_KEY``, else ``$DEEPL_AUTH_KEY``; "" when none. The secret is read only when the
+    field is empty (Colab asks the user to grant access on the first read)."""
+    from ..translation.connection import deepl_key as from_environment
+
+    return str(field or "").strip() or secret(fields.DEEPL_SECRET) or from_environment()
+
+
+def openai_key(field: str | None = None) -> str | None:
+    """The OpenAI key the notebook passes down: the ``api_key`` field, else the Colab secret
+    ``OPENAI_API_KEY``; None when neither (the engine then reads ``$OPENAI_API_KEY``)."""
+    return str(field or "").strip() or secret(fields.OPENAI_SECRET)
+
+
 def mounted() -> bool:
     return Path(fields.DRIVE_MOUNT, "MyDrive").is_dir()
 
@@ -84,7 +98,7 @@ def ensure_drive(paths: Sequence[str]) -> None:
 
 def free_path(directory: Path, name: str) -> Path:
     """``directory/name``, or as Colab names an upload whose name is taken: ``talk (1).mp3``,
-    ``talk (2).mp3``... An upload never replaces a file (issue 18, point 4)."""
+    ``talk (2).mp3``... An upload never replaces a file (it may be an earlier upload's or a result)."""
     path = Path(directory) / name
     n = 0
     while path.exists():
@@ -178,7 +192,7 @@ def record(directory: Path = Path(".")) -> Path:
     from google.colab.output import eval_js
     from IPython.display import Audio, Javascript, display
 
-    from ..media import require_ffmpeg
+    from ..media import require_ffmpeg, run_ffmpeg
 
     require_ffmpeg()
     display(Javascript(_RECORDER_JS))
@@ -186,18 +200,13 @@ def record(directory: Path = Path(".")) -> Path:
     recorded = base64.b64decode(data_url.split(",", 1)[1])
     path = recording_path(directory)
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        subprocess.run(
-            ["ffmpeg", "-n", "-loglevel", "error", "-i", "pipe:0", "-ac", "1", str(path)],
-            input=recorded,
-            capture_output=True,
-            check=True,
-        )
-    except subprocess.CalledProcessError as e:
-        raise MediaError(
-            f"Could not convert the recording ({e.stderr.decode(errors='replace').strip()}): record again",
-            source=fields.MICROPHONE,
-        ) from e
+    run_ffmpeg(
+        ["-n", "-i", "pipe:0", "-ac", "1", str(path)],
+        name=fields.MICROPHONE,
+        problem="ffmpeg could not convert the recording",
+        fix="record again",
+        data=recorded,
+    )
     display(Audio(filename=str(path)))
     return path
 
@@ -208,6 +217,8 @@ __all__ = [
     "in_jupyter",
     "environment",
     "secret",
+    "deepl_key",
+    "openai_key",
     "mounted",
     "mount_drive",
     "ensure_drive",

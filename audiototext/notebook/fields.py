@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from .. import options as registry
 from ..errors import OptionsError
 from ..options import FormField
-from .install import CONSTRAINTS_FILE, EXTRAS, REPOSITORY_URL
+from .install import CONSTRAINTS_FILE, REPOSITORY_URL
 
 #: The project's repository (:mod:`.install`): the badges, and the install when Colab names none.
 #: ``python3 scripts/set_repository.py https://github.com/<owner>/<repo>`` changes it everywhere.
@@ -27,14 +27,6 @@ COLAB_URL = (
     REPOSITORY_URL.replace("https://github.com/", "https://colab.research.google.com/github/", 1)
     + f"/blob/main/{NOTEBOOK_FILE}"
 )
-COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
-#: The tested versions the install cell installs (issue 12, point 8); tests/test_notebook_install.py
-#: resolves them against Colab's preinstalled packages.
-CONSTRAINTS_URL = (
-    REPOSITORY_URL.replace("https://github.com/", "https://raw.githubusercontent.com/", 1) + f"/main/{CONSTRAINTS_FILE}"
-)
-#: The extras the install cell installs: both local engines, DeepL, the OpenAI API engine, video pages.
-INSTALL_EXTRAS = EXTRAS
 
 #: Where the notebook writes unless ``output_dir`` says otherwise, as AudioToText did.
 OUTPUT_DIR = str(registry.option("output_dir").default_value("notebook"))
@@ -86,9 +78,9 @@ STEPS: dict[str, tuple[str, ...]] = {
     "results": ("burn_subtitles",),
 }
 
-#: What the form says about coherence (issue 12, point 4): the lead measured that prompting each
-#: window with the previous window's text raised WER by about 2 points (es/en), so windows are
-#: decoded independently and the preference is honoured by sequential decoding only.
+#: What the form says about coherence: prompting each window with the previous window's text raised
+#: WER by about 2 points (measured on Spanish and English recordings), so windows are decoded
+#: independently and the preference is honoured by sequential decoding only.
 COHERENCE_HELP = (
     "More coherence decodes the recording sequentially (parallel = off, slower), each 30 s window "
     "prompted with the text before it; Less repetitions (the default) decodes windows of speech "
@@ -117,7 +109,7 @@ NOTES: dict[str, str] = {
 
 
 def _save_presets() -> tuple[str, ...]:
-    from ..subtitles import OUTPUT_PRESETS
+    from ..formats import OUTPUT_PRESETS
 
     return ("", *OUTPUT_PRESETS)
 
@@ -290,19 +282,11 @@ def setup_cell() -> str:
     )
 
 
-def form_cell_lines(step: str) -> list[str]:
-    """Every ``# @param`` line of ``step``'s form cell, defaults filled in (what the notebook holds)."""
-    return [param_line(name) for name in STEPS[step]]
-
-
 __all__ = [
     "REPOSITORY_URL",
     "NOTEBOOK_FILE",
     "COLAB_URL",
-    "COLAB_BADGE",
     "CONSTRAINTS_FILE",
-    "CONSTRAINTS_URL",
-    "INSTALL_EXTRAS",
     "OUTPUT_DIR",
     "DRIVE_MOUNT",
     "MICROPHONE",
@@ -327,5 +311,4 @@ __all__ = [
     "param_line",
     "INSTALL_FIELD",
     "setup_cell",
-    "form_cell_lines",
 ]

@@ -22,7 +22,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-#: The configured repository: the badge's, and the install's when Colab names none (issue 19, point 1).
+#: The configured repository: the badge's, and the install's when Colab names none.
 REPOSITORY_URL = "https://github.com/audiototext/audiototext"
 EXTRAS = "faster,deepl,api,pages"
 CONSTRAINTS_FILE = "constraints/colab.txt"

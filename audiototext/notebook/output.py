@@ -8,12 +8,12 @@ with ``tqdm.write`` so they go around a live progress bar.
 from __future__ import annotations
 
 import html
-import logging
 import sys
 
+from ..downloads import size_text as human_size
 from ..errors import AudioToTextError
 from ..events import Callbacks, write_line
-from ..subtitles import format_timestamp
+from ..formats import format_timestamp
 from ..transcript import Segment
 from .colab import in_colab, in_jupyter
 
@@ -31,37 +31,18 @@ def stop(error: AudioToTextError) -> NotebookError:
     return NotebookError(str(error), cause=type(error).__name__)
 
 
-class _PrintHandler(logging.Handler):
-    """The library's log lines, printed in the cell's output (around any live progress bar)."""
-
-    marks = {logging.WARNING: "⚠️ ", logging.ERROR: "❌ ", logging.CRITICAL: "❌ "}
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            write(self.marks.get(record.levelno, "") + self.format(record))
-        except Exception:  # noqa: BLE001 - logging must never raise
-            self.handleError(record)
-
-
 def write(line: str) -> None:
     """Print one line in the cell, around a live tqdm bar."""
     write_line(line, file=sys.stdout)
 
 
 def setup_logging() -> None:
-    """Print the library's INFO lines (detected language, files written...) in the notebook; every
-    line goes to the debug log (:mod:`audiototext.logs`), written afresh once per session."""
-    from ..logs import DebugLog, attach_debug_log
+    """Print the library's INFO lines (detected language, files written...) in the notebook, warnings
+    and errors marked; every line goes to the debug log (:mod:`audiototext.logs`), written afresh
+    once per session. The CLI's handler, with the cell's output for a stream."""
+    from ..logs import show_logs
 
-    root = logging.getLogger("audiototext")
-    if not any(isinstance(h, _PrintHandler) for h in root.handlers):
-        handler = _PrintHandler()
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        handler.setLevel(logging.INFO)
-        root.handlers[:] = [handler, *(h for h in root.handlers if isinstance(h, DebugLog))]
-    root.propagate = False
-    if not any(isinstance(h, DebugLog) for h in root.handlers) and attach_debug_log(root) is None:
-        root.setLevel(logging.INFO)
+    show_logs(stream="stdout", marks=True, session=True)
 
 
 def segment_line(segment: Segment) -> str:
@@ -102,16 +83,6 @@ def show_error(error: Exception, note: str = "") -> None:
         f"<p style='color:#c00'>❌ {html.escape(str(error))}" + (f"<br>{html.escape(note)}" if note else "") + "</p>",
         text,
     )
-
-
-def human_size(size: int) -> str:
-    """1536 -> "1.5 KB"."""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"  # pragma: no cover
 
 
 def callbacks() -> Callbacks:

@@ -11,8 +11,6 @@ import html
 import io
 import mimetypes
 import os
-import shutil
-import subprocess
 import tempfile
 import uuid
 import zipfile
@@ -22,10 +20,10 @@ from collections.abc import Callable, Sequence
 
 from ..errors import MediaError
 from ..languages import language_name
-from ..media import is_url
+from ..media import ffmpeg_path, is_url, run_ffmpeg
 from ..pipeline import FileResult
 from ..style import NETFLIX, SubtitleStyle
-from ..subtitles import write
+from ..formats import write
 from ..transcript import Transcript
 from .output import human_size
 
@@ -141,7 +139,7 @@ def media_source(
 ) -> tuple[str | None, str]:
     """Where the player takes ``source`` from, or why it cannot: ``(src, "")`` or ``(None, reason)``.
 
-    Never the media itself inside the notebook (issue 19, point 10): a link is played from the
+    Never the media itself inside the notebook (it would be saved with it, as base64): a link is played from the
     link; in Jupyter a file under the notebook's folder by its relative path (Jupyter serves it);
     otherwise by ``stream`` (Colab: this kernel's media server through Colab's port proxy), when given.
     """
@@ -175,6 +173,13 @@ def has_video(source: str) -> bool:
         return False
 
 
+#: The burned video's encoding: H.264 and AAC, playable anywhere, the subtitles drawn by libass.
+_ENCODE = (
+    *("-vf", "subtitles=subtitles.srt", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"),
+    *("-c:a", "aac", "-b:a", "160k", "-movflags", "+faststart"),
+)
+
+
 def burn(source: str, track: Track, target: Path, *, video: bool, style: SubtitleStyle = NETFLIX) -> Path:
     """Write ``target`` (mp4, H.264 + AAC): ``source`` with ``track`` burned into the picture.
 
@@ -183,7 +188,8 @@ def burn(source: str, track: Track, target: Path, *, video: bool, style: Subtitl
     Raises:
         MediaError: ffmpeg failed (or cannot render subtitles); the message says why.
     """
-    src = source if is_url(source) else str(Path(source).expanduser().resolve())
+    local = None if is_url(source) else Path(source).expanduser().resolve()
+    src = source if local is None else ffmpeg_path(local)
     target = Path(target).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.stem}.partial.mp4")
@@ -196,39 +202,20 @@ def burn(source: str, track: Track, target: Path, *, video: bool, style: Subtitl
         with open(Path(folder) / "subtitles.srt", "w", encoding="utf-8") as stream:
             write(track.transcript, "srt", stream, style, reference=track.reference)
         # Run where subtitles.srt is, so the filter's argument needs no escaping of the user's path.
-        command = [
-            "ffmpeg",
-            "-nostdin",
-            "-y",
-            "-loglevel",
-            "error",
-            *picture,
-            "-vf",
-            "subtitles=subtitles.srt",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-crf",
-            "23",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "160k",
-            "-movflags",
-            "+faststart",
-            str(partial),
-        ]
+        args = ["-y", *picture, *_ENCODE, str(partial)]
         try:
-            subprocess.run(command, cwd=folder, capture_output=True, check=True)
-        except (OSError, subprocess.CalledProcessError) as e:
+            run_ffmpeg(
+                args,
+                name=source,
+                problem="could not burn the subtitles in",
+                fix="the subtitle files are kept; check that the input plays and that this ffmpeg renders "
+                "subtitles (built with libass)",
+                path=local,
+                cwd=folder,
+            )
+        except BaseException:
             partial.unlink(missing_ok=True)
-            reason = e.stderr.decode(errors="replace").strip()[-500:] if getattr(e, "stderr", None) else str(e)
-            raise MediaError(
-                f"{source}: could not burn the subtitles in ({reason}); the subtitle files are kept", source=source
-            ) from e
+            raise
     os.replace(partial, target)
     return target
 
@@ -351,12 +338,11 @@ def previews(paths: Sequence[Path]) -> tuple[str, str]:
 
 def can_burn() -> bool:
     """Whether ffmpeg here renders subtitles (built with libass)."""
-    if shutil.which("ffmpeg") is None:
-        return False
     try:
-        out = subprocess.run(["ffmpeg", "-hide_banner", "-filters"], capture_output=True, text=True, timeout=30).stdout
-    except (OSError, subprocess.SubprocessError):
+        done = run_ffmpeg(["-filters"], name="ffmpeg", problem="cannot list its filters", fix="", timeout=30)
+    except MediaError:
         return False
+    out = done.stdout.decode("utf-8", "replace")
     return any(line.split()[1:2] == ["subtitles"] for line in out.splitlines() if line.strip())
 
 

@@ -1,5 +1,5 @@
 """Step 5 of the notebook (optional): more formats from the kept result, without transcribing again
-(issue 19, point 6).
+(transcribing is the slow part).
 
 The Transcribe step keeps its result in memory (and every step before this one's DeepL
 translations); :func:`save` writes ``save_formats`` from it, or from ``.json`` files written

@@ -1,4 +1,4 @@
-"""Media streamed to the notebook's player instead of embedded in it (issue 19, point 10).
+"""Media streamed to the notebook's player instead of embedded in it.
 
 Colab's page cannot read the runtime's files, so the player used to carry the whole video inside
 the notebook as base64 (up to 50 MB, saved with it). Instead, :class:`MediaServer` serves the files

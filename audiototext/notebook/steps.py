@@ -9,6 +9,7 @@ what was already written.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -144,6 +145,17 @@ def _header(options: Options) -> str:
     return f"{what}  model {options.model}, {options.engine}, language {language}; {how}"
 
 
+def _with_key(options: Options) -> Options:
+    """A hosted engine's key, resolved here and passed down: the ``api_key`` field, else the Colab
+    secret (read only for a hosted engine: Colab asks for access on the first read)."""
+    from ..engines import engine_class
+
+    if options.api_key or not getattr(engine_class(options.engine), "hosted", False):
+        return options
+    key = colab.openai_key()
+    return dataclasses.replace(options, api_key=key) if key else options
+
+
 def transcribe(inputs: Inputs | str | Sequence[str], **values) -> Transcription:
     """Step 3: transcribe (or translate to English) every input and write its files.
 
@@ -161,7 +173,7 @@ def transcribe(inputs: Inputs | str | Sequence[str], **values) -> Transcription:
     try:
         fields.check_fields(values, "transcribe")
         colab.ensure_drive(fields.drive_paths(values))
-        options = fields.transcribe_options(values)
+        options = _with_key(fields.transcribe_options(values))
         sources = _sources(inputs)
     except AudioToTextError as e:
         raise stop(e) from e
@@ -206,11 +218,7 @@ def translate(transcription: Transcription, **values) -> list[Path]:
         if not str(values.get("deepl_target_language") or "").strip():
             print("No deepl_target_language chosen: DeepL translation skipped.")
             return []
-        key = (
-            str(values.get("deepl_api_key") or "").strip()
-            or colab.secret(fields.DEEPL_SECRET)
-            or os.environ.get("DEEPL_AUTH_KEY", "").strip()
-        )
+        key = colab.deepl_key(values.get("deepl_api_key"))
         if not key:
             raise TranslationError(
                 f"No DeepL API key: fill deepl_api_key, or add a Colab secret named "
@@ -297,7 +305,7 @@ def show_results(transcription: Transcription, *, burn_subtitles: bool = False, 
     return archive
 
 
-#: This session's answer to "download the results zip?" (asked once, issue 19, point 10).
+#: This session's answer to "download the results zip?" (asked once: each step asking again is noise).
 _ZIP_ANSWER: list[bool] = []
 
 

@@ -8,7 +8,6 @@ so, so that "Run all" never shows the form twice.
 from __future__ import annotations
 
 import html
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,7 +64,7 @@ def deepl_targets(key: str | None = None) -> list[tuple[str, str]]:
     ``$DEEPL_AUTH_KEY``), else the built-in one."""
     from ..translation import available_targets
 
-    key = (key or "").strip() or colab.secret(fields.DEEPL_SECRET) or os.environ.get("DEEPL_AUTH_KEY", "").strip()
+    key = colab.deepl_key(key)
     names = available_targets(key) if key else tuple(c for c in fields.choices("deepl_target_language") if c)
     return [NO_TRANSLATION, *((n, n) for n in names)]
 

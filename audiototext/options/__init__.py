@@ -5,7 +5,7 @@ service's query parameter and, unless ``form_name`` says otherwise, the notebook
 type, default, allowed values or range, help and the faces that expose it. :func:`build` turns a
 mapping of values (typed, or strings from a command line, form or query) into the pipeline's
 :class:`~audiototext.options.Options`; it validates every value and applies the rules between
-options before any model is loaded (issue 10, point 6), so ``temperature=5`` fails at once with
+options before any model is loaded (a mistake costs no download and no minutes of loading), so ``temperature=5`` fails at once with
 the option's name and range.
 
 The rules between options live in :mod:`.rules` and nowhere else:
@@ -19,18 +19,18 @@ The rules between options live in :mod:`.rules` and nowhere else:
    with the ``whisper`` style.
 2. ``engine`` defaults to faster-whisper when it is installed (:func:`default_engine`).
 3. English with tiny/base/small/medium uses the English-only ``.en`` model, as the original
-   AudioToText did (issue 12, point 5); never to translate. A ``.en`` model chosen for another
-   language or to translate is refused, naming the multilingual model (issue 18, point 10).
+   AudioToText did (it is more accurate for English); never to translate. A ``.en`` model chosen for another
+   language or to translate is refused, naming the multilingual model.
 4. An ``api_key``, or an API model name (``whisper-1``, ``gpt-4o-transcribe``...), without an
-   explicit engine selects the OpenAI API engine (issue 12, point 6; issue 19, point 8); an API
+   explicit engine selects the OpenAI API engine (only it takes them); an API
    model with a local engine, or a Whisper model with the API engine, is an error. The engines
    say which models they take and which option holds their key
    (:class:`~audiototext.engines.EngineFacts`); no engine is named here.
 5. A DeepL target is checked at once (:func:`audiototext.translation.resolve_target`).
 6. ``turbo`` (large-v3-turbo) was not trained to translate: translating with it is refused
-   before it loads (issue 19, point 8).
+   before it loads.
 7. On the command line, ``--deepl_api_key`` alone translates to English (British), as the
-   original AudioToText did (issue 19, point 7).
+   original AudioToText did.
 8. A decoding or long-audio option the chosen engine does not use (``--vad`` or ``--beam_size``
    with OpenAI's API, which decodes and finds speech itself) is said once, as a warning naming
    it, and the run goes on: the engine declares what it honours

@@ -53,7 +53,8 @@ def _check_tokens(value: str) -> str:
 
 def _check_target(value: str | None) -> str | None:
     # Checked when the DeepL options are made (DeepLOptions), before any transcription: a name the
-    # built-in list lacks is looked up in DeepL's live list there, with the key (issue 18, point 21).
+    # built-in list lacks is looked up in DeepL's live list there, with the key, so that a language
+    # DeepL added (shown by the notebook's dropdown) is not refused.
     return value.strip() or None if value else None
 
 
@@ -157,6 +158,7 @@ def _decode_options() -> tuple[Option, ...]:
 
 def _output_options() -> tuple[Option, ...]:
     """Output files and subtitle layout (the style's options declared by SubtitleStyle: None keeps the preset's)."""
+    from ..formats import FORMATS
     from ..style import NETFLIX, WIDE_LINE_WIDTHS
     from ..style import SubtitleStyle as S
 
@@ -169,7 +171,7 @@ def _output_options() -> tuple[Option, ...]:
         Option("output_formats", str, formats, record=Options, field="formats", group="output", check=_check_formats,
                suggestions=_output_presets, aliases=("--output_format", "--output-format", "-f"),
                cli_default="txt,vtt,srt,tsv,json",
-               help="comma-separated list of txt, vtt, srt, tsv, json, or all"),
+               help=f"comma-separated list of {', '.join(FORMATS)}, or all"),
         Option("subtitle_style", record=S, field="preset", group="output",
                help="how srt and vtt cues are made: netflix (reading rules: 2 lines of 42 characters, 20 "
                     "characters per second, 5/6 to 7 s, 2 frames apart, on the speech) or whisper (the whisper "

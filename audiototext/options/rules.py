@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import OptionsError
 from ..engines import ENGINES, engine_class, offering
+from ..formats import get as get_format
 from .registry import OPTIONS, REGISTRY
 from .spec import ENGINE_GROUPS, ENGLISH_SIZES, LINE_OPTIONS, STYLE_OPTIONS
 
@@ -38,7 +39,7 @@ def _style_rule(v: dict[str, Any], chosen: set[str], face: str) -> None:
                 option=netflix_only[0],
             )
         return
-    if v["word_timestamps"] or not {"srt", "vtt"} & set(v["output_formats"]):
+    if v["word_timestamps"] or not any(get_format(name).cues for name in v["output_formats"]):
         return
     if "word_timestamps" in chosen:
         log.info("Without word timestamps, each subtitle's time is estimated from its segment's time")
@@ -48,7 +49,7 @@ def _style_rule(v: dict[str, Any], chosen: set[str], face: str) -> None:
 
 
 def _coherence_rule(v: dict[str, Any], chosen: set[str], face: str) -> None:
-    """Coherence asked for (issue 19, point 5): windows are decoded independently, so the previous
+    """Coherence asked for: windows are decoded independently, so the previous
     text can prompt the next window only in sequential decoding, which it then selects."""
     if "condition_on_previous_text" not in chosen or not v["condition_on_previous_text"]:
         return

@@ -74,7 +74,7 @@ def create_app(settings: Settings = Settings()):
 
 async def _disk_full_upload(request, exc):
     """FastAPI answers 400 "error parsing the body" when receiving an upload fails; when that was this
-    server's full disk (its temporary folder), say so with 507 (issue 18, point 14)."""
+    server's full disk (its temporary folder), say so with 507: the server's problem, not the client's file."""
     from fastapi.exception_handlers import http_exception_handler
     from fastapi.responses import JSONResponse
 

@@ -15,18 +15,13 @@ from collections.abc import Iterable
 from pathlib import PurePath
 
 from ..errors import AudioToTextError, MediaError, OptionsError, TranslationError
+from ..formats import FORMATS, get
 
 SLUG_PATTERN = r"[A-Za-z0-9_-]{1,100}"
 SLUG_RE = re.compile(SLUG_PATTERN)
 SLUG_MESSAGE = "title_slug must be 1 to 100 characters from A-Z, a-z, 0-9, '_' and '-'"
-#: Files ``GET /api/audio/{slug}.<ext>`` serves, with their media types.
-FILE_TYPES = {
-    "srt": "application/x-subrip; charset=utf-8",
-    "vtt": "text/vtt; charset=utf-8",
-    "txt": "text/plain; charset=utf-8",
-    "tsv": "text/tab-separated-values; charset=utf-8",
-    "json": "application/json",
-}
+#: Files ``GET /api/audio/{slug}.<ext>`` serves, with their media types: the output formats'.
+FILE_TYPES = {fmt.extension: fmt.media_type for fmt in map(get, FORMATS)}
 #: ``GET /api/audio/{slug}.zip``: every file of the result in one archive.
 ZIP_TYPE = "application/zip"
 #: The errors of a full disk (or of a file-size limit), the server's problem, answered 507.

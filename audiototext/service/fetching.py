@@ -5,7 +5,7 @@ timeout, then probed by ffmpeg, so a bad link or a file that is not media is ans
 (:func:`fetch_media`). yt-dlp (the ``service`` extra) is imported only for ``is_video=true``.
 A full data dir is the server's problem, never blamed on the client's file or link: it is a
 :class:`~.checks.StorageError` (507), and what was partly written is removed at once, so the
-space is free again for the next request (issue 18, point 14).
+space is free again for the next request.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """One server per data dir: an exclusive ``flock`` on ``<data-dir>/.lock``, held for the server's life.
 
 A second ``audiototext serve --data-dir D`` used to open the job store and resume the first one's
-running jobs before it failed to bind its port; three such starts marked a healthy job failed
-(issue 10). The lock is taken before anything touches the job store, and the kernel drops it
+running jobs before it failed to bind its port; three such starts marked a healthy job failed.
+The lock is taken before anything touches the job store, and the kernel drops it
 when the process ends however it ends (``kill -9`` included), so a restart is never blocked by a
 stale lock file.
 """

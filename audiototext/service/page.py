@@ -9,7 +9,6 @@ with no change here. The page and its files hold no data and stay open when the 
 token; ``/api/options`` and everything else need it (:mod:`.access`).
 """
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from fastapi.security import HTTPBearer
 
 from .. import options as registry
 from ..engines import default_engine, default_model
+from ..translation.connection import deepl_key
 from .joboptions import with_server_defaults
 from .routes import Service, service
 from .settings import Settings
@@ -123,7 +123,7 @@ def options(
     return {
         "options": option_rows(settings),
         "groups": [{"name": name, "title": title} for name, title in registry.GROUPS.items()],
-        "deepl_key": bool(os.environ.get("DEEPL_AUTH_KEY", "").strip()),
+        "deepl_key": bool(deepl_key()),
         "max_bytes": settings.max_bytes,
         "keep_media": settings.keep_media,
     }

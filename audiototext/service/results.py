@@ -1,4 +1,5 @@
-"""The result endpoints: what a job wrote, served whole (issue 18, point 11) and as the web page uses it.
+"""The result endpoints: what a job wrote, served whole (every file, each translation's too) and as
+the web page uses it.
 
 * ``GET /api/audio/{slug}`` -> segments, language, every written file (with a link), the zip,
   the media and the subtitle tracks (the transcript's and each translation's);

@@ -66,8 +66,8 @@ def bad_input(check, value):
 
 async def refuse_unknown(request: Request) -> None:
     """422 for a query parameter the endpoint does not take (``temperatur=5``, ``output_dir``), one
-    given twice, or more than one uploaded file: each would otherwise be silently dropped (issue 18,
-    point 20). Runs before anything is fetched or stored."""
+    given twice, or more than one uploaded file: each would otherwise be silently dropped, and the
+    job run with options the client did not mean. Runs before anything is fetched or stored."""
     names = [name for name, _ in request.query_params.multi_items()]
     known = (*REQUEST_PARAMETERS, *(row.name for row in registry.query_parameters()))
     why = {o.name: o.why for o in registry.OPTIONS if "service" not in o.faces}

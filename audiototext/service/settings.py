@@ -130,10 +130,6 @@ class Settings:
         return self.data_dir / "jobs.sqlite3"
 
     @property
-    def lock_file(self) -> Path:
-        return self.data_dir / ".lock"
-
-    @property
     def audio_dir(self) -> Path:
         return self.data_dir / "audio"
 

@@ -19,7 +19,7 @@ without it.
 from __future__ import annotations
 
 from .client import TranslationResult, Usage, check_access, translate_transcript
-from .connection import available_targets
+from .connection import available_targets, deepl_key, deepl_server_url
 from .options import DeepLOptions, read_glossary
 from .targets import (
     CHARACTER_SPLIT_LANGUAGES,
@@ -39,6 +39,8 @@ from .targets import (
 from .windows import MAX_REQUEST_BYTES, MAX_TEXTS_PER_REQUEST, WINDOW_CHARS, split_proportionally
 
 __all__ = [
+    "deepl_key",
+    "deepl_server_url",
     "check_access",
     "CHARACTER_SPLIT_LANGUAGES",
     "COHERENCE_MODES",

@@ -18,9 +18,26 @@ from .targets import DeepLTarget, known_targets, register_targets
 
 log = logging.getLogger(__name__)
 
+#: The environment variables a DeepL key and server are read from when none is given (read by
+#: :func:`deepl_key` and :func:`deepl_server_url` only; the faces resolve their own sources, such
+#: as the notebook's field and Colab secret, and pass the value).
+KEY_VARIABLE = "DEEPL_AUTH_KEY"
+SERVER_VARIABLE = "DEEPL_SERVER_URL"
+
+
+def deepl_key(given: str | None = None) -> str:
+    """The DeepL key: ``given`` when not blank, else ``$DEEPL_AUTH_KEY``; "" when neither."""
+    return (given or "").strip() or os.environ.get(KEY_VARIABLE, "").strip()
+
+
+def deepl_server_url(given: str | None = None) -> str | None:
+    """The DeepL server: ``given``, else ``$DEEPL_SERVER_URL``; None for DeepL's own."""
+    return given or os.environ.get(SERVER_VARIABLE) or None
+
 
 def available_targets(auth_key: str | None = None, *, server_url: str | None = None) -> tuple[str, ...]:
-    """Display names of the languages DeepL translates into now, for a dropdown (issue 12, point 9).
+    """Display names of the languages DeepL translates into now, for a dropdown: DeepL adds
+    languages, and a list written into the package would hide them.
 
     Asks DeepL (``/v2/languages?type=target``) and merges its answer into the built-in list:
     known codes keep their built-in names, so names typed before still resolve; a code DeepL added
@@ -36,8 +53,8 @@ def available_targets(auth_key: str | None = None, *, server_url: str | None = N
     Returns:
         The names, sorted.
     """
-    key = (auth_key or os.environ.get("DEEPL_AUTH_KEY") or "").strip()
-    server_url = server_url or os.environ.get("DEEPL_SERVER_URL") or None
+    key = deepl_key(auth_key)
+    server_url = deepl_server_url(server_url)
     if not key:
         log.debug("DeepL: No API key: showing the built-in list of target languages")
     else:
@@ -131,4 +148,4 @@ def _import_deepl():
     return deepl
 
 
-__all__ = ["available_targets"]
+__all__ = ["available_targets", "deepl_key", "deepl_server_url"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import os
 import stat
 import urllib.parse
 from dataclasses import dataclass
@@ -16,10 +15,10 @@ from pathlib import Path
 
 from ..errors import OptionsError, TranslationError
 from ..records import check, value
+from .connection import KEY_VARIABLE, SERVER_VARIABLE, deepl_key, deepl_server_url
 from .targets import COHERENCE_MODES, COHERENCE_SHORT, FORMALITIES, resolve_target
 
 log = logging.getLogger(__name__)
-
 
 @dataclass(frozen=True)
 class DeepLOptions:
@@ -50,19 +49,20 @@ class DeepLOptions:
         check(self)
         check_server_url(self.server_url, "--deepl-server-url")
         if not self.server_url:
-            check_server_url(os.environ.get("DEEPL_SERVER_URL"), "DEEPL_SERVER_URL")
+            check_server_url(deepl_server_url(), SERVER_VARIABLE)
         self._resolve_target()
         if self.glossary:
             read_glossary(self.glossary, report=True)  # a bad file fails here, before any transcription
 
     def _resolve_target(self) -> None:
         """The target, from the built-in list or, for a name it lacks, from DeepL's live list (the
-        one the notebook's dropdown shows), read with the key when there is one (issue 18, point 21)."""
+        one the notebook's dropdown shows), read with the key when there is one: a name the dropdown
+        offered must not be refused here."""
         try:
             resolve_target(self.target)
         except OptionsError:
-            key = self.auth_key or os.environ.get("DEEPL_AUTH_KEY", "")
-            if not key.strip() or str(self.target).strip().upper() in ("EN", "PT"):
+            key = deepl_key(self.auth_key)
+            if not key or str(self.target).strip().upper() in ("EN", "PT"):
                 raise
             from .connection import available_targets
 
@@ -72,19 +72,19 @@ class DeepLOptions:
     @property
     def resolved_auth_key(self) -> str:
         """The key to use; raises :class:`TranslationError` (kind "config") when there is none."""
-        key = self.auth_key or os.environ.get("DEEPL_AUTH_KEY", "")
-        if not key.strip():
+        key = deepl_key(self.auth_key)
+        if not key:
             raise TranslationError(
                 "No DeepL API key: pass --deepl-api-key, set deepl_api_key in the notebook, "
-                "or set the environment variable DEEPL_AUTH_KEY",
+                f"or set the environment variable {KEY_VARIABLE}",
                 kind="config",
             )
-        return key.strip()
+        return key
 
     @property
     def resolved_server_url(self) -> str | None:
         """The server to talk to, or ``None`` for DeepL's own."""
-        return self.server_url or os.environ.get("DEEPL_SERVER_URL") or None
+        return deepl_server_url(self.server_url)
 
 
 def check_server_url(url: str | None, name: str) -> None:
@@ -123,7 +123,7 @@ def read_glossary(path: Path | str, *, report: bool = False) -> dict[str, str]:
     Blank rows are skipped; of two rows with the same source term the first wins. A first row of
     column names (``source,target``, ``English,German``, ``en,de``) is a header and skipped; columns
     after the second (DeepL's own CSV adds the two languages) are not read. With ``report`` the log
-    says how the file was read when it was not plain pairs (issue 18, point 22).
+    says how the file was read when it was not plain pairs, so a skipped row never goes unnoticed.
 
     Raises:
         OptionsError: (option "deepl_glossary", value the path) when the file cannot be read,
@@ -168,7 +168,8 @@ def read_glossary(path: Path | str, *, report: bool = False) -> dict[str, str]:
 
 
 def _rows(path: Path) -> list[list[str]]:
-    """The CSV rows of ``path``; a FIFO or a device is refused, never waited on (issue 18, point 15)."""
+    """The CSV rows of ``path``; a FIFO or a device is refused, never waited on (reading one blocks
+    until something writes to it)."""
     if path.exists() and not path.is_file() and not path.is_dir():
         kind = "a named pipe (FIFO)" if stat.S_ISFIFO(path.stat().st_mode) else "a device or socket"
         raise _glossary_error(

@@ -2,8 +2,8 @@
 
 The built-in list (:data:`DEEPL_TARGETS`) is what CLI help and the notebook show offline. Targets
 DeepL adds later become known to :func:`resolve_target` once
-:func:`audiototext.translation.available_targets` has read them from DeepL (issue 12, point 9);
-they are kept in a registry for the life of the process.
+:func:`audiototext.translation.available_targets` has read them from DeepL, so a language DeepL
+added after this list was written can be chosen; they are kept in a registry for the life of the process.
 """
 
 from __future__ import annotations

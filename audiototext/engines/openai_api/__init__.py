@@ -1,4 +1,5 @@
-"""The ``openai-api`` engine: OpenAI's hosted speech-to-text, for users with no GPU (issue 13).
+"""The ``openai-api`` engine: OpenAI's hosted speech-to-text, for users with no GPU (the large
+models are slow on a CPU).
 
 The API takes files, so the entry point is :meth:`OpenAIAPIEngine.transcribe_file`:
 
@@ -59,7 +60,7 @@ class OpenAIAPIEngine(EngineFacts):
 
     Args:
         model: one of :data:`MODELS`.
-        api_key: the key; None reads the Colab secret or ``$OPENAI_API_KEY`` (:func:`resolve_api_key`).
+        api_key: the key; None reads ``$OPENAI_API_KEY`` (:func:`resolve_api_key`).
         base_url: another OpenAI-compatible server; default ``$OPENAI_BASE_URL``, else OpenAI's.
         max_parallel: pieces sent at the same time.
         max_bytes: the upload limit; larger files are split.

@@ -61,21 +61,13 @@ class APIError(AudioToTextError):
 
 
 def resolve_api_key(explicit: str | None) -> str | None:
-    """The OpenAI key: ``explicit``, else the Colab secret ``OPENAI_API_KEY``, else ``$OPENAI_API_KEY``.
+    """The OpenAI key: ``explicit``, else ``$OPENAI_API_KEY``; blank values count as missing.
 
-    Blank values count as missing. The Colab secret is read only when ``google.colab`` is importable;
-    any failure there (secret absent, notebook access not granted) means no key from Colab.
+    A face with other sources resolves them and passes the value (the notebook: its ``api_key``
+    field, else the Colab secret ``OPENAI_API_KEY``).
     """
     if explicit and explicit.strip():
         return explicit.strip()
-    try:
-        from google.colab import userdata  # type: ignore[import-not-found]
-
-        value = userdata.get("OPENAI_API_KEY")
-        if value and str(value).strip():
-            return str(value).strip()
-    except Exception:  # noqa: BLE001 - not Colab (ImportError), or SecretNotFoundError / NotebookAccessError
-        pass
     value = os.environ.get("OPENAI_API_KEY", "").strip()
     return value or None
 

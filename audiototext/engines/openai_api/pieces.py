@@ -9,7 +9,6 @@ import json
 import logging
 import math
 import re
-import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from collections.abc import Sequence
 from ...errors import OptionsError
 from ...events import Callbacks, Progress
 from ...files import write_text
+from ...media import SAMPLE_RATE
 from ...transcript import Segment, Transcript
 from .. import DecodeOptions
 from .answers import response_to_transcript
@@ -126,35 +126,20 @@ def plan_pieces(
     return pieces
 
 
-def _run_ffmpeg(args: list[str], *, data: bytes | None = None, what: str) -> None:
-    from ...errors import MediaError
-    from ...media import require_ffmpeg
-
-    require_ffmpeg()
-    try:
-        subprocess.run(
-            ["ffmpeg", "-hide_banner", *(["-nostdin"] if data is None else []), "-y", "-loglevel", "error", *args],
-            input=data,
-            capture_output=True,
-            check=True,
-        )
-    except subprocess.CalledProcessError as e:
-        tail = e.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["unknown ffmpeg error"]
-        raise MediaError(f"{what}: ffmpeg failed ({tail[0]})") from e
-
-
 # 16 kHz mono FLAC: lossless for everything Whisper uses (it resamples any input to 16 kHz mono),
 # about half the size of 16-bit WAV, and accepted by the API; Opus would be smaller but lossy.
-_FLAC = ["-ac", "1", "-ar", "16000", "-c:a", "flac", "-sample_fmt", "s16"]
+_FLAC = ["-ac", "1", "-ar", str(SAMPLE_RATE), "-c:a", "flac", "-sample_fmt", "s16"]
+#: What to do when a FLAC for the API cannot be written.
+_FLAC_FIX = "check that the temporary folder has room (or set TMPDIR to one that has), then run again"
 
 
 def convert_to_flac(path: Path, out: Path, track: int = 1) -> Path:
     """Audio track ``track`` (from 1) of ``path`` as 16 kHz mono FLAC at ``out``, on the media's
     timeline (ffmpeg, argument list; the path as a ``file:`` path, never an option or protocol)."""
-    from ...media import KEEP_TIMELINE, ffmpeg_path
+    from ...media import DECODE_FIX, KEEP_TIMELINE, ffmpeg_path, run_ffmpeg
 
-    args = ["-i", ffmpeg_path(path), "-map", f"0:a:{track - 1}", "-vn", "-af", KEEP_TIMELINE, *_FLAC, str(out)]
-    _run_ffmpeg(args, what=str(path))
+    args = ["-y", "-i", ffmpeg_path(path), "-map", f"0:a:{track - 1}", "-vn", "-af", KEEP_TIMELINE, *_FLAC, str(out)]
+    run_ffmpeg(args, name=str(path), problem="ffmpeg could not convert the audio to FLAC", fix=DECODE_FIX, path=path)
     return out
 
 
@@ -162,8 +147,11 @@ def write_flac(audio, out: Path) -> Path:
     """16 kHz mono float32 samples as a FLAC file (sample-exact, so piece offsets are exact)."""
     import numpy as np
 
+    from ...media import run_ffmpeg
+
     data = np.ascontiguousarray(audio, dtype=np.float32).tobytes()
-    _run_ffmpeg(["-f", "f32le", "-ar", "16000", "-ac", "1", "-i", "pipe:0", *_FLAC, str(out)], data=data, what=str(out))
+    args = ["-y", "-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", "pipe:0", *_FLAC, str(out)]
+    run_ffmpeg(args, name=str(out), problem="ffmpeg could not write a FLAC piece", fix=_FLAC_FIX, data=data)
     return out
 
 
@@ -250,7 +238,7 @@ class _Job:
             upload = convert_to_flac(self.source, self.tmp / f"{_safe_stem(self.source)}.flac", self.track)
             log.debug("Converted %s to FLAC for the API (%d bytes)", self.source.name, upload.stat().st_size)
         if self.duration <= 0:  # some containers do not state a duration
-            self.duration = len(self.audio()) / 16000
+            self.duration = len(self.audio()) / SAMPLE_RATE
         cap = MAX_PIECE_SECONDS.get(engine.model_name)
         if upload.stat().st_size <= engine.max_bytes and (cap is None or self.duration <= cap):
             self.pieces = [Piece(0, 0.0, self.duration, upload)]
@@ -258,7 +246,7 @@ class _Job:
         max_seconds = engine.max_bytes * _SIZE_MARGIN / _BYTES_PER_SECOND
         if cap is not None:
             max_seconds = min(max_seconds, cap)
-        self.duration = len(self.audio()) / 16000
+        self.duration = len(self.audio()) / SAMPLE_RATE
         spans = plan_pieces(self.speech(), self.duration, max_seconds)
         self.pieces = [Piece(i, start, end) for i, (start, end) in enumerate(spans)]
         log.info(
@@ -277,7 +265,7 @@ class _Job:
         while spans:
             start, end = spans.pop(0)
             path = self.tmp / f"piece-{piece.index:04d}-{int(start * 1000)}.flac"
-            write_flac(audio[int(round(start * 16000)) : int(round(end * 16000))], path)
+            write_flac(audio[int(round(start * SAMPLE_RATE)) : int(round(end * SAMPLE_RATE))], path)
             if path.stat().st_size > self.engine.max_bytes and end - start > 4 * _MIN_PIECE_SECONDS:
                 # Denser than planned (FLAC stays within the PCM bound, so only a guard): send it in halves.
                 path.unlink()

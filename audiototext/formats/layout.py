@@ -1,6 +1,6 @@
 """What srt and vtt files show: cues as timed text, in the ``whisper`` CLI's layout or by the
 reading rules of a :class:`~audiototext.style.SubtitleStyle` (cut once per transcript and kept
-for every format that needs them). Pure stdlib.
+for every format that needs them), and times written through whole milliseconds. Pure stdlib.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 
-from .cues import Cue, make_cues
-from .style import NETFLIX, CueReport, SubtitleStyle, measure
-from .transcript import Segment, Transcript, Word
+from ..cues import Cue, make_cues
+from ..style import NETFLIX, CueReport, SubtitleStyle, measure
+from ..transcript import Segment, Transcript, Word
 
 # whisper's iterate_result uses these when max_line_width / max_words_per_line are unset.
 _UNLIMITED_WIDTH = 1000
@@ -21,6 +21,30 @@ _UNLIMITED_WORDS = 1000
 _LONG_PAUSE_S = 3.0
 
 Timed = tuple[str, str, str]  # formatted start, formatted end, text
+
+
+def format_timestamp(seconds: float, always_include_hours: bool = False, decimal_marker: str = ".") -> str:
+    """Format seconds as ``[HH:]MM:SS.mmm``, rounding once to whole milliseconds.
+
+    Rounding the total before splitting it into fields is what keeps 59.9996 s from
+    becoming "00:00:60.000" (whisper's ``format_timestamp`` does the same).
+
+    Args:
+        seconds: a time, not negative.
+        always_include_hours: write the hours field even when it is zero (srt).
+        decimal_marker: "." (vtt) or "," (srt).
+
+    Raises:
+        ValueError: ``seconds`` is negative.
+    """
+    if seconds < 0:
+        raise ValueError(f"non-negative timestamp expected, got {seconds!r}")
+    milliseconds = round(seconds * 1000.0)
+    hours, milliseconds = divmod(milliseconds, 3_600_000)
+    minutes, milliseconds = divmod(milliseconds, 60_000)
+    secs, milliseconds = divmod(milliseconds, 1_000)
+    hours_field = f"{hours:02d}:" if always_include_hours or hours > 0 else ""
+    return f"{hours_field}{minutes:02d}:{secs:02d}{decimal_marker}{milliseconds:03d}"
 
 
 def has_words(transcript: Transcript) -> bool:
@@ -178,4 +202,4 @@ def subtitle_report(
     return measure(subtitle_cues(transcript, style, reference=reference), style, transcript.text_language)
 
 
-__all__ = ["Timed", "has_words", "whisper_cues", "styled_cues", "subtitle_cues", "subtitle_report"]
+__all__ = ["Timed", "format_timestamp", "has_words", "whisper_cues", "styled_cues", "subtitle_cues", "subtitle_report"]
