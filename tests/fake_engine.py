@@ -7,6 +7,8 @@ stretch of audio louder than :data:`VOICE_LEVEL`, and ends a sentence at a pause
 :data:`SENTENCE_PAUSE`. The words come from :data:`VOCABULARY`, chosen by their place in the audio
 it was given (not by the sound: the same words on any CPU). Window times go back onto the
 recording through the pipeline's real time maps, so a test can check where every word landed.
+``$FAKE_ENGINE_PACE`` (seconds, default 0) is how long it takes per window and per sequential
+segment: a test that interrupts, kills or cancels a run gives itself the time to do it mid-run.
 
 :func:`stand_in` makes the local engine names load it (``faster-whisper``, ``openai-whisper``):
 every face then runs exactly as a user runs it — options, preflight, files, service, notebook —
@@ -19,7 +21,9 @@ A face started as a real subprocess reaches it through ``python -m fake_engine A
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -44,6 +48,8 @@ VOCABULARY = (
     "quebec romeo sierra tango uniform victor whiskey xray yankee zulu"
 ).split()
 
+#: Seconds per window decoded and per segment of sequential decoding (read when an engine loads).
+PACE = "FAKE_ENGINE_PACE"
 #: Where the registry finds it (``module:attribute``, as :data:`audiototext.engines.ENGINES` holds engines).
 TARGET = "fake_engine:FakeEngine"
 #: The local engines it stands in for.
@@ -116,6 +122,7 @@ class FakeEngine:
         self.threads = threads or 1
         self.workers = max(1, workers)
         self.is_multilingual = not self.model_name.endswith(".en")
+        self.pace = float(os.environ.get(PACE) or 0)
 
     def transcribe(self, audio: np.ndarray, options: DecodeOptions, callbacks: Callbacks = Callbacks()) -> Transcript:
         """One segment per sentence, words only with ``word_timestamps``, as the engines' own decoding."""
@@ -126,6 +133,7 @@ class FakeEngine:
         progress = SequentialProgress(duration, callbacks)
         segments = []
         for words in sentences(audio):
+            time.sleep(self.pace)
             text = "".join(w.word for w in words)
             segment = Segment(words[0].start, words[-1].end, text, tuple(words) if options.word_timestamps else ())
             segments.append(segment)
@@ -142,6 +150,7 @@ class FakeEngine:
         english_only_check(self, options)
         out = []
         for window in audio:
+            time.sleep(self.pace)
             words = tuple(w for sentence in sentences(window) for w in sentence)
             out.append(WindowText("".join(w.word for w in words), words, silent=not words))
         return out
@@ -169,15 +178,22 @@ def stand_in(engines: dict) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """``python -m fake_engine ARGS``: the CLI (``audiototext ARGS``, ``audiototext serve ...``)
     with the fake standing in for the local engines, and real models refused."""
-    from audiototext import engines
     from audiototext.cli import main as cli
 
+    install()
+    return cli(argv)
+
+
+def install() -> None:
+    """In this process: the fake stands in for the local engines, and real models are refused."""
+    from audiototext import engines
     from guard.real_models import refuse_real_models
 
     engines.ENGINES.update(stand_in(engines.ENGINES))
     refuse_real_models()
-    return cli(argv)
 
 
 if __name__ == "__main__":
     sys.exit(main())
+elif __name__ == "__mp_main__":  # a worker process spawned by `python -m fake_engine` (--parallel processes)
+    install()
