@@ -61,7 +61,6 @@ _GUARD: _Guard | None = None
 
 def pytest_configure(config) -> None:
     global _GUARD
-    config.addinivalue_line("markers", "slow: runs a real Whisper model (seconds to minutes)")
     _with_guard_path()
     import tempfile
 
