@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# Real Whisper models only in tests marked slow (tests/model_guard.py).
+pytest_plugins = ["model_guard"]
+
 # Tests never try to download weights: they use the bundled offline packages.
 os.environ.setdefault("AUDIOTOTEXT_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -127,14 +130,30 @@ _ENGINES: dict = {}
 def load_engine():
     """``load_engine(name, model="base")``: a loaded engine, shared by the whole session."""
     from audiototext.engines import load_engine as load
+    from guard.real_models import refuse, refusing
 
     def get(name: str, model: str = "base"):
         key = (name, model)
+        if refusing():  # loaded by an earlier slow test or not, it is a real model
+            refuse(f"load_engine({name!r}, {model!r})")
         if key not in _ENGINES:
             _ENGINES[key] = load(name, model)
         return _ENGINES[key]
 
     return get
+
+
+@pytest.fixture
+def fake_engine(monkeypatch):
+    """The local engines (faster-whisper, openai-whisper) load the fake engine in this test
+    (tests/fake_engine.py: deterministic words where the audio is loud); yields its class."""
+    import fake_engine as fake
+
+    from audiototext import engines
+
+    for name, target in fake.stand_in(engines.ENGINES).items():
+        monkeypatch.setitem(engines.ENGINES, name, target)
+    return fake.FakeEngine
 
 
 def word_error_rate(reference: str, hypothesis: str, language: str = "en") -> float:

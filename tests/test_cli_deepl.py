@@ -1,4 +1,5 @@
-"""The CLI's DeepL step end to end: real transcription, the real deepl package, a fake DeepL server."""
+"""The CLI's DeepL step end to end: the fake engine's transcripts (tests/fake_engine.py), the real
+deepl package, a fake DeepL server."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ ARGS = ["--engine", "faster-whisper", "--beam_size", "1", "--best_of", "1", "--n
 TIMES = re.compile(r"^\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}$", re.M)
 
 
-@pytest.mark.slow
-def test_translates_after_writing_transcripts(tmp_path, spanish_wav, fake_deepl, capsys):
+def test_translates_after_writing_transcripts(tmp_path, spanish_wav, fake_deepl, capsys, fake_engine, monkeypatch):
+    monkeypatch.setattr(fake_engine, "language", "es")  # what it "detects"
     argv = [
         str(spanish_wav),
         "-o",
@@ -43,15 +44,14 @@ def test_translates_after_writing_transcripts(tmp_path, spanish_wav, fake_deepl,
     ]
     first = [TIMES.findall(text)[0] for text in (source, translated)]
     assert first[0] and first[1], (source, translated)
-    assert "good" in translated.lower() or "thank" in translated.lower(), translated
+    assert fake_deepl.translate_requests and translated.count("\n\n") == source.count("\n\n")
     out, err = capsys.readouterr()
     assert "DeepL: Translate results from Spanish [ES] to English (British) [EN-GB]" in err
     assert re.search(r"DeepL: Character usage: \d+ / 500000 \(\d+\.\d\d%\)", err)
     assert out.count("[00:00.000 --> ") == 2  # the transcript's first line, then its translation
 
 
-@pytest.mark.slow
-def test_bad_key_fails_before_transcribing(tmp_path, spanish_wav, fake_deepl, capsys):
+def test_bad_key_fails_before_transcribing(tmp_path, spanish_wav, fake_deepl, capsys, fake_engine):
     # The key is checked up front (issue 10, point 9): nothing is decoded or written. A key refused
     # only once translating (the transcripts are then kept) is tested in tests/test_reliability.py.
     argv = [
@@ -72,8 +72,8 @@ def test_bad_key_fails_before_transcribing(tmp_path, spanish_wav, fake_deepl, ca
     assert "DeepL rejected the key: check deepl_api_key / DEEPL_AUTH_KEY" in err and "Detected language" not in err
 
 
-@pytest.mark.slow
-def test_env_key_and_nothing_to_translate(tmp_path, spanish_wav, fake_deepl, monkeypatch, capsys):
+def test_env_key_and_nothing_to_translate(tmp_path, spanish_wav, fake_deepl, monkeypatch, capsys, fake_engine):
+    monkeypatch.setattr(fake_engine, "language", "es")
     monkeypatch.setenv("DEEPL_AUTH_KEY", fake_deepl.auth_key)
     monkeypatch.setenv("DEEPL_SERVER_URL", fake_deepl.url)
     argv = [str(spanish_wav), "-o", str(tmp_path), "--deepl-target", "Spanish", "--output-formats", "srt", *ARGS]

@@ -3,7 +3,9 @@
 The internet is out of reach here, so the downloads come from 127.0.0.1: a fake Hugging Face hub
 (tests/fake_hub.py) serving the bundled tiny.en CTranslate2 files to the real ``huggingface_hub``
 (faster-whisper's path), and the converted tiny.en checkpoint at a ``whisper._MODELS`` URL
-(openai-whisper's). The engines then load what was downloaded and transcribe real speech.
+(openai-whisper's). The engines then load what was downloaded and transcribe real speech; the
+faces' bars and sizes are checked on the fake engine (tests/fake_engine.py), which needs the
+downloaded weights there but reads none.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from audiototext.pipeline import Pipeline
 
 from fake_hub import COMMIT, FakeHub
 
-pytestmark = pytest.mark.slow
 REPO = "Systran/faster-whisper-tiny.en"
 
 
@@ -76,6 +77,7 @@ def options(engine: str, out, **kw) -> Options:
     )
 
 
+@pytest.mark.slow
 def test_faster_whisper_downloads_with_a_bar_then_says_its_size(
     online, tiny_en, english_wav, monkeypatch, capsys, caplog
 ):
@@ -100,6 +102,7 @@ def test_faster_whisper_downloads_with_a_bar_then_says_its_size(
         assert f"Loading model tiny.en ({size_text(total)})…" in caplog.text
 
 
+@pytest.mark.slow
 def test_openai_whisper_downloads_its_checkpoint_with_a_bar(online, tiny_en, english_wav, monkeypatch, caplog):
     import whisper
 
@@ -121,6 +124,7 @@ def test_openai_whisper_downloads_its_checkpoint_with_a_bar(online, tiny_en, eng
     assert "coffee" in result.transcript.text.lower()
 
 
+@pytest.mark.slow
 def test_a_corrupt_download_leaves_nothing_and_the_offline_weights_serve(
     online, tiny_en, english_wav, monkeypatch, tmp_path, caplog
 ):
@@ -139,7 +143,9 @@ def test_a_corrupt_download_leaves_nothing_and_the_offline_weights_serve(
     assert "coffee" in result.transcript.text.lower()
 
 
-def test_the_cli_and_the_notebook_show_the_bar_and_the_size(online, tiny_en, english_wav, monkeypatch, capsys):
+def test_the_cli_and_the_notebook_show_the_bar_and_the_size(
+    online, tiny_en, english_wav, monkeypatch, capsys, fake_engine
+):
     from audiototext import notebook
     from audiototext.cli import main
 

@@ -1,7 +1,7 @@
 """Output names that never lose a file (issue 18, points 1, 2, 5, 6, 12): an input is never written
 over, derived names (translations, Whisper's English) are reserved like input names, read-only
 earlier outputs and links are respected, and names the file system cannot take are shortened
-before decoding. Real files, real ffmpeg, the bundled tiny.en model, the fake DeepL server."""
+before decoding. Real files, real ffmpeg, the fake engine (tests/fake_engine.py), the fake DeepL server."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ import pytest
 
 from audiototext.cli import main
 from conftest import speak
+from fake_engine import heard
+
+pytestmark = pytest.mark.usefixtures("fake_engine")
 
 FAST = ["--engine", "faster-whisper", "--model", "tiny.en", "--beam_size", "1", "--best_of", "1", "--no-progress"]
 
@@ -72,14 +75,13 @@ def test_names_fit_the_file_system_and_dots_are_no_name(tmp_path):
 # --- end to end: the CLI ----------------------------------------------------------------------------
 
 
-@pytest.mark.slow
 def test_an_input_named_like_an_output_is_never_written_over(tmp_path, garden, capsys):
     # `cp en.wav voice.txt; audiototext voice.txt -f txt` wrote the transcript over the recording.
     voice = shutil.copy(garden, tmp_path / "voice.txt")
     original = Path(voice).read_bytes()
     assert main([str(voice), "-f", "txt", "-o", str(tmp_path), *FAST]) == 0
     assert Path(voice).read_bytes() == original
-    assert "garden" in (tmp_path / "voice (2).txt").read_text(encoding="utf-8").lower()
+    assert heard((tmp_path / "voice (2).txt").read_text(encoding="utf-8"))
     err = capsys.readouterr().err
     assert f"{voice}: a file named like its output is an input of this run: its files are named voice (2).*" in err
     # the same through a link in the output folder that points to the input
@@ -88,10 +90,9 @@ def test_an_input_named_like_an_output_is_never_written_over(tmp_path, garden, c
     (out / "voice.txt").symlink_to(voice)
     assert main([str(voice), "-f", "txt", "-o", str(out), *FAST]) == 0
     assert Path(voice).read_bytes() == original and (out / "voice.txt").is_symlink()
-    assert "garden" in (out / "voice (2).txt").read_text(encoding="utf-8").lower()
+    assert heard((out / "voice (2).txt").read_text(encoding="utf-8"))
 
 
-@pytest.mark.slow
 def test_a_translation_is_never_overwritten_by_an_input_named_like_it(tmp_path, garden, library, fake_deepl):
     # `audiototext talk.wav talk_German.wav --deepl-target de`: talk's German translation was
     # overwritten by the second input's transcript.
@@ -106,11 +107,12 @@ def test_a_translation_is_never_overwritten_by_an_input_named_like_it(tmp_path, 
         "talk_German (2)_German.txt",
         "talk_German.txt",
     ]
-    assert "garden" in (out / "talk_German.txt").read_text(encoding="utf-8").lower()  # talk's, translated
-    assert "library" in (out / "talk_German (2).txt").read_text(encoding="utf-8").lower()
+    text = {p.stem: heard(p.read_text(encoding="utf-8")) for p in out.iterdir()}
+    assert text["talk"] and text["talk_German (2)"] and text["talk"] != text["talk_German (2)"]
+    # the fake DeepL keeps the fake engine's words: each translation holds its own input's words
+    assert text["talk_German"] == text["talk"] and text["talk_German (2)_German"] == text["talk_German (2)"]
 
 
-@pytest.mark.slow
 def test_both_deepl_modes_are_kept_side_by_side(tmp_path, garden, fake_deepl):
     out = tmp_path / "out"
     common = [str(garden), "-f", "txt", "-o", str(out), "--deepl-target", "de", *FAST]
@@ -121,7 +123,6 @@ def test_both_deepl_modes_are_kept_side_by_side(tmp_path, garden, fake_deepl):
     assert sorted(p.name for p in out.iterdir()) == [f"{stem}.txt", f"{stem}_German.txt", f"{stem}_German_lines.txt"]
 
 
-@pytest.mark.slow
 def test_a_read_only_earlier_output_is_refused_before_decoding(tmp_path, garden, library, capsys, monkeypatch):
     import audiototext.pipeline
 
@@ -139,10 +140,9 @@ def test_a_read_only_earlier_output_is_refused_before_decoding(tmp_path, garden,
     err = capsys.readouterr().err
     assert f"{garden}: its output {kept} exists and is read-only, so it is kept" in err
     assert decoded == [library]  # refused before decoding
-    assert "library" in (out / f"{library.stem}.txt").read_text(encoding="utf-8").lower()  # the others go on
+    assert heard((out / f"{library.stem}.txt").read_text(encoding="utf-8"))  # the others go on
 
 
-@pytest.mark.slow
 def test_an_output_that_is_a_link_is_written_through(tmp_path, garden):
     out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
     out.mkdir()
@@ -152,11 +152,10 @@ def test_an_output_that_is_a_link_is_written_through(tmp_path, garden):
     link.symlink_to(elsewhere / "real.txt")
     assert main([str(garden), "-f", "txt", "-o", str(out), *FAST]) == 0
     assert link.is_symlink() and os.readlink(link) == str(elsewhere / "real.txt")
-    assert "garden" in (elsewhere / "real.txt").read_text(encoding="utf-8").lower()
+    assert heard((elsewhere / "real.txt").read_text(encoding="utf-8"))
     assert sorted(p.name for p in elsewhere.iterdir()) == ["real.txt"]  # no temporary file left
 
 
-@pytest.mark.slow
 def test_long_and_dotted_names_keep_their_transcript(tmp_path, garden):
     # Names of 236 bytes or more, and `..wav`, were transcribed and then thrown away.
     long = shutil.copy(garden, tmp_path / ("n" * 246 + ".wav"))
@@ -168,4 +167,4 @@ def test_long_and_dotted_names_keep_their_transcript(tmp_path, garden):
         [*(f"{'n' * 246}.{ext}" for ext in ("srt", "txt", "vtt")), "audio.srt", "audio.txt", "audio.vtt"]
     )
     for name in (f"{'n' * 246}.txt", "audio.txt"):
-        assert "garden" in (out / name).read_text(encoding="utf-8").lower()
+        assert heard((out / name).read_text(encoding="utf-8"))

@@ -1,6 +1,6 @@
 """The pipeline's own duties (issue 10): distinct output names for same-named inputs, the preflight
 before any input is read, and downloads that leave nothing behind and are named as the user gave
-them. Real media, the bundled base model, a fake DeepL server, a local HTTP server."""
+them. Real media on the fake engine (tests/fake_engine.py), a fake DeepL server, a local HTTP server."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import audiototext.media
+from fake_engine import heard
 from audiototext.cli import main
 from audiototext.engines import DecodeOptions
 from audiototext.longaudio import ParallelOptions
@@ -82,8 +83,7 @@ def test_output_stems_are_distinct_and_stable():
     assert output_stems(sources) == stems  # the same command names the same files
 
 
-@pytest.mark.slow
-def test_same_named_inputs_do_not_overwrite(tmp_path, english_wav, spanish_wav, caplog):
+def test_same_named_inputs_do_not_overwrite(tmp_path, english_wav, spanish_wav, caplog, fake_engine):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     first, second = (
@@ -96,8 +96,13 @@ def test_same_named_inputs_do_not_overwrite(tmp_path, english_wav, spanish_wav, 
     assert [r.ok for r in results] == [True, True]
     assert [r.stem for r in results] == ["clip", "clip (2)"]
     assert sorted(p.name for p in out.iterdir()) == ["clip (2).txt", "clip.txt"]
-    assert "coffee" in (out / "clip.txt").read_text(encoding="utf-8").lower()
-    assert "historia" in (out / "clip (2).txt").read_text(encoding="utf-8").lower()
+    # Each file holds its own input's words: what a run of that input alone writes.
+    for name, source in (("clip", first), ("clip (2)", second)):
+        [alone] = Pipeline(_options(tmp_path / name)).run([source])
+        assert heard(alone.transcript.text)
+        assert (out / f"{name}.txt").read_text(encoding="utf-8") == (tmp_path / name / "clip.txt").read_text(
+            encoding="utf-8"
+        )
     assert f"{second}: another input of this run has the same name: its files are named clip (2).*" in caplog.text
     # A second run of the same command writes the same files again, no "clip (3)".
     assert (
@@ -165,8 +170,7 @@ def test_rejected_deepl_key_fails_before_any_input(tmp_path, english_wav, fake_d
     assert not list(tmp_path.iterdir())  # not even the probe file is left
 
 
-@pytest.mark.slow
-def test_key_refused_after_the_preflight_keeps_the_transcripts(tmp_path, spanish_wav, fake_deepl, capsys):
+def test_key_refused_after_the_preflight_keeps_the_transcripts(tmp_path, spanish_wav, fake_deepl, capsys, fake_engine):
     # What tests/test_cli_deepl.py::test_bad_key_keeps_transcripts checked before the preflight:
     # a key DeepL refuses only once translating starts still leaves the transcripts written.
     fake_deepl.fail_status, fake_deepl.fail_path = 403, "/v2/translate"
@@ -192,7 +196,7 @@ def test_key_refused_after_the_preflight_keeps_the_transcripts(tmp_path, spanish
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         f"spanish.{ext}" for ext in ("json", "srt", "tsv", "txt", "vtt")
     ]
-    assert "historia" in (tmp_path / "spanish.txt").read_text(encoding="utf-8")
+    assert heard((tmp_path / "spanish.txt").read_text(encoding="utf-8"))
     assert "DeepL rejected the key" in capsys.readouterr().err
 
 
@@ -249,8 +253,9 @@ def temp_root(tmp_path, monkeypatch):
     return root
 
 
-@pytest.mark.slow
-def test_downloads_go_to_a_temp_folder_that_is_removed(tmp_path, english_wav, http_server, temp_root, opened):
+def test_downloads_go_to_a_temp_folder_that_is_removed(
+    tmp_path, english_wav, http_server, temp_root, opened, fake_engine
+):
     site, url = http_server
     shutil.copy(english_wav, site / "talk.wav")
     (site / "notes.mp3").write_text("not audio\n" * 20)
@@ -258,7 +263,7 @@ def test_downloads_go_to_a_temp_folder_that_is_removed(tmp_path, english_wav, ht
     out = tmp_path / "out"
     results = Pipeline(_options(out)).run(links)
     assert results[0].ok and results[0].stem == "talk"
-    assert "coffee" in (out / "talk.txt").read_text(encoding="utf-8").lower()
+    assert heard((out / "talk.txt").read_text(encoding="utf-8"))
     # Decoded from a temporary folder...
     assert opened and all(str(path).startswith(str(temp_root)) for path in opened)
     # ...which is gone, also after the failures, and the errors name the links, not that folder.

@@ -1,6 +1,6 @@
 """Faults found late, reported as something else, or as a traceback (issue 18, points 10, 13, 17,
 19, 21, 22): each is refused up front with what to do, or said plainly. The real CLI, the real
-``deepl`` package against the fake DeepL server, the bundled tiny.en model."""
+``deepl`` package against the fake DeepL server, the fake engine (tests/fake_engine.py)."""
 
 from __future__ import annotations
 
@@ -154,8 +154,7 @@ def test_a_deepl_answer_missing_a_field_says_which_server_answered_what(fake_dee
     assert "billed_characters" in message and "Check DEEPL_SERVER_URL / --deepl-server-url" in message
 
 
-@pytest.mark.slow
-def test_the_cli_keeps_the_transcript_when_deepl_answers_oddly(tmp_path, garden, fake_deepl, capsys):
+def test_the_cli_keeps_the_transcript_when_deepl_answers_oddly(tmp_path, garden, fake_deepl, capsys, fake_engine):
     fake_deepl.omit_fields = ("billed_characters",)
     argv = [str(garden), "-o", str(tmp_path), "-f", "txt", *FAST, "--deepl-target", "de"]
     status, err = _exit([*argv, "--deepl-api-key", fake_deepl.auth_key, "--deepl-server-url", fake_deepl.url], capsys)
@@ -166,8 +165,7 @@ def test_the_cli_keeps_the_transcript_when_deepl_answers_oddly(tmp_path, garden,
 # --- point 21: one live list of DeepL targets ------------------------------------------------------
 
 
-@pytest.mark.slow
-def test_the_cli_accepts_a_target_deepl_lists(tmp_path, garden, fake_deepl, monkeypatch):
+def test_the_cli_accepts_a_target_deepl_lists(tmp_path, garden, fake_deepl, monkeypatch, fake_engine):
     monkeypatch.setattr(targets_module, "_LIVE", {})
     fake_deepl.extra_targets = [TEST_LANGUAGE]
     argv = [str(garden), "-o", str(tmp_path), "-f", "txt", *FAST, "--deepl-target", "Test language"]

@@ -1,6 +1,7 @@
 """Failures around the transcription (issue 10): an output folder that is read-only or full, and
-Ctrl-C. Real media and the bundled models; a tiny tmpfs stands for the full or read-only disk
-(tests run as root, so chmod would not stop a write)."""
+Ctrl-C. Real media on the fake engine (tests/fake_engine.py; for Ctrl-C as ``python -m fake_engine``,
+paced so that the signal comes mid-run); a tiny tmpfs stands for the full or read-only disk (tests
+run as root, so chmod would not stop a write)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from audiototext.options import Options
 from audiototext.pipeline import Callbacks, Pipeline
 from audiototext.subtitles import OutputError
 from conftest import speak
+from fake_engine import PACE, heard
 
 
 @pytest.fixture(scope="module")
@@ -90,11 +92,12 @@ def _break_on_first_file(action, folder):
     return Callbacks(on_file_start=on_file_start)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     "break_disk,reason", [(_read_only, "Read-only file system"), (_fill, "No space left on device")]
 )
-def test_output_folder_refusing_files_loses_no_transcript(small_disk, rescued, short_clips, break_disk, reason):
+def test_output_folder_refusing_files_loses_no_transcript(
+    small_disk, rescued, short_clips, break_disk, reason, fake_engine
+):
     # The folder passes the preflight, then turns read-only (or fills up) while the first input runs.
     pipeline = Pipeline(_options(small_disk), _break_on_first_file(break_disk, small_disk))
     results = pipeline.run(short_clips)
@@ -107,7 +110,7 @@ def test_output_folder_refusing_files_loses_no_transcript(small_disk, rescued, s
         folder = result.rescued[0].parent  # one new folder per rescue, in the rescue folder
         assert folder.parent == rescued and result.rescued == [folder / f"{clip.stem}.txt", folder / f"{clip.stem}.srt"]
         assert f"they were saved instead as {folder / clip.stem}.txt, {folder / clip.stem}.srt." in message
-        assert clip.stem in result.rescued[0].read_text(encoding="utf-8").lower()
+        assert heard(result.rescued[0].read_text(encoding="utf-8")) == heard(result.transcript.text)
     leftovers = [p.name for p in small_disk.iterdir() if p.name != "filler"]
     assert leftovers == []  # no half-written or temporary file left behind
 
@@ -131,8 +134,9 @@ def test_full_folder_fails_the_preflight(small_disk, short_clips, capsys):
     assert "Traceback" not in err
 
 
-@pytest.mark.slow
-def test_full_folder_from_the_cli_exits_1_and_names_the_rescue(small_disk, rescued, short_clips, monkeypatch, capsys):
+def test_full_folder_from_the_cli_exits_1_and_names_the_rescue(
+    small_disk, rescued, short_clips, monkeypatch, capsys, fake_engine
+):
     import audiototext.cli
 
     real = audiototext.cli.Pipeline
@@ -170,8 +174,7 @@ def test_full_folder_from_the_cli_exits_1_and_names_the_rescue(small_disk, rescu
     assert sorted(p.name for p in rescued.glob("*/*")) == ["garden.txt", "library.txt"]
 
 
-@pytest.mark.slow
-def test_a_later_rescue_never_replaces_an_earlier_one(small_disk, rescued, short_clips, tmp_path):
+def test_a_later_rescue_never_replaces_an_earlier_one(small_disk, rescued, short_clips, tmp_path, fake_engine):
     """Two runs rescue an input of the same name: both rescued transcripts are kept (issue 18,
     point 3), each error giving the real path of its files."""
     other = tmp_path / "other"
@@ -187,18 +190,19 @@ def test_a_later_rescue_never_replaces_an_earlier_one(small_disk, rescued, short
         assert f"they were saved instead as {result.rescued[0]}, {result.rescued[1]}." in str(result.error)
         saved.append(result.rescued[0])
     assert saved[0] != saved[1]
-    assert "garden" in saved[0].read_text(encoding="utf-8").lower()
-    assert "library" in saved[1].read_text(encoding="utf-8").lower()
+    texts = [heard(path.read_text(encoding="utf-8")) for path in saved]
+    assert texts[0] and texts[1] and texts[0] != texts[1]  # the garden's words, then the library's
 
 
 # --- Ctrl-C (issue 10, point 7) --------------------------------------------------------------------
 
 
 def _interrupt_after_first_line(argv: list[str]) -> tuple[int, str, str]:
-    """Run the CLI, send SIGINT once its first transcribed line appears; (status, output before, after)."""
-    env = {**os.environ, "AUDIOTOTEXT_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    """Run the CLI on the fake engine at a second per window, send SIGINT once its first transcribed
+    line appears; (status, output before, after)."""
+    env = {**os.environ, "AUDIOTOTEXT_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", PACE: "1"}
     run = subprocess.Popen(
-        [sys.executable, "-m", "audiototext", *argv],
+        [sys.executable, "-m", "fake_engine", *argv],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -220,7 +224,6 @@ def _interrupt_after_first_line(argv: list[str]) -> tuple[int, str, str]:
     return run.returncode, "".join(before), after
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["off", "batched"])
 def test_ctrl_c_says_what_is_kept_and_exits_130(long_speech, tmp_path, mode):
     path, _, _ = long_speech

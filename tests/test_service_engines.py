@@ -1,5 +1,6 @@
 """Engines behind the service: two openai-whisper jobs at once keep their own data (issue 10, mixed
-data), and the openai-api engine with the server's key against a fake OpenAI server (issue 13)."""
+data; real models, phrases checked), and the openai-api engine with the server's key against a fake
+OpenAI server (issue 13; no model)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,12 @@ pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 pytest.importorskip("multipart")
 
-pytestmark = pytest.mark.slow
-
 #: What openai-whisper prints when it is left verbose: timed lines and its language guess.
 WHISPER_OUTPUT = re.compile(r"\[\d{2}:\d{2}[.:]\d{3} --> |Detected language|Detecting language")
 TIMED_LINE = re.compile(r"\[\d{2}:\d{2}[.:]\d{3} --> ")
 
 
+@pytest.mark.slow
 def test_two_openai_whisper_jobs_at_once_keep_their_own_data(tmp_path, english_wav, spanish_wav):
     """Each job's language and text are its own, and nothing of whisper reaches the server's stdout."""
     pytest.importorskip("whisper")

@@ -1,10 +1,11 @@
-"""What a job leaves, against a real ``audiototext serve`` with tiny.en and a fake DeepL server:
-every written file served and listed, translations included (issue 18, point 11), and a running
-job cancelled midway (issue 20) keeping its lines, then leaving the worker free.
+"""What a job leaves, against a real ``audiototext serve`` on the fake engine (``python -m
+fake_engine serve``, tests/fake_engine.py) and a fake DeepL server: every written file served and
+listed, translations included (issue 18, point 11), and a running job cancelled midway (issue 20)
+keeping its lines, then leaving the worker free.
 
-The server decodes one window at a time (``--batch-size 1 --threads 1``) and the long clip has
-about ten windows, so a cancel sent after the first line lands many windows before the end, even
-on a fast CPU.
+The server decodes one window at a time (``--batch-size 1``), the fake engine taking half a second
+for each, and the long clip has about twenty windows, so a cancel sent after the first line lands
+many windows before the end.
 """
 
 from __future__ import annotations
@@ -19,14 +20,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import speak, write_wav
-from test_service_support import JOB_TIMEOUT, Server, serve_folder, words
+from fake_engine import PACE, heard
+from test_service_support import JOB_TIMEOUT, Server, serve_folder
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 pytest.importorskip("multipart")
 pytest.importorskip("deepl")
-
-pytestmark = pytest.mark.slow
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -58,10 +58,10 @@ def deepl_server():
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, deepl_server):
-    env = {"DEEPL_AUTH_KEY": deepl_server.auth_key, "DEEPL_SERVER_URL": deepl_server.url}
+    env = {"DEEPL_AUTH_KEY": deepl_server.auth_key, "DEEPL_SERVER_URL": deepl_server.url, PACE: "0.5"}
     data = tmp_path_factory.mktemp("results") / "data"
     server = Server(
-        data, "--model", "tiny.en", "--engine", "faster-whisper", "--batch-size", "1", "--threads", "1", env=env
+        data, "--model", "tiny.en", "--engine", "faster-whisper", "--batch-size", "1", env=env, fake=True
     ).start()
     yield server
     server.stop()
@@ -93,7 +93,7 @@ def test_translations_are_served_and_listed(server, media):
     assert sorted(archive.namelist()) == written
     media_file = server.request("GET", body["media"], headers={"Range": "bytes=0-3"})
     assert media_file.status_code == 206 and media_file.content == b"RIFF"  # a player can seek in it
-    assert "good morning" in words(server.text("talk"))
+    assert heard(server.text("talk"))
 
 
 def test_cancel_a_running_job(server, media):
@@ -110,7 +110,7 @@ def test_cancel_a_running_job(server, media):
     assert body["status"] == "cancelled" and body["done_segments"] < body["total_segments"], body
     assert body["error"].startswith("cancelled by a client after"), body
     kept = lines(server, call_id)
-    assert kept and "library" in words(kept[0]["text"])  # the first sentence: "The library opens early..."
+    assert kept and heard(kept[0]["text"]) and kept[0]["start"] < 1.0  # from the first sentence on
     assert all(a["end"] <= b["start"] + 0.5 for a, b in zip(kept, kept[1:]))
 
     again = server.request("POST", f"/api/cancel/{call_id}")

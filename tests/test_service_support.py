@@ -81,7 +81,8 @@ def check_status_shape(body: dict) -> None:
 
 
 class Server:
-    """``python -m audiototext serve`` as a subprocess on a free port, its stdout and stderr in two files."""
+    """``python -m audiototext serve`` as a subprocess on a free port, its stdout and stderr in two
+    files; with ``fake``, ``python -m fake_engine serve``: the same service on the fake engine."""
 
     def __init__(
         self,
@@ -91,8 +92,10 @@ class Server:
         env: dict | None = None,
         port: int | None = None,
         preexec: Callable[[], None] | None = None,
+        fake: bool = False,
     ):
         self.data_dir, self.args, self.token, self.env, self.preexec = data_dir, args, token, env or {}, preexec
+        self.fake = fake  # the fake engine stands in for the local engines (tests/fake_engine.py)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / f"{data_dir.name}-{self.port}-server.log"
@@ -103,7 +106,7 @@ class Server:
         return [
             sys.executable,
             "-m",
-            "audiototext",
+            "fake_engine" if self.fake else "audiototext",
             "serve",
             "--port",
             str(self.port),

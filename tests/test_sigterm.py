@@ -1,6 +1,8 @@
 """SIGTERM handled like Ctrl-C (issue 18, point 16): the CLI, ``--parallel processes`` and the
 service stop their workers and ffmpeg, remove their temporary decoded audio, and say what is kept.
-Real subprocesses, real signals; the temporary folder is one of the test's, to see what is left."""
+Real subprocesses, real signals, on the fake engine at a second per window (tests/fake_engine.py, as
+``python -m fake_engine``: the signal comes mid-run); the temporary folder is one of the test's, to
+see what is left."""
 
 from __future__ import annotations
 
@@ -13,8 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-pytestmark = pytest.mark.slow
+from fake_engine import PACE
 
 
 def _descendants(pid: int) -> list[int]:
@@ -61,7 +62,7 @@ def _wait_for(path: Path, predicate, seconds: float = 300.0) -> str:
 
 @pytest.fixture(scope="module")
 def longer_speech(long_speech, media_dir) -> Path:
-    """The long speech four times (about 5 minutes): still running when the signal comes."""
+    """The long speech four times (about 5 minutes): many windows, still running when the signal comes."""
     from conftest import ffmpeg
 
     path = media_dir / "longer-speech.wav"
@@ -74,11 +75,11 @@ def test_sigterm_stops_the_cli_like_ctrl_c(longer_speech, tmp_path, mode):
     path = longer_speech
     temp, out, log = tmp_path / "tmp", tmp_path / "out", tmp_path / "log.txt"
     temp.mkdir()
-    env = {**os.environ, "AUDIOTOTEXT_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "AUDIOTOTEXT_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", PACE: "1"}
     env["TMPDIR"] = str(temp)
     argv = ["--engine", "faster-whisper", "--model", "tiny.en", "--parallel", mode, "--batch-size", "1"]
     argv += ["--workers", "2", "-o", str(out), "--no-progress"]
-    command = [sys.executable, "-m", "audiototext", str(path), *argv]
+    command = [sys.executable, "-m", "fake_engine", str(path), *argv]
     with open(log, "w") as sink:  # a file, not a pipe: orphaned workers kept a pipe open forever
         cli = subprocess.Popen(command, env=env, stdout=sink, stderr=sink)
     try:
@@ -107,7 +108,8 @@ def test_sigterm_stops_the_service_and_its_jobs_resume(tmp_path, longer_speech):
     path = longer_speech
     temp, data = tmp_path / "tmp", tmp_path / "data"
     temp.mkdir()
-    server = Server(data, "--engine", "faster-whisper", "--batch-size", "1", env={"TMPDIR": str(temp)}).start()
+    env = {"TMPDIR": str(temp), PACE: "1"}
+    server = Server(data, "--engine", "faster-whisper", "--batch-size", "1", env=env, fake=True).start()
     try:
         call_id = server.upload("long-one", path, model="tiny.en", language="en")
         server.wait_until(call_id, lambda b: b["finished"] or b["done_segments"] > 0, what="progress")
@@ -121,6 +123,7 @@ def test_sigterm_stops_the_service_and_its_jobs_resume(tmp_path, longer_speech):
         with sqlite3.connect(f"file:{data / 'jobs.sqlite3'}?mode=ro", uri=True) as db:
             (status,) = db.execute("SELECT status FROM jobs WHERE call_id = ?", (call_id,)).fetchone()
         assert status in ("queued", "running"), status  # not failed: it resumes
+        server.env[PACE] = "0"
         server.start()
         assert server.wait(call_id)["status"] == "done"
     finally:
