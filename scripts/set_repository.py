@@ -1,4 +1,4 @@
-"""Point the notebook's badges and default install at the repository it is published in (issue 19, point 1).
+"""Point the notebook's badges and default install at the repository it is published in.
 
     python3 scripts/set_repository.py https://github.com/<owner>/<repo>
 

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from audiototext.engines import DecodeOptions, english_only_check
+from audiototext.engines import DecodeOptions, EngineFacts, english_only_check
 from audiototext.engines.windows import Encoded, WindowText
 from audiototext.events import Callbacks, SequentialProgress
 from audiototext.transcript import Segment, Transcript, Word
@@ -50,10 +50,9 @@ VOCABULARY = (
 
 #: Seconds per window decoded and per segment of sequential decoding (read when an engine loads).
 PACE = "FAKE_ENGINE_PACE"
-#: Where the registry finds it (``module:attribute``, as :data:`audiototext.engines.ENGINES` holds engines).
-TARGET = "fake_engine:FakeEngine"
-#: The local engines it stands in for.
-LOCAL_ENGINES = ("faster-whisper", "openai-whisper")
+#: The local engines it stands in for, and where the registry finds each stand-in (``module:class``,
+#: as :data:`audiototext.engines.ENGINES` holds engines).
+STAND_INS = {"faster-whisper": "fake_engine:FakeFasterWhisper", "openai-whisper": "fake_engine:FakeOpenAIWhisper"}
 
 
 def voiced(audio: np.ndarray) -> list[tuple[float, float]]:
@@ -100,16 +99,19 @@ def _punctuated(words: list[Word]) -> list[Word]:
     return out
 
 
-class FakeEngine:
+class FakeEngine(EngineFacts):
     """The engine interface, answered from the audio's loudness (no model run, no weights read:
-    an official model's weights must be there, as for the real engines).
+    an official model's weights must be there, as for the real engines). Its facts
+    (:class:`~audiototext.engines.EngineFacts`) are a local engine's; each stand-in below takes
+    the name and weights of the engine it replaces, so the options, the preflight and the
+    downloads treat it as that engine.
 
     ``language`` is what :meth:`detect_language` answers (a test may set it). A ``.en`` model is
     English-only, as the real ones are, so the English-only rules still run.
     """
 
     name = "fake"
-    hosted = False
+    weights = "ct2"
     language = "en"
 
     def __init__(self, spec, *, device: str | None = None, threads: int | None = None, workers: int = 1):
@@ -169,10 +171,20 @@ def heard(text: str) -> list[str]:
     return found if found and all(w in VOCABULARY for w in found) else []
 
 
+class FakeFasterWhisper(FakeEngine):
+    name = "faster-whisper"
+    weights = "ct2"
+
+
+class FakeOpenAIWhisper(FakeEngine):
+    name = "openai-whisper"
+    weights = "openai-pt"
+
+
 def stand_in(engines: dict) -> dict:
-    """``engines`` (the registry) with the local engine names loading :class:`FakeEngine`: the
+    """``engines`` (the registry) with the local engine names loading their stand-ins: the
     entries to set, ``{name: target}``."""
-    return {name: TARGET for name in LOCAL_ENGINES if name in engines}
+    return {name: target for name, target in STAND_INS.items() if name in engines}
 
 
 def main(argv: list[str] | None = None) -> int:

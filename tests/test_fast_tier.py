@@ -95,7 +95,11 @@ def test_the_fake_engine_answers_the_engine_interface(fake_engine, english_wav):
 
     engine = load_engine("faster-whisper", "base", workers=2)
     assert isinstance(engine, fake_engine) and engine.workers == 2 and engine.is_multilingual
-    assert engine_class("openai-whisper") is fake_engine
+    # Each stand-in keeps the facts of the engine it replaces, so the options and the preflight treat it as that engine.
+    for name in ("faster-whisper", "openai-whisper"):
+        stand_in = engine_class(name)
+        assert issubclass(stand_in, fake_engine) and stand_in.name == name
+    assert engine_class("openai-whisper").weights == "openai-pt" and not engine_class("faster-whisper").hosted
     audio = load_audio(english_wav)
     lines = []
     transcript = engine.transcribe(audio, DecodeOptions(word_timestamps=True), Callbacks(on_segment=lines.append))
