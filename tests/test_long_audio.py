@@ -35,6 +35,7 @@ def _outputs(directory: Path) -> dict[str, str]:
     return {p.name: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.*")) if p.is_file()}
 
 
+@pytest.mark.slow  # seconds of real processes: the full suite's, not the fast tier's
 def test_killed_run_resumes_and_writes_the_same_files(long_speech, tmp_path):
     path, _, _ = long_speech
     # One window per batch and one worker: each window is checkpointed as soon as it is decoded.

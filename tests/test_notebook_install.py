@@ -120,6 +120,7 @@ def test_the_constraints_pin_only_what_colab_lacks():
     assert {"faster-whisper", "ctranslate2", "openai-whisper", "deepl"} <= set(pinned())
 
 
+@pytest.mark.slow  # pip installs for seconds
 def test_the_install_cell_installs_the_pins_and_changes_nothing_colab_ships(tmp_path, monkeypatch):
     if not pypi_reachable():
         pytest.skip(f"PyPI ({INDEX}) cannot be reached: the install cell's dry run needs it")

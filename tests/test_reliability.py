@@ -224,7 +224,7 @@ def _interrupt_after_first_line(argv: list[str]) -> tuple[int, str, str]:
     return run.returncode, "".join(before), after
 
 
-@pytest.mark.parametrize("mode", ["off", "batched"])
+@pytest.mark.parametrize("mode", ["off", pytest.param("batched", marks=pytest.mark.slow)])
 def test_ctrl_c_says_what_is_kept_and_exits_130(long_speech, tmp_path, mode):
     path, _, _ = long_speech
     out = tmp_path / "out"

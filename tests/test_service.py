@@ -157,6 +157,7 @@ def test_same_slug_reuses_the_job(server, media):
     assert server.wait(again)["status"] == "done"
 
 
+@pytest.mark.slow  # seconds of real processes: the full suite's, not the fast tier's
 def test_twenty_concurrent_jobs(server, media):
     base, _ = media
     names = list(CLIPS)

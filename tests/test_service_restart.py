@@ -39,6 +39,7 @@ def attempts(data_dir, call_id: str) -> int:
         return db.execute("SELECT attempts FROM jobs WHERE call_id = ?", (call_id,)).fetchone()[0]
 
 
+@pytest.mark.slow  # seconds of real processes: the full suite's, not the fast tier's
 def test_kill_9_and_restart_resumes(tmp_path, media):
     data = tmp_path / "data"
     server = Server(data, "--engine", "faster-whisper", "--batch-size", "1", env={PACE: "1"}, fake=True).start()

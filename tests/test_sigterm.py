@@ -70,7 +70,7 @@ def longer_speech(long_speech, media_dir) -> Path:
     return path
 
 
-@pytest.mark.parametrize("mode", ["processes", "batched"])
+@pytest.mark.parametrize("mode", [pytest.param("processes", marks=pytest.mark.slow), "batched"])
 def test_sigterm_stops_the_cli_like_ctrl_c(longer_speech, tmp_path, mode):
     path = longer_speech
     temp, out, log = tmp_path / "tmp", tmp_path / "out", tmp_path / "log.txt"
@@ -100,6 +100,7 @@ def test_sigterm_stops_the_cli_like_ctrl_c(longer_speech, tmp_path, mode):
     assert not list(temp.glob("audiototext-*")), "temporary files left"
 
 
+@pytest.mark.slow  # seconds of real processes: the full suite's, not the fast tier's
 def test_sigterm_stops_the_service_and_its_jobs_resume(tmp_path, longer_speech):
     pytest.importorskip("fastapi")
     pytest.importorskip("uvicorn")
