@@ -5,8 +5,8 @@ service's query parameter and, unless ``form_name`` says otherwise, the notebook
 type, default, allowed values or range, help and the faces that expose it. :func:`build` turns a
 mapping of values (typed, or strings from a command line, form or query) into the pipeline's
 :class:`~audiototext.options.Options`; it validates every value and applies the rules between
-options before any model is loaded (a mistake costs no download and no minutes of loading), so ``temperature=5`` fails at once with
-the option's name and range.
+options before any model is loaded (a mistake costs no download and no minutes of loading),
+so ``temperature=5`` fails at once with the option's name and range.
 
 The rules between options live in :mod:`.rules` and nowhere else:
 

@@ -20,6 +20,7 @@ from .targets import COHERENCE_MODES, COHERENCE_SHORT, FORMALITIES, resolve_targ
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class DeepLOptions:
     """How to translate with DeepL.
