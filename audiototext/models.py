@@ -13,6 +13,7 @@ import importlib.util
 import logging
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -274,11 +275,12 @@ def check_cache() -> None:
         ModelError: naming the folder, why, and ``AUDIOTOTEXT_CACHE``.
     """
     folder = cache_dir()
-    probe = folder / f".audiototext-probe-{os.getpid()}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe.write_text("probe\n")
-        probe.unlink()
+        # A probe of its own (not one per process): jobs checking at once in threads (the service's
+        # workers) must not delete each other's.
+        with tempfile.NamedTemporaryFile("w", dir=folder, prefix=".audiototext-probe-") as probe:
+            probe.write("probe\n")
     except OSError as e:
         where = "AUDIOTOTEXT_CACHE" if os.environ.get("AUDIOTOTEXT_CACHE") else "the cache folder"
         raise ModelError(

@@ -180,15 +180,8 @@ def forced_ct2_windows(ct2_model, tokenizer, n_mels: int, device: str, suppress:
             for result, target in zip(results, self.targets):
                 self.steps += len(result.sequences_ids[0])
                 tokens = [tok for tok in result.sequences_ids[0] if tok < t.eot][:target]
-                out.append(
-                    Decoded(
-                        tuple(tokens),
-                        t.decode(tokens),
-                        float(result.scores[0]),
-                        float(result.no_speech_prob),
-                        temperature,
-                    )
-                )
+                scores = float(result.scores[0]), float(result.no_speech_prob)
+                out.append(Decoded(tuple(tokens), t.decode(tokens), *scores, temperature))
             return out
 
     return ForcedCT2Windows()

@@ -95,3 +95,15 @@ def test_unknown_language_lists_valid():
     with pytest.raises(OptionsError, match=r"Unknown language 'Klingon'.*Spanish \(es\)"):
         resolve_language("Klingon")
     assert language_name("es") == "Spanish"
+
+
+def test_the_cache_check_holds_when_jobs_check_at_once(tmp_path, monkeypatch):
+    """The service's workers run the preflight in threads: one probe each, never another's deleted."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from audiototext.models import check_cache
+
+    monkeypatch.setenv("AUDIOTOTEXT_CACHE", str(tmp_path / "cache"))
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: check_cache(), range(400)))  # raises here if a probe went under another check
+    assert not list((tmp_path / "cache").iterdir())
