@@ -1,4 +1,4 @@
-"""Regenerate examples/ from the current defaults (issue 19, point 10).
+"""Regenerate examples/ from the current defaults: the examples a user reads are what the code writes today.
 
     python3 scripts/examples.py            # run every example again (the notebook, base model, offline)
     python3 scripts/examples.py --rewrite  # only write each format again from the kept .json (seconds)
