@@ -1,4 +1,4 @@
-"""A fake ``google.colab`` for the notebook's Colab paths (issue 12, point 7).
+"""A fake ``google.colab`` for the notebook's Colab paths.
 
 :func:`install` puts ``google.colab`` and its ``files``, ``drive``, ``userdata`` and ``output``
 modules into ``sys.modules`` (so ``audiototext.notebook.in_colab()`` is true), points the

@@ -1,4 +1,4 @@
-"""A Hugging Face hub and a file host on 127.0.0.1, for the model download tests (issue 19, point 3).
+"""A Hugging Face hub and a file host on 127.0.0.1, for the model download tests.
 
 :class:`FakeHub` answers what ``huggingface_hub.snapshot_download`` asks (``/api/models/<repo>/revision/
 main``, the ``tree`` listing, then ``HEAD``/``GET`` of ``/<repo>/resolve/<commit>/<file>``) for one

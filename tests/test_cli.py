@@ -77,7 +77,7 @@ def test_translate_with_faster_whisper(tmp_path, spanish_wav):
         *GREEDY,
     ]
     # An earlier transcription of the same input in the same folder is kept beside the English
-    # (issue 18, point 5): Whisper's translation is named <stem>_English.
+    # and Whisper's translation is named <stem>_English.
     (tmp_path / "spanish.txt").write_text("Buenos días a todos.\n", encoding="utf-8")
     assert main(argv) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["spanish.txt", "spanish_English.txt"]
@@ -116,7 +116,7 @@ def test_word_level_line_width(tmp_path, english_wav, fake_engine):
 def test_word_options_turn_word_timestamps_on(tmp_path, english_wav, capsys, fake_engine):
     # One rule for every face (audiototext/options.py): a line-width option turns word timestamps
     # on, and says so. (This test asserted the old CLI-only error "--max_line_width requires
-    # --word_timestamps True" before the options contract, issue 11 point 1.)
+    # --word_timestamps True" before the options contract.)
     argv = [
         str(english_wav),
         "--language",

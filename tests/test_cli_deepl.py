@@ -37,7 +37,7 @@ def test_translates_after_writing_transcripts(tmp_path, spanish_wav, fake_deepl,
     source = (tmp_path / "spanish.srt").read_text(encoding="utf-8")
     translated = (tmp_path / "spanish_English (British).srt").read_text(encoding="utf-8")
     # Every translated line keeps its source line's times (tsv); the subtitles are cut anew by the
-    # reading rules, on the source's speech (issue 17): they start with it, at most 0.5 s early.
+    # reading rules, on the source's speech: they start with it, at most 0.5 s early.
     lines = [(tmp_path / f"spanish{s}.tsv").read_text(encoding="utf-8") for s in ("", "_English (British)")]
     assert [row.split("\t")[:2] for row in lines[0].splitlines()] == [
         row.split("\t")[:2] for row in lines[1].splitlines()
@@ -52,7 +52,7 @@ def test_translates_after_writing_transcripts(tmp_path, spanish_wav, fake_deepl,
 
 
 def test_bad_key_fails_before_transcribing(tmp_path, spanish_wav, fake_deepl, capsys, fake_engine):
-    # The key is checked up front (issue 10, point 9): nothing is decoded or written. A key refused
+    # The key is checked up front: nothing is decoded or written. A key refused
     # only once translating (the transcripts are then kept) is tested in tests/test_reliability.py.
     argv = [
         str(spanish_wav),

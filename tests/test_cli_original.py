@@ -1,4 +1,4 @@
-"""The original AudioToText's command line still works (issue 12, point 6): its README's four
+"""The original AudioToText's command line still works: its README's four
 example commands, unchanged but for the file names and ``--model base``, on real speech: the fake
 engine (tests/fake_engine.py) where the command's files are checked, the bundled base model where
 its translation is; DeepL and OpenAI answered by fake servers."""
@@ -54,7 +54,7 @@ def test_translate_french_to_english_txt(tmp_path, french_wav, monkeypatch):
     assert [p.name for p in out.iterdir()] == ["french_English.txt"]  # beside a transcription, never over it
     words = re.findall(r"[\w']+", (out / "french_English.txt").read_text(encoding="utf-8").lower())
     # What the model must get right, with margins another int8 kernel (AVX2, AVX-512) or another
-    # batch composition cannot break (issue 18, point 23): mostly English, hardly any French left.
+    # batch composition cannot break: mostly English, hardly any French left.
     english = {"hello", "good", "everyone", "all", "today", "we", "will", "are", "going", "talk", "speak", "about"}
     english |= {"city", "town", "inhabitants", "people", "residents", "thank", "thanks", "you", "very", "much"}
     french = {"bonjour", "à", "tous", "aujourd'hui", "nous", "allons", "parler", "ville", "ses", "habitants", "merci"}
@@ -107,7 +107,7 @@ def test_api_key_transcribes_with_the_api(tmp_path, english_wav, monkeypatch, ca
 def test_deepl_api_key_alone_translates_to_british_english(
     tmp_path, spanish_wav, fake_deepl, monkeypatch, capsys, fake_engine
 ):
-    """Issue 19, point 7: the original's defaults: ``audio_transcription/``, all five formats, and
+    """The original's defaults: ``audio_transcription/``, all five formats, and
     ``--deepl_api_key`` alone translating to English (British)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DEEPL_SERVER_URL", fake_deepl.url)

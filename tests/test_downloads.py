@@ -1,4 +1,4 @@
-"""Model downloads show a bar and the model's size in every face (issue 19, point 3).
+"""Model downloads show a bar and the model's size in every face.
 
 The internet is out of reach here, so the downloads come from 127.0.0.1: a fake Hugging Face hub
 (tests/fake_hub.py) serving the bundled tiny.en CTranslate2 files to the real ``huggingface_hub``

@@ -49,7 +49,7 @@ def _engine_names_compared(path: Path) -> list[str]:
 
 
 def test_no_engine_name_is_compared_outside_the_engines():
-    """Hosted or local, weights, models, default model, key: facts of the engine's class (issue 21, point 1)."""
+    """Hosted or local, weights, models, default model, key: facts of the engine's class."""
     found = [
         hit
         for path in sorted(PACKAGE.rglob("*.py"))

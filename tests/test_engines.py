@@ -124,7 +124,7 @@ def test_english_only_model_logs_parameters(caplog):
 def test_concurrent_jobs_never_mix_their_lines(load_engine, english_wav, spanish_wav):
     """Two jobs in two threads, each with its own openai-whisper model as each service worker has:
     each job's callbacks see only its own lines and language, nothing is printed, and sys.stdout
-    is left as it was (issue 10, item 3)."""
+    is left as it was."""
     import contextlib
     import io
     import sys

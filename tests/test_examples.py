@@ -1,4 +1,4 @@
-"""examples/ are what the current code makes of them (issue 19, point 10): every format beside a kept
+"""examples/ are what the current code makes of them: every format beside a kept
 ``.json`` is what today's writers write from it, the READMEs show those files, and the Spanish
 example's executed notebook is today's AudioToText.ipynb, showing the lines as they were decoded
 and the files side by side. When this fails: ``python3 scripts/examples.py --rewrite`` (the writers

@@ -86,7 +86,7 @@ def test_many_threads_write_at_once(store):
 
 
 def test_progress_never_goes_back(store):
-    """Issue 10: a late or repeated report (a re-sent batch, a resumed run) cannot undo progress seen."""
+    """A late or repeated report (a re-sent batch, a resumed run) cannot undo progress seen."""
     job = store.create("talk", "src", total_segments=3)
     store.start(job.call_id)
     store.progress(job.call_id, total_segments=6, done_segments=4, tasks=2)

@@ -145,7 +145,7 @@ def test_short_noise_never_reaches_the_model(noise_wav, tmp_path, capsys, fake_e
 
 @pytest.mark.slow
 def test_no_cue_in_a_long_pause_and_the_tail_is_kept(media_dir, tmp_path, wer):
-    """Issue 9's timing bounds on a real run: sentences, 12 s of room tone, sentences up to the last
+    """The long-audio timing bounds on a real run: sentences, 12 s of room tone, sentences up to the last
     sample. No cue reaches into the pause (its two sides may share a window, the pause shortened
     inside it), cue times never go backwards, and the last sentence is kept to the end."""
     import numpy as np

@@ -171,7 +171,7 @@ def test_auto_noise_level_follows_the_recording():
 
 @pytest.mark.slow
 def test_memory_stays_flat_with_duration(tmp_path):
-    """Two hours are decoded and scanned block by block (issue 10, item 11): the peak of what
+    """Two hours are decoded and scanned block by block: the peak of what
     numpy allocates stays far below the 690 MB a whole float32 + int16 copy would take."""
     import tracemalloc
 

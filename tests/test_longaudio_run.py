@@ -379,7 +379,7 @@ def assert_every_sentence_once(transcript, sentences, times, wer, max_wer=0.1):
     A sentence is there once when one of its ends (first or last two words) is found exactly once
     and neither end twice: the small models misspell a word now and then, and which one depends on
     the CPU's int8 kernels (AVX2, AVX-512 VNNI: "a motorcycle" came out "a motor cycle"), so one
-    end suffices; a lost sentence has neither end, a doubled one has an end twice (issue 18, point 23).
+    end suffices; a lost sentence has neither end, a doubled one has an end twice.
     """
     text = transcript.text
     assert wer(" ".join(sentences), text) <= max_wer, text
@@ -529,7 +529,7 @@ def test_windows_reach_speech_options():
 @pytest.fixture(scope="module")
 def three_minutes(media_dir):
     """33 espeak-ng sentences with 1 s pauses (about 3 minutes): the file on which a sentence
-    once vanished with ``--batch-size 2`` (issue 10, item 2)."""
+    once vanished with ``--batch-size 2``."""
     from conftest import LONG_SENTENCES, speak
 
     sentences = [*LONG_SENTENCES, *LONG_SENTENCES, LONG_SENTENCES[0]]

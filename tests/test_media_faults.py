@@ -1,4 +1,4 @@
-"""Media that gave wrong output with exit 0, hung, or was misread (issue 18, points 7, 8, 9, 15, 18):
+"""Media that gave wrong output with exit 0, hung, or was misread:
 a temporary folder that fills up, timestamp gaps, several audio tracks, FIFOs, and names ffmpeg
 took for options or protocols. Real ffmpeg on real files, transcribed by the fake engine
 (tests/fake_engine.py: the media and the times are tested here, not recognition); a real tmpfs for

@@ -68,7 +68,7 @@ def set_params(nb, **values) -> None:
     assert not left, f"no form field named {sorted(left)}"
 
 
-# --- one form cell per step (issue 12, point 1) --------------------------------------------------
+# --- one form cell per step --------------------------------------------------
 
 
 def test_each_step_is_one_form_cell_in_order():
@@ -156,17 +156,17 @@ def test_the_help_says_what_coherence_drive_and_vad_do():
     nb = load_notebook()
     text = "\n".join(source(c) for c in nb["cells"])
     transcribe = code_cells(nb)["transcribe"]
-    # issue 12, point 4: no silent no-op
+    # No silent no-op
     assert fields.COHERENCE_HELP in transcribe and fields.COHERENCE_HELP in text.replace("\n", " ")
     assert "sequentially (parallel = off, slower)" in fields.COHERENCE_HELP
     assert (
         "decodes windows of speech independently" in fields.COHERENCE_HELP and "2 WER points" in fields.COHERENCE_HELP
     )
     assert fields.help_text("coherence_preference") == fields.COHERENCE_HELP
-    # issue 12, point 2: nothing lost on a disconnect
+    # Nothing lost on a disconnect
     assert "MyDrive/subtitles" in transcribe and "resumes" in transcribe
     assert "resumes from the checkpoints" in text
-    # issue 12, point 3: songs and music
+    # Songs and music
     assert "off decodes every second" in transcribe and "chorus" in text
 
 
@@ -204,7 +204,7 @@ def test_drive_paths(path, expected):
 
 
 def test_english_base_is_what_the_registry_builds():
-    """Issue 12, point 5: the notebook goes through the registry's rules (``.en`` only if it can be had)."""
+    """The notebook goes through the registry's rules (``.en`` only if it can be had)."""
     from audiototext.models import english_model
 
     built = notebook.transcribe_options({"use_model": "base", "language": "English"})
@@ -291,7 +291,7 @@ def test_human_size():
     assert [notebook.human_size(n) for n in (5, 1536, 3 * 1024 * 1024)] == ["5 B", "1.5 KB", "3.0 MB"]
 
 
-# --- results: names, player, zip (issue 12, point 10; issue 10, point 1) ----------------------------
+# --- results: names, player, zip ----------------------------
 
 
 SPANISH = Transcript((Segment(0.0, 2.5, " Hola a todos."), Segment(2.5, 5.0, " Muchas gracias.")), "es", 5.0)
@@ -336,7 +336,7 @@ def test_whisper_s_english_translation_is_labelled_english():
 
 
 def test_media_is_referenced_or_streamed_never_embedded(tmp_path, monkeypatch):
-    """Issue 19, point 10: the player takes a link, a path Jupyter serves, or a stream; never the bytes."""
+    """The player takes a link, a path Jupyter serves, or a stream; never the bytes."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "talk.mp4").write_bytes(b"x" * 100)
     assert results.media_source("https://example.org/a.mp4", "colab") == ("https://example.org/a.mp4", "")

@@ -2,7 +2,7 @@
 through Playwright. A person's path in plain Jupyter: open the notebook, run Setup and the Jupyter-only
 form cell, fill the widget form, press Run, wait for the results to list the .srt and for the player
 to load the audio and its subtitle track, and keep a screenshot. Every wait is on a DOM state, with
-generous limits (a loaded 2-core machine took over 60 s before: issue 10, point 12)."""
+generous limits (a loaded 2-core machine took over 60 s before)."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ def jupyter_lab(tmp_path):
         log.close()
 
 
-#: Generous limits for a loaded 2-core machine (issue 10, point 12): every wait is on a DOM state,
+#: Generous limits for a loaded 2-core machine: every wait is on a DOM state,
 #: these only bound how long a state may take to appear.
 START_S = 180
 KERNEL_S = 300

@@ -1,7 +1,7 @@
-"""The notebook's Colab paths with a fake ``google.colab`` (tests/fake_colab.py; issue 12, point 7):
+"""The notebook's Colab paths with a fake ``google.colab`` (tests/fake_colab.py):
 uploads, a Drive input and a Drive output folder, keys from Colab secrets (DeepL, OpenAI), the
 microphone; and nothing lost on a disconnect: a run interrupted after its first checkpoint on
-Drive resumes when the step runs again (issue 12, point 2)."""
+Drive resumes when the step runs again."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The notebook's install cell cannot drift (issue 12, point 8): resolved with ``pip install --dry-run
+"""The notebook's install cell cannot drift: resolved with ``pip install --dry-run
 --report`` in an environment that holds exactly Colab's preinstalled packages
 (tests/data/colab_pip_freeze_gpu.txt, as metadata only, under Colab's Python), it installs what
 constraints/colab.txt pins and changes nothing Colab ships (torch, numpy, ...)."""
@@ -144,7 +144,7 @@ def test_the_install_cell_installs_the_pins_and_changes_nothing_colab_ships(tmp_
     assert installs == pinned(), "everything installed is a tested, pinned version"
 
 
-# --- where the Setup cell installs from (issue 19, point 1) -------------------------------------------
+# --- where the Setup cell installs from -------------------------------------------
 
 
 SESSIONS = [

@@ -1,4 +1,4 @@
-"""The notebook's Save step (issue 19, point 6): more formats from the transcription kept in memory
+"""The notebook's Save step: more formats from the transcription kept in memory
 (with its DeepL translations) or from ``.json`` files written before, without transcribing again.
 No model runs: the Transcribe step's result is written directly (tests/test_notebook_steps.written)."""
 

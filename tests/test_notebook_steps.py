@@ -104,7 +104,7 @@ def test_uploads_are_saved_when_the_next_step_runs(tmp_path):
 
 
 def test_jupyter_uploads_never_overwrite_a_file(tmp_path):
-    """Issue 18, point 4: as Colab does, a taken name gets " (1)", " (2)"...: the file beside the
+    """As Colab does, a taken name gets " (1)", " (2)"...: the file beside the
     notebook and same-named uploads are all kept; running the next step again saves no copies."""
     (tmp_path / "talk.mp3").write_bytes(b"mine")
 
@@ -136,7 +136,7 @@ def test_live_lines_come_through_callbacks(capsys):
     assert "[01:01.500 --> 01:04.000] Hola." in out and "[01:01.500 --> 01:04.000] Hello." in out
 
 
-# --- Step 4: DeepL (issue 12, point 9) -------------------------------------------------------------
+# --- Step 4: DeepL -------------------------------------------------------------
 
 
 def test_a_deepl_failure_keeps_the_transcripts(tmp_path, capsys, fake_deepl, monkeypatch):
@@ -205,7 +205,7 @@ def test_the_widget_form_has_the_notebook_s_fields_and_lists():
         notebook.build_form(model="base")
 
 
-# --- Step 5: results (issue 12, point 10) ----------------------------------------------------------
+# --- Step 5: results ----------------------------------------------------------
 
 
 def test_results_list_zip_and_preview(tmp_path, capsys, fake_deepl, monkeypatch):
@@ -233,7 +233,7 @@ def test_the_player_plays_the_audio_with_a_track_per_language(tmp_path, colab, s
     notebook.show_results(transcription)
     page = colab.html()
     [player] = re.findall(r"<video .*?</video>", page, re.S)
-    # Streamed from this kernel through Colab's port proxy, never embedded (issue 19, point 10).
+    # Streamed from this kernel through Colab's port proxy, never embedded.
     [src] = re.findall(r'<video [^>]*src="([^"]+)"', player)
     assert src.startswith("http://127.0.0.1:") and src.endswith("/clip.wav") and "data:audio" not in player
     assert any(call.startswith("google.colab.kernel.proxyPort(") for call in colab.eval_js_calls)
@@ -262,7 +262,7 @@ def test_the_player_plays_the_audio_with_a_track_per_language(tmp_path, colab, s
 
 
 def test_the_zip_download_is_asked_once_per_session(tmp_path, colab, capsys):
-    """Issue 19, point 10: the Results step no longer downloads the zip on every run."""
+    """The Results step no longer downloads the zip on every run."""
     transcription = written(tmp_path)
     colab.answers.append("n")
     notebook.show_results(transcription)

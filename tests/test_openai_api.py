@@ -388,7 +388,7 @@ def test_refused_formats_are_converted(fake, short_wav, tmp_path):
 
 def test_the_chosen_audio_track_is_sent(fake, short_wav, tmp_path):
     """A file with several audio tracks is never uploaded whole (the server would take the first):
-    the chosen track is sent as FLAC (issue 18, point 9)."""
+    the chosen track is sent as FLAC."""
     path, times, _ = short_wav
     film = tmp_path / "film.m4a"  # a format the API accepts as it is
     silence = ["-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono"]

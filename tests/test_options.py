@@ -379,7 +379,7 @@ def test_original_api_key_command_selects_the_api_engine():
 
 
 def test_cli_defaults_are_the_original_audiototext_s(monkeypatch, caplog):
-    """Issue 19, point 7: the original CLI's folder, five formats and ``--deepl_api_key`` alone
+    """The original CLI's folder, five formats and ``--deepl_api_key`` alone
     translating to English (British); the model stays base on purpose (the bundled offline weights)."""
     from audiototext.cli import options_from_args
 
@@ -401,7 +401,7 @@ def test_cli_defaults_are_the_original_audiototext_s(monkeypatch, caplog):
 
 @pytest.mark.parametrize("model", ["whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe"])
 def test_api_model_names_pick_the_api_engine(model, caplog):
-    """Issue 19, point 8: an API model with the default engine is no "unknown model"."""
+    """An API model with the default engine is no "unknown model"."""
     caplog.set_level(logging.INFO, logger="audiototext")
     o = options.build({"model": model})
     assert (o.engine, o.model) == ("openai-api", model)

@@ -1,4 +1,4 @@
-"""Output names that never lose a file (issue 18, points 1, 2, 5, 6, 12): an input is never written
+"""Output names that never lose a file: an input is never written
 over, derived names (translations, Whisper's English) are reserved like input names, read-only
 earlier outputs and links are respected, and names the file system cannot take are shortened
 before decoding. Real files, real ffmpeg, the fake engine (tests/fake_engine.py), the fake DeepL server."""

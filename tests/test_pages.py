@@ -1,4 +1,4 @@
-"""Links to video pages (issue 19, point 10): YouTube and other sites' pages are read with yt-dlp
+"""Links to video pages: YouTube and other sites' pages are read with yt-dlp
 (audiototext.pages, shared with the service's is_video) in the CLI and the notebook, instead of
 being refused as "not an audio or video file". The sites are out of reach here, so a page on
 127.0.0.1 with an HTML5 <video> stands in (yt-dlp's generic extractor reads it)."""

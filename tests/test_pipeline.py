@@ -1,4 +1,4 @@
-"""The pipeline's own duties (issue 10): distinct output names for same-named inputs, the preflight
+"""The pipeline's own duties: distinct output names for same-named inputs, the preflight
 before any input is read, and downloads that leave nothing behind and are named as the user gave
 them. Real media on the fake engine (tests/fake_engine.py), a fake DeepL server, a local HTTP server."""
 
@@ -73,7 +73,7 @@ def test_callbacks_are_the_events_contract():
     assert pipeline.Callbacks is events.Callbacks
 
 
-# --- same-named inputs (issue 10, point 1) --------------------------------------------------------
+# --- same-named inputs --------------------------------------------------------
 
 
 def test_output_stems_are_distinct_and_stable():
@@ -128,7 +128,7 @@ def test_same_named_inputs_do_not_overwrite(tmp_path, english_wav, spanish_wav, 
     assert sorted(p.name for p in out.iterdir()) == ["clip (2).txt", "clip.txt"]
 
 
-# --- preflight before any input is read (issue 10, point 9) --------------------------------------
+# --- preflight before any input is read --------------------------------------
 
 
 def test_unknown_model_fails_before_any_input(tmp_path, english_wav, opened, loads):
@@ -220,7 +220,7 @@ def test_missing_deepl_key_fails_before_any_input(tmp_path, english_wav, deepl_f
     assert not opened and not loads
 
 
-# --- downloads (issue 10, point 8) ---------------------------------------------------------------
+# --- downloads ---------------------------------------------------------------
 
 
 @pytest.fixture
@@ -299,7 +299,7 @@ def test_callbacks_see_each_input(tmp_path, english_wav):
 
 @pytest.mark.slow
 def test_runs_in_threads_share_one_model_and_keep_their_own_options(tmp_path, english_wav, loads):
-    """Issue 21, point 3: one loaded model, options per call (as faster-whisper's
+    """One loaded model, options per call (as faster-whisper's
     ``WhisperModel.transcribe`` takes them): two jobs with different options run through one
     pipeline at the same time, each with its own folder, formats, decoding and callbacks."""
     from concurrent.futures import ThreadPoolExecutor

@@ -1,4 +1,4 @@
-"""Each option defined once (issue 21, point 2): a record field declares its default, choices and
+"""Each option defined once: a record field declares its default, choices and
 range (audiototext.records); the record checks them when made, the registry's row reads them, and
 ``options.build`` fills each record from the rows that name its fields, with no hand mapping."""
 

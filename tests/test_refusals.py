@@ -1,6 +1,6 @@
-"""Faults found late, reported as something else, or as a traceback (issue 18, points 10, 13, 17,
-19, 21, 22): each is refused up front with what to do, or said plainly. The real CLI, the real
-``deepl`` package against the fake DeepL server, the fake engine (tests/fake_engine.py)."""
+"""Faults found late, reported as something else, or as a traceback: each is refused up front
+with what to do, or said plainly. The real CLI, the real ``deepl`` package against the fake DeepL
+server, the fake engine (tests/fake_engine.py)."""
 
 from __future__ import annotations
 

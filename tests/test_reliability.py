@@ -1,4 +1,4 @@
-"""Failures around the transcription (issue 10): an output folder that is read-only or full, and
+"""Failures around the transcription: an output folder that is read-only or full, and
 Ctrl-C. Real media on the fake engine (tests/fake_engine.py; for Ctrl-C as ``python -m fake_engine``,
 paced so that the signal comes mid-run); a tiny tmpfs stands for the full or read-only disk (tests
 run as root, so chmod would not stop a write)."""
@@ -175,8 +175,8 @@ def test_full_folder_from_the_cli_exits_1_and_names_the_rescue(
 
 
 def test_a_later_rescue_never_replaces_an_earlier_one(small_disk, rescued, short_clips, tmp_path, fake_engine):
-    """Two runs rescue an input of the same name: both rescued transcripts are kept (issue 18,
-    point 3), each error giving the real path of its files."""
+    """Two runs rescue an input of the same name: both rescued transcripts are kept,
+    each error giving the real path of its files."""
     other = tmp_path / "other"
     other.mkdir()
     same_name = shutil.copy(short_clips[1], other / short_clips[0].name)  # library speech, named garden.wav
@@ -194,7 +194,7 @@ def test_a_later_rescue_never_replaces_an_earlier_one(small_disk, rescued, short
     assert texts[0] and texts[1] and texts[0] != texts[1]  # the garden's words, then the library's
 
 
-# --- Ctrl-C (issue 10, point 7) --------------------------------------------------------------------
+# --- Ctrl-C --------------------------------------------------------------------
 
 
 def _interrupt_after_first_line(argv: list[str]) -> tuple[int, str, str]:

@@ -1,4 +1,4 @@
-"""Writing formats from a kept result without transcribing again (issue 19, point 6): the CLI's
+"""Writing formats from a kept result without transcribing again: the CLI's
 ``--from-json`` and :mod:`audiototext.saving`. No model runs: a model load fails these tests."""
 
 from __future__ import annotations

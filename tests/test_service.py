@@ -201,7 +201,7 @@ def test_failed_job_reports_its_error(server, media):
     assert response.status_code == 500
     assert body["finished"] is True and body["status"] == "failed"
     assert "Could not download model small" in body["error"]
-    # Its files say that it failed, and why (issue 18, point 20), not just "not found".
+    # Its files say that it failed, and why, not just "not found".
     for name in ("no-weights", "no-weights.srt", "no-weights.zip"):
         response = server.request("GET", f"/api/audio/{name}")
         assert response.status_code == 404
@@ -289,7 +289,7 @@ def test_bad_options_are_refused(server, media, params, message):
     ],
 )
 def test_unknown_parameters_are_refused(server, media, query, message):
-    """Issue 18, point 20: they were silently ignored, and the job ran without them."""
+    """They were silently ignored, and the job ran without them."""
     base, _ = media
     response = server.request(
         "POST", "/api/transcribe", params={"title_slug": "unknown-param", "src_url": f"{base}/window.wav", **query}
@@ -300,7 +300,7 @@ def test_unknown_parameters_are_refused(server, media, query, message):
 
 
 def test_two_files_are_refused(server, media):
-    """Issue 18, point 20: only the last of two ``file`` parts was transcribed."""
+    """Only the last of two ``file`` parts was transcribed."""
     _, folder = media
     with open(folder / "window.wav", "rb") as a, open(folder / "coffee.wav", "rb") as b:
         response = server.request(

@@ -1,4 +1,4 @@
-"""The web page of ``audiototext serve`` in a real browser (issue 20): Debian's headless Chromium
+"""The web page of ``audiototext serve`` in a real browser: Debian's headless Chromium
 driven by Playwright, against a real server subprocess with tiny.en (offline) and a fake DeepL
 server. A person's path: choose a file and a DeepL target, watch the progress and the lines, play
 it with its subtitle tracks, seek from the transcript with the keyboard, download the files; a

@@ -1,6 +1,6 @@
-"""Engines behind the service: two openai-whisper jobs at once keep their own data (issue 10, mixed
-data; real models, phrases checked), and the openai-api engine with the server's key against a fake
-OpenAI server (issue 13; no model)."""
+"""Engines behind the service: two openai-whisper jobs at once keep their own data (never mixed;
+real models, phrases checked), and the openai-api engine with the server's key against a fake
+OpenAI server (no model)."""
 
 from __future__ import annotations
 
@@ -61,13 +61,13 @@ def fake_openai():
 
 
 def test_openai_api_engine_uses_the_servers_key(tmp_path, fake_openai, english_wav):
-    """Issue 13: engine=openai-api, the key from the server's OPENAI_API_KEY (never from the request),
+    """Engine=openai-api, the key from the server's OPENAI_API_KEY (never from the request),
     $OPENAI_BASE_URL honoured; a piece the API refuses fails the job with 422."""
     server = Server(
         tmp_path / "data", env={"OPENAI_API_KEY": fake_openai.api_key, "OPENAI_BASE_URL": fake_openai.base_url}
     ).start()
     try:
-        # An api_key in the request is no parameter of the service: refused, saying why (issue 18, point 20),
+        # An api_key in the request is no parameter of the service: refused, saying why,
         # and never used nor echoed.
         with open(english_wav, "rb") as f:
             refused = server.request(

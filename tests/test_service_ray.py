@@ -1,5 +1,5 @@
 """The service with ``--backend ray``: on a head started by ``ray start``, and on a two-node cluster
-that loses a node mid-job (issue 10: scale-out survives a lost node).
+that loses a node mid-job (scale-out must survive a lost node).
 
 Every Ray here is bound to loopback and kept apart from any other Ray on the machine:
 ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` stops Ray from swapping 127.0.0.1 for the machine's other

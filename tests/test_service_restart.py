@@ -76,7 +76,7 @@ def test_kill_9_and_restart_resumes(tmp_path, media):
 
 @pytest.mark.slow
 def test_second_server_on_the_data_dir_exits_touching_no_job(tmp_path, media):
-    """Issue 10: a second ``serve`` on a live data dir used to resume its running jobs before failing to
+    """A second ``serve`` on a live data dir used to resume its running jobs before failing to
     bind; three such starts marked a healthy job failed. Now it exits at once and the job goes on."""
     data = tmp_path / "data"
     first = Server(data, "--engine", "faster-whisper", "--batch-size", "1").start()

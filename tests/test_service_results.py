@@ -1,6 +1,6 @@
 """What a job leaves, against a real ``audiototext serve`` on the fake engine (``python -m
 fake_engine serve``, tests/fake_engine.py) and a fake DeepL server: every written file served and
-listed, translations included (issue 18, point 11), and a running job cancelled midway (issue 20)
+listed, translations included, and a running job cancelled midway
 keeping its lines, then leaving the worker free.
 
 The server decodes one window at a time (``--batch-size 1``), the fake engine taking half a second

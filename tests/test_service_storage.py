@@ -1,4 +1,4 @@
-"""A full data dir (issue 18, point 14), for real: uploads and downloads that do not fit are answered
+"""A full data dir, for real: uploads and downloads that do not fit are answered
 507 naming the server's disk (before: 500 and a traceback for an upload, and a 422 that blamed the
 client's link for a download), nothing partly written is left behind, and the next upload that
 fits is transcribed.

@@ -1,7 +1,7 @@
 """Helpers of the slow service tests (no tests here): a real ``audiototext serve`` subprocess, a
 local media server, and the status checks every poll makes.
 
-Waits are event-based with long deadlines (issue 10: the suite passes on a loaded machine):
+Waits are event-based with long deadlines (the suite must pass on a loaded machine):
 they poll until a state is reached and only fail after minutes, never after a fixed sleep.
 """
 

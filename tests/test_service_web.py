@@ -1,6 +1,6 @@
 """The service's web-facing parts in process, without a model: the page and its options, signed
-links and the token, the refused requests (issue 18, point 20), the result files and their
-reasons when missing (issue 18, point 11), cancelling through the callbacks, and disk errors.
+links and the token, the refused requests, the result files and their
+reasons when missing, cancelling through the callbacks, and disk errors.
 
 FastAPI's TestClient without its lifespan starts no worker; result files are written by the
 package's own writers, as a job writes them. Milliseconds each.
@@ -185,7 +185,7 @@ def test_signed_links_of_a_result_open_without_the_header(guarded):
     assert guarded.get(srt.replace("/api/audio/talk.srt", "/api/jobs")).status_code == 401
 
 
-# --- refused requests (issue 18, point 20) ----------------------------------------------------------
+# --- refused requests ----------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -227,7 +227,7 @@ def test_unknown_parameters_message():
     assert message.startswith("unknown query parameter: 'languag' is not a parameter (did you mean language?)")
 
 
-# --- result files (issue 18, point 11) ----------------------------------------------------------------
+# --- result files ----------------------------------------------------------------
 
 
 def test_every_written_file_is_listed_and_served(client):
@@ -361,7 +361,7 @@ def test_a_job_cancelled_while_the_server_was_down_is_not_run(tmp_path):
     assert got.status == "cancelled" and "before the server restarted" in got.error
 
 
-# --- disk errors are the server's (issue 18, point 14) -----------------------------------------------
+# --- disk errors are the server's -----------------------------------------------
 
 
 def test_disk_errors_are_found_behind_other_errors():

@@ -1,4 +1,4 @@
-"""SIGTERM handled like Ctrl-C (issue 18, point 16): the CLI, ``--parallel processes`` and the
+"""SIGTERM handled like Ctrl-C: the CLI, ``--parallel processes`` and the
 service stop their workers and ffmpeg, remove their temporary decoded audio, and say what is kept.
 Real subprocesses, real signals, on the fake engine at a second per window (tests/fake_engine.py, as
 ``python -m fake_engine``: the signal comes mid-run); the temporary folder is one of the test's, to

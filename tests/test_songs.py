@@ -1,6 +1,6 @@
-"""Songs and music (issue 12, point 3): the notebook's ``vad`` field; a song in which voice detection
-finds no speech is decoded whole, while noise and a test tone still never reach the model (issue 19,
-point 2); and the loop guard
+"""Songs and music: the notebook's ``vad`` field; a song in which voice detection
+finds no speech is decoded whole, while noise and a test tone still never reach the model;
+and the loop guard
 (``longaudio.stitch.trim_loops``) keeping real repetition — a chorus sung four times — while cutting
 what Whisper invents when it loops. Synthesized speech through the notebook's Transcribe step with
 the bundled base model, and scripted transcripts straight through ``trim_loops``."""
@@ -109,7 +109,7 @@ def test_a_chorus_sung_four_times_keeps_its_four_lines(chorus_wav, tmp_path, vad
 
 
 def test_a_song_without_detected_speech_is_decoded_whole(song_wav, caplog):
-    """Issue 19, point 2: voice detection finds (almost) no speech in a song; the plan decodes all of
+    """Voice detection finds (almost) no speech in a song; the plan decodes all of
     it, as ``vad off`` does, and says so (before: no window, empty files, no hint)."""
     from audiototext.longaudio import plan
     from audiototext.longaudio.source import DecodedFile, duration_of

@@ -161,8 +161,8 @@ def test_unknown_target_lists_the_valid_ones_before_any_request(fake, talk):
         translate_transcript(talk, options(fake, "Klingon"))
     assert "Klingon" in str(info.value)
     assert all(name in str(info.value) for name in TARGET_NAMES)
-    # Only DeepL's list of targets was read, to find a language the built-in list lacks (issue 18,
-    # point 21); nothing was translated or billed.
+    # Only DeepL's list of targets was read, to find a language the built-in list lacks;
+    # nothing was translated or billed.
     assert [(r.method, r.path) for r in fake.requests] == [("GET", "/v2/languages")]
 
 

