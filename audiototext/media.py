@@ -134,8 +134,8 @@ def run_ffmpeg(
         The finished process, ``stdout`` and ``stderr`` as bytes.
 
     Raises:
-        MediaError: ``"<name>: <problem> (<ffmpeg's last line>); <fix>"``; install instructions
-            when the tool is missing.
+        MediaError: ``"<name>: <problem> (<ffmpeg's last line>); <fix>"``, with ffmpeg's messages
+            as ``stderr`` when it exited nonzero; install instructions when the tool is missing.
     """
     if shutil.which(tool) is None:
         raise MediaError(_INSTALL_FFMPEG, tool=tool)
@@ -158,8 +158,9 @@ def run_ffmpeg(
         raise MediaError(f"{name}: {problem} ({tool} could not start: {e}); {fix}", source=name) from e
     if process.returncode < 0:  # killed: stop_children, the system running out of memory
         raise MediaError(f"{name}: {problem} ({tool} was stopped by signal {-process.returncode}); {fix}", source=name)
-    if process.returncode != 0:
-        raise MediaError(f"{name}: {problem} ({_reason(stderr, path, name)}); {fix}", source=name)
+    if process.returncode != 0:  # ffmpeg's words kept: a caller may find a cause the fix must name
+        message = f"{name}: {problem} ({_reason(stderr, path, name)}); {fix}"
+        raise MediaError(message, source=name, stderr=stderr.decode("utf-8", "replace")[-4000:])
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
@@ -354,6 +355,11 @@ def track_order(info: MediaInfo, requested: int | None, name: str) -> list[Audio
 #: the file does is padded at the start, so subtitle times match the media's clock (a recording with
 #: gaps, or a video whose audio starts late, would otherwise get subtitles that drift).
 KEEP_TIMELINE = "aresample=async=1:first_pts=0"
+#: ffmpeg's options that keep a jump in the timestamps of MPEG-TS (and other formats that allow
+#: discontinuities): beyond 10 s (the default threshold) ffmpeg takes a forward jump for a broken
+#: clock and closes it, so a recording paused for a minute would lose its pause. 100000 s (28 h)
+#: keeps every real gap; the 26.5-hour wrap of MPEG-TS clocks is undone before this applies.
+KEEP_GAPS = ("-dts_delta_threshold", "100000")
 
 
 #: How decoding failures read (:func:`run_ffmpeg`'s ``problem`` and ``fix``).
@@ -367,7 +373,7 @@ def decode_command(path: Path | str, output: str, *, track: int = 1, sample_rate
     """The arguments of :func:`run_ffmpeg` that decode audio track ``track`` (from 1) of ``path`` to
     16-bit mono PCM at ``output`` ("-": standard output)."""
     return [
-        *("-y", "-threads", "0"),
+        *("-y", "-threads", "0", *KEEP_GAPS),
         *("-i", ffmpeg_path(path), "-map", f"0:a:{track - 1}", "-af", KEEP_TIMELINE),
         *("-ac", "1", "-ar", str(sample_rate), "-f", "s16le", "-acodec", "pcm_s16le", output),
     ]

@@ -118,6 +118,23 @@ def _check_room(folder: Path, duration: float, name: str) -> None:
         )
 
 
+def _refuse_unwritten(stderr: bytes | str, name: str, folder: Path, *, cause: BaseException | None = None) -> None:
+    """Raise when ffmpeg's messages say the decoded audio could not be written (a full folder).
+
+    Raises:
+        MediaError: naming the temporary folder and what to do (free space, or set TMPDIR).
+    """
+    from ..media import write_failure
+
+    failure = write_failure(stderr)
+    if failure is not None:
+        raise MediaError(
+            f"{name}: the decoded audio could not be written to the temporary folder {folder} ({failure.strip()}); "
+            "free some space there or set TMPDIR to a folder with more room, then run again",
+            source=name,
+        ) from cause
+
+
 class DecodedFile:
     """A media file decoded once to a temporary 16-bit PCM file; read back in pieces.
 
@@ -126,7 +143,8 @@ class DecodedFile:
     subtitles). The media's timeline is
     kept across timestamp gaps (:data:`~audiototext.media.KEEP_TIMELINE`). A temporary folder
     without room for the decoded audio fails before decoding; one that fills up while ffmpeg
-    writes fails too, although ffmpeg may exit 0 then (the end of the audio would be missing unsaid).
+    writes fails too, naming the folder, whether ffmpeg exits 1 (it is no fault of the file) or 0
+    (it can, after failing to write its last buffer: the end of the audio would be missing unsaid).
     Use as a context manager (or call :meth:`close`): the temporary file is removed.
     """
 
@@ -167,18 +185,16 @@ class DecodedFile:
             raise MediaError(f"{name}: the audio is empty (0 samples); nothing to transcribe", source=name)
 
     def _decode(self, path: Path | str, name: str, folder: Path) -> None:
-        from ..media import DECODE_FIX, DECODE_PROBLEM, decode_command, run_ffmpeg, write_failure
+        from ..media import DECODE_FIX, DECODE_PROBLEM, decode_command, run_ffmpeg
 
         command = decode_command(path, str(self.path), track=self.track.number)
-        stderr = run_ffmpeg(command, name=name, problem=DECODE_PROBLEM, fix=DECODE_FIX, path=path).stderr
+        try:
+            stderr = run_ffmpeg(command, name=name, problem=DECODE_PROBLEM, fix=DECODE_FIX, path=path).stderr
+        except MediaError as e:  # a full folder makes ffmpeg exit 1 too: the file is not to blame then
+            _refuse_unwritten(getattr(e, "stderr", ""), name, folder, cause=e)
+            raise
         self._samples = self.path.stat().st_size // 2
-        failure = write_failure(stderr)
-        if failure is not None:
-            raise MediaError(
-                f"{name}: the decoded audio could not be written to the temporary folder {folder} ({failure.strip()}); "
-                "free some space there or set TMPDIR to a folder with more room, then run again",
-                source=name,
-            )
+        _refuse_unwritten(stderr, name, folder)  # ffmpeg may exit 0 after failing to write its last buffer
         decoded = self._samples / SAMPLE_RATE
         if self.track.end and decoded < self.track.end - max(1.0, 0.01 * self.track.end):
             stated = f"only {decoded:.1f} s of the {self.track.end:.1f} s the file states could be decoded"

@@ -136,9 +136,21 @@ _FLAC_FIX = "check that the temporary folder has room (or set TMPDIR to one that
 def convert_to_flac(path: Path, out: Path, track: int = 1) -> Path:
     """Audio track ``track`` (from 1) of ``path`` as 16 kHz mono FLAC at ``out``, on the media's
     timeline (ffmpeg, argument list; the path as a ``file:`` path, never an option or protocol)."""
-    from ...media import DECODE_FIX, KEEP_TIMELINE, ffmpeg_path, run_ffmpeg
+    from ...media import DECODE_FIX, KEEP_GAPS, KEEP_TIMELINE, ffmpeg_path, run_ffmpeg
 
-    args = ["-y", "-i", ffmpeg_path(path), "-map", f"0:a:{track - 1}", "-vn", "-af", KEEP_TIMELINE, *_FLAC, str(out)]
+    args = [
+        "-y",
+        *KEEP_GAPS,
+        "-i",
+        ffmpeg_path(path),
+        "-map",
+        f"0:a:{track - 1}",
+        "-vn",
+        "-af",
+        KEEP_TIMELINE,
+        *_FLAC,
+        str(out),
+    ]
     run_ffmpeg(args, name=str(path), problem="ffmpeg could not convert the audio to FLAC", fix=DECODE_FIX, path=path)
     return out
 
