@@ -18,7 +18,7 @@ from . import __version__
 from . import options as registry
 from .errors import AudioToTextError
 from .events import write_line
-from .logs import show_logs
+from .logs import printable, show_logs
 from .interrupts import SIGINT_STATUS, SIGTERM_STATUS, Terminated, terminate_as_interrupt
 from .longaudio.checkpoints import CHECKPOINT_DIR
 from .options import Options
@@ -128,13 +128,14 @@ def _run(args: argparse.Namespace, options: Options, quiet: bool = False) -> int
     callbacks = Callbacks(
         on_segment=None if quiet else _print_line,
         on_translated_line=None if quiet else _print_line,
-        on_file_start=None if quiet else (lambda s: print(f"==> {s}", file=sys.stderr)),
+        on_file_start=None if quiet else (lambda s: print(printable(f"==> {s}"), file=sys.stderr)),
     )
     results = Pipeline(options, callbacks).run(args.audio)
     failed = [r for r in results if not r.ok]
     # After a failed preflight every input carries the same error, already shown once.
     if len(args.audio) > 1 and failed and len({id(r.error) for r in failed}) > 1:
-        print(f"{len(failed)} of {len(results)} inputs failed: " + ", ".join(r.source for r in failed), file=sys.stderr)
+        names = ", ".join(r.source for r in failed)
+        print(printable(f"{len(failed)} of {len(results)} inputs failed: {names}"), file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -145,7 +146,7 @@ def _save(args: argparse.Namespace, options: Options, quiet: bool = False) -> in
     failed = 0
     for source in args.audio:
         if not quiet:
-            print(f"==> {source}", file=sys.stderr)
+            print(printable(f"==> {source}"), file=sys.stderr)
         failed += not save_from_json(source, options, on_line=None if quiet else _print_line).ok
     return 1 if failed else 0
 

@@ -22,7 +22,14 @@ DEBUG_LOG = "debug.log"
 
 
 class DebugLog(logging.FileHandler):
-    """The debug log's handler (a class of its own, so a face can find the one it attached)."""
+    """The debug log's handler (a class of its own, so a face can find the one it attached).
+
+    Written in UTF-8 with ``backslashreplace``: a file name that is not UTF-8 (``caf\\xff.wav``, read
+    by Python as ``caf\\udcff.wav``) is written as ``\\udcff`` instead of failing every line naming it.
+    """
+
+    def __init__(self, path: Path | str, mode: str = "w"):
+        super().__init__(path, mode=mode, encoding="utf-8", errors="backslashreplace")
 
 
 class LineHandler(logging.Handler):
@@ -47,9 +54,15 @@ class LineHandler(logging.Handler):
 
         try:
             mark = self.MARKS.get(record.levelno, "") if self.marks else ""
-            write_line(mark + self.format(record), file=getattr(sys, self.stream))
+            write_line(printable(mark + self.format(record)), file=getattr(sys, self.stream))
         except Exception:  # noqa: BLE001 - logging must never raise
             self.handleError(record)
+
+
+def printable(text: str) -> str:
+    """``text`` with what no stream can encode (the ``\\udcff`` of a file name that is not UTF-8)
+    written as a backslash escape: a notebook's or a replaced stream may encode strictly."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def show_logs(
@@ -104,7 +117,7 @@ def attach_debug_log(logger: logging.Logger | None = None) -> DebugLog | None:
     path = debug_log_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handler = DebugLog(path, mode="w", encoding="utf-8")
+        handler = DebugLog(path, mode="w")
     except OSError:
         return None
     handler.setLevel(logging.DEBUG)
@@ -114,4 +127,13 @@ def attach_debug_log(logger: logging.Logger | None = None) -> DebugLog | None:
     return handler
 
 
-__all__ = ["ROOT", "DEBUG_LOG", "DebugLog", "LineHandler", "show_logs", "debug_log_path", "attach_debug_log"]
+__all__ = [
+    "ROOT",
+    "DEBUG_LOG",
+    "DebugLog",
+    "LineHandler",
+    "printable",
+    "show_logs",
+    "debug_log_path",
+    "attach_debug_log",
+]

@@ -267,3 +267,20 @@ def test_the_cli_transcribes_names_ffmpeg_misread(tmp_path, english_wav, monkeyp
     assert main(["-f", "txt", "-o", "out", *FAST, "--", *NAMES]) == 0
     for name in NAMES:
         assert heard((tmp_path / "out" / f"{Path(name).stem}.txt").read_text(encoding="utf-8"))
+
+
+def test_a_name_that_is_not_utf8_is_transcribed_and_logged(tmp_path, english_wav):
+    """A file name with a byte that is not UTF-8 (``caf\\xff.wav`` from a Latin-1 system): every
+    log line naming it failed in the debug log ("--- Logging error ---" and a traceback)."""
+    folder = os.fsencode(tmp_path)
+    shutil.copy(english_wav, os.path.join(folder, b"caf\xff.wav"))
+    env = {**os.environ, "AUDIOTOTEXT_CACHE": str(tmp_path / "cache"), "PYTHONPATH": os.pathsep.join(sys.path)}
+    argv = [sys.executable, "-m", "fake_engine", os.fsdecode(b"caf\xff.wav"), "-f", "txt,srt", "-o", "out", *FAST]
+    done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "Logging error" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert "==> caf\\udcff.wav" in done.stderr  # the byte shown, escaped
+    assert sorted(os.listdir(os.path.join(folder, b"out"))) == [b"caf\xff.srt", b"caf\xff.txt"]
+    assert heard(Path(os.fsdecode(os.path.join(folder, b"out", b"caf\xff.txt"))).read_text(encoding="utf-8"))
+    debug = (tmp_path / "cache" / "debug.log").read_text(encoding="utf-8")
+    assert "Wrote out/caf\\udcff.txt" in debug
