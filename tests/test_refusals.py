@@ -162,6 +162,23 @@ def test_the_cli_keeps_the_transcript_when_deepl_answers_oddly(tmp_path, garden,
     assert [p.name for p in tmp_path.iterdir()] == [f"{garden.stem}.txt"]
 
 
+@pytest.mark.parametrize("coherence", ["True", "False"])
+def test_a_deepl_answer_without_text_fails_and_keeps_the_transcript(
+    tmp_path, garden, fake_deepl, capsys, fake_engine, coherence
+):
+    """The deepl package reads an answer without ``text`` as "": an empty translation was written,
+    exit 0. Both coherence modes (one tagged window; each line alone)."""
+    fake_deepl.omit_fields = ("text",)
+    argv = [str(garden), "-o", str(tmp_path), "-f", "txt,srt", *FAST, "--deepl-target", "de"]
+    argv += ["--deepl_coherence_preference", coherence]
+    status, err = _exit([*argv, "--deepl-api-key", fake_deepl.auth_key, "--deepl-server-url", fake_deepl.url], capsys)
+    assert status == 1 and "Traceback" not in err, err
+    assert f"The DeepL server at {fake_deepl.url} answered no text for '" in err, err
+    assert "(its `text` field is missing or empty)" in err and "--deepl-server-url" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{garden.stem}.srt", f"{garden.stem}.txt"]
+    assert fake_deepl.translate_requests  # DeepL was asked, and its answer refused
+
+
 # --- point 21: one live list of DeepL targets ------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ..errors import OptionsError, TranslationError
 from ..transcript import Segment, Transcript
 from . import windows as W
-from .connection import _import_deepl, _translator
+from .connection import OddAnswer, _import_deepl, _translator
 from .options import DeepLOptions, read_glossary
 from .targets import (
     CHARACTER_SPLIT_LANGUAGES,
@@ -196,9 +196,33 @@ def _translate_texts(translator, texts: Sequence[str], params: dict, **extra) ->
     out: list[str] = []
     fixed = W.json_bytes(extra.get("context", ""))
     for batch in W.request_batches(texts, fixed_bytes=fixed):
-        results = translator.translate_text([texts[i] for i in batch], **params, **extra)
-        out.extend(r.text for r in results)
+        sent = [texts[i] for i in batch]
+        out.extend(answered(sent, translator.translate_text(sent, **params, **extra)))
     return out
+
+
+def answered(sent: Sequence[str], results, *, empty: bool = False) -> list[str]:
+    """The texts of DeepL's ``results`` for the texts ``sent``, each checked: one per text, and
+    (unless ``empty``) none empty for a text that is not (the ``deepl`` package reads an answer
+    without its ``text`` field as "", which became an empty translation, written without a word
+    said). A tagged window allows ``empty``: an answer that lost its tags goes to the sentence
+    fallback, whose plain texts are checked.
+
+    Raises:
+        OddAnswer: what the answer lacks (turned into a TranslationError naming the server).
+    """
+    results = list(results) if isinstance(results, (list, tuple)) else [results]
+    if len(results) != len(sent):
+        raise OddAnswer(f"{len(results)} translations for the {len(sent)} texts sent")
+    for text, result in zip(sent, results):
+        if not empty and text.strip() and not (getattr(result, "text", None) or "").strip():
+            raise OddAnswer(f"no text for {_excerpt(text)} (its `text` field is missing or empty)")
+    return [result.text for result in results]
+
+
+def _excerpt(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 # --- the two coherence modes --------------------------------------------------------------------
@@ -209,9 +233,9 @@ def _translate_each_line(translator, lines: Sequence[str], params: dict, *, emit
     translated = [""] * len(lines)
     for batch in W.request_batches([lines[i].strip() for i in wanted]):
         idx = [wanted[b] for b in batch]
-        results = translator.translate_text([lines[i].strip() for i in idx], **params)
-        for i, r in zip(idx, results):
-            translated[i] = W.drop_added_period(lines[i], r.text)
+        sent = [lines[i].strip() for i in idx]
+        for i, text in zip(idx, answered(sent, translator.translate_text(sent, **params))):
+            translated[i] = W.drop_added_period(lines[i], text)
         emit(translated, idx[-1] + 1)
     emit(translated, len(lines))
     return translated
@@ -228,14 +252,16 @@ def _translate_with_context(
     context = ""
     for window in windows:
         texts = [lines[i] for i in window]
-        answer = translator.translate_text(
-            W.to_xml(texts),
+        tagged = W.to_xml(texts)
+        results = translator.translate_text(
+            tagged,
             **params,
             tag_handling="xml",
             outline_detection=False,
             non_splitting_tags=[W.LINE_TAG],
             context=context or None,
-        ).text
+        )
+        (answer,) = answered([tagged], results, empty=True)
         mapped = W.from_xml(answer, texts)
         if mapped is None:
             fallbacks += 1

@@ -71,6 +71,11 @@ def available_targets(auth_key: str | None = None, *, server_url: str | None = N
     return tuple(t.name for t in known_targets())
 
 
+class OddAnswer(Exception):
+    """An answer the ``deepl`` package read but that lacks what it must hold (raised inside
+    :func:`_translator`, which names the server); the message says what was missing."""
+
+
 @contextmanager
 def _translator(auth_key: str, server_url: str | None):
     """A ``deepl.Translator``, closed at the end; its errors become :class:`TranslationError`."""
@@ -113,6 +118,13 @@ def _deepl_errors(server_url: str | None, auth_key: str) -> Iterator[None]:
             f"Cannot reach DeepL at {where} ({e}): check the network connection"
             + (" and DEEPL_SERVER_URL / --deepl-server-url" if server_url else ""),
             kind="network",
+        ) from e
+    except OddAnswer as e:
+        where = server_url or ("api-free.deepl.com" if auth_key.endswith(":fx") else "api.deepl.com")
+        raise TranslationError(
+            f"The DeepL server at {where} answered {e}. Is {where} DeepL's API or a compatible server? "
+            "Check DEEPL_SERVER_URL / --deepl-server-url; nothing of this translation was written",
+            kind="config",
         ) from e
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
         failed_in = traceback.extract_tb(e.__traceback__)[-1]
