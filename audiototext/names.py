@@ -8,7 +8,8 @@ names its files ``<stem>_English``, so that they sit beside the transcription of
 
 * differs, ignoring case, from every other input's name *and from the names derived from it*
   (``talk.wav`` and ``talk_German.wav`` in one run: ``talk`` and ``talk_German (2)``), whatever
-  target a later translation picks, so the same command always gives the same names;
+  built-in target a later translation picks (and the run's own target, also one only DeepL's live
+  list has), so the same command always gives the same names;
 * never names an input of the run (``voice.txt -f txt`` is written as ``voice (2).txt``), also
   through a link;
 * fits the file system (a name too long is shortened; a name of dots only, ``..wav``, becomes
@@ -56,15 +57,21 @@ def deepl_suffix(target_name: str, coherence: str | None = None) -> str:
     return f"_{target_name}{LINES_SUFFIX if lines else ''}"
 
 
-def derived_suffixes() -> tuple[str, ...]:
-    """Every suffix a name can get after its transcript is written: Whisper's English, each DeepL
-    target known now (built in, or read from DeepL) in both coherence modes."""
-    from .translation.targets import known_targets
+def derived_suffixes(deepl: str = "") -> tuple[str, ...]:
+    """Every suffix a name can get after its transcript is written: Whisper's English, each built-in
+    DeepL target in both coherence modes, and ``deepl``, this run's own DeepL suffix (a target only
+    DeepL's live list has).
+
+    Not every target read from DeepL: names would then depend on whether this process had read
+    DeepL's list before (the notebook and the service do), and one command would name its files
+    one way, then another.
+    """
+    from .translation.targets import DEEPL_TARGETS
 
     suffixes = [WHISPER_TRANSLATION]
-    for target in known_targets():
+    for target in DEEPL_TARGETS:
         suffixes += [f"_{target.name}", f"_{target.name}{LINES_SUFFIX}"]
-    return tuple(suffixes)
+    return tuple(suffixes) + ((deepl,) if deepl and deepl not in suffixes else ())
 
 
 def name_max(folder: Path | str) -> int:
@@ -140,7 +147,7 @@ class OutputNames:
         self.formats = tuple(formats)
         self.suffix = task_suffix(task)
         self.deepl = deepl
-        self.derived = derived_suffixes()
+        self.derived = derived_suffixes(deepl)
         self.taken: set[str] = set()
         self.inputs = {i for i in map(_identity, inputs) if i is not None}
         self.limit = name_max(self.output_dir)  # the folder may not exist yet: its nearest parent's

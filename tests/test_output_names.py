@@ -13,6 +13,7 @@ import pytest
 
 from audiototext.cli import main
 from conftest import speak
+from fake_deepl import TEST_LANGUAGE
 from fake_engine import heard
 
 pytestmark = pytest.mark.usefixtures("fake_engine")
@@ -111,6 +112,37 @@ def test_a_translation_is_never_overwritten_by_an_input_named_like_it(tmp_path, 
     assert text["talk"] and text["talk_German (2)"] and text["talk"] != text["talk_German (2)"]
     # the fake DeepL keeps the fake engine's words: each translation holds its own input's words
     assert text["talk_German"] == text["talk"] and text["talk_German (2)_German"] == text["talk_German (2)"]
+
+
+def test_names_do_not_depend_on_the_deepl_targets_read_before(tmp_path, garden, library, fake_deepl, monkeypatch):
+    """A target only DeepL's live list has (Test language, ZZ): once a notebook or the service had
+    read that list, ``talk_Test language.wav`` beside ``talk.wav`` was named ``talk_Test language (2)``
+    in a run that translates nothing, and ``talk_Test language`` before: the same command named its
+    files differently. Names follow the command: the built-in targets and this run's own target."""
+    from audiototext.translation import available_targets
+    from audiototext.translation import targets as targets_module
+
+    monkeypatch.setattr(targets_module, "_LIVE", {})
+    fake_deepl.extra_targets = [TEST_LANGUAGE]
+    talk = shutil.copy(garden, tmp_path / "talk.wav")
+    other = shutil.copy(library, tmp_path / "talk_Test language.wav")
+    plain = [str(talk), str(other), "-f", "txt", *FAST]
+    assert main([*plain, "-o", str(tmp_path / "before")]) == 0
+    assert "Test language" in available_targets(fake_deepl.auth_key, server_url=fake_deepl.url)  # as a notebook does
+    assert main([*plain, "-o", str(tmp_path / "after")]) == 0
+    for out in ("before", "after"):
+        assert sorted(p.name for p in (tmp_path / out).iterdir()) == ["talk.txt", "talk_Test language.txt"], out
+    # translating into it: talk's translation is talk_Test language.txt, so the other input moves aside
+    deepl = ["--deepl-target", "ZZ", "--deepl-api-key", fake_deepl.auth_key, "--deepl-server-url", fake_deepl.url]
+    assert main([*plain, "-o", str(tmp_path / "zz"), *deepl]) == 0
+    text = {p.stem: heard(p.read_text(encoding="utf-8")) for p in (tmp_path / "zz").iterdir()}
+    assert sorted(text) == [
+        "talk",
+        "talk_Test language",
+        "talk_Test language (2)",
+        "talk_Test language (2)_Test language",
+    ]
+    assert text["talk_Test language"] == text["talk"] != text["talk_Test language (2)"]
 
 
 def test_both_deepl_modes_are_kept_side_by_side(tmp_path, garden, fake_deepl):
