@@ -14,7 +14,7 @@ import logging
 import os
 import uuid
 from pathlib import Path
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 log = logging.getLogger(__name__)
 
@@ -28,18 +28,39 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
     and the link stays a link (a user who links the output elsewhere keeps the link). A read-only
     ``target`` is refused, never replaced (:class:`PermissionError`): someone protected it.
     """
-    target = _real(Path(target))
-    if target.exists() and not target.stat().st_mode & 0o222:
-        raise PermissionError(errno.EACCES, "a read-only file, kept: make it writable or remove it", str(target))
-    temporary = target.with_name(_temporary_name(target.name))
-    try:
+    with atomic_paths([target]) as (temporary,):
         yield temporary
-        os.replace(temporary, target)
+
+
+@contextlib.contextmanager
+def atomic_paths(targets: Sequence[Path | str]) -> Iterator[list[Path]]:
+    """:func:`atomic_path` for a set of files: every temporary is written first, then all are
+    renamed onto their targets, so a folder that fills up (renames take no room) or turns
+    read-only while they are written changes none of the targets: all of the set or nothing.
+
+    Raises:
+        OSError: as the system gave it; when a rename itself failed (rare: the folder changed
+            between two renames), ``replaced`` lists the targets already replaced.
+    """
+    reals = [_real(Path(target)) for target in targets]
+    for target in reals:
+        if target.exists() and not target.stat().st_mode & 0o222:
+            raise PermissionError(errno.EACCES, "a read-only file, kept: make it writable or remove it", str(target))
+    temporaries = [target.with_name(_temporary_name(target.name)) for target in reals]
+    try:
+        yield temporaries
+        for done, (temporary, target) in enumerate(zip(temporaries, reals)):
+            try:
+                os.replace(temporary, target)
+            except OSError as e:
+                e.replaced = reals[:done]
+                raise
     finally:
-        try:
-            temporary.unlink(missing_ok=True)
-        except OSError as e:  # a read-only folder: nothing to remove, and no second error
-            log.debug("Could not remove %s (%s)", temporary, e)
+        for temporary in temporaries:
+            try:
+                temporary.unlink(missing_ok=True)
+            except OSError as e:  # a read-only folder: nothing to remove, and no second error
+                log.debug("Could not remove %s (%s)", temporary, e)
 
 
 def _real(target: Path) -> Path:
@@ -63,4 +84,4 @@ def write_text(target: Path | str, text: str) -> None:
         f.write(text)
 
 
-__all__ = ["atomic_path", "write_text"]
+__all__ = ["atomic_path", "atomic_paths", "write_text"]

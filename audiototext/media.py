@@ -134,8 +134,8 @@ def run_ffmpeg(
         The finished process, ``stdout`` and ``stderr`` as bytes.
 
     Raises:
-        MediaError: ``"<name>: <problem> (<ffmpeg's last line>); <fix>"``, with ffmpeg's messages
-            as ``stderr`` when it exited nonzero; install instructions when the tool is missing.
+        MediaError: ``"<name>: <problem> (<ffmpeg's last line>); <fix>"`` (``stderr``: its words),
+            install instructions when the tool is missing.
     """
     if shutil.which(tool) is None:
         raise MediaError(_INSTALL_FFMPEG, tool=tool)
@@ -159,8 +159,8 @@ def run_ffmpeg(
     if process.returncode < 0:  # killed: stop_children, the system running out of memory
         raise MediaError(f"{name}: {problem} ({tool} was stopped by signal {-process.returncode}); {fix}", source=name)
     if process.returncode != 0:  # ffmpeg's words kept: a caller may find a cause the fix must name
-        message = f"{name}: {problem} ({_reason(stderr, path, name)}); {fix}"
-        raise MediaError(message, source=name, stderr=stderr.decode("utf-8", "replace")[-4000:])
+        text = stderr.decode("utf-8", "replace")[-4000:]
+        raise MediaError(f"{name}: {problem} ({_reason(stderr, path, name)}); {fix}", source=name, stderr=text)
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 

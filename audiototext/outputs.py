@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from . import media
 from .style import NETFLIX, CueReport, SubtitleStyle
 from .errors import AudioToTextError, OutputError
-from .formats import by_extension, subtitle_report, write_files
+from .formats import by_extension, output_path, parse_formats, subtitle_report, write_files
 from .names import OutputNames, deepl_suffix
 from .transcript import Segment, Transcript
 
@@ -111,7 +111,11 @@ def write_or_rescue(
 ) -> Written:
     """Write ``transcript``'s files into ``output_dir``; when it refuses them, into a new folder of
     :func:`rescue_dir` (one per rescue, so a later rescue of a same-named input never replaces it).
+    The files are written as a set (:func:`~audiototext.files.atomic_paths`): when the folder fills
+    up, none of them changes there, and the error says so (and which were there before).
     ``reference``: for a translation, its source transcript (its word times time the cues)."""
+    planned = [output_path(Path(output_dir), stem, fmt, suffix) for fmt in parse_formats(formats)]
+    earlier = [p for p in planned if p.exists()]
     try:
         return Written(write_files(transcript, output_dir, stem, formats, style, suffix=suffix, reference=reference))
     except OutputError as error:
@@ -132,13 +136,24 @@ def write_or_rescue(
         return Written(
             rescued=saved,
             error=OutputError(
-                f"{source}: could not write its files to {output_dir} ({error.reason}); they were saved "
+                f"{source}: could not write its files to {output_dir} ({error.reason}); "
+                f"{_left_there(planned, earlier, getattr(error, 'written', ()))}; they were saved "
                 f"instead as {names}. Free some space or choose another output folder",
                 source=source,
                 path=str(output_dir),
                 rescued=[str(p) for p in saved],
             ),
         )
+
+
+def _left_there(planned: Sequence[Path], earlier: Sequence[Path], written: Sequence[str]) -> str:
+    """What a refused set left in the output folder, in words: nothing of this run, or (rarely,
+    a rename refused after others) the files replaced; and which files there are from before."""
+    new = [p for p in planned if str(p) in set(map(str, written))]
+    verb = "was" if len(new) == 1 else "were"
+    said = f"only {', '.join(p.name for p in new)} {verb} written there" if new else "none was written there"
+    old = [p.name for p in earlier if p not in new]
+    return said + (f" ({', '.join(old)} there {'is' if len(old) == 1 else 'are'} from an earlier run)" if old else "")
 
 
 def _rescue_folder() -> Path:

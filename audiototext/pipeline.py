@@ -246,9 +246,11 @@ class Pipeline(LoadedModel):
             self.load_ahead()
             done = self._transcribe_input(source, stem, result, run)
             result.transcript = done.transcript
-            result.outputs = self._write(result, result.transcript, run)
-            if done.checkpoints:  # the outputs are on disk: the checkpoints have served their purpose
-                done.checkpoints.remove()
+            try:
+                result.outputs = self._write(result, result.transcript, run)
+            finally:  # the files are on disk, here or rescued: the checkpoints have served their purpose
+                if done.checkpoints and (result.outputs or result.rescued):
+                    done.checkpoints.remove()
             if o.deepl is not None:
                 translate_result(
                     result,

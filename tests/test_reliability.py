@@ -5,6 +5,7 @@ run as root, so chmod would not stop a write)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
@@ -113,6 +114,40 @@ def test_output_folder_refusing_files_loses_no_transcript(
         assert heard(result.rescued[0].read_text(encoding="utf-8")) == heard(result.transcript.text)
     leftovers = [p.name for p in small_disk.iterdir() if p.name != "filler"]
     assert leftovers == []  # no half-written or temporary file left behind
+
+
+def test_a_folder_filling_up_mid_set_changes_none_of_the_files_and_keeps_no_checkpoints(
+    small_disk, rescued, short_clips, fake_engine
+):
+    """The folder fills up once the transcript is decoded, with room for one small file more (and
+    the earlier txt's page, freed when it is replaced): txt and srt were written, json was not,
+    the message said all three were saved elsewhere, and the checkpoints
+    (``.audiototext/<name>/meta.json``) stayed behind. Now the set is written whole or not at all,
+    an earlier run's file of the same name is kept as it was, and said to be."""
+    clip = short_clips[0]
+    earlier = small_disk / f"{clip.stem}.txt"
+    earlier.write_text("an earlier run's transcript\n", encoding="utf-8")
+
+    def one_page_left(segment) -> None:
+        if not (small_disk / "filler").exists():
+            _fill(small_disk)
+            filler = small_disk / "filler"
+            os.truncate(filler, filler.stat().st_size - 4096)  # room for one small file
+
+    options = dataclasses.replace(_options(small_disk), formats=("txt", "srt", "json"))
+    options = dataclasses.replace(options, decode=dataclasses.replace(options.decode, language=None))
+    (result,) = Pipeline(options, Callbacks(on_segment=one_page_left)).run([clip])
+    assert isinstance(result.error, OutputError) and (small_disk / "filler").exists()
+    folder = result.rescued[0].parent
+    assert [p.name for p in result.rescued] == [f"{clip.stem}.txt", f"{clip.stem}.srt", f"{clip.stem}.json"]
+    assert str(result.error) == (
+        f"{clip}: could not write its files to {small_disk} (No space left on device); none was written there "
+        f"({clip.stem}.txt there is from an earlier run); they were saved instead as {folder / clip.stem}.txt, "
+        f"{folder / clip.stem}.srt, {folder / clip.stem}.json. Free some space or choose another output folder"
+    )
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler", f"{clip.stem}.txt"]  # no .audiototext/
+    assert earlier.read_text(encoding="utf-8") == "an earlier run's transcript\n"
+    assert heard(result.rescued[0].read_text(encoding="utf-8")) == heard(result.transcript.text)
 
 
 def test_read_only_folder_fails_the_preflight(small_disk, short_clips, capsys):

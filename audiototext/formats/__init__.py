@@ -17,16 +17,15 @@ Writers write to a text stream; :func:`write_files` is the one place that handle
 
 from __future__ import annotations
 
-import functools
 import importlib
 import logging
 import pkgutil
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
 from ..errors import OptionsError, OutputError
-from ..files import atomic_path
+from ..files import atomic_paths
 from ..style import NETFLIX, SubtitleStyle
 from ..transcript import Transcript
 from .layout import format_timestamp, has_words, subtitle_cues, subtitle_report
@@ -174,8 +173,9 @@ def write_files(
     """Write ``transcript`` in each format to ``<output_dir>/<stem><suffix>.<extension>``.
 
     The folder is created if missing. Each file is UTF-8, opened as whisper's ``ResultWriter``
-    opens it (``open(path, "w", encoding="utf-8")``), and written to a temporary file that
-    replaces the target only when complete, so a crash never leaves half a file.
+    opens it (``open(path, "w", encoding="utf-8")``), and written to a temporary file; the
+    temporaries replace the targets only when every one is complete, so a crash or a folder that
+    fills up never leaves half a file, nor some formats new and others old or missing.
 
     Args:
         transcript: what to write.
@@ -192,7 +192,8 @@ def write_files(
     Raises:
         OptionsError: an unknown format or a bad stem.
         OutputError: the folder cannot be created or a file cannot be written (read-only, full);
-            no half-written file is left behind.
+            none of the files is changed (``written``: those already replaced, in the rare case
+            that the folder refused a rename after others succeeded).
     """
     chosen = [get(name) for name in parse_formats(formats)]
     targets = [output_path(Path(output_dir), stem, fmt.name, suffix) for fmt in chosen]
@@ -202,23 +203,23 @@ def write_files(
     target = Path(output_dir)
     try:
         target.mkdir(parents=True, exist_ok=True)
-        for fmt, target in zip(chosen, targets):
-            _write_atomically(target, functools.partial(fmt.writer, job))
-            logger.debug("Wrote %s", target)
+        with atomic_paths(targets) as temporaries:  # all of them or none: a full folder changes nothing
+            for index, fmt in enumerate(chosen):
+                target = targets[index]
+                # Mode "x" (not mkstemp) gives the file the usual permissions, as whisper's open() would.
+                with open(temporaries[index], "x", encoding="utf-8") as stream:
+                    fmt.writer(job, stream)
     except OSError as e:
         reason = e.strerror or str(e)
+        target = getattr(e, "filename2", None) or target  # a rename names its target second
         raise OutputError(
             f"{target}: cannot be written ({reason}); choose another output folder or free some space",
             path=str(target),
             reason=reason,
+            written=[str(p) for p in getattr(e, "replaced", ())],
         ) from e
+    logger.debug("Wrote %s", ", ".join(map(str, targets)))
     return targets
-
-
-def _write_atomically(target: Path, write_to: Callable[[TextIO], None]) -> None:
-    # Mode "x" (not mkstemp) gives the file the usual permissions, as whisper's open() would.
-    with atomic_path(target) as temporary, open(temporary, "x", encoding="utf-8") as stream:
-        write_to(stream)
 
 
 __all__ = [
