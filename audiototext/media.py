@@ -134,7 +134,7 @@ def run_ffmpeg(
         The finished process, ``stdout`` and ``stderr`` as bytes.
 
     Raises:
-        MediaError: ``"<name>: <problem> (<its last line>); <fix>"`` (``stderr``: its words); no tool: how to install it.
+        MediaError: ``"<name>: <problem> (<its last line>); <fix>"`` (``stderr``: its words); no tool: how to install it
     """
     if shutil.which(tool) is None:
         raise MediaError(_INSTALL_FFMPEG, tool=tool)
