@@ -17,7 +17,7 @@ from pathlib import Path
 from . import __version__
 from . import options as registry
 from .errors import AudioToTextError
-from .events import write_line
+from .events import close_bars, write_line
 from .logs import printable, show_logs
 from .interrupts import SIGINT_STATUS, SIGTERM_STATUS, Terminated, terminate_as_interrupt
 from .longaudio.checkpoints import CHECKPOINT_DIR
@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                 return _save(args, options, quiet)
             return _run(args, options, quiet)
     except KeyboardInterrupt as e:  # one line, no traceback: the user asked for it
+        close_bars()  # as they stand, before the line: never drawn again after it
         print("\n" + interrupted_message(options.output_dir if options else None), file=sys.stderr)
         return SIGTERM_STATUS if isinstance(e, Terminated) else SIGINT_STATUS
     finally:

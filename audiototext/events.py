@@ -13,6 +13,7 @@ Live lines reach the faces only through ``Callbacks.on_segment`` (never by captu
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 from collections.abc import Callable
 
@@ -124,6 +125,19 @@ class SequentialProgress:
         self.callbacks.progress(Progress(self.total, self.total, 1, True))
 
 
+#: The bars drawn now (:class:`ProgressBar`, :class:`DownloadBar`), for :func:`close_bars`.
+_OPEN_BARS: weakref.WeakSet = weakref.WeakSet()
+
+
+def close_bars() -> None:
+    """Close every bar still drawn, as it stands. A run stopped by Ctrl-C leaves its bar open, and
+    tqdm closes an open bar at exit, drawing it once more: after the face's last line."""
+    for owner in list(_OPEN_BARS):
+        if owner.bar is not None:
+            owner.bar.close()
+            owner.bar = None
+
+
 class ProgressBar:
     """A :data:`ProgressCallback` that draws a ``tqdm.auto`` bar (terminal or notebook) over windows."""
 
@@ -136,6 +150,7 @@ class ProgressBar:
 
         if self.bar is None:
             self.bar = tqdm(total=event.total_segments, unit="window", desc=self.desc)
+            _OPEN_BARS.add(self)
         if self.bar.total != event.total_segments:
             self.bar.total = event.total_segments
         self.bar.set_postfix_str(f"{event.tasks} worker{'s' if event.tasks != 1 else ''}", refresh=False)
@@ -158,6 +173,7 @@ class DownloadBar:
             self.bar = tqdm(
                 total=event.total, unit="B", unit_scale=True, unit_divisor=1024, desc=f"Downloading {event.name}"
             )
+            _OPEN_BARS.add(self)
         if event.total and self.bar.total != event.total:
             self.bar.total = event.total
         self.bar.update(event.done - self.bar.n)
@@ -194,6 +210,7 @@ def fan_out(*listeners: Callable | None) -> Callable:
 
 
 __all__ = [
+    "close_bars",
     "write_line",
     "WINDOW_SECONDS",
     "Progress",

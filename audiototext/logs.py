@@ -59,6 +59,11 @@ class LineHandler(logging.Handler):
             self.handleError(record)
 
 
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """``"1 entry"``, ``"2 entries"``: a number and its noun, in the singular for one."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
 def printable(text: str) -> str:
     """``text`` with what no stream can encode (the ``\\udcff`` of a file name that is not UTF-8)
     written as a backslash escape: a notebook's or a replaced stream may encode strictly."""

@@ -222,3 +222,15 @@ def test_a_glossary_with_a_header_and_more_columns_says_how_it_was_read(tmp_path
     plain.write_text("perro,dog\n", encoding="utf-8")
     caplog.clear()
     assert read_glossary(plain, report=True) == {"perro": "dog"} and "DeepL glossary" not in caplog.text
+
+
+def test_one_glossary_entry_is_counted_as_one_entry(tmp_path, garden, fake_deepl, capsys, fake_engine):
+    """The CLI said "(1 entries)" and "1 entries read"."""
+    glossary = tmp_path / "glossary.csv"
+    glossary.write_text("source,target\ngarden,Garten\n", encoding="utf-8")
+    argv = [str(garden), "-o", str(tmp_path / "out"), "-f", "txt", *FAST, "--language", "en", "--deepl-target", "de"]
+    argv += ["--deepl-glossary", str(glossary), "--deepl-api-key", fake_deepl.auth_key]
+    status, err = _exit([*argv, "--deepl-server-url", fake_deepl.url], capsys)
+    assert status == 0, err
+    assert f"DeepL glossary {glossary}: 1 entry read; line 1" in err
+    assert "(1 entry)" in err and "entries" not in err, err

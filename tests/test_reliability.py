@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -297,6 +298,19 @@ def test_ctrl_c_says_what_is_kept_and_exits_130(long_speech, tmp_path, mode):
         ), log
         assert list(out.glob(".audiototext/*/window-*.json"))  # what the line promises is there
     assert not list(out.glob("*.txt"))
+
+
+def test_ctrl_c_leaves_no_progress_bar_after_its_message(long_speech, tmp_path):
+    """With the progress bar shown, the bar was drawn again after "Interrupted: ..." (tqdm closed
+    it at exit). The bar is closed first; the message is the last thing printed."""
+    path, _, _ = long_speech
+    argv = [str(path), "--engine", "faster-whisper", "--model", "tiny.en", "--parallel", "batched"]
+    status, before, after = _interrupt_after_first_line([*argv, "--batch-size", "1", "-o", str(tmp_path / "out")])
+    assert status == 130, before + after
+    assert "Transcribing" in before + after  # the bar was shown
+    lines = [line for line in re.split(r"[\r\n]+", after) if line.strip()]
+    assert lines and lines[-1].startswith("Interrupted: the files already written are kept"), after
+    assert "Traceback" not in after
 
 
 def test_interrupted_message_names_the_checkpoints(tmp_path):

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..errors import OptionsError, TranslationError
+from ..logs import counted
 from ..transcript import Segment, Transcript
 from . import windows as W
 from .connection import OddAnswer, _import_deepl, _translator
@@ -153,10 +154,10 @@ def _translate_lines(
     translated, fallbacks, windows = _translate_with_context(translator, lines, params, by_char=by_char, emit=emit)
     if fallbacks:
         log.warning(
-            "DeepL: %d of %d windows lost their line tags and were translated sentence "
-            "by sentence, split over their lines by length",
+            "DeepL: %d of %s lost %s line tags and %s translated sentence by sentence, split over %s lines by length",
             fallbacks,
-            windows,
+            counted(windows, "window"),
+            *(("its", "was", "its") if fallbacks == 1 else ("their", "were", "their")),
         )
     return translated, fallbacks
 
@@ -184,10 +185,10 @@ def _ensure_glossary(translator, entries: dict[str, str], source: str, target_ba
     name = f"audiototext {source}-{target_base} {digest}"
     for glossary in translator.list_glossaries():
         if (glossary.name, glossary.source_lang, glossary.target_lang) == (name, source, target_base):
-            log.info("DeepL: Using glossary %r (%d entries)", name, glossary.entry_count)
+            log.info("DeepL: Using glossary %r (%s)", name, counted(glossary.entry_count, "entry", "entries"))
             return glossary
     glossary = translator.create_glossary(name, source, target_base, entries)
-    log.info("DeepL: Created glossary %r (%d entries)", name, glossary.entry_count)
+    log.info("DeepL: Created glossary %r (%s)", name, counted(glossary.entry_count, "entry", "entries"))
     return glossary
 
 
@@ -265,7 +266,7 @@ def _translate_with_context(
         mapped = W.from_xml(answer, texts)
         if mapped is None:
             fallbacks += 1
-            log.info("DeepL: window of %d lines lost its line tags: translating its sentences", len(window))
+            log.info("DeepL: window of %s lost its line tags: translating its sentences", counted(len(window), "line"))
             mapped = _translate_sentences(translator, texts, params, by_char=by_char)
         else:
             mapped = W.fill_empty(texts, mapped, by_char=by_char)

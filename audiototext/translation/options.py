@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import OptionsError, TranslationError
+from ..logs import counted
 from ..records import check, value
 from .connection import KEY_VARIABLE, SERVER_VARIABLE, deepl_key, deepl_server_url
 from .targets import COHERENCE_MODES, COHERENCE_SHORT, FORMALITIES, resolve_target
@@ -164,7 +165,7 @@ def read_glossary(path: Path | str, *, report: bool = False) -> dict[str, str]:
     if extra:
         notes.append(f"columns after the second ignored on {_lines(extra)}")
     if report and notes:
-        log.info("DeepL glossary %s: %d entries read; %s", path, len(entries), "; ".join(notes))
+        log.info("DeepL glossary %s: %s read; %s", path, counted(len(entries), "entry", "entries"), "; ".join(notes))
     return entries
 
 
