@@ -72,7 +72,8 @@ class LoadedModel:
         """Start loading the in-process engine in a thread, while the input is fetched, decoded and
         scanned for speech (ffmpeg and voice detection each keep one core busy; loading keeps the
         other). Its errors surface where the engine is first used. Nothing to do for workers in
-        other processes or on Ray, which load their own."""
+        other processes or on Ray, which load their own. The pipeline calls it once an input has
+        passed the checks made before decoding (a link: as its download starts)."""
         with self._lock:
             if self._engine is not None or self._loading is not None or self.mode in ("processes", "ray"):
                 return

@@ -243,7 +243,6 @@ class Pipeline(LoadedModel):
         try:
             o = run.options
             self.preflight(o)
-            self.load_ahead()
             done = self._transcribe_input(source, stem, result, run)
             result.transcript = done.transcript
             try:
@@ -281,8 +280,11 @@ class Pipeline(LoadedModel):
         from .engines import engine_class
 
         o = run.options
+        if media.is_url(str(source)):
+            self.load_ahead()  # while the link downloads
         with media.fetched(source, progress=o.progress) as item:
             result.stem = self._claim(stem, item, str(source), run)
+            self.load_ahead()  # a local input that got this far: none is loaded for inputs refused up front
             if engine_class(o.engine).hosted:
                 return self._transcribe_file(item.path, result, run)
             audio = DecodedFile(item.path, name=str(source), track=o.audio_track)

@@ -234,3 +234,16 @@ def test_one_glossary_entry_is_counted_as_one_entry(tmp_path, garden, fake_deepl
     assert status == 0, err
     assert f"DeepL glossary {glossary}: 1 entry read; line 1" in err
     assert "(1 entry)" in err and "entries" not in err, err
+
+
+def test_no_model_is_loaded_when_every_input_is_refused(tmp_path, capsys, fake_engine):
+    """A missing file and a FIFO: both refused before decoding, and the model was loaded anyway
+    ("Loading model ...", seconds to minutes for a large one) for nothing."""
+    fifo = tmp_path / "stream.wav"
+    os.mkfifo(fifo)
+    missing = tmp_path / "missing.wav"
+    status, err = _exit([str(missing), str(fifo), "-o", str(tmp_path / "out"), *FAST], capsys)
+    assert status == 1 and "Traceback" not in err, err
+    assert f"{missing}" in err and f"{fifo}: is a named pipe (FIFO), not a file" in err
+    assert "2 of 2 inputs failed" in err
+    assert "Loading model" not in err, err
