@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args, options, quiet)
     except KeyboardInterrupt as e:  # one line, no traceback: the user asked for it
         close_bars()  # as they stand, before the line: never drawn again after it
-        print("\n" + interrupted_message(options.output_dir if options else None), file=sys.stderr)
+        print("\n" + printable(interrupted_message(options.output_dir if options else None)), file=sys.stderr)
         return SIGTERM_STATUS if isinstance(e, Terminated) else SIGINT_STATUS
     finally:
         restore_logging()
