@@ -138,19 +138,8 @@ def convert_to_flac(path: Path, out: Path, track: int = 1) -> Path:
     timeline (ffmpeg, argument list; the path as a ``file:`` path, never an option or protocol)."""
     from ...media import DECODE_FIX, KEEP_GAPS, KEEP_TIMELINE, ffmpeg_path, run_ffmpeg
 
-    args = [
-        "-y",
-        *KEEP_GAPS,
-        "-i",
-        ffmpeg_path(path),
-        "-map",
-        f"0:a:{track - 1}",
-        "-vn",
-        "-af",
-        KEEP_TIMELINE,
-        *_FLAC,
-        str(out),
-    ]
+    args = ["-y", *KEEP_GAPS, "-i", ffmpeg_path(path), "-map", f"0:a:{track - 1}", "-vn", "-af", KEEP_TIMELINE]
+    args += [*_FLAC, str(out)]
     run_ffmpeg(args, name=str(path), problem="ffmpeg could not convert the audio to FLAC", fix=DECODE_FIX, path=path)
     return out
 
