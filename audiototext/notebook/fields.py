@@ -269,7 +269,8 @@ def setup_cell() -> str:
         [
             '#@title Step 1 ⚙️ Install audiototext and check the machine { display-mode: "form" }',
             "#@markdown `install_from`: empty installs from the GitHub repository Colab opened this notebook "
-            "from (else the configured one); or a repository (`you/audiototext@branch`), a wheel or sdist "
+            f"from (else the configured {REPOSITORY_URL}, which must be where the project is published); "
+            "or a repository (`you/audiototext@branch`), a wheel or sdist "
             "(a link or a path), or `upload` to upload one.",
             INSTALL_FIELD,
             _INSTALL_COPY,
