@@ -139,9 +139,10 @@ def _header(options: Options) -> str:
     if engine.hosted:
         how = engine.title
     elif options.parallel.mode == "off":
-        how = "sequential decoding, coherence_preference applies"
-    else:
-        how = "windows of speech decoded independently (coherence_preference applies with parallel off only)"
+        prompted = "prompted with" if decode.condition_on_previous_text else "without"
+        how = f"sequential decoding, each 30 s window {prompted} the text before it"
+    else:  # More coherence with parallel auto selected parallel off: asked with another, it is unused (warned)
+        how = "windows of speech decoded independently, without the text before them"
     return f"{what}  model {options.model}, {options.engine}, language {language}; {how}"
 
 

@@ -60,6 +60,15 @@ def _coherence_rule(v: dict[str, Any], chosen: set[str], face: str) -> None:
             REGISTRY["condition_on_previous_text"].display(face),
         )
         v["parallel"] = "off"
+    elif v["parallel"] != "off":
+        log.warning(
+            "%s True has no effect with %s %s: its windows are decoded independently; set %s off to decode "
+            "sequentially, each window prompted with the text before it",
+            REGISTRY["condition_on_previous_text"].display(face),
+            REGISTRY["parallel"].display(face),
+            v["parallel"],
+            REGISTRY["parallel"].display(face),
+        )
 
 
 def _words_rule(v: dict[str, Any], chosen: set[str], face: str) -> None:
