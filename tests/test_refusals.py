@@ -205,3 +205,27 @@ def test_a_glossary_with_a_header_and_more_columns_says_how_it_was_read(tmp_path
     plain.write_text("perro,dog\n", encoding="utf-8")
     caplog.clear()
     assert read_glossary(plain, report=True) == {"perro": "dog"} and "DeepL glossary" not in caplog.text
+
+
+# --- OpenAI's models: what they cannot do is said before any upload --------------------------------
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-transcribe", "gpt-4o-mini-transcribe"])
+def test_a_gpt_4o_model_asked_to_translate_is_refused_up_front(tmp_path, garden, capsys, model):
+    status, err = _exit(
+        [str(garden), "-o", str(tmp_path), "--model", model, "--task", "translate", "--api_key", "k"], capsys
+    )
+    assert status == 2 and f"{model} does not translate (OpenAI's API translates to English with whisper-1 only)" in err
+    assert "set --model whisper-1 for 'translate'" in err and "==> " not in err
+    assert not list(tmp_path.iterdir())
+    with pytest.raises(OptionsError, match="set use_model whisper-1 for 'Translate to English'"):
+        from audiototext import options
+
+        options.options_from_form({"use_model": model, "task": "Translate to English"})
+
+
+def test_a_missing_openai_key_is_said_once_before_any_input(tmp_path, garden, capsys, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    status, err = _exit([str(garden), str(garden), "-o", str(tmp_path / "out"), "--model", "whisper-1"], capsys)
+    assert status == 1 and err.count("No OpenAI API key: pass --api_key") == 1, err
+    assert "==> " not in err, "refused before the first input"
