@@ -25,6 +25,7 @@ from ..errors import AudioToTextError, MediaError, OptionsError, TranslationErro
 from ..languages import language_name
 from ..options import Options
 from ..pipeline import FileResult, Pipeline, translate_result
+from ..transcript import Transcript
 from . import colab, fields, results
 from .inputs import Inputs, choose_input, save_uploads
 from .output import (
@@ -90,12 +91,15 @@ class Transcription:
         options: the options it ran with.
         translations: input index -> its DeepL results (``TranslationResult``), one per target.
         burned: input index -> its video with burned-in subtitles, written by the Results step.
+        references: input index -> for a DeepL translation read back from its ``.json`` (Step 5's
+            ``from_json``), the source transcript whose word times time its cues.
     """
 
     results: list[FileResult]
     options: Options
     translations: dict[int, list] = field(default_factory=dict)
     burned: dict[int, Path] = field(default_factory=dict)
+    references: dict[int, Transcript] = field(default_factory=dict)
 
     def files_by_input(self) -> list[list[Path]]:
         """The files written for each input: transcripts, translations, burned video."""
