@@ -90,6 +90,7 @@ def save_formats(
         log.info("%s: the .json it was read from is kept as it is", source or stem)
     if not chosen:
         return []
+    _say_if_untimed(transcript, chosen, style, reference, source or stem)
     written = write_or_rescue(
         transcript, Path(output_dir), stem, chosen, style, suffix=suffix, source=source, reference=reference
     )
@@ -97,6 +98,23 @@ def save_formats(
         raise written.error
     report_written(result or FileResult(source), written.paths, transcript, style, reference=reference)
     return written.paths
+
+
+def _say_if_untimed(transcript: Transcript, formats, style: SubtitleStyle, reference, name: str) -> None:
+    """Cues cut by the reading rules follow word times: a transcript kept without them (transcribed
+    for txt only, or with word_timestamps False) gives cues timed from its segments instead, which
+    differ from those of a run that wrote srt/vtt itself. Said, so nobody expects the same times."""
+    from .formats import get
+
+    cues = any(get(f).cues for f in formats)
+    if not cues or style.is_whisper or reference is not None or any(s.words for s in transcript.segments):
+        return
+    log.warning(
+        "%s has no word times (it was transcribed without srt/vtt, or with word_timestamps False): its cues "
+        "are timed from its segments, not its words; for word-timed cues transcribe again with srt or vtt "
+        "among the formats (or word_timestamps True)",
+        name,
+    )
 
 
 def save_from_json(path: str | Path, options, *, on_line: Callable[[Segment], None] | None = None) -> FileResult:
