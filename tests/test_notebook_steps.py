@@ -326,3 +326,13 @@ def test_a_saved_notebook_shows_how_each_progress_bar_ended(tmp_path):
     assert "Transcribing: 100%" in shown[0] and "3/3" in shown[0], shown
     assert "Downloading base: 100%" in shown[1] and "2.00k/2.00k" in shown[1], shown
     assert all(o["output_type"] != "error" for o in nb.cells[0].outputs)
+
+
+def test_an_upload_named_like_a_dangling_symlink_is_saved_beside_it(tmp_path):
+    (tmp_path / "talk.mp3").symlink_to(tmp_path / "gone" / "talk.mp3")  # a link whose target is gone
+
+    class Upload:
+        value = ({"name": "talk.mp3", "content": memoryview(b"new")},)
+
+    assert notebook.Inputs(upload=Upload(), upload_dir=tmp_path).resolve() == [str(tmp_path / "talk (1).mp3")]
+    assert (tmp_path / "talk (1).mp3").read_bytes() == b"new" and (tmp_path / "talk.mp3").is_symlink()
