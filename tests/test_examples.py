@@ -66,7 +66,9 @@ def test_the_spanish_example_is_today_s_notebook_executed():
     assert not [o for c in cells.values() for o in c["outputs"] if o["output_type"] == "error"]
     decoded = outputs_text(cells["transcribe"])
     assert len(re.findall(r"^\[\d\d:\d\d\.\d{3} --> \d\d:\d\d\.\d{3}\] \S", decoded, re.M)) >= 3, "the lines, live"
-    bars = [o["data"]["text/plain"] for o in cells["transcribe"]["outputs"] if "Transcribing" in str(o.get("data"))]
+    bars = [
+        "".join(o["data"]["text/plain"]) for o in cells["transcribe"]["outputs"] if "Transcribing" in str(o.get("data"))
+    ]
     assert bars and all("100%" in bar for bar in bars), "the bar as it ended, for viewers without widgets"
     assert "Detected language: Spanish" in decoded and "DeepL: Translate results from Spanish" in outputs_text(
         cells["deepl"]
