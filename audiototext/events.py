@@ -13,6 +13,7 @@ Live lines reach the faces only through ``Callbacks.on_segment`` (never by captu
 from __future__ import annotations
 
 import math
+import sys
 import weakref
 from dataclasses import dataclass
 from collections.abc import Callable
@@ -138,6 +139,32 @@ def close_bars() -> None:
             owner.bar = None
 
 
+class _Bar:
+    """A ``tqdm.auto`` bar. In a notebook, tqdm's widget also carries a plain-text copy of the bar
+    for viewers without widgets (a saved notebook on GitHub, nbconvert), taken when it is shown: 0 %.
+    The widget is shown here with a display id instead, and shown again when the bar closes, so that
+    copy says how it ended."""
+
+    def __init__(self, **kwargs) -> None:
+        from tqdm.auto import tqdm
+
+        self.handle = None
+        notebook = sys.modules.get("tqdm.notebook")  # imported by tqdm.auto in a notebook only
+        if notebook is not None and issubclass(tqdm, notebook.tqdm):
+            from IPython.display import display
+
+            self.tqdm = tqdm(display=False, **kwargs)
+            if hasattr(self.tqdm, "container"):  # not when tqdm disabled itself
+                self.handle = display(self.tqdm.container, display_id=True)
+        else:
+            self.tqdm = tqdm(**kwargs)
+
+    def close(self) -> None:
+        self.tqdm.close()
+        if self.handle is not None:
+            self.handle.update(self.tqdm.container)
+
+
 class ProgressBar:
     """A :data:`ProgressCallback` that draws a ``tqdm.auto`` bar (terminal or notebook) over windows."""
 
@@ -146,15 +173,14 @@ class ProgressBar:
         self.bar = None
 
     def __call__(self, event: Progress) -> None:
-        from tqdm.auto import tqdm
-
         if self.bar is None:
-            self.bar = tqdm(total=event.total_segments, unit="window", desc=self.desc)
+            self.bar = _Bar(total=event.total_segments, unit="window", desc=self.desc)
             _OPEN_BARS.add(self)
-        if self.bar.total != event.total_segments:
-            self.bar.total = event.total_segments
-        self.bar.set_postfix_str(f"{event.tasks} worker{'s' if event.tasks != 1 else ''}", refresh=False)
-        self.bar.update(event.done_segments - self.bar.n)
+        bar = self.bar.tqdm
+        if bar.total != event.total_segments:
+            bar.total = event.total_segments
+        bar.set_postfix_str(f"{event.tasks} worker{'s' if event.tasks != 1 else ''}", refresh=False)
+        bar.update(event.done_segments - bar.n)
         if event.finished:
             self.bar.close()
             self.bar = None
@@ -167,16 +193,15 @@ class DownloadBar:
         self.bar = None
 
     def __call__(self, event: Download) -> None:
-        from tqdm.auto import tqdm
-
         if self.bar is None:
-            self.bar = tqdm(
+            self.bar = _Bar(
                 total=event.total, unit="B", unit_scale=True, unit_divisor=1024, desc=f"Downloading {event.name}"
             )
             _OPEN_BARS.add(self)
-        if event.total and self.bar.total != event.total:
-            self.bar.total = event.total
-        self.bar.update(event.done - self.bar.n)
+        bar = self.bar.tqdm
+        if event.total and bar.total != event.total:
+            bar.total = event.total
+        bar.update(event.done - bar.n)
         if event.finished:
             self.bar.close()
             self.bar = None

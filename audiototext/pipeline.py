@@ -105,10 +105,13 @@ class Pipeline(LoadedModel):
             return
         from .engines import engine_class
 
-        if not engine_class(o.engine).hosted:  # a hosted engine's models are not Whisper checkpoints
+        cls = engine_class(o.engine)
+        if not cls.hosted:  # a hosted engine's models are not Whisper checkpoints
             from .preflight import check_model_and_device
 
             check_model_and_device(o.engine, o.model, o.device, o.decode.task, o.decode.language)
+        elif hasattr(cls, "check_key"):  # once, not per input
+            cls.check_key(o.api_key)
         check_output_dir(o.output_dir)
         if o.deepl is not None:
             from .translation import check_access

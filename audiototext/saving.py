@@ -30,12 +30,25 @@ def transcript_from_json(path: str | Path) -> Transcript:
     Raises:
         OptionsError: the file is missing, not JSON, or holds no ``segments`` list; says what to give.
     """
+    return kept_from_json(path)[0]
+
+
+def kept_from_json(path: str | Path) -> tuple[Transcript, Transcript | None]:
+    """The transcript kept in a ``.json`` output, and for a DeepL translation the source it was
+    translated from (its ``"reference"``, whose word times time the cues; else None), so the
+    formats written from it are the ones the run wrote.
+
+    Raises:
+        OptionsError: as :func:`transcript_from_json`.
+    """
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         transcript = Transcript.from_dict(data)
         if not isinstance(data.get("segments"), list):
             raise ValueError("no segments list")
+        kept = data.get("reference")
+        reference = Transcript.from_dict(kept) if isinstance(kept, dict) else None
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e) or type(e).__name__
         raise OptionsError(
@@ -46,7 +59,7 @@ def transcript_from_json(path: str | Path) -> Transcript:
         ) from e
     if not transcript.duration and transcript.segments:
         transcript = Transcript(transcript.segments, transcript.language, transcript.segments[-1].end, transcript.task)
-    return transcript
+    return transcript, reference
 
 
 def save_formats(
@@ -77,6 +90,7 @@ def save_formats(
         log.info("%s: the .json it was read from is kept as it is", source or stem)
     if not chosen:
         return []
+    _say_if_untimed(transcript, chosen, style, reference, source or stem)
     written = write_or_rescue(
         transcript, Path(output_dir), stem, chosen, style, suffix=suffix, source=source, reference=reference
     )
@@ -84,6 +98,23 @@ def save_formats(
         raise written.error
     report_written(result or FileResult(source), written.paths, transcript, style, reference=reference)
     return written.paths
+
+
+def _say_if_untimed(transcript: Transcript, formats, style: SubtitleStyle, reference, name: str) -> None:
+    """Cues cut by the reading rules follow word times: a transcript kept without them (transcribed
+    for txt only, or with word_timestamps False) gives cues timed from its segments instead, which
+    differ from those of a run that wrote srt/vtt itself. Said, so nobody expects the same times."""
+    from .formats import get
+
+    cues = any(get(f).cues for f in formats)
+    if not cues or style.is_whisper or reference is not None or any(s.words for s in transcript.segments):
+        return
+    log.warning(
+        "%s has no word times (it was transcribed without srt/vtt, or with word_timestamps False): its cues "
+        "are timed from its segments, not its words; for word-timed cues transcribe again with srt or vtt "
+        "among the formats (or word_timestamps True)",
+        name,
+    )
 
 
 def save_from_json(path: str | Path, options, *, on_line: Callable[[Segment], None] | None = None) -> FileResult:
@@ -99,7 +130,7 @@ def save_from_json(path: str | Path, options, *, on_line: Callable[[Segment], No
     path = Path(path)
     result = FileResult(str(path), stem=path.stem)
     try:
-        result.transcript = transcript_from_json(path)
+        result.transcript, reference = kept_from_json(path)
         result.outputs = save_formats(
             result.transcript,
             options.output_dir,
@@ -108,6 +139,7 @@ def save_from_json(path: str | Path, options, *, on_line: Callable[[Segment], No
             options.style,
             source=str(path),
             keep=[path],
+            reference=reference,
             result=result,
         )
         if options.deepl is not None:
@@ -125,4 +157,4 @@ def save_from_json(path: str | Path, options, *, on_line: Callable[[Segment], No
     return result
 
 
-__all__ = ["transcript_from_json", "save_formats", "save_from_json"]
+__all__ = ["transcript_from_json", "kept_from_json", "save_formats", "save_from_json"]

@@ -103,13 +103,17 @@ class Transcript:
         return "en" if self.task == "translate" else self.language
 
     def to_dict(self) -> dict:
-        """Whisper's result dict: ``{"text", "segments", "language"}``."""
+        """Whisper's result dict: ``{"text", "segments", "language"}``, and ``"task": "translate"``
+        after the translate task (``language`` is then the speech's, the text English)."""
         with_words = any(s.words for s in self.segments)
-        return {
+        data = {
             "text": self.text,
             "segments": [s.to_dict(i, with_words=with_words) for i, s in enumerate(self.segments)],
             "language": self.language,
         }
+        if self.task == "translate":
+            data["task"] = self.task
+        return data
 
     @classmethod
     def from_dict(cls, data: dict, *, duration: float = 0.0, task: str = "transcribe") -> Transcript:

@@ -4,9 +4,12 @@
     python3 scripts/examples.py --rewrite  # only write each format again from the kept .json (seconds)
     python3 scripts/examples.py --check    # list what is stale; what tests/test_examples.py checks
 
-Each example keeps its result as ``.json`` beside the other formats. ``--rewrite`` writes every
-other format of it again with today's writers (after a change of the subtitle layout) and the
-excerpts in the examples' README files (marked ``<!-- example: FILE -->`` before a code block).
+Each example keeps its result as ``.json`` beside the other formats; a translation's keeps what
+times its cues (Whisper's: ``"task": "translate"``; DeepL's: its source under ``"reference"``), so
+the files written from a ``.json`` are the ones the notebook wrote. The full run checks exactly
+that, and fails if any differs. ``--rewrite`` writes every other format again with today's writers
+(after a change of the subtitle layout) and the excerpts in the examples' README files (marked
+``<!-- example: FILE -->`` before a code block).
 The full run transcribes again: the Spanish clip by executing AudioToText.ipynb top to bottom with
 nbclient (fake DeepL server from tests/fake_deepl.py, since no real key is at hand), kept executed
 as examples/spanish-clip/AudioToText.ipynb; the others through the notebook's steps in Python.
@@ -28,7 +31,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 os.environ.setdefault("AUDIOTOTEXT_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from audiototext.saving import transcript_from_json  # noqa: E402
+from audiototext.saving import kept_from_json  # noqa: E402
 from audiototext.formats import FORMATS, write  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
@@ -41,19 +44,20 @@ SPANISH_FIELDS = {
     "output_formats": "txt,vtt,srt,json",
     "deepl_target_language": "English (British)",
 }
-_BLOCK = re.compile(r"(<!-- example: (?P<file>[^>]+?) -->\n```[^\n]*\n)(?P<body>.*?)(\n```)", re.S)
+#: A marked excerpt: its opening fence, the file's text, and the closing fence alone on its line.
+_BLOCK = re.compile(r"(<!-- example: (?P<file>[^>]+?) -->\n```[^\n]*\n)(?P<body>.*?)(\n```)(?=\n|\Z)", re.S)
 
 
 def expected_files(root: Path = ROOT) -> dict[Path, str]:
     """Every file the kept ``.json`` results make with today's writers: path -> text."""
     made = {}
     for kept in sorted((root / "examples").glob("*/*/*.json")):
-        transcript = transcript_from_json(kept)
+        transcript, reference = kept_from_json(kept)
         for fmt in FORMATS:
             path = kept.with_suffix(f".{fmt}")
-            if fmt != "json" and path.exists():
+            if path.exists():  # the .json too: written again from what it holds, it is the same
                 stream = io.StringIO()
-                write(transcript, fmt, stream)
+                write(transcript, fmt, stream, reference=reference)
                 made[path] = stream.getvalue()
     return made
 
@@ -143,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.rewrite:
         run_spanish_notebook()
         run_steps()
+        differ = [p for p, text in expected_files().items() if p.read_text(encoding="utf-8") != text]
+        for path in differ:  # what the notebook wrote must be what its .json gives back
+            print(f"differs from what its .json gives: {path.relative_to(ROOT)}", file=sys.stderr)
+        if differ:
+            return 1
     for path in rewrite():
         print(f"Rewrote {path.relative_to(ROOT)}")
     return 0

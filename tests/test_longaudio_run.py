@@ -243,15 +243,16 @@ def test_checkpoints_and_resume_decode_only_unfinished_batches(tmp_path):
     # Every window, and the continuation of the one Whisper stopped early (numbered after its origin).
     assert len(done) == whole.windows + whole.extra_windows and set(range(whole.windows)) < set(done)
     assert store.get_meta("language") == "en"
-    for index in (1, 2):  # lose two windows: batches [0, 1] and [2, 3] are decoded again, whole
-        (tmp_path / "ck" / f"window-{index:05d}.json").unlink()
+    # The batches are [0], [1, 2], [3]: lose window 2 and spoil 3: [1, 2] and [3] are decoded again, whole;
+    # window 1 (kept, and continued by window 5) waits for its batch, or its lines would lose window 5's.
+    (tmp_path / "ck" / "window-00002.json").unlink()
     (tmp_path / "ck" / "window-00003.json").write_text("{not json")
     backend = ScriptedBackend()
     events = []
     _, resumed = run(backend, batch_size=2, checkpoints=store, events=events, language=None)
-    assert backend.batches == [[0, 1], [2, 3]]
+    assert backend.batches == [[1, 2], [3]]
     assert resumed.transcript == whole.transcript
-    assert events[0].done_segments == whole.windows - 4
+    assert events[0].done_segments == whole.windows - 3
     store.remove()
     assert not (tmp_path / "ck").exists()
 
@@ -287,8 +288,18 @@ def test_modes_and_batch_sizes():
     assert sizes == [1, 2, 4, 4, 4, 4]  # one window first, then two (the first lines come at once), then
     # batches of 4 for two workers, none alone
     assert [len(g) for g in batch_groups(list(range(7)), 2, 1)] == [1, 2, 2, 2]
-    assert [len(g) for g in batch_groups(list(range(40)), 16, 1)] == [14, 13, 13], "3 batches or fewer: no ramp"
-    assert [len(g) for g in batch_groups(list(range(6)), 4, 2)] == [3, 3]
+    # Any number of batches ramps: on a GPU 20 windows are not two batches of 10 (the first lines
+    # would wait for half the file), nor one batch of 16 all at once.
+    assert [len(g) for g in batch_groups(list(range(20)), 16, 1)] == [1, 2, 9, 8]
+    assert [len(g) for g in batch_groups(list(range(40)), 16, 1)] == [1, 2, 13, 12, 12]
+    assert [len(g) for g in batch_groups(list(range(16)), 16, 1)] == [1, 15]
+    assert [len(g) for g in batch_groups(list(range(6)), 4, 2)] == [1, 2, 2, 1]
+    assert [len(g) for g in batch_groups(list(range(1)), 4, 1)] == [1]
+    assert [len(g) for g in batch_groups(list(range(2)), 4, 1)] == [1, 1]
+    assert [len(g) for g in batch_groups(list(range(5)), 1, 1)] == [1] * 5
+    for n, size, tasks in ((20, 16, 1), (7, 2, 3), (33, 4, 2), (3, 8, 1)):  # every window once, in order
+        groups = batch_groups(list(range(n)), size, tasks)
+        assert [w for g in groups for w in g] == list(range(n)) and max(map(len, groups)) <= size
     assert batch_groups([], 4, 2) == []
     with pytest.raises(Exception, match="batched"):
         ParallelOptions(mode="threads")

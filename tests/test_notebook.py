@@ -415,3 +415,12 @@ def test_only_the_colab_module_touches_google_colab():
     )
     assert touching == []
     assert "from google.colab import" in (package / "colab.py").read_text(encoding="utf-8")
+
+
+def test_the_audio_track_is_a_field_of_the_transcribe_form():
+    """A film with several dubbed tracks: the form offers every face's choice of track."""
+    text = code_cells(load_notebook())["transcribe"]
+    assert fields.param_line("audio_track") in text.splitlines() and "audio_track=audio_track" in text
+    assert "audio_track" in fields.ADVANCED and fields.all_fields()["audio_track"].default == 0
+    assert fields.transcribe_options({"audio_track": 2}).audio_track == 2
+    assert fields.transcribe_options({"audio_track": 0}).audio_track is None, "0: the default track"

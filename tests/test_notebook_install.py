@@ -351,3 +351,56 @@ def test_set_repository_points_every_badge_and_the_install_at_a_repository(tmp_p
     assert "colab.research.google.com/github/someone/fork/blob/main/AudioToText.ipynb" in notebook_text
     old = installer.REPOSITORY_URL.split("github.com/")[1]
     assert old not in readme + notebook_text + (tmp_path / "audiototext/notebook/install.py").read_text()
+
+
+@pytest.mark.parametrize(
+    "given, requirement",
+    [
+        ("github.com/you/audiototext", "git+https://github.com/you/audiototext"),
+        ("github.com/you/audiototext@dev", "git+https://github.com/you/audiototext@dev"),
+        (
+            "https://colab.research.google.com/github/you/audiototext/blob/dev/AudioToText.ipynb",
+            "git+https://github.com/you/audiototext@dev",
+        ),
+    ],
+)
+def test_a_repository_without_scheme_or_as_its_colab_page_is_that_repository(given, requirement):
+    assert installer.source_for(given)[0] == f"audiototext[{installer.EXTRAS}] @ {requirement}"
+
+
+def test_a_local_wheel_that_is_not_there_is_named_not_taken_for_a_repository(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for given in ("./audiototext-1.0-py3-none-any.whl", "dist/audiototext-1.0.tar.gz"):
+        with pytest.raises(installer.InstallError) as caught:
+            installer.install(given, run=refuse)
+        assert f"the file {tmp_path / given.removeprefix('./')} does not exist" in str(caught.value)
+        assert "github" not in str(caught.value)
+    (tmp_path / "audiototext-1.0-py3-none-any.whl").write_bytes(b"PK")
+    requirement = installer.source_for("./audiototext-1.0-py3-none-any.whl")[0]
+    assert requirement.endswith(f"@ file://{tmp_path / 'audiototext-1.0-py3-none-any.whl'}")
+    with pytest.raises(installer.InstallError, match=r"no such file or folder"):
+        installer.source_for("./my-clone")
+
+
+def test_a_colab_page_that_names_no_repository_is_refused_with_the_fix():
+    with pytest.raises(installer.InstallError) as caught:
+        installer.source_for("https://colab.research.google.com/drive/1AbCdEf")
+    assert "is a Colab notebook's address, not where audiototext comes from: leave install_from empty" in str(
+        caught.value
+    )
+
+
+def test_a_folder_named_audiototext_is_not_taken_for_the_installed_package(tmp_path):
+    """In a fresh interpreter without site-packages (as before Step 1 installs anything), a folder
+    ``audiototext`` in the working directory imports as a namespace package: not installed; one with
+    ``__init__.py`` is."""
+    (tmp_path / "audiototext").mkdir()
+    probe = [sys.executable, "-S", "-c", f"import runpy; print(runpy.run_path({installer.__file__!r})['installed']())"]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # only the working directory's folder
+
+    def installed():
+        return subprocess.run(probe, cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout.strip()
+
+    assert installed() == "False"
+    (tmp_path / "audiototext" / "__init__.py").write_text("__version__ = '0'\n")
+    assert installed() == "True"

@@ -301,3 +301,38 @@ def test_burn_uses_the_deepl_translation(tmp_path, spanish_wav, fake_deepl, monk
     notebook.translate(transcription, deepl_api_key=fake_deepl.auth_key, deepl_target_language="English (British)")
     notebook.show_results(transcription, burn_subtitles=True)
     assert (tmp_path / "audio_transcription" / "clip_English (British)_subtitled.mp4").is_file()
+
+
+def test_a_saved_notebook_shows_how_each_progress_bar_ended(tmp_path):
+    """A notebook viewed without widgets (GitHub, nbconvert) shows each bar's plain-text copy: the
+    bar as it ended, not the 0 % it showed when it appeared. A real kernel runs the real bars."""
+    nbclient = pytest.importorskip("nbclient")
+    nbformat = pytest.importorskip("nbformat")
+    code = (
+        "from audiototext.events import Download, DownloadBar, Progress, ProgressBar\n"
+        "bar = ProgressBar()\n"
+        "for done in (0, 1, 2, 3):\n"
+        "    bar(Progress(3, done, 2, done == 3))\n"
+        "download = DownloadBar()\n"
+        "download(Download('base', 0, 2048))\n"
+        "download(Download('base', 2048, 2048, True))\n"
+    )
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nbclient.NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    shown = [o["data"]["text/plain"] for o in nb.cells[0].outputs if "text/plain" in o.get("data", {})]
+    assert len(shown) == 2, nb.cells[0].outputs
+    assert "Transcribing: 100%" in shown[0] and "3/3" in shown[0], shown
+    assert "Downloading base: 100%" in shown[1] and "2.00k/2.00k" in shown[1], shown
+    assert all(o["output_type"] != "error" for o in nb.cells[0].outputs)
+
+
+def test_an_upload_named_like_a_dangling_symlink_is_saved_beside_it(tmp_path):
+    (tmp_path / "talk.mp3").symlink_to(tmp_path / "gone" / "talk.mp3")  # a link whose target is gone
+
+    class Upload:
+        value = ({"name": "talk.mp3", "content": memoryview(b"new")},)
+
+    assert notebook.Inputs(upload=Upload(), upload_dir=tmp_path).resolve() == [str(tmp_path / "talk (1).mp3")]
+    assert (tmp_path / "talk (1).mp3").read_bytes() == b"new" and (tmp_path / "talk.mp3").is_symlink()

@@ -504,3 +504,26 @@ def test_query_parameters():
         1,
         "Translate each line independently",
     )
+
+
+def test_coherence_asked_where_it_cannot_apply_is_said_and_help_shows_what_the_default_does(caplog, capsys):
+    from audiototext.cli import main
+    from audiototext.notebook.steps import _header
+
+    with caplog.at_level("WARNING", logger="audiototext"):
+        options.build({"condition_on_previous_text": "True", "parallel": "batched"})
+    assert "--condition_on_previous_text True has no effect with --parallel batched" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="audiototext"):
+        options.build({"condition_on_previous_text": "True"})
+        options.build({"condition_on_previous_text": "True", "parallel": "off"})
+    assert "no effect" not in caplog.text
+    default = options.options_from_form({})
+    asked = options.options_from_form({"coherence_preference": "More coherence, but may repeat text"})
+    assert "windows of speech decoded independently, without the text before them" in _header(default)
+    assert "sequential decoding, each 30 s window prompted with the text before it" in _header(asked)
+    assert "parallel off only" not in _header(default)
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "(default: True, used by --parallel off only: by default windows are decoded alone)" in help_text

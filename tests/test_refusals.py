@@ -247,3 +247,27 @@ def test_no_model_is_loaded_when_every_input_is_refused(tmp_path, capsys, fake_e
     assert f"{missing}" in err and f"{fifo}: is a named pipe (FIFO), not a file" in err
     assert "2 of 2 inputs failed" in err
     assert "Loading model" not in err, err
+
+
+# --- OpenAI's models: what they cannot do is said before any upload --------------------------------
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-transcribe", "gpt-4o-mini-transcribe"])
+def test_a_gpt_4o_model_asked_to_translate_is_refused_up_front(tmp_path, garden, capsys, model):
+    status, err = _exit(
+        [str(garden), "-o", str(tmp_path), "--model", model, "--task", "translate", "--api_key", "k"], capsys
+    )
+    assert status == 2 and f"{model} does not translate (OpenAI's API translates to English with whisper-1 only)" in err
+    assert "set --model whisper-1 for 'translate'" in err and "==> " not in err
+    assert not list(tmp_path.iterdir())
+    with pytest.raises(OptionsError, match="set use_model whisper-1 for 'Translate to English'"):
+        from audiototext import options
+
+        options.options_from_form({"use_model": model, "task": "Translate to English"})
+
+
+def test_a_missing_openai_key_is_said_once_before_any_input(tmp_path, garden, capsys, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    status, err = _exit([str(garden), str(garden), "-o", str(tmp_path / "out"), "--model", "whisper-1"], capsys)
+    assert status == 1 and err.count("No OpenAI API key: pass --api_key") == 1, err
+    assert "==> " not in err, "refused before the first input"

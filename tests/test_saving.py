@@ -82,3 +82,120 @@ def test_a_file_that_is_no_transcript_is_one_clear_error(tmp_path, no_model, cap
 def test_save_formats_keeps_the_file_it_read(kept_json):
     written = save_formats(transcript_from_json(kept_json), kept_json.parent, "charla", "json,txt", keep=[kept_json])
     assert [p.name for p in written] == ["charla.txt"]
+
+
+@pytest.fixture(scope="module")
+def talk(media_dir):
+    from conftest import speak
+
+    return speak(
+        "Good morning everyone, and welcome to the garden. The roses are early this year, and the tulips are "
+        "late. Please stay on the paths, and enjoy your visit.",
+        "en-us",
+        media_dir / "saving-talk.wav",
+    )
+
+
+def test_formats_written_later_from_a_json_are_the_ones_the_run_wrote(
+    tmp_path, talk, fake_engine, fake_deepl, monkeypatch
+):
+    """Every kept .json — a transcription, Whisper's translation, a DeepL translation (timed by its
+    source's words) — gives back exactly the files its run wrote, cue times included."""
+    monkeypatch.setenv("DEEPL_SERVER_URL", fake_deepl.url)
+    run = ["--model", "base", "--no-progress", "-f", "all"]
+    assert (
+        main(
+            [
+                str(talk),
+                "-o",
+                str(tmp_path / "run"),
+                *run,
+                "--deepl_target",
+                "de",
+                "--deepl_api_key",
+                fake_deepl.auth_key,
+            ]
+        )
+        == 0
+    )
+    assert main([str(talk), "-o", str(tmp_path / "run"), *run, "--task", "translate", "--language", "es"]) == 0
+    kept = sorted((tmp_path / "run").glob("*.json"))
+    assert [p.name for p in kept] == ["saving-talk.json", "saving-talk_English.json", "saving-talk_German.json"]
+    for json_file in kept:
+        again = tmp_path / "again" / json_file.stem
+        assert main(["--from-json", str(json_file), "-o", str(again), "-f", "srt,vtt,tsv,txt,json"]) == 0
+        for ext in ("srt", "vtt", "tsv", "txt", "json"):
+            ran = json_file.with_suffix(f".{ext}").read_text(encoding="utf-8")
+            assert (again / f"{json_file.stem}.{ext}").read_text(encoding="utf-8") == ran, (json_file.name, ext)
+
+
+PAUSED = Transcript(  # speech at both ends of each segment, a long breath between: even spreading is wrong
+    (
+        Segment(
+            0.0,
+            6.0,
+            " Hola a todos, y bienvenidos a la charla.",
+            (
+                Word(0.0, 0.3, " Hola"),
+                Word(0.3, 0.5, " a"),
+                Word(0.5, 1.0, " todos,"),
+                Word(4.6, 4.8, " y"),
+                Word(4.8, 5.4, " bienvenidos"),
+                Word(5.4, 5.5, " a"),
+                Word(5.5, 5.6, " la"),
+                Word(5.6, 6.0, " charla."),
+            ),
+        ),
+        Segment(7.0, 9.0, " Gracias.", (Word(7.0, 7.4, " Gracias."),)),
+    ),
+    "es",
+)
+
+
+def test_a_deepl_translation_s_json_times_its_cues_by_its_source_as_the_run_did(tmp_path, fake_deepl, monkeypatch):
+    monkeypatch.setenv("DEEPL_SERVER_URL", fake_deepl.url)
+    [source] = write_files(PAUSED, tmp_path / "run", "charla", ["json"])
+    argv = ["--from-json", str(source), "-o", str(tmp_path / "run"), "-f", "srt,vtt,json", "--deepl_target", "de"]
+    assert main([*argv, "--deepl_api_key", fake_deepl.auth_key]) == 0
+    translated = tmp_path / "run" / "charla_German.json"
+    assert json.loads(translated.read_text(encoding="utf-8"))["reference"]["segments"][0]["words"][2]["end"] == 1.0
+    assert main(["--from-json", str(translated), "-o", str(tmp_path / "again"), "-f", "srt,vtt,json"]) == 0
+    for ext in ("srt", "vtt", "json"):
+        ran = translated.with_suffix(f".{ext}").read_text(encoding="utf-8")
+        assert (tmp_path / "again" / f"charla_German.{ext}").read_text(encoding="utf-8") == ran, ext
+    # Without its source the same text is spread over the segment: other times (what the file prevents).
+    data = json.loads(translated.read_text(encoding="utf-8"))
+    del data["reference"]
+    bare = tmp_path / "bare" / "charla_German.json"
+    bare.parent.mkdir()
+    bare.write_text(json.dumps(data), encoding="utf-8")
+    assert main(["--from-json", str(bare), "-o", str(bare.parent), "-f", "srt"]) == 0
+    assert bare.with_suffix(".srt").read_text(encoding="utf-8") != translated.with_suffix(".srt").read_text()
+
+
+def test_whisper_s_translation_is_read_back_as_english(tmp_path):
+    english = Transcript(
+        (Segment(0.0, 3.0, " Hello to everyone and welcome.", tuple(PAUSED.segments[0].words[:5])),),
+        "es",
+        3.0,
+        "translate",
+    )
+    [kept] = write_files(english, tmp_path, "clip_English", ["json"])
+    back = transcript_from_json(kept)
+    assert (back.task, back.language, back.text_language) == ("translate", "es", "en")
+    assert json.loads(kept.read_text(encoding="utf-8"))["task"] == "translate"
+    [plain] = write_files(PAUSED, tmp_path, "clip", ["json"])
+    assert "task" not in json.loads(plain.read_text(encoding="utf-8")), "a transcription's json is whisper's"
+
+
+def test_cues_saved_from_a_result_without_word_times_say_so(tmp_path, caplog):
+    untimed = Transcript(tuple(Segment(s.start, s.end, s.text) for s in PAUSED.segments), "es")
+    with caplog.at_level("WARNING", logger="audiototext"):
+        save_formats(untimed, tmp_path, "txt_only", "txt")
+        assert "no word times" not in caplog.text, "txt has no cues"
+        save_formats(PAUSED, tmp_path, "timed", "srt")
+        assert "no word times" not in caplog.text
+        save_formats(untimed, tmp_path, "txt_only", "srt")
+    assert "txt_only has no word times (it was transcribed without srt/vtt, or with word_timestamps False)" in (
+        caplog.text
+    )

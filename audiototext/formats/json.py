@@ -1,5 +1,7 @@
 """The whole transcript as JSON (whisper's ``WriteJSON``), with how its subtitle cues measure
-against the reading rules under ``"subtitles"`` (not with the whisper style)."""
+against the reading rules under ``"subtitles"`` (not with the whisper style), and for a DeepL
+translation its source's segments under ``"reference"``: their word times time the translated
+cues, so formats written later from the file alone are the ones the run wrote."""
 
 from __future__ import annotations
 
@@ -15,6 +17,9 @@ def write_json(job: Job, stream: TextIO) -> None:
     report = subtitle_report(job.transcript, job.style, reference=job.reference)
     if report is not None:
         data["subtitles"] = report.to_dict()
+    if job.reference is not None:
+        source = job.reference.to_dict()
+        data["reference"] = {key: source[key] for key in ("language", "segments")}
     json.dump(data, stream)
 
 

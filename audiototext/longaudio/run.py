@@ -107,6 +107,8 @@ class WindowRun:
         for w in first:
             self.windows[w.index] = w
         self.todo = [g for g in groups if not all(w.index in self.results for w in g)]
+        for w in (w for g in self.todo for w in g):  # decoded again with its batch: not final before that
+            self.results.pop(w.index, None)
         for w in (w for g in groups if g not in self.todo for w in g):
             self.decoded += 1
             self.follow(w)

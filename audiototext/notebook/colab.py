@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 import sys
 from pathlib import Path
 from collections.abc import Sequence
@@ -101,7 +102,7 @@ def free_path(directory: Path, name: str) -> Path:
     ``talk (2).mp3``... An upload never replaces a file (it may be an earlier upload's or a result)."""
     path = Path(directory) / name
     n = 0
-    while path.exists():
+    while os.path.lexists(path):  # a dangling symlink is taken too: opening it "x" would fail
         n += 1
         path = Path(directory) / f"{Path(name).stem} ({n}){Path(name).suffix}"
     return path

@@ -42,6 +42,7 @@ OPENAI_SECRET = "OPENAI_API_KEY"
 ADVANCED = (
     "vad",
     "parallel",
+    "audio_track",
     "beam_size",
     "best_of",
     "temperature",
@@ -97,6 +98,8 @@ NOTES: dict[str, str] = {
     "api_key": f"OpenAI API key for engine openai-api (better: the Colab secret {OPENAI_SECRET}); never printed",
     "deepl_api_key": f"DeepL API key (better: the Colab secret {DEEPL_SECRET}); never printed",
     "deepl_target_language": "with a key, the step reads DeepL's current list: a language added since can be typed in",
+    "audio_track": "which audio track of a file with several (1: the first, as players number them); 0: the "
+    "track the file flags default, else the first that is not silent",
     "vad": "silero: speech only (noise and most music skipped); silencedetect: by level; off: every second is "
     "decoded (songs, music)",
     "save_formats": "more formats to write from the transcription kept in memory (and its DeepL translations), "
@@ -269,7 +272,8 @@ def setup_cell() -> str:
         [
             '#@title Step 1 ⚙️ Install audiototext and check the machine { display-mode: "form" }',
             "#@markdown `install_from`: empty installs from the GitHub repository Colab opened this notebook "
-            "from (else the configured one); or a repository (`you/audiototext@branch`), a wheel or sdist "
+            f"from (else the configured {REPOSITORY_URL}, which must be where the project is published); "
+            "or a repository (`you/audiototext@branch`), a wheel or sdist "
             "(a link or a path), or `upload` to upload one.",
             INSTALL_FIELD,
             _INSTALL_COPY,

@@ -56,9 +56,26 @@ def colab_notebook_url():
 
 
 def github_repository(url):
-    """``(https://github.com/o/r, ref or None)`` of a GitHub address (``/blob/<ref>/``, ``/tree/<ref>``)."""
-    found = re.search(r"github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?(?:/(?:blob|tree)/([^/?#]+))?(?:[/?#]|$)", url or "")
+    """``(https://github.com/o/r, ref or None)`` of a GitHub address (``/blob/<ref>/``, ``/tree/<ref>``),
+    also of a Colab page opened from GitHub (``colab.research.google.com/github/o/r/blob/<ref>/...``)."""
+    found = re.search(
+        r"(?:github\.com|colab\.research\.google\.com/github)/([\w.-]+)/([\w.-]+?)(?:\.git)?"
+        r"(?:/(?:blob|tree)/([^/?#]+))?(?:[/?#]|$)",
+        url or "",
+    )
     return (f"https://github.com/{found[1]}/{found[2]}", found[3]) if found else None
+
+
+def _package(text, local):
+    """A wheel or sdist: its pip requirement's location; a local one that is not there is refused, named."""
+    if re.match(r"https?://", text):
+        return text
+    if not os.path.isfile(local):
+        raise InstallError(
+            f"install_from {text!r}: the file {local} does not exist: check its name in the Files pane (📁), "
+            "give its full path or a link, or set install_from to upload and choose it"
+        )
+    return "file://" + local
 
 
 def source_for(install_from=""):
@@ -69,18 +86,25 @@ def source_for(install_from=""):
     if text and os.path.isdir(local):  # a clone: its own tested versions
         pins = os.path.join(local, CONSTRAINTS_FILE)
         return requirement + "file://" + local, None, pins if os.path.isfile(pins) else _constraints(None, None)
-    if text and os.path.isfile(local) and text.lower().endswith(PACKAGES):
-        return requirement + "file://" + local, None, _constraints(None, None)
-    if text.lower().endswith(PACKAGES) and re.match(r"https?://", text):
-        return requirement + text, None, _constraints(None, None)
+    if text.lower().endswith(PACKAGES):
+        return requirement + _package(text, local), None, _constraints(None, None)
+    if re.match(r"(?:[\w-]+\.)+[a-z]{2,}/", text):  # github.com/you/repo: a host without its scheme
+        text = "https://" + text
+    if "colab.research.google.com" in text and not github_repository(text):
+        raise InstallError(
+            f"install_from {text!r} is a Colab notebook's address, not where audiototext comes from: leave "
+            "install_from empty, or give the GitHub repository (you/audiototext), a wheel or sdist, or upload"
+        )
     if not text:
         repository, ref = github_repository(colab_notebook_url()) or (REPOSITORY_URL, None)
     elif text.startswith("git+"):
         repository, _, ref = text[4:].partition("@")
-    elif re.fullmatch(r"[\w.-]+/[\w.-]+(@\S+)?", text):
+    elif re.fullmatch(r"\w[\w-]*/[\w.-]+(@\S+)?", text):
         repository, _, ref = f"https://github.com/{text}".partition("@")
     elif re.match(r"https?://", text):
         repository, ref = github_repository(text) or _split_ref(text)
+    elif text.startswith((".", "/", "~")):
+        raise InstallError(f"install_from {text!r}: {local} does not exist (no such file or folder): " + FALLBACK)
     else:
         raise InstallError(f"install_from {text!r} is no repository, wheel or sdist: " + FALLBACK)
     pinned = f"git+{repository}" + (f"@{ref}" if ref else "")
@@ -149,9 +173,19 @@ def _read_constraints(url):
     return path
 
 
+def installed():
+    """Whether the package is installed: a folder named audiototext in the working directory (a
+    namespace package, no ``__init__.py``) is importable too, but it is not the package."""
+    try:
+        spec = importlib.util.find_spec("audiototext")
+    except (ImportError, ValueError):
+        return False
+    return bool(spec and spec.origin and os.path.basename(spec.origin) == "__init__.py")
+
+
 def install(install_from="", *, run=subprocess.run, python=sys.executable):
     """Install audiototext (skipped when it is installed and ``install_from`` is empty)."""
-    if not str(install_from or "").strip() and importlib.util.find_spec("audiototext") is not None:
+    if not str(install_from or "").strip() and installed():
         print("audiototext is installed (set install_from to install another version)")
         return
     if str(install_from).strip().lower() == "upload":

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import AudioToTextError, OptionsError
 from ..outputs import FileResult
-from ..saving import save_formats, transcript_from_json
+from ..saving import kept_from_json, save_formats
 from . import colab, fields
 from .output import NotebookError, setup_logging, stop
 from .steps import Transcription, last_transcription, remember
@@ -57,9 +57,11 @@ def save(
 
 
 def _from_json(paths: list[str], formats: str) -> Transcription:
-    results = [FileResult(p, transcript_from_json(p), [Path(p)], stem=Path(p).stem) for p in paths]
+    kept = [kept_from_json(p) for p in paths]
+    results = [FileResult(p, transcript, [Path(p)], stem=Path(p).stem) for p, (transcript, _) in zip(paths, kept)]
     options = fields.transcribe_options({"output_dir": str(Path(paths[0]).parent), "output_formats": formats})
-    return Transcription(results, options)
+    references = {i: reference for i, (_, reference) in enumerate(kept) if reference is not None}
+    return Transcription(results, options, references=references)
 
 
 def _write(transcription: Transcription, formats: str, *, keep: list[str]) -> None:
@@ -73,7 +75,15 @@ def _write(transcription: Transcription, formats: str, *, keep: list[str]) -> No
         folder = Path(result.outputs[0]).parent if result.outputs else transcription.options.output_dir
         stem = result.stem or Path(result.source).stem
         new = save_formats(
-            result.transcript, folder, stem, formats, style, source=result.source, keep=keep, result=result
+            result.transcript,
+            folder,
+            stem,
+            formats,
+            style,
+            source=result.source,
+            keep=keep,
+            reference=transcription.references.get(index),
+            result=result,
         )
         result.outputs = [*result.outputs, *(p for p in new if p not in result.outputs)]
         for translation in transcription.translations.get(index, []):

@@ -25,6 +25,7 @@ from ..errors import AudioToTextError, MediaError, OptionsError, TranslationErro
 from ..languages import language_name
 from ..options import Options
 from ..pipeline import FileResult, Pipeline, translate_result
+from ..transcript import Transcript
 from . import colab, fields, results
 from .inputs import Inputs, choose_input, save_uploads
 from .output import (
@@ -90,12 +91,15 @@ class Transcription:
         options: the options it ran with.
         translations: input index -> its DeepL results (``TranslationResult``), one per target.
         burned: input index -> its video with burned-in subtitles, written by the Results step.
+        references: input index -> for a DeepL translation read back from its ``.json`` (Step 5's
+            ``from_json``), the source transcript whose word times time its cues.
     """
 
     results: list[FileResult]
     options: Options
     translations: dict[int, list] = field(default_factory=dict)
     burned: dict[int, Path] = field(default_factory=dict)
+    references: dict[int, Transcript] = field(default_factory=dict)
 
     def files_by_input(self) -> list[list[Path]]:
         """The files written for each input: transcripts, translations, burned video."""
@@ -139,9 +143,10 @@ def _header(options: Options) -> str:
     if engine.hosted:
         how = engine.title
     elif options.parallel.mode == "off":
-        how = "sequential decoding, coherence_preference applies"
-    else:
-        how = "windows of speech decoded independently (coherence_preference applies with parallel off only)"
+        prompted = "prompted with" if decode.condition_on_previous_text else "without"
+        how = f"sequential decoding, each 30 s window {prompted} the text before it"
+    else:  # More coherence with parallel auto selected parallel off: asked with another, it is unused (warned)
+        how = "windows of speech decoded independently, without the text before them"
     return f"{what}  model {options.model}, {options.engine}, language {language}; {how}"
 
 

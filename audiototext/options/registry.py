@@ -132,6 +132,7 @@ def _decode_options() -> tuple[Option, ...]:
                aliases=("--coherence_preference", "--coherence-preference"),
                labels={"More coherence, but may repeat text": True,
                        "Less repetitions, but may have less coherence": False},
+               default_text="True, used by --parallel off only: by default windows are decoded alone",
                help="give each 30 s window the previous text as a prompt: True when set decodes sequentially "
                     "(--parallel off, slower); the default windows are decoded alone (2 WER points better "
                     "measured), and False avoids repetition loops in sequential decoding"),

@@ -23,6 +23,7 @@ def apply_rules(v: dict[str, Any], chosen: set[str], face: str) -> None:
     _words_rule(v, chosen, face)
     _engine_rule(v, chosen, face)
     _turbo_rule(v, face)
+    _hosted_translate_rule(v, face)
     _english_rule(v)
     _deepl_key_rule(v, chosen, face)
     _unused_rule(v, chosen, face)
@@ -60,6 +61,15 @@ def _coherence_rule(v: dict[str, Any], chosen: set[str], face: str) -> None:
             REGISTRY["condition_on_previous_text"].display(face),
         )
         v["parallel"] = "off"
+    elif v["parallel"] != "off":
+        log.warning(
+            "%s True has no effect with %s %s: its windows are decoded independently; set %s off to decode "
+            "sequentially, each window prompted with the text before it",
+            REGISTRY["condition_on_previous_text"].display(face),
+            REGISTRY["parallel"].display(face),
+            v["parallel"],
+            REGISTRY["parallel"].display(face),
+        )
 
 
 def _words_rule(v: dict[str, Any], chosen: set[str], face: str) -> None:
@@ -137,6 +147,20 @@ def _turbo_rule(v: dict[str, Any], face: str) -> None:
             "lines with DeepL",
             option="task",
         )
+
+
+def _hosted_translate_rule(v: dict[str, Any], face: str) -> None:
+    """A hosted engine translates with some of its models only (OpenAI: whisper-1): refused before any upload."""
+    translators = getattr(engine_class(v["engine"]), "translate_models", None)
+    if v["task"] != "translate" or translators is None or v["model"] in translators:
+        return
+    task = "Translate to English" if face == "notebook" else "translate"
+    raise OptionsError(
+        f"{v['model']} does not translate ({engine_class(v['engine']).title} translates to English with "
+        f"{', '.join(sorted(translators))} only): set {REGISTRY['model'].display(face)} "
+        f"{sorted(translators)[0]} for {task!r}, or transcribe with {v['model']} and translate the lines with DeepL",
+        option="task",
+    )
 
 
 def _deepl_key_rule(v: dict[str, Any], chosen: set[str], face: str) -> None:

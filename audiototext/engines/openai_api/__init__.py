@@ -85,6 +85,8 @@ class OpenAIAPIEngine(EngineFacts):
         {"task", "language", "initial_prompt", "temperature", "word_timestamps", "audio_track", "resume"}
     )
     key_option = "api_key"
+    #: The models that translate (``/audio/translations``): the options' rules refuse the others up front.
+    translate_models = frozenset({"whisper-1"})
     device = "api"
     is_multilingual = True
     workers = 1
@@ -104,12 +106,7 @@ class OpenAIAPIEngine(EngineFacts):
         workers: int | None = None,
     ) -> None:
         self.model_name = check_model(model)
-        key = resolve_api_key(api_key)
-        if not key:
-            raise OptionsError(
-                "No OpenAI API key: pass --api_key, fill the notebook's api_key field or add the "
-                "Colab secret OPENAI_API_KEY, or set $OPENAI_API_KEY"
-            )
+        key = self.check_key(api_key)
         if max_parallel < 1:
             raise OptionsError("max_parallel must be at least 1", max_parallel=max_parallel)
         try:
@@ -122,6 +119,22 @@ class OpenAIAPIEngine(EngineFacts):
         self.max_bytes = max_bytes
         self.max_retries = max_retries
         self._client = openai.OpenAI(api_key=key, base_url=self.base_url, max_retries=max_retries, timeout=timeout)
+
+    @staticmethod
+    def check_key(api_key: str | None) -> str:
+        """The key (``api_key``, else ``$OPENAI_API_KEY``); the pipeline's preflight asks once per run.
+
+        Raises:
+            OptionsError: there is none, saying where to give it.
+        """
+        key = resolve_api_key(api_key)
+        if not key:
+            raise OptionsError(
+                "No OpenAI API key: pass --api_key, fill the notebook's api_key field or add the "
+                "Colab secret OPENAI_API_KEY, or set $OPENAI_API_KEY",
+                option="api_key",
+            )
+        return key
 
     def __repr__(self) -> str:  # never the key
         url = _public_url(self.base_url) if self.base_url else None
