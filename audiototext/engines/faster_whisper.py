@@ -38,7 +38,7 @@ def ct2_model_dir(spec: ModelSpec) -> Path:
 
     from ..downloads import download_failure
 
-    failure = download_failure("faster-whisper", spec.size)  # just tried (with a bar): no second wait
+    failure = download_failure("ct2", spec.size)  # just tried (with a bar): no second wait
     if failure is None:
         try:
             return Path(download_model(spec.name, local_files_only=offline()))

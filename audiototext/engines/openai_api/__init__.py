@@ -7,7 +7,8 @@ The API takes files, so the entry point is :meth:`OpenAIAPIEngine.transcribe_fil
    FLAC;
 2. a file over the 25 MB upload limit (or longer than a gpt-4o model can answer in one request)
    is cut at pauses into pieces under it, found with the same voice detection as local long
-   audio (:func:`.pieces.speech_regions`, the one place this module uses :mod:`audiototext.longaudio.speech`);
+   audio: the caller hands the engine that detector (``find_speech``:
+   :func:`audiototext.longaudio.speech_regions`), as engines sit below the long-audio package;
 3. up to ``max_parallel`` pieces are sent at a time; every finished piece is checkpointed
    (atomically, as JSON) when a ``checkpoint_dir`` is given, so a re-run sends only the rest;
 4. each answer is converted into a :class:`~audiototext.transcript.Transcript` in exactly one
@@ -29,6 +30,9 @@ import mimetypes
 import os
 import tempfile
 from pathlib import Path
+from collections.abc import Callable
+
+import numpy as np
 
 from ...errors import OptionsError
 from ...events import Callbacks
@@ -50,7 +54,7 @@ from .catalog import (
     estimate_cost,
     resolve_api_key,
 )
-from .pieces import Piece, _Checkpoints, _Job, plan_pieces, speech_regions, write_flac
+from .pieces import Piece, _Checkpoints, _Job, plan_pieces, write_flac
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +70,9 @@ class OpenAIAPIEngine(EngineFacts):
         max_bytes: the upload limit; larger files are split.
         max_retries: the ``openai`` client's own retries of 408/409/429/5xx and connection errors.
         timeout: seconds per request (upload and answer).
+        find_speech: 16 kHz mono audio -> speech regions in seconds, to cut pieces at pauses and time
+            text-only answers (:func:`audiototext.longaudio.speech_regions`, which ``audiototext.loaded``
+            hands over; None: pieces are cut at fixed lengths, with a warning).
         device, threads, workers: ignored (accepted so ``load_engine`` can build it like the local ones).
 
     Raises:
@@ -99,6 +106,7 @@ class OpenAIAPIEngine(EngineFacts):
         max_bytes: int = MAX_BYTES,
         max_retries: int = 2,
         timeout: float = 600.0,
+        find_speech: Callable[[np.ndarray], list[tuple[float, float]]] | None = None,
         device: str | None = None,
         threads: int | None = None,
         workers: int | None = None,
@@ -121,6 +129,7 @@ class OpenAIAPIEngine(EngineFacts):
         self.max_parallel = max_parallel
         self.max_bytes = max_bytes
         self.max_retries = max_retries
+        self.find_speech = find_speech
         self._client = openai.OpenAI(api_key=key, base_url=self.base_url, max_retries=max_retries, timeout=timeout)
 
     def __repr__(self) -> str:  # never the key
@@ -300,7 +309,6 @@ __all__ = [
     "check_model",
     "estimate_cost",
     "plan_pieces",
-    "speech_regions",
     "response_to_transcript",
     "cues_from_text",
     "split_sentences",
