@@ -134,6 +134,9 @@ class EngineFacts:
     honours: ClassVar[frozenset[str] | None] = None
     #: The option holding its key, which, given without an engine, selects this engine.
     key_option: ClassVar[str | None] = None
+    #: The environment variable its key is read from when none is given (None: it needs no key); a
+    #: server, which never takes a key from a request, offers the engine only when it is set.
+    key_env: ClassVar[str | None] = None
 
     @classmethod
     def ignores(cls, names) -> list[str]:
@@ -160,6 +163,7 @@ class Engine(Protocol):
     models: tuple[str, ...]
     honours: frozenset[str] | None
     key_option: str | None
+    key_env: str | None
     model_name: str
     device: str
     is_multilingual: bool

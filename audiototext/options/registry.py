@@ -289,7 +289,7 @@ def _api_options() -> tuple[Option, ...]:
     return (
         Option("api_key", record=Options, group="api", faces=_LOCAL, why=_SECRET,
                help=f"OpenAI API key: transcribe with {api.title} (engine {api.name}, model {api.default_model}) "
-                    "instead of a local model"),
+                    f"instead of a local model (with --engine {api.name} and no key: ${api.key_env})"),
     )
 
 

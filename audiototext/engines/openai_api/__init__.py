@@ -42,6 +42,7 @@ from .answers import cues_from_text, response_to_transcript, split_sentences
 from .catalog import (
     ACCEPTED_FORMATS,
     DEFAULT_MODEL,
+    KEY_ENV,
     MAX_BYTES,
     MAX_PIECE_SECONDS,
     MODELS,
@@ -92,6 +93,7 @@ class OpenAIAPIEngine(EngineFacts):
         {"task", "language", "initial_prompt", "temperature", "word_timestamps", "audio_track", "resume"}
     )
     key_option = "api_key"
+    key_env = KEY_ENV
     device = "api"
     is_multilingual = True
     workers = 1
@@ -112,11 +114,11 @@ class OpenAIAPIEngine(EngineFacts):
         workers: int | None = None,
     ) -> None:
         self.model_name = check_model(model)
-        key = resolve_api_key(api_key)
+        key = resolve_api_key(api_key, self.key_env)
         if not key:
             raise OptionsError(
                 "No OpenAI API key: pass --api_key, fill the notebook's api_key field or add the "
-                "Colab secret OPENAI_API_KEY, or set $OPENAI_API_KEY"
+                f"Colab secret OPENAI_API_KEY, or set ${self.key_env}"
             )
         if max_parallel < 1:
             raise OptionsError("max_parallel must be at least 1", max_parallel=max_parallel)
@@ -250,7 +252,7 @@ class OpenAIAPIEngine(EngineFacts):
         retried = f" after {self.max_retries} retr{'y' if self.max_retries == 1 else 'ies'}" if self.max_retries else ""
         if isinstance(e, openai.AuthenticationError):
             return "auth", (
-                "OpenAI rejected the API key: check --api_key / OPENAI_API_KEY (notebook: the "
+                f"OpenAI rejected the API key: check --api_key / ${self.key_env} (notebook: the "
                 "api_key field or the Colab secret OPENAI_API_KEY)"
             )
         if isinstance(e, openai.PermissionDeniedError):
