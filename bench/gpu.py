@@ -74,9 +74,13 @@ from gpu_processes import cold_row, sequential_worker, wer_rows  # noqa: E402
 from gpu_report import Report, Row, first_line, split  # noqa: E402
 from gpu_shapes import SHAPES, shape_rows  # noqa: E402
 
-#: The issue's targets on one H100/H200-class GPU, model loaded: x realtime at least.
+from audiototext import engines  # noqa: E402
+from audiototext.longaudio.speech import DETECTORS  # noqa: E402
+
+#: The targets on one H100/H200-class GPU, model loaded: x realtime at least.
 TARGETS = (("base", 2000.0), ("large-v3-turbo", 1000.0), ("large-v3", 400.0))
-ENGINES = ("faster-whisper", "openai-whisper")
+#: The local engines (a hosted one has no GPU to measure).
+ENGINES = tuple(name for name in engines.ENGINES if not engines.engine_class(name).hosted)
 
 
 def targets_text(report: Report, device: str) -> str:
@@ -149,7 +153,7 @@ def add_section_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--vad",
         default="silero",
-        choices=("silero", "silencedetect", "off"),
+        choices=DETECTORS,
         help="voice detection for the plan (silero needs faster-whisper; falls back to off, loudly)",
     )
     p.add_argument(

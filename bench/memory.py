@@ -50,7 +50,8 @@ sys.path.insert(0, str(HERE))
 
 from run import measure  # noqa: E402 - the same process-tree sampling as the speed benchmark
 
-SAMPLE_RATE = 16000
+from audiototext.media import SAMPLE_RATE, probe, run_ffmpeg  # noqa: E402
+
 SENTENCES = (
     "The committee will meet again next Tuesday to discuss the budget.",
     "Please remember to close the windows before you leave the building.",
@@ -66,7 +67,8 @@ BLOCKS = 4
 
 
 def ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
+    """The package's ffmpeg runner (argument list, one error style), writing over earlier blocks."""
+    run_ffmpeg(["-y", *args], name="bench/memory.py", problem="ffmpeg could not make the audio", fix="check ffmpeg")
 
 
 def make_blocks(work: Path, *, every: float, noise: float, burst: int) -> list[Path]:
@@ -116,13 +118,7 @@ def make_recording(work: Path, blocks: list[Path], hours: float, every: float) -
 
 
 def duration_of(path: Path) -> float:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return float(out.strip())
+    return probe(path).duration
 
 
 def main(argv=None) -> int:

@@ -207,13 +207,9 @@ def wer(reference: str, hypothesis: str, language: str) -> float:
 
 
 def duration_of(audio: str) -> float:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", audio],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return float(out.strip())
+    from audiototext.media import probe
+
+    return probe(audio).duration
 
 
 def manifest_languages(manifest: Path) -> dict[str, str]:

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import re
 import statistics
-import subprocess
 from pathlib import Path
 
 
 def silences(audio: str, duration: float) -> tuple[list[tuple[float, float]], float]:
     """Pauses of 10 s or more (ffmpeg ``silencedetect`` at -50 dB) and where the speech ends (the start
     of a silence of 2 s or more that runs to the end, else the end)."""
-    err = subprocess.run(
-        ["ffmpeg", "-hide_banner", "-nostats", "-i", audio, "-af", "silencedetect=noise=-50dB:d=2", "-f", "null", "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stderr
+    from audiototext.media import ffmpeg_path, run_ffmpeg
+
+    args = ["-nostats", "-i", ffmpeg_path(audio), "-af", "silencedetect=noise=-50dB:d=2", "-f", "null", "-"]
+    done = run_ffmpeg(args, name=audio, problem="silencedetect failed", fix="check the file", loglevel="info")
+    err = done.stderr.decode(errors="replace")
     starts = [float(x) for x in re.findall(r"silence_start: ([0-9.]+)", err)]
     ends = [float(x) for x in re.findall(r"silence_end: ([0-9.]+)", err)]
     spans = [(a, ends[i] if i < len(ends) else duration) for i, a in enumerate(starts)]

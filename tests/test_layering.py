@@ -234,3 +234,19 @@ def test_modules_and_functions_stay_small():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > 60:
                 long.append(f"{name}:{node.name}: {node.end_lineno - node.lineno + 1} lines")
     assert not big and not long, big + long
+
+
+def test_the_benchmarks_use_the_package_s_public_api():
+    """bench/ imports no private name of the package, takes ``SAMPLE_RATE`` from it and starts ffmpeg
+    only through its runner (``media.run_ffmpeg``: one argument-list style, one error style)."""
+    found = []
+    for path in sorted(BENCH.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("audiototext"):
+                found += [f"{path.name}: imports {a.name}" for a in node.names if a.name.startswith("_")]
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "SAMPLE_RATE" for t in node.targets):
+                found.append(f"{path.name}:{node.lineno}: defines SAMPLE_RATE")
+            first = getattr(node.elts[0], "value", None) if isinstance(node, ast.List) and node.elts else None
+            if first in ("ffmpeg", "ffprobe"):
+                found.append(f"{path.name}:{node.lineno}: runs {node.elts[0].value} itself")
+    assert not found, found

@@ -133,8 +133,8 @@ class OpenAIWhisperEngine(WindowDecoding):
             ]
         )
 
-    def _window_model(self, options: DecodeOptions) -> _TorchWindows:
-        return _TorchWindows(self, options)
+    def _window_model(self, options: DecodeOptions) -> TorchWindows:
+        return TorchWindows(self, options)
 
     def _encode(self, audio: Sequence[np.ndarray]) -> list:
         import torch
@@ -205,7 +205,7 @@ def batched_decoding_task(model, options):
     return BatchedDecodingTask(model, options)
 
 
-class _TorchWindows:
+class TorchWindows:
     """The batched primitives of :class:`~audiototext.engines.windows.WindowModel` on openai-whisper."""
 
     def __init__(self, engine: OpenAIWhisperEngine, options: DecodeOptions):
