@@ -1,4 +1,5 @@
-"""GPU check of the long-audio fast path (issue 9, point 6): realtime factor, peak GPU memory, WER.
+"""GPU check of the long-audio fast path (the windows batched on a GPU must beat the references there too):
+realtime factor, peak GPU memory, WER.
 
 One hour of real speech (the long recordings of the eval data, repeated) is planned into windows
 once (Silero voice detection, packed across pauses), then:
@@ -19,7 +20,7 @@ once (Silero voice detection, packed across pauses), then:
    process (imports, voice detection, model load, decoding, writing).
 
 It prints one table (GPU, versions; per row: engine, model, batch, audio seconds, wall seconds,
-x realtime, peak GPU MiB, WER) and the issue's targets, and writes the rows as JSON to ``--out``
+x realtime, peak GPU MiB, WER) and the targets, and writes the rows as JSON to ``--out``
 (default ``$OUT/gpu.json`` when ``$OUT`` is set, else ``bench/results/gpu-<device>.json``).
 Peak GPU memory: ``torch.cuda.max_memory_allocated`` for torch; for CTranslate2 (and the cold
 processes) the device's used memory sampled every 50 ms (NVML, else ``nvidia-smi``), above its
@@ -84,7 +85,7 @@ ENGINES = tuple(name for name in engines.ENGINES if not engines.engine_class(nam
 
 
 def targets_text(report: Report, device: str) -> str:
-    lines = ["Targets (one H100/H200-class GPU, model loaded, issue 9):"]
+    lines = ["Targets (one H100/H200-class GPU, model loaded):"]
     for model, target in TARGETS:
         rows = [
             r

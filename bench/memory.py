@@ -5,7 +5,7 @@ brown noise from ffmpeg's ``anoisesrc``, 16 kHz mono FLAC in Matroska) with a bu
 speech every ``--every`` seconds (default 10 minutes), then runs
 ``audiototext FILE --model base --engine faster-whisper`` as a whole process and samples the
 resident memory of its process tree every 0.1 s (as ``bench/run.py`` does). It prints each peak,
-the windows each run decoded, and the ratio of the longest to the shortest; issue 9's target is
+the windows each run decoded, and the ratio of the longest to the shortest; the target is
 10 h within 20 % of 1 h.
 
 Why bursts of ``--burst`` sentences (default 6, about 25 s: a window each) rather than a few

@@ -1,4 +1,4 @@
-"""``run.py``'s results: medians over the rounds per runner, the markdown table, issue 9's targets,
+"""``run.py``'s results: medians over the rounds per runner, the markdown table, the long-audio targets,
 and the subtitle timing bounds checked on the default path's srt."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def srt_cues(path: Path) -> list[tuple[float, float]]:
 
 
 def timing(srt: Path, pauses: list[tuple[float, float]], speech_end: float) -> dict:
-    """Issue 9's timing bounds on one run's subtitles: cues never go backwards, none sits in a pause of
+    """The long-audio timing bounds on one run's subtitles (what a fast path must not break): cues never go backwards, none sits in a pause of
     10 s or more (overlap over 1 s), and the last one reaches the end of the speech (within 3 s)."""
     cues = srt_cues(srt)
     backwards = sum(1 for i, (a, b) in enumerate(cues) if b < a or (i and a < cues[i - 1][0] - 1e-3))
@@ -97,7 +97,7 @@ def table(summary: dict[str, dict], duration: float) -> str:
 
 
 def target_lines(summary: dict[str, dict]) -> list[str]:
-    """Issue 9's targets for the default path on this machine: speed, accuracy and memory against the references."""
+    """The long-audio targets for the default path on this machine: speed, accuracy and memory against the references."""
     att, cli, fwb = (summary.get(n) or {} for n in ("att", "whisper-cli", "fw-batched"))
 
     def check(label, needs, test):

@@ -250,3 +250,20 @@ def test_the_benchmarks_use_the_package_s_public_api():
             if first in ("ffmpeg", "ffprobe"):
                 found.append(f"{path.name}:{node.lineno}: runs {node.elts[0].value} itself")
     assert not found, found
+
+
+def test_comments_say_why_not_which_issue():
+    """The repository explains itself: no "issue N" (or "point N" of one) in code, tests, benchmarks or
+    docs, and no pointer to the house style file kept outside it (a clean clone lacks it)."""
+    root = PACKAGE.parent
+    outside = "shared" + "/STYLE"  # spelt in two, so that this line is not found
+    pattern = re.compile(rf"\bissues? #?\d+|issue-\d+|# --- point \d+|{outside}", re.I)
+    found = []
+    for folder in ("audiototext", "bench", "tests", "constraints", "scripts", "docs", "examples"):
+        for path in sorted((root / folder).rglob("*")):
+            if path.suffix in (".py", ".md", ".txt", ".sh", ".js", ".html", ".cfg") and path.is_file():
+                text = path.read_text(encoding="utf-8", errors="replace")
+                found += [f"{path.relative_to(root)}: {m.group(0)}" for m in pattern.finditer(text)]
+    for name in ("README.md", "setup.cfg", "AudioToText.ipynb"):
+        found += [f"{name}: {m.group(0)}" for m in pattern.finditer((root / name).read_text(encoding="utf-8"))]
+    assert not found, found
