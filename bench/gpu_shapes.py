@@ -7,9 +7,8 @@ openai-whisper forces the lengths with a logit filter per row; CTranslate2 (the 
 weights, converted) has no such hook, so its batches are formed from windows of similar length and
 decoded to the longest (the row's note says how many more tokens that decodes than the real run).
 
-The engines' window-model classes have no public name in the package (each engine builds its own
-in ``_window_model``): they are subclassed here by their private names, ``TorchWindows`` and
-``CT2Windows``, to force the lengths.
+The engines' window-model classes (``TorchWindows`` and ``CT2Windows``, public in their engine
+modules) are subclassed here to force the lengths.
 """
 
 from __future__ import annotations
