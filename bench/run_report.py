@@ -33,8 +33,9 @@ def srt_cues(path: Path) -> list[tuple[float, float]]:
 
 
 def timing(srt: Path, pauses: list[tuple[float, float]], speech_end: float) -> dict:
-    """The long-audio timing bounds on one run's subtitles (what a fast path must not break): cues never go backwards, none sits in a pause of
-    10 s or more (overlap over 1 s), and the last one reaches the end of the speech (within 3 s)."""
+    """The long-audio timing bounds on one run's subtitles (what a fast path must not break): cues
+    never go backwards, none sits in a pause of 10 s or more (overlap over 1 s), and the last one
+    reaches the end of the speech (within 3 s)."""
     cues = srt_cues(srt)
     backwards = sum(1 for i, (a, b) in enumerate(cues) if b < a or (i and a < cues[i - 1][0] - 1e-3))
     in_pause = sum(1 for a, b in cues for p, q in pauses if min(b, q) - max(a, p) > 1.0)
@@ -97,7 +98,8 @@ def table(summary: dict[str, dict], duration: float) -> str:
 
 
 def target_lines(summary: dict[str, dict]) -> list[str]:
-    """The long-audio targets for the default path on this machine: speed, accuracy and memory against the references."""
+    """The long-audio targets for the default path on this machine: speed, accuracy and memory against
+    the references."""
     att, cli, fwb = (summary.get(n) or {} for n in ("att", "whisper-cli", "fw-batched"))
 
     def check(label, needs, test):

@@ -216,7 +216,8 @@ def measure(cues: Sequence[Cue], speech, language: str) -> dict:
 
 
 def target_checks(att: dict | None, translated: dict | None, bound_refs: dict[str, float | None]) -> list[tuple]:
-    """The subtitle targets (readable cues, on the speech, nothing dropped) for one file: (label, ok or None when not measured, detail) per target.
+    """The subtitle targets (readable cues, on the speech, nothing dropped) for one file: (label, ok or
+    None when not measured, detail) per target.
 
     ``att`` and ``translated`` are the rows of the package's source and translated subtitles,
     ``bound_refs`` the WERs (percent) of the ``whisper`` CLI and faster-whisper's batched pipeline.
