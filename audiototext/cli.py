@@ -83,13 +83,9 @@ def _print_line(segment) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0: every input succeeded; 130: Ctrl-C; 143: SIGTERM).
 
-    ``audiototext serve ...`` starts the HTTP service instead (see :mod:`audiototext.service`).
+    ``audiototext serve ...`` is the HTTP service's: :mod:`audiototext.command` dispatches it there.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["serve"]:
-        from .service import main as serve_main
-
-        return serve_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     quiet = getattr(args, "quiet", False)

@@ -20,26 +20,22 @@ from collections.abc import Callable
 
 from .events import Download
 from .files import atomic_path
-from .models import ALIASES, bundled_ct2_dir, offline, resolve
+from .models import ALIASES, bundled_ct2_dir, offline, resolve, whisper_download_root
 
 log = logging.getLogger(__name__)
 
 #: The files faster-whisper's ``download_model`` takes from a model repository.
 HF_FILES = ["config.json", "preprocessor_config.json", "model.bin", "tokenizer.json", "vocabulary.*"]
 _CHUNK = 1 << 20
-#: (engine, size) -> why the last :func:`fetch_weights` could not download it, so that the engine goes
+#: (weights, size) -> why the last :func:`fetch_weights` could not download it, so that the engine goes
 #: straight to the offline weights instead of retrying the network (the hub retries for a minute).
 _FAILED: dict[tuple[str, str], BaseException] = {}
 
 
-def download_failure(engine: str, size: str) -> BaseException | None:
-    """Why :func:`fetch_weights` just failed to download ``size`` for ``engine``; None if it did not."""
-    return _FAILED.get((engine, size))
-
-
-def whisper_download_root() -> Path:
-    """Where openai-whisper keeps its checkpoints: ``$XDG_CACHE_HOME/whisper`` (``~/.cache/whisper``)."""
-    return Path(os.getenv("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "whisper")
+def download_failure(weights: str, size: str) -> BaseException | None:
+    """Why :func:`fetch_weights` just failed to download ``size`` in the ``weights`` kind ("ct2",
+    "openai-pt"); None if it did not."""
+    return _FAILED.get((weights, size))
 
 
 def size_text(size: int) -> str:
@@ -60,22 +56,23 @@ def disk_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def fetch_weights(engine: str, model: str, on_download: Callable[[Download], None] | None = None) -> Path | None:
-    """Make sure ``model``'s weights for ``engine`` are on disk, then log "Loading model NAME (SIZE)…".
+def fetch_weights(
+    weights: str | None, model: str, on_download: Callable[[Download], None] | None = None
+) -> Path | None:
+    """Make sure ``model``'s weights are on disk, then log "Loading model NAME (SIZE)…".
 
-    Returns the downloaded file or folder; None for a hosted engine, in offline mode, or when the
-    download failed (logged at debug level; the engine then falls back to the offline weights).
-    Raises nothing a download can cause.
+    ``weights`` is the engine's kind (:attr:`audiototext.engines.EngineFacts.weights`: "ct2",
+    "openai-pt", or None for a hosted engine): the caller asks the engine, so this module sits below
+    the engines and knows none of them. Returns the downloaded file or folder; None for a hosted
+    engine, in offline mode, or when the download failed (logged at debug level; the engine then
+    falls back to the offline weights). Raises nothing a download can cause.
     """
-    from .engines import engine_class
-
-    weights = engine_class(engine).weights
     if weights is None:  # a hosted engine
         return None
     spec = resolve(model)
     report = on_download or (lambda event: None)
     path = None
-    _FAILED.pop((engine, spec.size), None)
+    _FAILED.pop((weights, spec.size), None)
     if spec.kind != "official":
         path = spec.path
     elif not offline():
@@ -86,7 +83,7 @@ def fetch_weights(engine: str, model: str, on_download: Callable[[Download], Non
                 path = _fetch_openai(spec.size, report)
         except Exception as e:  # noqa: BLE001 - the engine falls back to the offline weights, saying why
             log.debug("Downloading model %s failed (%s: %s)", spec.name, type(e).__name__, e)
-            _FAILED[(engine, spec.size)] = e
+            _FAILED[(weights, spec.size)] = e
     shown = path if path is not None else bundled_ct2_dir(ALIASES.get(spec.name, spec.name))
     if shown is not None:
         log.info("Loading model %s (%s)…", spec.name, size_text(disk_size(shown)))
@@ -153,4 +150,4 @@ def _fetch_openai(size: str, report: Callable[[Download], None]) -> Path:
     return target
 
 
-__all__ = ["HF_FILES", "download_failure", "whisper_download_root", "size_text", "disk_size", "fetch_weights"]
+__all__ = ["HF_FILES", "download_failure", "size_text", "disk_size", "fetch_weights"]

@@ -12,10 +12,10 @@ import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
-from .engines import Engine, load_engine
+from .engines import Engine, engine_class, load_engine
 from .engines.device import default_workers
 from .events import Callbacks, DownloadBar, fan_out
-from .longaudio import Backend, EngineSpec, make_backend, resolve_mode
+from .longaudio import Backend, EngineSpec, make_backend, resolve_mode, speech_regions
 from .options.record import Options
 
 log = logging.getLogger(__name__)
@@ -60,13 +60,22 @@ class LoadedModel:
         from .downloads import fetch_weights
 
         bar = DownloadBar() if self.options.progress else None
-        fetch_weights(self.options.engine, self.options.model, fan_out(self.callbacks.on_download, bar))
+        weights = engine_class(self.options.engine).weights
+        fetch_weights(weights, self.options.model, fan_out(self.callbacks.on_download, bar))
 
     def _load_engine(self) -> Engine:
         o = self.options
         self._fetch_weights()
         workers = 1 if self.mode == "off" else (o.parallel.workers or default_workers(o.engine, o.device))
-        return load_engine(o.engine, o.model, device=o.device, threads=o.threads, workers=workers, api_key=o.api_key)
+        return load_engine(
+            o.engine,
+            o.model,
+            device=o.device,
+            threads=o.threads,
+            workers=workers,
+            api_key=o.api_key,
+            find_speech=speech_regions,
+        )
 
     def load_ahead(self) -> None:
         """Start loading the in-process engine in a thread, while the input is fetched, decoded and

@@ -65,6 +65,11 @@ def cache_dir() -> Path:
     return Path(base) / "audiototext"
 
 
+def whisper_download_root() -> Path:
+    """Where openai-whisper keeps its checkpoints: ``$XDG_CACHE_HOME/whisper`` (``~/.cache/whisper``)."""
+    return Path(os.getenv("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "whisper")
+
+
 def offline() -> bool:
     """True when downloads must not even be tried (``AUDIOTOTEXT_OFFLINE=1`` or ``HF_HUB_OFFLINE=1``)."""
     return any(os.environ.get(v, "") not in ("", "0") for v in ("AUDIOTOTEXT_OFFLINE", "HF_HUB_OFFLINE"))
@@ -305,8 +310,7 @@ def available_offline(model: str, weights: str | None) -> bool:
         import whisper
 
         url = whisper._MODELS[spec.size]
-        root = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "whisper")
-        return os.path.isfile(os.path.join(root, os.path.basename(url)))
+        return (whisper_download_root() / os.path.basename(url)).is_file()
     except Exception:  # noqa: BLE001 - not cached, or the engine is not installed: not available
         return False
 

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import media
-from .engines import DecodeOptions, default_engine, default_model
+from .engines import engine_class
 from .engines.device import default_device
 from .errors import AudioToTextError, OptionsError
 from .events import Callbacks, ProgressBar, fan_out
@@ -103,7 +103,6 @@ class Pipeline(LoadedModel):
         o = self._run(options, None).options
         if self._checked is not None and self._checked == o:
             return
-        from .engines import engine_class
 
         cls = engine_class(o.engine)
         if not cls.hosted:  # a hosted engine's models are not Whisper checkpoints
@@ -156,7 +155,7 @@ class Pipeline(LoadedModel):
             on_language=on_language,
             on_progress=fan_out(run.callbacks.on_progress, ProgressBar() if o.progress else None),
         )
-        if run.mode == "off":
+        if run.mode == "off" or engine_class(o.engine).hosted:  # a hosted engine decodes by itself
             result = LongAudioResult(self.engine.transcribe(whole(source), decode, callbacks))
         else:
             result = self._transcribe_windows(source, run, callbacks, checkpoint_root, stem)
@@ -196,9 +195,9 @@ class Pipeline(LoadedModel):
             source, windows, o.decode, backend, batch_size=batch_size, callbacks=callbacks, checkpoints=checkpoints
         )
 
-    def _transcribe_file(self, path: Path, result: FileResult, run: _Run) -> LongAudioResult:
-        """A hosted engine (OpenAI's API) takes the file itself; its pieces are checkpointed."""
-        from .longaudio.checkpoints import CHECKPOINT_DIR, Checkpoints
+    def _transcribe_file(self, path: Path, run: _Run, folder: Path | None) -> LongAudioResult:
+        """A hosted engine (OpenAI's API) takes the file itself; its pieces are checkpointed in ``folder``."""
+        from .longaudio.checkpoints import Checkpoints
 
         o = run.options
         callbacks = Callbacks(
@@ -206,15 +205,10 @@ class Pipeline(LoadedModel):
             on_language=run.callbacks.on_language,
             on_progress=fan_out(run.callbacks.on_progress, ProgressBar() if o.progress else None),
         )
-        folder = Path(o.output_dir) / CHECKPOINT_DIR / f"{short_name(result.stem)}-api"
         transcript = self.engine.transcribe_file(
-            path,
-            o.decode,
-            callbacks,
-            checkpoint_dir=folder if o.parallel.checkpoints else None,
-            audio_track=o.audio_track,
+            path, o.decode, callbacks, checkpoint_dir=folder, audio_track=o.audio_track
         )
-        return LongAudioResult(transcript, Checkpoints(folder) if o.parallel.checkpoints else None)
+        return LongAudioResult(transcript, Checkpoints(folder) if folder is not None else None)
 
     def run_file(
         self,
@@ -280,7 +274,7 @@ class Pipeline(LoadedModel):
     def _transcribe_input(self, source: str | Path, stem: str | None, result: FileResult, run: _Run) -> LongAudioResult:
         """Fetch, name and check the outputs, decode to a temporary file (the download goes as soon
         as it is decoded), transcribe."""
-        from .engines import engine_class
+        from .longaudio.checkpoints import CHECKPOINT_DIR
 
         o = run.options
         if media.is_url(str(source)):
@@ -289,7 +283,8 @@ class Pipeline(LoadedModel):
             result.stem = self._claim(stem, item, str(source), run)
             self.load_ahead()  # a local input that got this far: none is loaded for inputs refused up front
             if engine_class(o.engine).hosted:
-                return self._transcribe_file(item.path, result, run)
+                folder = Path(o.output_dir) / CHECKPOINT_DIR / f"{short_name(result.stem)}-api"
+                return self._transcribe_file(item.path, run, folder if o.parallel.checkpoints else None)
             audio = DecodedFile(item.path, name=str(source), track=o.audio_track)
         with audio:
             return self._transcribe(
@@ -362,49 +357,52 @@ def run(
 
 
 def transcribe(
-    source: str | Path,
-    *,
-    model: str | None = None,
-    engine: str | None = None,
-    device: str | None = None,
-    progress: bool = False,
-    parallel: str | ParallelOptions | None = None,
-    audio_track: int | None = None,
-    **decode,
+    source: str | Path, *, progress: bool = False, parallel: str | ParallelOptions | None = None, **options
 ) -> Transcript:
     """Transcribe one file or URL and return its :class:`Transcript` (writes no files).
 
+    The options are the CLI's, by name, checked and completed by the same contract and rules
+    (:func:`audiototext.options.build`; messages name them as the CLI's flags): an engine's model
+    or key chooses the engine (``model="whisper-1"``: OpenAI's API), a model not given is the
+    engine's default, ``language="en"`` with ``base`` uses ``base.en``. A hosted engine
+    (``engine="openai-api"``, key from ``api_key=`` or ``$OPENAI_API_KEY``) is sent the file itself.
+
     Args:
         source: a media file path or an http(s) URL.
-        model: official Whisper name or local model path (None: the engine's default, base).
-        engine: "faster-whisper" (default when installed) or "openai-whisper".
-        device: "cuda"/"cpu"/None.
         progress: show a progress bar.
         parallel: "auto", "off", "batched", "processes", "ray", or a
             :class:`~audiototext.longaudio.ParallelOptions` (None: its defaults, "auto").
-        audio_track: the audio track, from 1 (None: the one flagged default, else the first that
-            is not silent).
-        **decode: fields of :class:`~audiototext.engines.DecodeOptions`, e.g. ``task="translate"``,
-            ``language="Spanish"``, ``initial_prompt=...``, ``beam_size=5``.
+        **options: ``model``, ``engine``, ``device``, ``audio_track``, ``api_key``, ``vad``... and the
+            fields of :class:`~audiototext.engines.DecodeOptions`, e.g. ``task="translate"``,
+            ``language="Spanish"``, ``initial_prompt=...``, ``beam_size=5``. Output and DeepL
+            options are :func:`run`'s (this writes nothing).
 
     Raises:
         AudioToTextError: the input, model or options are invalid.
     """
+    from .options import build
+    from .options.registry import REGISTRY
+
+    writing = [n for n in options if n in REGISTRY and REGISTRY[n].group in ("output", "deepl")]
+    if writing:
+        raise OptionsError(
+            f"transcribe() writes no files and translates nothing, so {', '.join(writing)} do nothing here: "
+            "use audiototext.run(sources, options.build({...})) for files and DeepL",
+            option=writing[0],
+        )
+    values = {**options, "no_progress": not progress}
     if not isinstance(parallel, ParallelOptions):
-        parallel = ParallelOptions() if parallel is None else ParallelOptions(mode=parallel)
-    engine = engine or default_engine()
-    options = Options(
-        model=model or default_model(engine),
-        engine=engine,
-        device=device,
-        progress=progress,
-        decode=DecodeOptions(**decode),
-        parallel=parallel,
-    )
-    pipeline = Pipeline(options)
+        values["parallel"] = parallel
+    # json holds the transcript as it is: no subtitle cues that would turn word timestamps on.
+    o = build({**values, "output_formats": "json"}, explicit=set(values) - {"no_progress"})
+    if isinstance(parallel, ParallelOptions):
+        o = dataclasses.replace(o, parallel=parallel)
+    pipeline = Pipeline(o)
     try:
         with media.fetched(source, progress=progress) as item:
-            audio = DecodedFile(item.path, name=str(source), track=audio_track)
+            if engine_class(o.engine).hosted:  # takes the file itself; nothing is checkpointed
+                return pipeline._transcribe_file(item.path, pipeline._run(None, None), None).transcript
+            audio = DecodedFile(item.path, name=str(source), track=o.audio_track)
         with audio:
             return pipeline.transcribe_audio(audio, name=str(source))
     finally:

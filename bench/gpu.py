@@ -1,4 +1,5 @@
-"""GPU check of the long-audio fast path (issue 9, point 6): realtime factor, peak GPU memory, WER.
+"""GPU check of the long-audio fast path (the windows batched on a GPU must beat the references there too):
+realtime factor, peak GPU memory, WER.
 
 One hour of real speech (the long recordings of the eval data, repeated) is planned into windows
 once (Silero voice detection, packed across pauses), then:
@@ -19,7 +20,7 @@ once (Silero voice detection, packed across pauses), then:
    process (imports, voice detection, model load, decoding, writing).
 
 It prints one table (GPU, versions; per row: engine, model, batch, audio seconds, wall seconds,
-x realtime, peak GPU MiB, WER) and the issue's targets, and writes the rows as JSON to ``--out``
+x realtime, peak GPU MiB, WER) and the targets, and writes the rows as JSON to ``--out``
 (default ``$OUT/gpu.json`` when ``$OUT`` is set, else ``bench/results/gpu-<device>.json``).
 Peak GPU memory: ``torch.cuda.max_memory_allocated`` for torch; for CTranslate2 (and the cold
 processes) the device's used memory sampled every 50 ms (NVML, else ``nvidia-smi``), above its
@@ -74,13 +75,17 @@ from gpu_processes import cold_row, sequential_worker, wer_rows  # noqa: E402
 from gpu_report import Report, Row, first_line, split  # noqa: E402
 from gpu_shapes import SHAPES, shape_rows  # noqa: E402
 
-#: The issue's targets on one H100/H200-class GPU, model loaded: x realtime at least.
+from audiototext import engines  # noqa: E402
+from audiototext.longaudio.speech import DETECTORS  # noqa: E402
+
+#: The targets on one H100/H200-class GPU, model loaded: x realtime at least.
 TARGETS = (("base", 2000.0), ("large-v3-turbo", 1000.0), ("large-v3", 400.0))
-ENGINES = ("faster-whisper", "openai-whisper")
+#: The local engines (a hosted one has no GPU to measure).
+ENGINES = tuple(name for name in engines.ENGINES if not engines.engine_class(name).hosted)
 
 
 def targets_text(report: Report, device: str) -> str:
-    lines = ["Targets (one H100/H200-class GPU, model loaded, issue 9):"]
+    lines = ["Targets (one H100/H200-class GPU, model loaded):"]
     for model, target in TARGETS:
         rows = [
             r
@@ -149,7 +154,7 @@ def add_section_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--vad",
         default="silero",
-        choices=("silero", "silencedetect", "off"),
+        choices=DETECTORS,
         help="voice detection for the plan (silero needs faster-whisper; falls back to off, loudly)",
     )
     p.add_argument(

@@ -17,9 +17,10 @@ import numpy as np
 from gpu_measure import decode_options, run_batches
 from gpu_report import first_line
 
+from audiototext.media import SAMPLE_RATE
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SAMPLE_RATE = 16000
 AUDIO_SUFFIXES = (".opus", ".ogg", ".oga", ".flac", ".wav", ".mp3", ".m4a", ".webm", ".mp4", ".mkv")
 DEFAULT_DATA = ROOT.parent / "shared" / "eval" / "data" / "long"
 

@@ -257,15 +257,12 @@ def on_decode_thread(fn, *args):
 
 
 def windows_class(engine_name: str):
-    """The engine's window-model class, whose encode/generate/align :func:`phase_times` wraps.
-
-    The package names no public class for it (each engine builds it in ``_window_model``), so its
-    private name is imported here and in ``gpu_shapes``, which subclasses it.
-    """
+    """The engine's window-model class (public in its engine module), whose encode/generate/align
+    :func:`phase_times` wraps; ``gpu_shapes`` subclasses it."""
     if engine_name == "faster-whisper":
-        from audiototext.engines.faster_whisper import _CT2Windows
+        from audiototext.engines.faster_whisper import CT2Windows
 
-        return _CT2Windows
-    from audiototext.engines.openai_whisper import _TorchWindows
+        return CT2Windows
+    from audiototext.engines.openai_whisper import TorchWindows
 
-    return _TorchWindows
+    return TorchWindows

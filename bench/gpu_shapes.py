@@ -7,9 +7,8 @@ openai-whisper forces the lengths with a logit filter per row; CTranslate2 (the 
 weights, converted) has no such hook, so its batches are formed from windows of similar length and
 decoded to the longest (the row's note says how many more tokens that decodes than the real run).
 
-The engines' window-model classes have no public name in the package (each engine builds its own
-in ``_window_model``): they are subclassed here by their private names, ``_TorchWindows`` and
-``_CT2Windows``, to force the lengths.
+The engines' window-model classes (``TorchWindows`` and ``CT2Windows``, public in their engine
+modules) are subclassed here to force the lengths.
 """
 
 from __future__ import annotations
@@ -88,10 +87,10 @@ def force_length_filter(targets, sample_begin: int, n_group: int, eot: int, devi
 
 def forced_torch_windows(engine, options):
     """openai-whisper's window primitives (the engine's own class) with a per-row forced length."""
-    from audiototext.engines.openai_whisper import _TorchWindows, batched_decoding_task
+    from audiototext.engines.openai_whisper import TorchWindows, batched_decoding_task
     from audiototext.engines.windows import Decoded
 
-    class ForcedTorchWindows(_TorchWindows):
+    class ForcedTorchWindows(TorchWindows):
         targets: list[int] = []
 
         def generate(self, encoded, options, temperature, prompt):
@@ -139,10 +138,10 @@ def forced_ct2_windows(ct2_model, tokenizer, n_mels: int, device: str, suppress:
     """
     from faster_whisper.feature_extractor import FeatureExtractor
 
-    from audiototext.engines.faster_whisper import FasterWhisperEngine, _CT2Windows
+    from audiototext.engines.faster_whisper import FasterWhisperEngine, CT2Windows
     from audiototext.engines.windows import Decoded
 
-    class ForcedCT2Windows(_CT2Windows):
+    class ForcedCT2Windows(CT2Windows):
         def __init__(self):
             self.model = SimpleNamespace(
                 model=ct2_model,

@@ -5,7 +5,7 @@ brown noise from ffmpeg's ``anoisesrc``, 16 kHz mono FLAC in Matroska) with a bu
 speech every ``--every`` seconds (default 10 minutes), then runs
 ``audiototext FILE --model base --engine faster-whisper`` as a whole process and samples the
 resident memory of its process tree every 0.1 s (as ``bench/run.py`` does). It prints each peak,
-the windows each run decoded, and the ratio of the longest to the shortest; issue 9's target is
+the windows each run decoded, and the ratio of the longest to the shortest; the target is
 10 h within 20 % of 1 h.
 
 Why bursts of ``--burst`` sentences (default 6, about 25 s: a window each) rather than a few
@@ -50,7 +50,8 @@ sys.path.insert(0, str(HERE))
 
 from run import measure  # noqa: E402 - the same process-tree sampling as the speed benchmark
 
-SAMPLE_RATE = 16000
+from audiototext.media import SAMPLE_RATE, probe, run_ffmpeg  # noqa: E402
+
 SENTENCES = (
     "The committee will meet again next Tuesday to discuss the budget.",
     "Please remember to close the windows before you leave the building.",
@@ -66,7 +67,8 @@ BLOCKS = 4
 
 
 def ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
+    """The package's ffmpeg runner (argument list, one error style), writing over earlier blocks."""
+    run_ffmpeg(["-y", *args], name="bench/memory.py", problem="ffmpeg could not make the audio", fix="check ffmpeg")
 
 
 def make_blocks(work: Path, *, every: float, noise: float, burst: int) -> list[Path]:
@@ -116,13 +118,7 @@ def make_recording(work: Path, blocks: list[Path], hours: float, every: float) -
 
 
 def duration_of(path: Path) -> float:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return float(out.strip())
+    return probe(path).duration
 
 
 def main(argv=None) -> int:

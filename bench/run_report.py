@@ -1,23 +1,21 @@
-"""``run.py``'s results: medians over the rounds per runner, the markdown table, issue 9's targets,
+"""``run.py``'s results: medians over the rounds per runner, the markdown table, the long-audio targets,
 and the subtitle timing bounds checked on the default path's srt."""
 
 from __future__ import annotations
 
 import re
 import statistics
-import subprocess
 from pathlib import Path
 
 
 def silences(audio: str, duration: float) -> tuple[list[tuple[float, float]], float]:
     """Pauses of 10 s or more (ffmpeg ``silencedetect`` at -50 dB) and where the speech ends (the start
     of a silence of 2 s or more that runs to the end, else the end)."""
-    err = subprocess.run(
-        ["ffmpeg", "-hide_banner", "-nostats", "-i", audio, "-af", "silencedetect=noise=-50dB:d=2", "-f", "null", "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stderr
+    from audiototext.media import ffmpeg_path, run_ffmpeg
+
+    args = ["-nostats", "-i", ffmpeg_path(audio), "-af", "silencedetect=noise=-50dB:d=2", "-f", "null", "-"]
+    done = run_ffmpeg(args, name=audio, problem="silencedetect failed", fix="check the file", loglevel="info")
+    err = done.stderr.decode(errors="replace")
     starts = [float(x) for x in re.findall(r"silence_start: ([0-9.]+)", err)]
     ends = [float(x) for x in re.findall(r"silence_end: ([0-9.]+)", err)]
     spans = [(a, ends[i] if i < len(ends) else duration) for i, a in enumerate(starts)]
@@ -35,8 +33,9 @@ def srt_cues(path: Path) -> list[tuple[float, float]]:
 
 
 def timing(srt: Path, pauses: list[tuple[float, float]], speech_end: float) -> dict:
-    """Issue 9's timing bounds on one run's subtitles: cues never go backwards, none sits in a pause of
-    10 s or more (overlap over 1 s), and the last one reaches the end of the speech (within 3 s)."""
+    """The long-audio timing bounds on one run's subtitles (what a fast path must not break): cues
+    never go backwards, none sits in a pause of 10 s or more (overlap over 1 s), and the last one
+    reaches the end of the speech (within 3 s)."""
     cues = srt_cues(srt)
     backwards = sum(1 for i, (a, b) in enumerate(cues) if b < a or (i and a < cues[i - 1][0] - 1e-3))
     in_pause = sum(1 for a, b in cues for p, q in pauses if min(b, q) - max(a, p) > 1.0)
@@ -99,7 +98,8 @@ def table(summary: dict[str, dict], duration: float) -> str:
 
 
 def target_lines(summary: dict[str, dict]) -> list[str]:
-    """Issue 9's targets for the default path on this machine: speed, accuracy and memory against the references."""
+    """The long-audio targets for the default path on this machine: speed, accuracy and memory against
+    the references."""
     att, cli, fwb = (summary.get(n) or {} for n in ("att", "whisper-cli", "fw-batched"))
 
     def check(label, needs, test):

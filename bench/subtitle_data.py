@@ -38,10 +38,11 @@ from pathlib import Path
 
 import numpy as np
 
+from audiototext.media import SAMPLE_RATE, load_audio, probe, run_ffmpeg
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 EVAL = ROOT.parent / "shared" / "eval" / "data"
-SAMPLE_RATE = 16000
 DIGITAL_SILENCE_DB = -60.0
 PAUSE_BELOW_PEAK_DB = 25.0
 RMS_WINDOW_S = 0.05
@@ -211,27 +212,23 @@ def espeak(voice: str, text: str, path: Path) -> tuple[int, np.ndarray]:
 
 
 def probe_duration(audio: Path) -> float:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(audio)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return float(out.strip())
+    return probe(audio).duration
 
 
 def decode(audio: Path) -> np.ndarray:
-    """The whole file as float32 mono at 16 kHz, by ffmpeg."""
-    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-i", str(audio), "-ac", "1", "-ar", str(SAMPLE_RATE)]
-    raw = subprocess.run([*cmd, "-f", "f32le", "-"], capture_output=True, check=True).stdout
-    return np.frombuffer(raw, np.float32)
+    """The whole file as float32 mono at 16 kHz, by the package's own decoding."""
+    return load_audio(audio)
 
 
 def silencedetect(samples: np.ndarray, noise_db: float, min_s: float) -> list[tuple[float, float]]:
     """ffmpeg ``silencedetect`` on raw samples: the silences (seconds from their start) of ``min_s`` or more."""
-    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", "1"]
-    cmd += ["-i", "-", "-af", f"silencedetect=noise={noise_db:.2f}dB:d={min_s}", "-f", "null", "-"]
-    err = subprocess.run(cmd, input=samples.astype(np.float32).tobytes(), capture_output=True, check=True).stderr
+    cmd = ["-nostats", "-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", "pipe:0"]
+    cmd += ["-af", f"silencedetect=noise={noise_db:.2f}dB:d={min_s}", "-f", "null", "-"]
+    data = samples.astype(np.float32).tobytes()
+    err = run_ffmpeg(
+        cmd, name="samples", problem="silencedetect failed", fix="check ffmpeg", data=data, loglevel="info"
+    )
+    err = err.stderr
     starts, ends = [], []
     for line in err.decode(errors="replace").splitlines():
         if "silence_start:" in line:

@@ -1,7 +1,7 @@
 """How a subtitle file measures against the reading rules and the true speech times: pure functions.
 
 An srt is read into :class:`Cue` records (times in integer milliseconds, as the file has them; lines
-as displayed: ``<u>``/``<i>``/``{\\an8}`` tags removed). Then, per cue, the rules of issue 17
+as displayed: ``<u>``/``<i>``/``{\\an8}`` tags removed). Then, per cue, the reading rules
 (Netflix's numbers):
 
 * ``lines``: at most 2 lines;
@@ -216,7 +216,8 @@ def measure(cues: Sequence[Cue], speech, language: str) -> dict:
 
 
 def target_checks(att: dict | None, translated: dict | None, bound_refs: dict[str, float | None]) -> list[tuple]:
-    """Issue 17's targets for one file: (label, ok or None when not measured, detail) per target.
+    """The subtitle targets (readable cues, on the speech, nothing dropped) for one file: (label, ok or
+    None when not measured, detail) per target.
 
     ``att`` and ``translated`` are the rows of the package's source and translated subtitles,
     ``bound_refs`` the WERs (percent) of the ``whisper`` CLI and faster-whisper's batched pipeline.

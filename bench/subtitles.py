@@ -4,7 +4,7 @@ Runs each runner (``subtitle_runners.RUNNERS``) on recordings whose speech times
 (``subtitle_data``), reads the srt it wrote and prints, per recording, one table row per runner:
 the share of cues within each reading rule and within all, the cue start error against the speech
 onsets, the share of speech time covered, the seconds shown in silence beyond the 1 s linger and
-the WER of the srt's text. ``--check-targets`` prints issue 17's targets per file, PASS or FAIL.
+the WER of the srt's text. ``--check-targets`` prints the subtitle targets per file, PASS or FAIL.
 The definitions are in ``subtitle_measures`` and ``bench/README.md``.
 
 Usage::
@@ -46,7 +46,7 @@ def parse_args(argv):
     )
     p.add_argument("--model", default="base")
     p.add_argument("--fresh", action="store_true", help="run the cached reference runners again")
-    p.add_argument("--check-targets", action="store_true", help="issue 17's targets per file, PASS/FAIL")
+    p.add_argument("--check-targets", action="store_true", help="the subtitle targets per file, PASS/FAIL")
     p.add_argument("--out", type=Path, default=RESULTS, help=f"results directory (default {RESULTS})")
     p.add_argument("--cache", type=Path, default=None, help="the reference runners' cache (default OUT/cache)")
     p.add_argument("--verbose", action="store_true", help="also print the speech found in each part")
@@ -204,7 +204,7 @@ def main(argv=None) -> int:
         print("\n".join(failing_lines(mine)))
         if args.check_targets:
             checks = target_lines(mine)
-            print("Targets (issue 17):\n" + "\n".join(checks))
+            print("Targets (readable cues, on the speech, nothing dropped):\n" + "\n".join(checks))
             ok = ok and not any(line.lstrip().startswith("FAIL") for line in checks)
     print(f"\nRows: {args.out / 'rows.json'}")
     failed = [r for r in rows if r["status"] != 0]

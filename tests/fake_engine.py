@@ -190,7 +190,7 @@ def stand_in(engines: dict) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """``python -m fake_engine ARGS``: the CLI (``audiototext ARGS``, ``audiototext serve ...``)
     with the fake standing in for the local engines, and real models refused."""
-    from audiototext.cli import main as cli
+    from audiototext.command import main as cli
 
     install()
     return cli(argv)

@@ -30,7 +30,7 @@ def test_one_default_engine():
     assert not hasattr(engines, "DEFAULT_ENGINE")
     assert options.build({}).engine == default_engine() == options.REGISTRY["engine"].default_value()
     assert offering("whisper-1") == ["openai-api"]
-    assert set(offering("base")) == {"openai-whisper", "faster-whisper"}
+    assert offering("base") == [name for name in ENGINES if not engine_class(name).hosted]
 
 
 def _engine_names_compared(path: Path) -> list[str]:
@@ -78,3 +78,27 @@ def test_an_option_the_engine_ignores_is_said_once(caplog):
     options.build({"vad": "off", "beam_size": "3"})  # a local engine uses both
     options.build({"api_key": "sk-test", "task": "translate"})  # defaults and honoured options: nothing to say
     assert not [r for r in caplog.records if "does not use" in r.getMessage()]
+
+
+def test_the_key_variable_is_the_engine_s(tmp_path, monkeypatch):
+    """Where a key comes from without one given is the engine class's ``key_env``: the engine reads
+    it, the service offers the engine only when it is set, the ``serve`` help names it."""
+    from audiototext.engines.openai_api import OpenAIAPIEngine
+    from audiototext.errors import OptionsError
+    from audiototext.service import Settings
+    from audiototext.service.cli import build_parser
+    from audiototext.service.joboptions import job_options
+
+    assert [n for n in ENGINES if engine_class(n).key_env] == ["openai-api"]
+    monkeypatch.setattr(OpenAIAPIEngine, "key_env", "OTHER_OPENAI_KEY")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-this-one")
+    monkeypatch.delenv("OTHER_OPENAI_KEY", raising=False)
+    settings = Settings(data_dir=tmp_path)
+    with pytest.raises(OptionsError, match="no OTHER_OPENAI_KEY in its environment"):
+        job_options({"engine": "openai-api"}, settings, tmp_path / "out")
+    with pytest.raises(OptionsError, match="No OpenAI API key"):
+        OpenAIAPIEngine()
+    monkeypatch.setenv("OTHER_OPENAI_KEY", "sk-this-one")
+    assert job_options({"engine": "openai-api"}, settings, tmp_path / "out").engine == "openai-api"
+    assert OpenAIAPIEngine()._key == "sk-this-one"
+    assert "$OTHER_OPENAI_KEY" in " ".join(build_parser().format_help().split())

@@ -5,13 +5,14 @@ options contract. Read from the source (every import, also the ones inside funct
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "audiototext"
-#: The orchestration and the three faces.
-TOP = ("pipeline", "cli", "notebook", "service")
+#: The orchestration, the three faces and the command that starts them.
+TOP = ("pipeline", "cli", "notebook", "service", "command")
 #: Everything else is a stage (or shared infrastructure, or the options contract, which makes the
 #: pipeline's Options from the stages' records) and must not import TOP; only the package's own
 #: ``__init__`` (the public face: ``audiototext.transcribe``) sits above the stages.
@@ -109,6 +110,90 @@ def test_the_import_graph_has_no_circle():
     assert not circles(import_graph())
 
 
+def unit(module: str) -> str:
+    """The top-level module or package a module belongs to: ``engines`` for
+    ``audiototext.engines.openai_api.pieces``, ``__init__`` for the package itself."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def package_graph() -> dict[str, set[str]]:
+    """Top-level module or package -> those it imports (any of its modules importing any of theirs)."""
+    graph: dict[str, set[str]] = {}
+    for module, edges in import_graph().items():
+        graph.setdefault(unit(module), set()).update(unit(e) for e in edges if unit(e) != unit(module))
+    return graph
+
+
+README = PACKAGE.parent / "README.md"
+
+
+def readme_layers() -> list[tuple[str, set[str]]]:
+    """The layers README's module map lists, bottom to top: ``1. **name**: `a`, `b` ...`` lines."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Module map") :]
+    section = section[: section.index("\n## ", 1)]
+    found = re.findall(r"^\d+\. \*\*([^*]+)\*\*: (.*)$", section, flags=re.M)
+    return [(name, set(re.findall(r"`(\w+)`", names))) for name, names in found]
+
+
+def test_the_package_graph_is_read():
+    graph = package_graph()
+    assert "options" in graph["pipeline"] and "engines" in graph["longaudio"]
+    assert {"pipeline", "options"} <= graph["__init__"]
+    assert len(readme_layers()) >= 5 and readme_layers()[0][0] == "data model"
+
+
+def test_no_circle_between_top_level_modules_and_packages():
+    """Not even through their inner modules: ``engines`` never imports ``longaudio`` (whose windows
+    need the engines) nor ``downloads`` the engines (which use its downloads), so the packages
+    read, test and change from the bottom up as the modules do."""
+    assert not circles(package_graph())
+
+
+def test_every_top_level_module_is_in_one_documented_layer():
+    listed = [name for _, names in readme_layers() for name in names]
+    assert len(listed) == len(set(listed)), "a module is listed in two layers"
+    assert set(listed) == set(package_graph()), "README's layers and the package's modules differ"
+
+
+def test_imports_follow_the_documented_layer_order():
+    """A module imports only from its own layer and the ones below (README, "Module map")."""
+    level = {name: i for i, (_, names) in enumerate(readme_layers()) for name in names}
+    upward = [
+        f"{a} ({readme_layers()[level[a]][0]}) imports {b} ({readme_layers()[level[b]][0]})"
+        for a, targets in package_graph().items()
+        for b in sorted(targets)
+        if level[b] > level[a]
+    ]
+    assert not upward, upward
+
+
+def test_no_face_imports_another_face():
+    """The CLI, the notebook and the service each go through the pipeline and the options; the
+    ``audiototext`` command (``command.py``) is what sends ``serve`` to the service."""
+    faces = {"cli", "notebook", "service"}
+    graph = package_graph()
+    crossing = {face: sorted(graph[face] & faces) for face in faces if graph[face] & faces}
+    assert not crossing, crossing
+
+
+def test_only_colab_and_install_import_google_colab():
+    """``notebook/colab.py`` reads the secrets and Drive and passes values down; ``notebook/install.py``
+    (copied into the setup cell, which runs before the package can be imported) opens the upload
+    dialog. No other module touches ``google.colab`` (README, "Module map")."""
+    users = set()
+    for name, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            if any(n == "google.colab" or n.startswith("google.colab.") for n in names):
+                users.add(name)
+    assert "audiototext.notebook.colab" in users
+    assert users <= {"audiototext.notebook.colab", "audiototext.notebook.install"}, users
+
+
 @pytest.mark.parametrize("path", STAGES, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_stage_modules_never_import_the_pipeline_or_a_face(path):
     forbidden = {name for name in imported(path) if name.split(".")[1:2] and name.split(".")[1] in TOP}
@@ -149,3 +234,36 @@ def test_modules_and_functions_stay_small():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > 60:
                 long.append(f"{name}:{node.name}: {node.end_lineno - node.lineno + 1} lines")
     assert not big and not long, big + long
+
+
+def test_the_benchmarks_use_the_package_s_public_api():
+    """bench/ imports no private name of the package, takes ``SAMPLE_RATE`` from it and starts ffmpeg
+    only through its runner (``media.run_ffmpeg``: one argument-list style, one error style)."""
+    found = []
+    for path in sorted(BENCH.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("audiototext"):
+                found += [f"{path.name}: imports {a.name}" for a in node.names if a.name.startswith("_")]
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "SAMPLE_RATE" for t in node.targets):
+                found.append(f"{path.name}:{node.lineno}: defines SAMPLE_RATE")
+            first = getattr(node.elts[0], "value", None) if isinstance(node, ast.List) and node.elts else None
+            if first in ("ffmpeg", "ffprobe"):
+                found.append(f"{path.name}:{node.lineno}: runs {node.elts[0].value} itself")
+    assert not found, found
+
+
+def test_comments_say_why_not_which_issue():
+    """The repository explains itself: no "issue N" (or "point N" of one) in code, tests, benchmarks or
+    docs, and no pointer to the house style file kept outside it (a clean clone lacks it)."""
+    root = PACKAGE.parent
+    outside = "shared" + "/STYLE"  # spelt in two, so that this line is not found
+    pattern = re.compile(rf"\bissues? #?\d+|issue-\d+|# --- point \d+|{outside}", re.I)
+    found = []
+    for folder in ("audiototext", "bench", "tests", "constraints", "scripts", "docs", "examples"):
+        for path in sorted((root / folder).rglob("*")):
+            if path.suffix in (".py", ".md", ".txt", ".sh", ".js", ".html", ".cfg") and path.is_file():
+                text = path.read_text(encoding="utf-8", errors="replace")
+                found += [f"{path.relative_to(root)}: {m.group(0)}" for m in pattern.finditer(text)]
+    for name in ("README.md", "setup.cfg", "AudioToText.ipynb"):
+        found += [f"{name}: {m.group(0)}" for m in pattern.finditer((root / name).read_text(encoding="utf-8"))]
+    assert not found, found

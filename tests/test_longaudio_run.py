@@ -440,12 +440,12 @@ def test_faster_whisper_windows_transcribe_every_sentence(speech_windows, load_e
 
 @pytest.mark.slow
 def test_openai_whisper_batched_beam_search_equals_one_by_one(speech_windows, load_engine):
-    from audiototext.engines.openai_whisper import _TorchWindows
+    from audiototext.engines.openai_whisper import TorchWindows
 
     source, windows, _, _ = speech_windows
     engine = load_engine("openai-whisper", "tiny.en")
     options = DecodeOptions(language="en", beam_size=5)
-    model = _TorchWindows(engine, options)
+    model = TorchWindows(engine, options)
     encoded = model.encode([w.audio(source) for w in windows[:3]])
     batched = model.generate(encoded, options, 0.0, [])
     alone = [model.generate([e], options, 0.0, [])[0] for e in encoded]

@@ -45,7 +45,7 @@ def _tone(path: Path, frequency: int, seconds: float, *extra: str) -> Path:
     return path
 
 
-# --- point 8: gaps in the timestamps --------------------------------------------------------------
+# --- gaps in the timestamps: cues stay on the media's timeline, where a player shows them -------------
 
 
 @pytest.fixture(scope="module", params=[12, 20, 62])
@@ -87,7 +87,7 @@ def test_speech_after_a_gap_is_timed_where_it_is_heard(tmp_path, media_dir, fake
     assert library and abs(library[0] - (end + 17)) <= 1.0, srt  # where it is heard, not 17 s early
 
 
-# --- point 9: audio tracks --------------------------------------------------------------------------
+# --- audio tracks: the one asked for, else the default, else the first that is not silent -------------
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +156,7 @@ def test_audio_track_in_the_cli(tmp_path, media_dir, capsys, fake_engine):
     assert "audio_track must be between 1 and 2, not 5" in capsys.readouterr().err
 
 
-# --- point 7: a temporary folder that fills up ------------------------------------------------------
+# --- a temporary folder that fills up: the run stops and says so, not a short transcript --------------
 
 
 @pytest.fixture
@@ -220,7 +220,7 @@ def test_the_cli_says_the_temporary_folder_is_full(
     assert f"in the temporary folder {small_tmp}" in err and "set TMPDIR" in err and "Traceback" not in err
 
 
-# --- point 15: FIFOs --------------------------------------------------------------------------------
+# --- FIFOs: refused at once, not a read that never ends -----------------------------------------------
 
 
 def _cli(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -243,7 +243,7 @@ def test_a_fifo_input_and_a_fifo_glossary_are_refused(tmp_path, twenty_seconds):
     assert f"{glossary}" in done.stderr and "is a named pipe (FIFO), not a file" in done.stderr
 
 
-# --- point 18: names ffmpeg must not read as options or protocols ------------------------------------
+# --- names ffmpeg must not read as options or protocols: a file is read as a file ---------------------
 
 
 NAMES = ["-starts-with-dash.wav", "notes:part1.wav", "https:clip.wav", "pipe:0.wav"]

@@ -107,3 +107,21 @@ def test_the_cache_check_holds_when_jobs_check_at_once(tmp_path, monkeypatch):
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda _: check_cache(), range(400)))  # raises here if a probe went under another check
     assert not list((tmp_path / "cache").iterdir())
+
+
+def test_openai_whisper_s_cache_is_one_place(tmp_path, monkeypatch):
+    """Where openai-whisper keeps checkpoints is said once (``models.whisper_download_root``): the
+    offline check looks there, and the download goes there."""
+    import os
+
+    whisper = pytest.importorskip("whisper")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert models.whisper_download_root() == tmp_path / "whisper"
+    assert not models.available_offline("medium.en", "openai-pt")
+    checkpoint = tmp_path / "whisper" / os.path.basename(whisper._MODELS["medium.en"])
+    checkpoint.parent.mkdir()
+    checkpoint.write_bytes(b"a checkpoint")
+    assert models.available_offline("medium.en", "openai-pt")
+    from audiototext import downloads
+
+    assert downloads._fetch_openai("medium.en", lambda event: None) == checkpoint  # found, not downloaded

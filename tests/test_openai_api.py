@@ -32,6 +32,7 @@ from audiototext.engines.openai_api import (
 )
 from audiototext.errors import ModelError, OptionsError  # noqa: E402
 from audiototext.events import Callbacks  # noqa: E402
+from audiototext.longaudio import speech_regions  # noqa: E402
 
 from conftest import speak, write_wav  # noqa: E402
 from fake_openai import LIMIT, FakeOpenAIServer  # noqa: E402
@@ -114,7 +115,14 @@ def fake():
 
 
 def make_engine(fake, model: str = "whisper-1", **kwargs) -> OpenAIAPIEngine:
-    kwargs = {"api_key": fake.api_key, "base_url": fake.base_url, "max_retries": 0, "timeout": 30, **kwargs}
+    kwargs = {
+        "api_key": fake.api_key,
+        "base_url": fake.base_url,
+        "max_retries": 0,
+        "timeout": 30,
+        "find_speech": speech_regions,  # what the pipeline hands it (engines sit below long audio)
+        **kwargs,
+    }
     return OpenAIAPIEngine(model, **kwargs)
 
 
@@ -576,3 +584,69 @@ def _translations_deprecated() -> bool:
     import openai
 
     return hasattr(type(openai.OpenAI(api_key="x").audio.translations).create, "__deprecated__")
+
+
+# --- the Python API: audiototext.transcribe and the pipeline with the hosted engine ------------------
+
+
+def test_python_transcribe_sends_the_file_to_the_api(fake, short_wav, monkeypatch):
+    """``transcribe(engine="openai-api")`` goes through the options contract and hands the file itself
+    to the hosted engine (no language detection, no windows), as the CLI does."""
+    import audiototext
+
+    monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+    path, times, _ = short_wav
+    t = audiototext.transcribe(path, engine="openai-api", api_key=fake.api_key, initial_prompt="Taxi.")
+    assert [r.filename for r in fake.requests] == [path.name] and fake.requests[0].model == "whisper-1"
+    assert fake.requests[0].prompt == "Taxi."
+    assert_matches(t.segments, times)
+
+
+def test_python_transcribe_model_whisper_1_chooses_the_api(fake, short_wav, monkeypatch):
+    """The rules apply: an OpenAI model chooses its engine, as ``--model whisper-1`` does."""
+    import audiototext
+
+    monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", fake.api_key)
+    path, times, _ = short_wav
+    assert_matches(audiototext.transcribe(path, model="whisper-1").segments, times)
+    assert [r.model for r in fake.requests] == ["whisper-1"]
+
+
+def test_python_transcribe_checks_like_the_cli(short_wav):
+    import audiototext
+    from audiototext.errors import OptionsError
+
+    with pytest.raises(OptionsError, match="--temperature"):
+        audiototext.transcribe(short_wav[0], temperature=5)
+    with pytest.raises(OptionsError, match="writes no files.*output_dir"):
+        audiototext.transcribe(short_wav[0], output_dir="out")
+    with pytest.raises(OptionsError, match="Unknown option.*beam"):
+        audiototext.transcribe(short_wav[0], beams=3)
+
+
+def test_pipeline_routes_audio_to_the_hosted_engine(fake, short_wav, monkeypatch):
+    """``Pipeline.transcribe_audio`` with OpenAI's API sends the audio (as FLAC) rather than decoding
+    windows locally; the loaded engine gets the long-audio voice detector to cut big files at pauses."""
+    from audiototext import options
+    from audiototext.media import load_audio
+    from audiototext.pipeline import Pipeline
+
+    monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+    path, times, _ = short_wav
+    pipeline = Pipeline(options.build({"engine": "openai-api", "api_key": fake.api_key, "no_progress": True}))
+    try:
+        assert pipeline.engine.find_speech is speech_regions
+        t = pipeline.transcribe_audio(load_audio(path))
+    finally:
+        pipeline.close()
+    assert [r.filename.endswith(".flac") for r in fake.requests] == [True]
+    assert_matches(t.segments, times)
+
+
+def test_without_a_voice_detector_pieces_are_cut_at_fixed_lengths(fake, minute_wav, caplog):
+    path, _, duration = minute_wav
+    t = make_engine(fake, max_bytes=SMALL, find_speech=None).transcribe_file(path, DecodeOptions())
+    assert "no voice detector was given" in caplog.text
+    assert len(fake.requests) >= 4 and t.segments
+    assert_monotonic(t.segments, duration)

@@ -34,7 +34,7 @@ def _exit(argv: list[str], capsys) -> tuple[int, str]:
     return status, capsys.readouterr().err
 
 
-# --- point 10: English-only models -----------------------------------------------------------------
+# --- English-only models: refused for another language before minutes of loading ----------------------
 
 
 @pytest.mark.parametrize(
@@ -71,7 +71,7 @@ def test_an_english_only_model_directory_is_refused_by_the_preflight(tmp_path, g
     assert result.transcript is None
 
 
-# --- point 13: a prompt that is not UTF-8 ----------------------------------------------------------
+# --- a prompt that is not UTF-8: refused before the model loads, not after ----------------------------
 
 
 def test_a_prompt_with_a_latin1_byte_is_refused_before_the_model_loads(tmp_path, garden, capsys):
@@ -81,7 +81,7 @@ def test_a_prompt_with_a_latin1_byte_is_refused_before_the_model_loads(tmp_path,
     assert "Traceback" not in err and not list(tmp_path.iterdir())
 
 
-# --- point 19: device, cache, DeepL server, a service model not available offline ---------------------
+# --- device, cache, DeepL server, a service model not offline: refused before any input ---------------
 
 
 def test_an_unknown_device_is_refused(tmp_path, garden, capsys):
@@ -137,7 +137,7 @@ def test_a_service_model_not_available_offline_stops_the_start(tmp_path):
     assert "model small is not available offline" in done.stderr and "Traceback" not in done.stderr
 
 
-# --- point 17: a DeepL answer the deepl package cannot read ------------------------------------------
+# --- a DeepL answer the deepl package cannot read: one clear error, files kept ------------------------
 
 
 def test_a_deepl_answer_missing_a_field_says_which_server_answered_what(fake_deepl):
@@ -179,7 +179,7 @@ def test_a_deepl_answer_without_text_fails_and_keeps_the_transcript(
     assert fake_deepl.translate_requests  # DeepL was asked, and its answer refused
 
 
-# --- point 21: one live list of DeepL targets ------------------------------------------------------
+# --- one live list of DeepL targets: a language DeepL adds is taken on every face ---------------------
 
 
 def test_the_cli_accepts_a_target_deepl_lists(tmp_path, garden, fake_deepl, monkeypatch, fake_engine):
@@ -200,7 +200,7 @@ def test_an_unknown_target_is_still_refused_with_the_live_list(fake_deepl, monke
         DeepLOptions("Klingon", auth_key=fake_deepl.auth_key, server_url=fake_deepl.url)
 
 
-# --- point 22: glossary files that are not plain pairs ----------------------------------------------
+# --- glossary files that are not plain pairs: the file and the line named -----------------------------
 
 
 def test_a_glossary_with_a_header_and_more_columns_says_how_it_was_read(tmp_path, caplog):

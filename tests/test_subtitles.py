@@ -6,6 +6,7 @@ import dataclasses
 import io
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,8 @@ from hypothesis import strategies as st
 
 from audiototext import formats, subtitles
 from audiototext.errors import OptionsError
+from audiototext.formats import WHISPER_FORMATS
+from audiototext.options import Options
 from audiototext.subtitles import (
     FORMATS,
     OUTPUT_PRESETS,
@@ -266,12 +269,12 @@ def test_files_match_whisper_writers_byte_for_byte(whisper_utils, tmp_path, tran
     transcript, options = TRANSCRIPTS[transcript_name], OPTIONS[options_name]
     theirs_dir = tmp_path / "whisper"
     theirs_dir.mkdir()
-    for fmt in FORMATS:
+    for fmt in WHISPER_FORMATS:  # the formats whisper has; a format added to the package is not its
         whisper_utils.get_writer(fmt, str(theirs_dir))(
             transcript.to_dict(), str(tmp_path / "media" / "audio.mp3"), {k: getattr(options, k) for k in WHISPER_KEYS}
         )
-    ours = write_files(transcript, tmp_path / "ours", "audio", FORMATS, options)
-    assert [p.name for p in ours] == [f"audio.{fmt}" for fmt in FORMATS]
+    ours = write_files(transcript, tmp_path / "ours", "audio", WHISPER_FORMATS, options)
+    assert [p.name for p in ours] == [f"audio.{fmt}" for fmt in WHISPER_FORMATS]
     for path in ours:
         assert path.read_bytes() == (theirs_dir / path.name).read_bytes(), path.name
 
@@ -362,7 +365,7 @@ def test_random_transcripts_match_whisper(whisper_utils, transcript, options):
         ("txt,vtt,srt", ("txt", "vtt", "srt")),
         (" SRT , txt,srt ", ("srt", "txt")),
         ("all", FORMATS),
-        ("json,all", ("json", "txt", "vtt", "srt", "tsv")),
+        ("json,all", ("json", *(f for f in FORMATS if f != "json"))),
         (["vtt", "TXT,tsv"], ("vtt", "txt", "tsv")),
         ("txt,,vtt,", ("txt", "vtt")),
     ],
@@ -375,20 +378,21 @@ def test_parse_formats(value, expected):
 def test_parse_formats_rejects_unknown_or_empty(value):
     with pytest.raises(OptionsError) as caught:
         parse_formats(value)
-    assert "txt, vtt, srt, tsv, json" in str(caught.value)
+    assert ", ".join(FORMATS) in str(caught.value)
     if value == "txt,docx":
         assert "'docx'" in str(caught.value) and caught.value.value == "docx"
 
 
 def test_every_preset_parses_and_default_comes_first():
-    assert OUTPUT_PRESETS[0] == "txt,vtt,srt"
+    assert OUTPUT_PRESETS[0] == ",".join(formats.DEFAULT_FORMATS) == ",".join(Options().formats)
+    assert "all" in OUTPUT_PRESETS and set(formats.WHISPER_FORMATS) <= set(OUTPUT_PRESETS)
     assert len(set(OUTPUT_PRESETS)) == len(OUTPUT_PRESETS)
     for preset in OUTPUT_PRESETS:
         assert parse_formats(preset)
 
 
 def test_write_unknown_format_lists_valid_ones():
-    with pytest.raises(OptionsError, match="choose from txt, vtt, srt, tsv, json"):
+    with pytest.raises(OptionsError, match=f"choose from {', '.join(FORMATS)}"):
         write(PLAIN, "ass", io.StringIO())
 
 
@@ -488,8 +492,126 @@ def test_a_format_registered_outside_the_package_is_written_like_the_others(lrc,
 
 def test_an_unregistered_format_is_unknown_again(lrc):
     formats.unregister("lrc")
-    with pytest.raises(OptionsError, match="choose from txt, vtt, srt, tsv, json"):
+    with pytest.raises(OptionsError, match=f"choose from {', '.join(FORMATS)}"):
         write(PLAIN, "lrc", io.StringIO())
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def readme_formats() -> list[str]:
+    """The formats README's "Output formats" table lists, in order."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### Output formats") :]
+    section = section[: section.index("\n#", 1)]
+    return re.findall(r"^\| `(\w+)` \|", section, flags=re.M)
+
+
+def test_readme_lists_every_format_once():
+    """A format's doc line: README's "Output formats" table names exactly the registered formats."""
+    assert readme_formats() == list(FORMATS)
+
+
+#: A format module as a contributor would add it (YouTube's SubViewer): nothing else in the package changes.
+SBV_MODULE = """\"\"\"SubViewer captions: ``h:mm:ss.mmm,h:mm:ss.mmm``, the text, a blank line.\"\"\"
+
+from .registry import Format
+
+
+def _time(seconds):
+    hours, rest = divmod(round(seconds * 1000), 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    return f"{hours}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
+
+
+def write_sbv(job, stream):
+    for segment in job.transcript.segments:
+        stream.write(f"{_time(segment.start)},{_time(segment.end)}\\n{segment.text.strip()}\\n\\n")
+
+
+FORMAT = Format("sbv", "sbv", write_sbv)
+"""
+SBV_TEXT = "0:00:00.000,0:00:02.500\nHola.\n\n0:01:02.000,0:01:03.500\nAdios.\n\n"
+
+#: Run in a copy of the package holding that module: every face takes the new format.
+EVERY_FACE = """
+import sys
+from pathlib import Path
+
+import audiototext
+from audiototext import formats, options
+from audiototext.command import main
+from audiototext.notebook import fields, saving
+from audiototext.options.query import options_from_query
+from audiototext.service.checks import FILE_TYPES
+from audiototext.transcript import Segment, Transcript
+
+assert audiototext.__file__.startswith(sys.argv[1]), audiototext.__file__
+out = Path(sys.argv[2])
+talk = Transcript((Segment(0.0, 2.5, " Hola."), Segment(62.0, 63.5, " Adios.")), "es", 64.0)
+formats.write_files(talk, out, "talk", "json")
+assert formats.names()[-1] == formats.parse_formats("all")[-1] == "sbv"
+assert main([str(out / "talk.json"), "--from-json", "-f", "srt,sbv", "--no-progress"]) == 0  # the CLI
+assert options.build({"output_formats": "all"}).formats[-1] == "sbv"  # the contract
+assert options_from_query({"output_formats": "srt,sbv"}).formats == ("srt", "sbv")  # the service's query
+assert FILE_TYPES["sbv"].startswith("text/plain")  # GET /api/audio/<slug>.sbv
+assert fields.transcribe_options({"output_formats": "sbv"}).formats == ("sbv",)  # the notebook's form
+assert "sbv" in fields.help_text("save_formats")
+saving.save(save_formats="sbv", from_json=str(out / "talk.json"))  # the notebook's Save step
+print(fields.param_line("output_formats"))
+print(fields.param_line("save_formats"))
+"""
+
+
+#: What the tests below copy: the package, its tests and the files they read.
+COPIED = ("audiototext", "tests", "constraints", "README.md", "setup.cfg", "pyproject.toml", "AudioToText.ipynb")
+
+
+@pytest.fixture
+def with_sbv(tmp_path) -> Path:
+    """A copy of the package, its tests and what they read, with one format module more (sbv)."""
+    import shutil
+
+    copy = tmp_path / "copy"
+    for name in COPIED:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(ROOT / name, copy / name)
+    (copy / "audiototext" / "formats" / "sbv.py").write_text(SBV_MODULE, encoding="utf-8")
+    return copy
+
+
+def in_copy(copy: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(copy), "AUDIOTOTEXT_CACHE": str(copy.parent / "cache")}
+    return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, cwd=cwd)
+
+
+def test_a_new_format_module_alone_reaches_every_face(with_sbv, tmp_path):
+    """Adding ``formats/sbv.py`` and nothing else: the CLI, the options contract, the service and
+    the notebook take ``sbv`` (and ``all`` writes it); the notebook's form lines stay as they are."""
+    from audiototext.notebook import fields
+
+    work = tmp_path / "work"
+    work.mkdir()
+    done = in_copy(with_sbv, "-c", EVERY_FACE, str(with_sbv), str(work), cwd=work)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-2:] == [fields.param_line("output_formats"), fields.param_line("save_formats")]
+    assert (work / "audio_transcription" / "talk.sbv").read_text(encoding="utf-8") == SBV_TEXT  # the CLI's
+    assert (work / "talk.sbv").read_text(encoding="utf-8") == SBV_TEXT  # the notebook's, beside the json
+
+
+@pytest.mark.slow  # three test files run again in a copy (about 10 s)
+def test_a_new_format_module_leaves_only_its_doc_line_to_add(with_sbv):
+    """With ``formats/sbv.py`` added, the tests that depend on the list of formats (whisper's writers
+    byte for byte, parsing, presets, the README's flags table, the notebook's form) still pass; the
+    README's formats table asks for the new format's line, and nothing else does."""
+    tests = ["tests/test_subtitles.py", "tests/test_options.py", "tests/test_notebook.py"]
+    run = ["-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    done = in_copy(with_sbv, *run, "-m", "not slow", "-k", "not readme_lists_every_format", *tests, cwd=with_sbv)
+    assert done.returncode == 0, done.stdout[-3000:]
+    done = in_copy(with_sbv, *run, f"{tests[0]}::test_readme_lists_every_format_once", cwd=with_sbv)
+    assert done.returncode == 1 and "'sbv'" in done.stdout
 
 
 @pytest.mark.parametrize("name", ["txt", "all", "Lrc", "l rc", ""])

@@ -19,7 +19,7 @@ import importlib.util
 import logging
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -134,6 +134,9 @@ class EngineFacts:
     honours: ClassVar[frozenset[str] | None] = None
     #: The option holding its key, which, given without an engine, selects this engine.
     key_option: ClassVar[str | None] = None
+    #: The environment variable its key is read from when none is given (None: it needs no key); a
+    #: server, which never takes a key from a request, offers the engine only when it is set.
+    key_env: ClassVar[str | None] = None
 
     @classmethod
     def ignores(cls, names) -> list[str]:
@@ -160,6 +163,7 @@ class Engine(Protocol):
     models: tuple[str, ...]
     honours: frozenset[str] | None
     key_option: str | None
+    key_env: str | None
     model_name: str
     device: str
     is_multilingual: bool
@@ -255,18 +259,21 @@ def load_engine(
     threads: int | None = None,
     workers: int = 1,
     api_key: str | None = None,
+    find_speech: Callable[[np.ndarray], list[tuple[float, float]]] | None = None,
 ) -> Engine:
     """Load ``model`` (an official name or a local path) into engine ``name``.
 
     ``workers``: decoding streams to serve at once (threads calling ``decode_windows``); on a CPU
     the cores are shared out between them (:func:`~audiototext.engines.device.split_cores`). A
-    hosted engine (:attr:`EngineFacts.hosted`) takes the model name as it is and ``api_key``.
+    hosted engine (:attr:`EngineFacts.hosted`) takes the model name as it is, ``api_key``, and
+    ``find_speech`` (audio -> speech regions, to cut a file at pauses: the caller passes
+    :func:`audiototext.longaudio.speech_regions`, since engines sit below the long-audio package).
     """
     from ..models import resolve
 
     cls = engine_class(name)
     if cls.hosted:
-        return cls(model, api_key=api_key)
+        return cls(model, api_key=api_key, find_speech=find_speech)
     return cls(resolve(model), device=device, threads=threads, workers=workers)
 
 

@@ -38,7 +38,7 @@ def ct2_model_dir(spec: ModelSpec) -> Path:
 
     from ..downloads import download_failure
 
-    failure = download_failure("faster-whisper", spec.size)  # just tried (with a bar): no second wait
+    failure = download_failure("ct2", spec.size)  # just tried (with a bar): no second wait
     if failure is None:
         try:
             return Path(download_model(spec.name, local_files_only=offline()))
@@ -127,8 +127,8 @@ class FasterWhisperEngine(WindowDecoding):
         log.debug("Detected language %s with probability %.2f", language, probability)
         return language
 
-    def _window_model(self, options: DecodeOptions) -> _CT2Windows:
-        return _CT2Windows(self, options)
+    def _window_model(self, options: DecodeOptions) -> CT2Windows:
+        return CT2Windows(self, options)
 
     def _encode(self, audio: Sequence[np.ndarray]) -> list[np.ndarray]:
         import ctranslate2
@@ -160,7 +160,7 @@ def suppress_token_ids(options: DecodeOptions) -> list[int]:
     return [int(t) for t in options.suppress_tokens.split(",") if t.strip()]
 
 
-class _CT2Windows:
+class CT2Windows:
     """The batched primitives of :class:`~audiototext.engines.windows.WindowModel` on CTranslate2.
 
     Encoder outputs are kept on the host as numpy arrays, one per window, so any subset of a

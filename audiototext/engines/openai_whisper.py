@@ -30,12 +30,13 @@ def load_whisper_model(spec: ModelSpec, device: str):
         return whisper.load_model(str(spec.path), device=device)
     if spec.kind == "ct2":
         return _load_checkpoint_with_heads(openai_checkpoint(spec.path), spec.path, device)
-    from ..downloads import download_failure, whisper_download_root
+    from ..downloads import download_failure
+    from ..models import whisper_download_root
 
     name = spec.size
     download_root = str(whisper_download_root())
     cached = os.path.join(download_root, os.path.basename(whisper._MODELS[name]))
-    failure = download_failure("openai-whisper", name)  # just tried (with a bar): no second try
+    failure = download_failure("openai-pt", name)  # just tried (with a bar): no second try
     if os.path.isfile(cached) or (failure is None and not offline()):
         try:
             return whisper.load_model(name, device=device, download_root=download_root)
@@ -132,8 +133,8 @@ class OpenAIWhisperEngine(WindowDecoding):
             ]
         )
 
-    def _window_model(self, options: DecodeOptions) -> _TorchWindows:
-        return _TorchWindows(self, options)
+    def _window_model(self, options: DecodeOptions) -> TorchWindows:
+        return TorchWindows(self, options)
 
     def _encode(self, audio: Sequence[np.ndarray]) -> list:
         import torch
@@ -204,7 +205,7 @@ def batched_decoding_task(model, options):
     return BatchedDecodingTask(model, options)
 
 
-class _TorchWindows:
+class TorchWindows:
     """The batched primitives of :class:`~audiototext.engines.windows.WindowModel` on openai-whisper."""
 
     def __init__(self, engine: OpenAIWhisperEngine, options: DecodeOptions):

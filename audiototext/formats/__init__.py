@@ -18,6 +18,7 @@ Writers write to a text stream; :func:`write_files` is the one place that handle
 from __future__ import annotations
 
 import importlib
+import itertools
 import logging
 import pkgutil
 from collections.abc import Iterable
@@ -33,14 +34,18 @@ from .registry import Format, Job, Writer, by_extension, get, names, register, u
 
 logger = logging.getLogger(__name__)
 
-#: The built-in formats "all" writes first, in this order (whisper's ``--output_format all``); a
-#: module added to this folder comes after them.
-_FIRST = ("txt", "vtt", "srt", "tsv", "json")
+#: The whisper CLI's formats (its ``--output_format all``), which this package's own modules write:
+#: "all" writes them first, in this order, then any format added since; the original AudioToText's
+#: command line wrote these five by default.
+WHISPER_FORMATS = ("txt", "vtt", "srt", "tsv", "json")
+#: The formats a run writes when none are chosen (:class:`audiototext.options.Options`).
+DEFAULT_FORMATS = ("txt", "vtt", "srt")
 
 
 def _register_modules() -> None:
     found = [m.name for m in pkgutil.iter_modules(__path__)]
-    for name in [*(n for n in _FIRST if n in found), *sorted(n for n in found if n not in _FIRST)]:
+    first = [n for n in WHISPER_FORMATS if n in found]
+    for name in [*first, *sorted(n for n in found if n not in WHISPER_FORMATS)]:
         module = importlib.import_module(f"{__name__}.{name}")
         if isinstance(getattr(module, "FORMAT", None), Format):
             register(module.FORMAT)
@@ -54,19 +59,19 @@ FORMATS: tuple[str, ...] = names()
 #: The formats made of cues (the others keep the transcript's segments).
 SUBTITLE_FORMATS: tuple[str, ...] = tuple(n for n in FORMATS if get(n).cues)
 
-# The notebook's "output formats" dropdown, default first.
-OUTPUT_PRESETS: tuple[str, ...] = (
-    "txt,vtt,srt",
-    "txt,vtt,srt,tsv,json",
-    "all",
-    "txt",
-    "vtt",
-    "srt",
-    "tsv",
-    "json",
-    "txt,vtt",
-    "txt,srt",
-    "vtt,srt",
+#: The notebook's "output formats" dropdown, default first: the default, the whisper CLI's five, all,
+#: each of those alone, pairs of the default's. Another format is typed, or comes with "all" (a new
+#: format module leaves the notebook's form as it is).
+OUTPUT_PRESETS: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        (
+            ",".join(DEFAULT_FORMATS),
+            ",".join(WHISPER_FORMATS),
+            "all",
+            *WHISPER_FORMATS,
+            *(",".join(pair) for pair in itertools.combinations(DEFAULT_FORMATS, 2)),
+        )
+    )
 )
 
 
@@ -223,8 +228,10 @@ def write_files(
 
 
 __all__ = [
+    "DEFAULT_FORMATS",
     "FORMATS",
     "OUTPUT_PRESETS",
+    "WHISPER_FORMATS",
     "SUBTITLE_FORMATS",
     "Format",
     "Job",

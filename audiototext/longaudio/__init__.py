@@ -32,7 +32,7 @@ from .checkpoints import CHECKPOINT_DIR, Checkpoints, checkpoint_key
 from .plan import WINDOW, Window, plan_windows
 from .source import AudioSource, duration_of, fingerprint
 from .music import music_without_speech
-from .speech import DETECTORS, SpeechOptions, detect_speech
+from .speech import DETECTORS, SpeechOptions, detect_speech, speech_regions
 from .run import EARLY_STOP, MAX_ROUNDS, WindowRun, uncovered
 
 log = logging.getLogger(__name__)
@@ -246,6 +246,7 @@ __all__ = [
     "MODES",
     "DETECTORS",
     "SpeechOptions",
+    "speech_regions",
     "ParallelOptions",
     "LongAudioResult",
     "resolve_mode",

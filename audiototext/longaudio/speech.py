@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import OptionsError
 from ..media import SAMPLE_RATE
 from ..records import check, value
-from .source import AudioSource, blocks, duration_of
+from .source import ArraySource, AudioSource, blocks, duration_of
 
 log = logging.getLogger(__name__)
 
@@ -222,8 +222,22 @@ def detect_speech(
     return split_long_regions(merge_touching(regions), source, max_len)
 
 
+def speech_regions(audio: np.ndarray) -> list[Region]:
+    """Speech in 16 kHz mono ``audio`` as (start, end) seconds, for an engine that cuts a file at
+    pauses (the hosted one: it is handed this function, as engines sit below this package).
+
+    Silero when faster-whisper is installed, else ffmpeg's silencedetect, so the ``api`` extra alone works.
+    """
+    try:
+        return list(detect_speech(ArraySource(audio)))
+    except OptionsError:
+        log.info("Silero voice detection is not installed; finding pauses with ffmpeg's silencedetect")
+        return list(detect_speech(ArraySource(audio), SpeechOptions(vad="silencedetect")))
+
+
 __all__ = [
     "DETECTORS",
+    "speech_regions",
     "SpeechOptions",
     "Region",
     "detect_speech",

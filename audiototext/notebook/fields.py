@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 from .. import options as registry
 from ..errors import OptionsError
+from ..formats import FORMATS
 from ..options import FormField
 from .install import CONSTRAINTS_FILE, REPOSITORY_URL
 
@@ -103,7 +104,7 @@ NOTES: dict[str, str] = {
     "vad": "silero: speech only (noise and most music skipped); silencedetect: by level; off: every second is "
     "decoded (songs, music)",
     "save_formats": "more formats to write from the transcription kept in memory (and its DeepL translations), "
-    "without transcribing again: txt, vtt, srt, tsv, json or all; empty: nothing more",
+    f"without transcribing again: {', '.join(FORMATS)} or all; empty: nothing more",
     "from_json": "instead, .json files written before (comma-separated; MyDrive/subtitles/talk.json works): "
     "write save_formats from them, e.g. after a reconnect",
     "burn_subtitles": "also write <name>_subtitled.mp4 with the subtitles burned into the picture (the DeepL "

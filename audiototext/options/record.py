@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..engines import ENGINES, DecodeOptions, default_engine, default_model
+from ..formats import DEFAULT_FORMATS
 from ..records import check, value
 from ..longaudio import ParallelOptions
 from ..style import NETFLIX, SubtitleStyle
@@ -27,7 +28,7 @@ class Options:
         threads: CPU threads (None: all cores).
         decode: task, language, prompt and decoding options.
         output_dir: where ``<stem>.<ext>`` files go.
-        formats: which of txt, vtt, srt, tsv, json to write.
+        formats: the registered formats to write (:func:`audiototext.formats.names`).
         style: how srt and vtt cues are made (reading rules by default, or the whisper CLI's).
         deepl: translate the lines with DeepL after writing (None: don't).
         progress: show tqdm.auto progress bars.
@@ -45,7 +46,7 @@ class Options:
     threads: int | None = value(None, min=0)
     decode: DecodeOptions = DecodeOptions()
     output_dir: Path = Path(".")
-    formats: tuple[str, ...] = ("txt", "vtt", "srt")
+    formats: tuple[str, ...] = DEFAULT_FORMATS
     style: SubtitleStyle = NETFLIX
     deepl: DeepLOptions | None = None
     progress: bool = False

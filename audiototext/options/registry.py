@@ -159,7 +159,7 @@ def _decode_options() -> tuple[Option, ...]:
 
 def _output_options() -> tuple[Option, ...]:
     """Output files and subtitle layout (the style's options declared by SubtitleStyle: None keeps the preset's)."""
-    from ..formats import FORMATS
+    from ..formats import WHISPER_FORMATS, names
     from ..style import NETFLIX, WIDE_LINE_WIDTHS
     from ..style import SubtitleStyle as S
 
@@ -171,8 +171,8 @@ def _output_options() -> tuple[Option, ...]:
                help="directory for the output files"),
         Option("output_formats", str, formats, record=Options, field="formats", group="output", check=_check_formats,
                suggestions=_output_presets, aliases=("--output_format", "--output-format", "-f"),
-               cli_default="txt,vtt,srt,tsv,json",
-               help=f"comma-separated list of {', '.join(FORMATS)}, or all"),
+               cli_default=",".join(WHISPER_FORMATS), help=f"comma-separated list of {', '.join(names())}, or all",
+               doc="comma-separated list of the output formats (see \"Output formats\"), or all"),
         Option("subtitle_style", record=S, field="preset", group="output",
                help="how srt and vtt cues are made: netflix (reading rules: 2 lines of 42 characters, 20 "
                     "characters per second, 5/6 to 7 s, 2 frames apart, on the speech) or whisper (the whisper "
@@ -290,7 +290,7 @@ def _api_options() -> tuple[Option, ...]:
     return (
         Option("api_key", record=Options, group="api", faces=_LOCAL, why=_SECRET,
                help=f"OpenAI API key: transcribe with {api.title} (engine {api.name}, model {api.default_model}) "
-                    "instead of a local model"),
+                    f"instead of a local model (with --engine {api.name} and no key: ${api.key_env})"),
     )
 
 

@@ -15,7 +15,7 @@ import socket
 import sys
 from pathlib import Path
 
-from ..engines import ENGINES
+from ..engines import ENGINES, engine_class
 from ..errors import AudioToTextError
 from .settings import BACKENDS, Settings
 
@@ -52,8 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="require 'Authorization: Bearer TOKEN' (default: $AUDIOTOTEXT_TOKEN; unset: open)")
     p.add_argument("--model", default=None,
                    help="default model for jobs, may be a local path (default: base; whisper-1 for openai-api)")
-    p.add_argument("--engine", default=None, help=f"default engine for jobs: {', '.join(ENGINES)} (a hosted one "
-                                                  "needs its key in the environment: $OPENAI_API_KEY)")
+    keys = ", ".join(f"{n}: ${engine_class(n).key_env}" for n in ENGINES if engine_class(n).key_env)
+    p.add_argument("--engine", default=None, help=f"default engine for jobs: {', '.join(ENGINES)} (one with a key "
+                                                  f"needs it in the environment: {keys})")
     p.add_argument("--device", default=None, help="cuda or cpu (default: the GPU when there is one)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads per worker (0: cores / workers)")
     p.add_argument("--max-download-mb", "--max_download_mb", dest="max_download_mb", type=float,

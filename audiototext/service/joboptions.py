@@ -63,15 +63,16 @@ def job_options(params: Mapping[str, Any], settings: Settings, output_dir: Path)
 
     Raises:
         OptionsError: a bad value (the registry's message), a model that is not an official name
-            (or the server's own), or the openai-api engine on a server without ``OPENAI_API_KEY``.
+            (or the server's own), or an engine whose key (its ``key_env``) is not in the server's environment.
     """
     values = with_server_defaults(params, settings)
     options = registry.options_from_query(values)
     check_model(params.get("model"), options.engine, settings)
-    if engine_class(options.engine).hosted and not os.environ.get("OPENAI_API_KEY", "").strip():
+    key_env = engine_class(options.engine).key_env
+    if key_env and not os.environ.get(key_env, "").strip():
         raise OptionsError(
             f"engine {options.engine} is not available on this server: it has no "
-            "OPENAI_API_KEY in its environment (a key is never taken from a request)",
+            f"{key_env} in its environment (a key is never taken from a request)",
             engine=options.engine,
         )
     formats = options.formats if "json" in options.formats else (*options.formats, "json")  # GET /api/audio reads it

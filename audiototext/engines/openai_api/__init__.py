@@ -7,7 +7,8 @@ The API takes files, so the entry point is :meth:`OpenAIAPIEngine.transcribe_fil
    FLAC;
 2. a file over the 25 MB upload limit (or longer than a gpt-4o model can answer in one request)
    is cut at pauses into pieces under it, found with the same voice detection as local long
-   audio (:func:`.pieces.speech_regions`, the one place this module uses :mod:`audiototext.longaudio.speech`);
+   audio: the caller hands the engine that detector (``find_speech``:
+   :func:`audiototext.longaudio.speech_regions`), as engines sit below the long-audio package;
 3. up to ``max_parallel`` pieces are sent at a time; every finished piece is checkpointed
    (atomically, as JSON) when a ``checkpoint_dir`` is given, so a re-run sends only the rest;
 4. each answer is converted into a :class:`~audiototext.transcript.Transcript` in exactly one
@@ -29,6 +30,9 @@ import mimetypes
 import os
 import tempfile
 from pathlib import Path
+from collections.abc import Callable
+
+import numpy as np
 
 from ...errors import OptionsError
 from ...events import Callbacks
@@ -38,6 +42,7 @@ from .answers import cues_from_text, response_to_transcript, split_sentences
 from .catalog import (
     ACCEPTED_FORMATS,
     DEFAULT_MODEL,
+    KEY_ENV,
     MAX_BYTES,
     MAX_PIECE_SECONDS,
     MODELS,
@@ -50,7 +55,7 @@ from .catalog import (
     estimate_cost,
     resolve_api_key,
 )
-from .pieces import Piece, _Checkpoints, _Job, plan_pieces, speech_regions, write_flac
+from .pieces import Piece, _Checkpoints, _Job, plan_pieces, write_flac
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +71,9 @@ class OpenAIAPIEngine(EngineFacts):
         max_bytes: the upload limit; larger files are split.
         max_retries: the ``openai`` client's own retries of 408/409/429/5xx and connection errors.
         timeout: seconds per request (upload and answer).
+        find_speech: 16 kHz mono audio -> speech regions in seconds, to cut pieces at pauses and time
+            text-only answers (:func:`audiototext.longaudio.speech_regions`, which ``audiototext.loaded``
+            hands over; None: pieces are cut at fixed lengths, with a warning).
         device, threads, workers: ignored (accepted so ``load_engine`` can build it like the local ones).
 
     Raises:
@@ -85,6 +93,7 @@ class OpenAIAPIEngine(EngineFacts):
         {"task", "language", "initial_prompt", "temperature", "word_timestamps", "audio_track", "resume"}
     )
     key_option = "api_key"
+    key_env = KEY_ENV
     #: The models that translate (``/audio/translations``): the options' rules refuse the others up front.
     translate_models = frozenset({"whisper-1"})
     device = "api"
@@ -101,6 +110,7 @@ class OpenAIAPIEngine(EngineFacts):
         max_bytes: int = MAX_BYTES,
         max_retries: int = 2,
         timeout: float = 600.0,
+        find_speech: Callable[[np.ndarray], list[tuple[float, float]]] | None = None,
         device: str | None = None,
         threads: int | None = None,
         workers: int | None = None,
@@ -118,20 +128,21 @@ class OpenAIAPIEngine(EngineFacts):
         self.max_parallel = max_parallel
         self.max_bytes = max_bytes
         self.max_retries = max_retries
+        self.find_speech = find_speech
         self._client = openai.OpenAI(api_key=key, base_url=self.base_url, max_retries=max_retries, timeout=timeout)
 
-    @staticmethod
-    def check_key(api_key: str | None) -> str:
-        """The key (``api_key``, else ``$OPENAI_API_KEY``); the pipeline's preflight asks once per run.
+    @classmethod
+    def check_key(cls, api_key: str | None) -> str:
+        """The key (``api_key``, else the engine's ``key_env`` variable); the pipeline's preflight asks once per run.
 
         Raises:
             OptionsError: there is none, saying where to give it.
         """
-        key = resolve_api_key(api_key)
+        key = resolve_api_key(api_key, cls.key_env)
         if not key:
             raise OptionsError(
                 "No OpenAI API key: pass --api_key, fill the notebook's api_key field or add the "
-                "Colab secret OPENAI_API_KEY, or set $OPENAI_API_KEY",
+                f"Colab secret {cls.key_env}, or set ${cls.key_env}",
                 option="api_key",
             )
         return key
@@ -254,7 +265,7 @@ class OpenAIAPIEngine(EngineFacts):
         retried = f" after {self.max_retries} retr{'y' if self.max_retries == 1 else 'ies'}" if self.max_retries else ""
         if isinstance(e, openai.AuthenticationError):
             return "auth", (
-                "OpenAI rejected the API key: check --api_key / OPENAI_API_KEY (notebook: the "
+                f"OpenAI rejected the API key: check --api_key / ${self.key_env} (notebook: the "
                 "api_key field or the Colab secret OPENAI_API_KEY)"
             )
         if isinstance(e, openai.PermissionDeniedError):
@@ -313,7 +324,6 @@ __all__ = [
     "check_model",
     "estimate_cost",
     "plan_pieces",
-    "speech_regions",
     "response_to_transcript",
     "cues_from_text",
     "split_sentences",

@@ -60,15 +60,19 @@ class APIError(AudioToTextError):
 # --- key, prices ----------------------------------------------------------------------------------
 
 
-def resolve_api_key(explicit: str | None) -> str | None:
-    """The OpenAI key: ``explicit``, else ``$OPENAI_API_KEY``; blank values count as missing.
+#: Where the key is read from when none is given (``OpenAIAPIEngine.key_env``).
+KEY_ENV = "OPENAI_API_KEY"
+
+
+def resolve_api_key(explicit: str | None, env: str = KEY_ENV) -> str | None:
+    """The OpenAI key: ``explicit``, else the variable ``env`` (``$OPENAI_API_KEY``); blank values count as missing.
 
     A face with other sources resolves them and passes the value (the notebook: its ``api_key``
     field, else the Colab secret ``OPENAI_API_KEY``).
     """
     if explicit and explicit.strip():
         return explicit.strip()
-    value = os.environ.get("OPENAI_API_KEY", "").strip()
+    value = os.environ.get(env, "").strip()
     return value or None
 
 

@@ -13,7 +13,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn, Protocol
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+import numpy as np
 
 from ...errors import OptionsError
 from ...events import Callbacks, Progress
@@ -43,6 +45,7 @@ class _Sender(Protocol):
     model_name: str
     max_bytes: int
     max_parallel: int
+    find_speech: Callable[[np.ndarray], list[tuple[float, float]]] | None
 
     def _request(self, piece: Piece, options: DecodeOptions) -> dict: ...
 
@@ -70,22 +73,6 @@ class Piece:
 def _clock(seconds: float) -> str:
     minutes, rest = divmod(max(0.0, seconds), 60)
     return f"{int(minutes):02d}:{rest:04.1f}"
-
-
-def speech_regions(audio) -> list[tuple[float, float]]:
-    """Speech in 16 kHz mono ``audio`` as (start, end) seconds: the one use of the segmentation module.
-
-    Silero (as local long audio uses) when faster-whisper is installed, else ffmpeg's
-    silencedetect, so the ``api`` extra alone works.
-    """
-    from ...longaudio.source import ArraySource
-    from ...longaudio.speech import SpeechOptions, detect_speech
-
-    try:
-        return list(detect_speech(ArraySource(audio)))
-    except OptionsError:
-        log.info("Silero voice detection is not installed; finding pauses with ffmpeg's silencedetect")
-        return list(detect_speech(ArraySource(audio), SpeechOptions(vad="silencedetect")))
 
 
 def plan_pieces(
@@ -218,8 +205,19 @@ class _Job:
         audio = self.audio()
         with self._lock:
             if self._speech is None:
-                self._speech = speech_regions(audio)
+                self._speech = self._find_speech(audio)
             return self._speech
+
+    def _find_speech(self, audio) -> list[tuple[float, float]]:
+        find = self.engine.find_speech
+        if find is not None:
+            return list(find(audio))
+        log.warning(
+            "%s: no voice detector was given to the engine (find_speech): pieces are cut without looking "
+            "for pauses and text-only answers are spread over whole pieces",
+            self.source.name,
+        )
+        return []
 
     def speech_in(self, piece: Piece) -> list[tuple[float, float]]:
         return [
