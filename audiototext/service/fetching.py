@@ -35,9 +35,9 @@ _NOT_PUBLIC = {
     "loopback": "a loopback address",
     "link_local": "a link-local address",
     "multicast": "a multicast address",
-    "private": "a private address",
     "reserved": "a reserved address",
     "unspecified": "an unspecified address",
+    "private": "a private address",
 }
 
 
