@@ -338,6 +338,12 @@ def test_cancel_keeps_the_lines(page, server, media):
     p = page.open().page
     page.submit(media / "long.wav")
     p.locator("#transcript li").first.wait_for(timeout=RUN_MS)  # the first lines, live
+    # A cancel from the jobs list that the server refuses says so on the page, naming the file.
+    p.route("**/api/cancel/*", lambda route: route.fulfill(status=500, json={"detail": "the database is locked"}))
+    p.get_by_role("button", name="Cancel long.wav").click()
+    p.locator("#page-error").wait_for(state="visible")
+    assert p.locator("#page-error").inner_text() == "long.wav: the database is locked"
+    p.unroute("**/api/cancel/*")
     p.click("#job-cancel")
     page.job_done("cancelled")
     assert p.locator("#job-error").inner_text().startswith("cancelled by a client after")
