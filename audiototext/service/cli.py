@@ -16,9 +16,10 @@ import sys
 from pathlib import Path
 
 from ..engines import ENGINES
-from ..errors import AudioToTextError, OptionsError
-from ..interrupts import SIGINT_STATUS, SIGTERM_STATUS, Terminated, terminate_as_interrupt
+from ..errors import AudioToTextError
 from .settings import BACKENDS, Settings
+from ..errors import OptionsError  # noqa: E402 - apart from the line above, which other work changes
+from ..interrupts import SIGINT_STATUS, SIGTERM_STATUS, Terminated, terminate_as_interrupt
 
 log = logging.getLogger("audiototext.service")
 
