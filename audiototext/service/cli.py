@@ -17,9 +17,8 @@ from pathlib import Path
 
 from ..engines import ENGINES
 from ..errors import AudioToTextError
-from .settings import BACKENDS, Settings
-from ..errors import OptionsError  # noqa: E402 - apart from the line above, which other work changes
 from ..interrupts import SIGINT_STATUS, SIGTERM_STATUS, Terminated, terminate_as_interrupt
+from .settings import BACKENDS, Settings
 
 log = logging.getLogger("audiototext.service")
 
@@ -174,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     without a GPU, ``DEEPL_SERVER_URL`` without a scheme: :func:`preflight`) or a missing service
     extra; 143 after SIGTERM and 130 after Ctrl-C, each once the server has stopped cleanly.
     """
+    from ..errors import OptionsError
+
     parser = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
