@@ -6,6 +6,8 @@ naming the link and saying what to do. :func:`audiototext.media.resolve` calls t
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import email.message
 import logging
 import os
@@ -13,11 +15,40 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .errors import MediaError
 
 log = logging.getLogger(__name__)
+
+#: A check of each address a download is redirected to (:func:`checking_redirects`); None: none.
+_REDIRECT_CHECK: contextvars.ContextVar[Callable[[str], None] | None] = contextvars.ContextVar(
+    "audiototext_redirect_check", default=None
+)
+
+
+@contextlib.contextmanager
+def checking_redirects(check: Callable[[str], None]) -> Iterator[None]:
+    """Within the block (this thread or task), :func:`download` calls ``check(url)`` on every URL it
+    is redirected to before following it; whatever ``check`` raises ends the download. The HTTP
+    service refuses private addresses this way, so a public link cannot redirect it to one."""
+    token = _REDIRECT_CHECK.set(check)
+    try:
+        yield
+    finally:
+        _REDIRECT_CHECK.reset(token)
+
+
+class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        check = _REDIRECT_CHECK.get()
+        if check is not None:
+            check(urllib.parse.urljoin(req.full_url, newurl))
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_CheckedRedirects)
 
 
 def is_url(source: str) -> bool:
@@ -75,7 +106,7 @@ def download(
     dest_dir.mkdir(parents=True, exist_ok=True)
     request = urllib.request.Request(url, headers={"User-Agent": "audiototext"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _OPENER.open(request, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
             if max_bytes is not None and total is not None and total > max_bytes:
                 raise MediaError(
@@ -130,4 +161,4 @@ def _save_body(response, partial: Path, *, total: int | None, max_bytes: int | N
     return done
 
 
-__all__ = ["is_url", "fetch_link", "download"]
+__all__ = ["is_url", "fetch_link", "download", "checking_redirects"]

@@ -78,6 +78,7 @@ def test_transcribe_status_audio_delete(server, media):
         "finished": True,
         "status": "done",
         "title_slug": "morning-talk",
+        "source": f"{base}/morning.wav",
         "total_segments": 1,
         "done_segments": 1,
         "tasks": 1,
@@ -372,7 +373,7 @@ def test_full_queue_answers_429(tmp_path, media):
     from audiototext.service import Settings, create_app
 
     base, _ = media
-    app = create_app(Settings(data_dir=tmp_path / "data", queue_size=1))
+    app = create_app(Settings(data_dir=tmp_path / "data", queue_size=1, allow_private_urls=True))  # 127.0.0.1
     client = TestClient(app)  # no `with`: the lifespan, and so the workers, never start
     ok = client.post("/api/transcribe", params={"title_slug": "one", "src_url": f"{base}/window.wav"})
     assert ok.status_code == 200

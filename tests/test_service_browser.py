@@ -11,6 +11,7 @@ timed. Every request the page makes must go to the server itself (or be a blob: 
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import sys
@@ -165,6 +166,9 @@ def test_upload_watch_play_download(page, server, media, tmp_path):
                    new MutationObserver(() => window.seen.push(label.textContent))
                        .observe(label, {childList: true, characterData: true, subtree: true}); }"""
     )
+    assert p.locator("label[for=opt-deepl_target]").inner_text().startswith("DeepL target")
+    labels = p.locator("label").all_inner_texts() + p.locator("legend").all_inner_texts()
+    assert not [label for label in labels if "Deepl" in label], labels  # DeepL, as DeepL writes it
     p.fill("#opt-deepl_target", "German")
     p.click("#advanced summary")  # the advanced options are folded away
     p.fill("#opt-beam_size", "1")
@@ -220,13 +224,25 @@ def test_upload_watch_play_download(page, server, media, tmp_path):
     page.tracks_loaded(2)
     p.evaluate("document.getElementById('player').currentTime = 1.5")
     p.wait_for_function("() => document.getElementById('caption').textContent.trim() !== ''", timeout=START_MS)
-    p.screenshot(path=str(tmp_path / "service-page.png"), full_page=True)  # as in the README
-    print(f"\nscreenshot: {tmp_path / 'service-page.png'}\nplayer: {player}")
+    # The README's picture: SERVICE_PAGE_PNG=docs/service-page.png writes it there.
+    shot = Path(os.environ.get("SERVICE_PAGE_PNG") or tmp_path / "service-page.png")
+    p.screenshot(path=str(shot), full_page=True)
+    print(f"\nscreenshot: {shot}\nplayer: {player}")
 
-    # Delete it from the list: its files go.
-    row.get_by_role("button", name="Delete speech.wav").click()
+    # The address is the job: going back to the bare page closes it, a job's address opens it.
+    call_id = p.get_attribute("#job", "data-call-id")
+    p.evaluate("location.hash = ''")
+    p.wait_for_selector("#job", state="hidden")
+    p.evaluate("(id) => { location.hash = '#job=' + id; }", call_id)
+    p.wait_for_selector(f"#job[data-slug='{slug}'][data-status=done]")
+
+    # Delete it from the list with the keyboard: its files go, and the focus stays in the list.
+    row.get_by_role("button", name="Delete speech.wav").focus()
+    p.keyboard.press("Enter")
     row.wait_for(state="detached")
     assert server.request("GET", f"/api/audio/{slug}").status_code == 404
+    assert p.locator("#job").is_hidden()
+    p.wait_for_function("() => document.activeElement && document.activeElement.closest('#jobs') !== null")
     assert page.outside() == [] and page.errors == []
 
 
@@ -240,6 +256,53 @@ def test_a_bad_file_is_one_line_naming_it(page, media):
     assert "choose an audio or video file instead" in text and "\n" not in text
     assert p.locator("#job").is_hidden()  # no job was made
     assert page.errors == []
+
+
+def test_a_refused_option_is_one_line_not_json(page, media):
+    p = page.open().page
+    p.click("#advanced summary")
+    p.fill("#opt-beam_size", "0")  # FastAPI's 422 answers a list of problems
+    page.submit(media / "morning.wav")
+    error = p.locator("#form-errors li").first
+    error.wait_for()
+    text = error.inner_text()
+    assert text.startswith("morning.wav: beam_size: ") and "greater than" in text, text
+    assert not any(c in text for c in '{["') and "\n" not in text
+    assert page.errors == []
+
+
+def test_a_job_that_fails_while_running_names_its_file(page, server, media, deepl_server):
+    """DeepL refuses the key after the transcript is written: the error names the file and says what
+    to do on this server; every window shows decoded; after a reload the player says why it has no media."""
+    p = page.open().page
+    p.fill("#opt-deepl_target", "German")
+    deepl_server.fail_status, deepl_server.fail_path = 403, "/v2/translate"
+    try:
+        page.submit(media / "morning.wav")
+        slug = page.job_done("failed")
+    finally:
+        deepl_server.fail_status = deepl_server.fail_path = None
+    error = p.locator("#job-error").inner_text()
+    assert error.startswith("morning.wav: DeepL rejected this server's key") and "DEEPL_AUTH_KEY" in error, error
+    assert "deepl_api_key" not in error
+    assert p.locator("#job-progress-label").inner_text() == "1 of 1 window decoded: failed"
+    p.reload()
+    p.wait_for_selector(f"#job[data-slug='{slug}'][data-status=failed]")
+    note = p.locator("#player-note")
+    note.wait_for()
+    assert note.inner_text().startswith("This job failed: the server removed its media"), note.inner_text()
+    assert p.locator("#transcript button.line").count() >= 1  # the transcript it wrote is kept and shown
+    assert page.errors == []
+
+
+def test_the_api_docs_load_from_this_server(page, server):
+    p = page.page
+    p.goto(server.url + "/docs")
+    p.wait_for_selector("h2 code:text('POST /api/transcribe')")
+    assert p.evaluate("getComputedStyle(document.body).fontFamily").startswith("system-ui")  # its own style sheet
+    p.goto(server.url + "/redoc")
+    assert p.url == server.url + "/docs"
+    assert page.outside() == [] and page.errors == []
 
 
 def test_drop_several_files(page, server, media):
@@ -275,6 +338,12 @@ def test_cancel_keeps_the_lines(page, server, media):
     p = page.open().page
     page.submit(media / "long.wav")
     p.locator("#transcript li").first.wait_for(timeout=RUN_MS)  # the first lines, live
+    # A cancel from the jobs list that the server refuses says so on the page, naming the file.
+    p.route("**/api/cancel/*", lambda route: route.fulfill(status=500, json={"detail": "the database is locked"}))
+    p.get_by_role("button", name="Cancel long.wav").click()
+    p.locator("#page-error").wait_for(state="visible")
+    assert p.locator("#page-error").inner_text() == "long.wav: the database is locked"
+    p.unroute("**/api/cancel/*")
     p.click("#job-cancel")
     page.job_done("cancelled")
     assert p.locator("#job-error").inner_text().startswith("cancelled by a client after")
@@ -284,12 +353,18 @@ def test_cancel_keeps_the_lines(page, server, media):
     assert page.errors == []
 
 
-def test_readable_on_a_phone(browser, server, tmp_path):
+def test_readable_on_a_phone(browser, server, media, tmp_path):
+    long_name = tmp_path / ("a_recording_of_the_weekly_meeting_of_the_whole_team_" * 2 + "morning.wav")
+    shutil.copy(media / "morning.wav", long_name)
+    server.upload("phone-long-name", long_name)  # a job whose name is longer than the screen is wide
     page = Page(browser, server, tmp_path, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     try:
         p = page.open().page
+        p.wait_for_selector("#jobs-list tr[data-slug='phone-long-name']")
         width = p.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"the page is {width} px wide on a 390 px screen"
+        table = p.evaluate("(e => [e.scrollWidth, e.clientWidth])(document.querySelector('.table-wrap'))")
+        assert table[0] <= table[1], f"the jobs list scrolls sideways: {table}"
         p.click("#advanced summary")
         unlabelled = p.evaluate(
             """() => Array.from(document.querySelectorAll('input, select, textarea'))
@@ -308,6 +383,13 @@ def test_the_token_is_asked_once(browser, deepl_server, media, tmp_path):
     try:
         p = page.open(ready=False).page
         dialog = p.locator("#token-dialog")
+        dialog.wait_for(state="visible")
+        # Escape: the dialog closes, the page says what is missing and stays usable; asking again works.
+        p.keyboard.press("Escape")
+        dialog.wait_for(state="hidden")
+        assert "needs its access token" in p.locator("#page-error").inner_text()
+        assert p.evaluate("document.activeElement.id") == "token-again"
+        p.keyboard.press("Enter")
         dialog.wait_for(state="visible")
         p.fill("#token", "not-the-token")
         p.click("#token-ok")

@@ -146,3 +146,43 @@ def test_a_queued_job_is_cancelled_before_it_starts(server, media):
     body = server.status(queued)
     assert (body["status"], body["done_segments"], body["error"]) == ("cancelled", 0, "cancelled before it started")
     assert not (server.data_dir / "audio" / "waiting").exists()
+
+
+def test_whisper_s_translation_is_named_as_the_cli_names_it(server, media):
+    """task=translate writes <slug>_English.*, as the CLI and the notebook name it (names.task_suffix),
+    and the result, its files and its track are served under the job's slug."""
+    from audiototext.names import task_suffix
+
+    base, _ = media
+    stem = "talk-en" + task_suffix("translate")
+    call_id = server.submit("talk-en", f"{base}/morning.wav", model="base", task="translate", output_formats="srt,vtt")
+    assert server.wait(call_id)["status"] == "done"
+    folder = server.data_dir / "audio" / "talk-en"
+    written = sorted(p.name for p in folder.iterdir() if p.is_file())
+    assert stem == "talk-en_English" and written == [f"{stem}.json", f"{stem}.srt", f"{stem}.vtt"]
+    body = server.request("GET", "/api/audio/talk-en").json()
+    assert [f["name"] for f in body["files"]] == written and heard(" ".join(s["text"] for s in body["segments"]))
+    assert [(t["label"], t["language"], t["format"]) for t in body["tracks"]] == [
+        ("English (Whisper's translation)", "en", "vtt")
+    ]
+    srt = server.request("GET", f"/api/audio/{stem}.srt")
+    assert srt.status_code == 200 and srt.content == (folder / f"{stem}.srt").read_bytes()
+
+
+def test_a_deepl_failure_after_the_transcript_reports_every_window(server, media, deepl_server):
+    """DeepL refuses the key once the transcript is written: the job failed (502), its windows all
+    decoded (not 0), its transcript kept and served, and the message says the server's key is at fault."""
+    base, _ = media
+    deepl_server.fail_status, deepl_server.fail_path = 403, "/v2/translate"
+    try:
+        call_id = server.submit("refused-key", f"{base}/morning.wav", fast=False, deepl_target="German")
+        body = server.wait(call_id)
+    finally:
+        deepl_server.fail_status = deepl_server.fail_path = None
+    assert body["status"] == "failed" and body["done_segments"] == body["total_segments"] >= 1, body
+    assert server.request("GET", f"/api/status/{call_id}").status_code == 502
+    error = body["error"]
+    assert error.startswith(f"{base}/morning.wav: DeepL rejected this server's key") and "DEEPL_AUTH_KEY" in error
+    assert "deepl_api_key" not in error
+    kept = server.request("GET", "/api/audio/refused-key.srt")
+    assert kept.status_code == 200 and heard(kept.text.split("\n")[2])

@@ -117,10 +117,13 @@ def test_sigterm_stops_the_service_and_its_jobs_resume(tmp_path, longer_speech):
         assert list(temp.glob("audiototext-*.s16")), "the decoded audio is where the test looks"
         below = _descendants(server.proc.pid)
         server.proc.send_signal(signal.SIGTERM)
-        server.proc.wait(120)
+        assert server.proc.wait(120) == 143, server.log_text()  # as the CLI: 128 + 15, after a clean stop
         assert not _wait_gone(below), f"processes left running: {below}"
         assert not list(temp.glob("audiototext-*")), "temporary files left"
-        assert "Stopping: jobs still running resume on the next start" in server.log_text(tail=None)
+        log = server.log_text(tail=None)
+        assert "Stopping: jobs still running resume on the next start" in log
+        assert "Stopped (SIGTERM): exit status 143" in log
+        assert "cancelled by a client" not in log and "the server is stopping (SIGTERM or Ctrl-C)" in log
         with sqlite3.connect(f"file:{data / 'jobs.sqlite3'}?mode=ro", uri=True) as db:
             (status,) = db.execute("SELECT status FROM jobs WHERE call_id = ?", (call_id,)).fetchone()
         assert status in ("queued", "running"), status  # not failed: it resumes

@@ -103,7 +103,8 @@ def _model_options() -> tuple[Option, ...]:
                     "checkpoint / CTranslate2 directory (English with tiny..medium uses the .en model)"),
         Option("engine", record=Options, group="model",
                default_text="faster-whisper if installed, else openai-whisper",
-               help="transcription engine (openai-api: OpenAI's API, needs --api_key)"),
+               help="transcription engine (openai-api: OpenAI's API, with an OpenAI key: --api_key or "
+                    "$OPENAI_API_KEY; the service uses its server's $OPENAI_API_KEY)"),
         Option("device", record=Options, group="model", faces=_LOCAL, why=_SERVER, check=_check_device,
                help="cuda or cpu (default: the GPU when there is one)"),
         Option("threads", record=Options, group="model", zero_is_none=True, faces=_LOCAL,

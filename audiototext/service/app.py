@@ -29,7 +29,7 @@ def create_app(settings: Settings = Settings()):
     from fastapi import FastAPI
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
-    from . import page, results
+    from . import apidocs, page, results
     from .routes import Service, router
 
     lock = DataDirLock(settings.data_dir).acquire()
@@ -59,6 +59,9 @@ def create_app(settings: Settings = Settings()):
         title="audiototext",
         version=__version__,
         lifespan=lifespan,
+        # FastAPI's Swagger UI and ReDoc load from a CDN: /docs is this server's own page (.apidocs).
+        docs_url=None,
+        redoc_url=None,
         description="Whisper transcription jobs: submit media, poll the status, get the subtitles. "
         "The web page is at /.",
     )
@@ -69,6 +72,7 @@ def create_app(settings: Settings = Settings()):
     app.include_router(router)
     app.include_router(results.router)
     app.include_router(page.router)
+    app.include_router(apidocs.router)
     return app
 
 

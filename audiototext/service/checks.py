@@ -166,8 +166,22 @@ def failure_status(error: BaseException) -> int:
     return 500
 
 
+#: The DeepL key of a service is its environment's: what a client reads instead of the CLI's and
+#: notebook's ways to give one (``--deepl-api-key``, ``deepl_api_key``), which a request cannot use.
+SERVER_DEEPL_KEY = {
+    "auth": "DeepL rejected this server's key: the server's admin must set a valid DEEPL_AUTH_KEY in its "
+    "environment and restart it (a request never carries a key)",
+    "config": "this server has no DeepL key: the server's admin must set DEEPL_AUTH_KEY in its environment "
+    "and restart it (a request never carries a key); or send the job without deepl_target",
+}
+
+
 def public_message(error: BaseException, *, media_path: str | None, source: str) -> str:
-    """The error's message with this server's file path of the media replaced by what the client sent."""
+    """The error's message with this server's file path of the media replaced by what the client sent,
+    and a DeepL key fault said as the server's (its DEEPL_AUTH_KEY), not as a flag the client lacks."""
+    kind = getattr(error, "kind", None)
+    if isinstance(error, TranslationError) and (kind == "auth" or str(error).startswith("No DeepL API key")):
+        return f"{source.removeprefix('upload:')}: {SERVER_DEEPL_KEY[kind]}"
     message = str(error)
     if media_path:
         message = message.replace(str(media_path), source)
@@ -192,4 +206,5 @@ __all__ = [
     "safe_suffix",
     "failure_status",
     "public_message",
+    "SERVER_DEEPL_KEY",
 ]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..engines import ENGINES, engine_class
 from ..errors import AudioToTextError
+from ..interrupts import SIGINT_STATUS, SIGTERM_STATUS, Terminated, terminate_as_interrupt
 from .settings import BACKENDS, Settings
 
 log = logging.getLogger("audiototext.service")
@@ -64,10 +65,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-media", "--keep_media", dest="keep_media", action=argparse.BooleanOptionalAction,
                    default=Settings.keep_media,
                    help="keep each finished job's media for the web page's player until it is deleted")
+    p.add_argument("--allow-private-urls", "--allow_private_urls", dest="allow_private_urls",
+                   action=argparse.BooleanOptionalAction, default=_env_flag("AUDIOTOTEXT_ALLOW_PRIVATE_URLS"),
+                   help="fetch src_url links to loopback, private and link-local addresses (default: refused, "
+                        "so clients cannot reach what only this server can; $AUDIOTOTEXT_ALLOW_PRIVATE_URLS=1)")
     p.add_argument("--log-level", "--log_level", dest="log_level", default="info",
                    choices=["debug", "info", "warning", "error"])
     return p
 # fmt: on
+
+
+def _env_flag(name: str) -> bool:
+    """A yes/no environment variable: 1, true, yes, on (any case) are yes."""
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -95,7 +105,34 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         ray_num_cpus=args.ray_num_cpus,
         batch_size=args.batch_size,
         keep_media=args.keep_media,
+        allow_private_urls=args.allow_private_urls,
     )
+
+
+def preflight(settings: Settings) -> None:
+    """What would fail every job, checked before the server starts (as the CLI checks before its
+    first input): the jobs' default options as a job gets them, their model, device and cache
+    (:func:`audiototext.preflight.check_model_and_device`, the pipeline's preflight), and the
+    environment's ``DEEPL_SERVER_URL``. A server that starts anyway would fail each job late, and
+    answer a bad DeepL URL with 400 as if the client were at fault.
+
+    Raises:
+        OptionsError: a bad ``--device`` (or no GPU for cuda), ``DEEPL_SERVER_URL`` without a scheme,
+            the hosted engine without its key.
+        ModelError: the model does not resolve, or the model cache cannot be written.
+    """
+    from ..engines import engine_class
+    from ..preflight import check_device, check_model_and_device
+    from ..translation.connection import SERVER_VARIABLE, deepl_server_url
+    from ..translation.options import check_server_url
+    from .joboptions import job_options
+
+    check_server_url(deepl_server_url(), SERVER_VARIABLE)
+    options = job_options({}, settings, settings.audio_dir)
+    if engine_class(options.engine).hosted:  # its models are not Whisper checkpoints, its device not ours
+        return
+    check_device(settings.device, options.engine, flag="--device")
+    check_model_and_device(options.engine, options.model, settings.device, options.decode.task, None)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -132,15 +169,23 @@ def _setup_logging(level: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """``audiototext serve ...``: run the service until interrupted; returns the exit status.
 
-    1 when the data dir is in use by another server or the port cannot be bound; 2 for bad flags
-    or a missing service extra.
+    1 when the data dir is in use by another server, the port cannot be bound or the model cache
+    cannot be written; 2 for bad flags or environment values (``--device tpu``, ``--device cuda``
+    without a GPU, ``DEEPL_SERVER_URL`` without a scheme: :func:`preflight`) or a missing service
+    extra; 143 after SIGTERM and 130 after Ctrl-C, each once the server has stopped cleanly.
     """
+    from ..errors import OptionsError
+
     parser = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         settings = settings_from_args(args)
-    except AudioToTextError as e:
+        preflight(settings)
+    except OptionsError as e:
         parser.error(str(e))
+    except AudioToTextError as e:  # the machine's fault (an unwritable cache), not a flag's
+        print(f"audiototext serve: {e}", file=sys.stderr)
+        return 1
     try:
         import uvicorn
 
@@ -163,7 +208,15 @@ def main(argv: list[str] | None = None) -> int:
     if settings.exposed and not settings.token:
         log.warning("Listening on %s without --token: anyone who can reach it can submit jobs", settings.host)
     config = uvicorn.Config(app, host=settings.host, port=sock.getsockname()[1], log_level=args.log_level)
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        # uvicorn stops cleanly on SIGTERM and Ctrl-C, then raises the signal again: here it ends in
+        # the CLI's statuses (143, 130), not in a death by signal.
+        with terminate_as_interrupt():
+            uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt as e:
+        status = SIGTERM_STATUS if isinstance(e, Terminated) else SIGINT_STATUS
+        log.info("Stopped (%s): exit status %d", "SIGTERM" if status == SIGTERM_STATUS else "Ctrl-C", status)
+        return status
     return 0
 
 

@@ -10,18 +10,79 @@ space is free again for the next request.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import shutil
+import socket
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from .. import media, pages
-from ..errors import MediaError
+from .. import links, media, pages
+from ..errors import MediaError, OptionsError
 from .checks import DISK_FULL, StorageError, disk_error, safe_suffix, storage_error
 
 log = logging.getLogger(__name__)
+
+#: How a server is allowed to fetch links to private addresses (off by default).
+PRIVATE_OPT_IN = "--allow-private-urls or AUDIOTOTEXT_ALLOW_PRIVATE_URLS=1"
+
+
+#: The kinds of address a client may not make the server fetch, as :mod:`ipaddress` names them.
+_NOT_PUBLIC = {
+    "loopback": "a loopback address",
+    "link_local": "a link-local address",
+    "multicast": "a multicast address",
+    "reserved": "a reserved address",
+    "unspecified": "an unspecified address",
+    "private": "a private address",
+}
+
+
+def private_address(host: str) -> str | None:
+    """Which non-public address ``host`` is or resolves to ("127.0.0.1, a loopback address"), or None
+    when all its addresses are public (or it does not resolve: the download then says so).
+
+    Any address that is not globally routable counts: loopback, private, link-local (cloud
+    metadata at 169.254.169.254), shared, multicast, reserved, unspecified.
+    """
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+    except (OSError, UnicodeError):
+        return None
+    for text in sorted(found):
+        address = ipaddress.ip_address(text.split("%", 1)[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        for kind, words in _NOT_PUBLIC.items():
+            if getattr(address, f"is_{kind}"):
+                return f"{address}, {words}"
+        if not address.is_global:
+            return f"{address}, not a public address"
+    return None
+
+
+def check_public(url: str, *, allow_private: bool, redirect: bool = False) -> None:
+    """Refuse a link to this server's own or its network's addresses, unless ``allow_private``:
+    a client must not make the server fetch what only the server can reach (its admin pages,
+    a cloud's metadata). Hosts are resolved, so a name pointing at 127.0.0.1 is refused too.
+
+    Raises:
+        OptionsError: the link's host is not public (MediaError for a redirect to one).
+    """
+    host = urllib.parse.urlsplit(url).hostname
+    if allow_private or not host or (kind := private_address(host)) is None:
+        return
+    where = kind if host == kind.split(",")[0] else f"{host} ({kind})"
+    why = (
+        f"its host is {where}: this server fetches only public addresses "
+        f"(its admin can allow private ones with {PRIVATE_OPT_IN})"
+    )
+    if redirect:
+        raise MediaError(f"the link redirects to {url[:200]}, refused: {why}", source=url)
+    raise OptionsError(f"src_url {url[:200]!r} is refused: {why}", source=url)
 
 
 @dataclass(frozen=True)
@@ -43,6 +104,7 @@ def fetch_media(
     filename: str | None = None,
     max_bytes: int,
     timeout: float,
+    allow_private: bool = False,
 ) -> Fetched:
     """Download ``src_url`` (or save ``upload``) as ``dest_dir/<stem>.<ext>`` and probe it with ffmpeg.
 
@@ -59,7 +121,15 @@ def fetch_media(
     path = None
     try:
         if src_url is not None:
-            path = fetch_url(src_url, dest_dir, stem, is_video=is_video, max_bytes=max_bytes, timeout=timeout)
+            path = fetch_url(
+                src_url,
+                dest_dir,
+                stem,
+                is_video=is_video,
+                max_bytes=max_bytes,
+                timeout=timeout,
+                allow_private=allow_private,
+            )
         else:
             path = save_upload(upload, dest_dir, stem, filename=filename, max_bytes=max_bytes)
         return Fetched(path, source, media.probe(path).duration)
@@ -79,15 +149,19 @@ def fetch_media(
         raise MediaError(message, source=source, limit=getattr(e, "limit", None)) from e
 
 
-def fetch_url(url: str, dest_dir: Path, stem: str, *, is_video: bool, max_bytes: int, timeout: float) -> Path:
-    """Download ``url`` (a media link, or with ``is_video`` a video page via yt-dlp) as ``<stem>.<ext>``.
+def fetch_url(
+    url: str, dest_dir: Path, stem: str, *, is_video: bool, max_bytes: int, timeout: float, allow_private: bool = False
+) -> Path:
+    """Download ``url`` (a media link, or with ``is_video`` a video page via yt-dlp) as ``<stem>.<ext>``;
+    a redirect to a private address is refused unless ``allow_private`` (:func:`check_public`).
 
     Raises:
         MediaError: the download failed, timed out or passed ``max_bytes`` (then with ``limit``).
     """
     if is_video:
         return fetch_video_page(url, dest_dir, stem, max_bytes=max_bytes, timeout=timeout)
-    item = media.resolve(url, download_dir=dest_dir, progress=False, max_bytes=max_bytes, timeout=timeout)
+    with links.checking_redirects(lambda to: check_public(to, allow_private=allow_private, redirect=True)):
+        item = media.resolve(url, download_dir=dest_dir, progress=False, max_bytes=max_bytes, timeout=timeout)
     path = dest_dir / f"{stem}{safe_suffix(item.path.name)}"
     os.replace(item.path, path)
     return path
@@ -147,4 +221,13 @@ def save_upload(stream: BinaryIO, dest_dir: Path, stem: str, *, filename: str | 
     return path
 
 
-__all__ = ["Fetched", "StorageError", "fetch_media", "fetch_url", "fetch_video_page", "save_upload"]
+__all__ = [
+    "Fetched",
+    "StorageError",
+    "check_public",
+    "private_address",
+    "fetch_media",
+    "fetch_url",
+    "fetch_video_page",
+    "save_upload",
+]

@@ -114,7 +114,8 @@ def _zip(files: list[Path]) -> bytes:
 def result_body(svc: Service, slug: str) -> dict:
     """``GET /api/audio/{slug}``: the transcript's lines and language, and links to all its files."""
     folder, token = svc.settings.result_dir(slug), svc.settings.token
-    data = json.loads((folder / f"{slug}.json").read_text(encoding="utf-8"))
+    main = svc.settings.transcript_json(slug)
+    data = json.loads(main.read_text(encoding="utf-8"))
     files = served_files(folder)
     job = svc.store.latest_for_slug(slug)  # the one whose files the folder holds
     body = {
@@ -126,7 +127,8 @@ def result_body(svc: Service, slug: str) -> dict:
         ],
         "zip": signed(f"/api/audio/{slug}.zip", token),
         "media": signed(f"/api/media/{slug}", token) if _media(svc, slug) else None,
-        "tracks": _tracks(slug, files, data, job, token),
+        "media_note": _no_media(svc, slug, job),
+        "tracks": _tracks(main.stem, files, data, job, token),
         "subtitles": _subtitle_reports(files),
     }
     if job is not None and job.status != DONE:
@@ -149,7 +151,8 @@ def _subtitle_reports(files: list[Path]) -> dict[str, dict]:
 
 def _tracks(slug: str, files: list[Path], main: dict, job: Job | None, token: str | None) -> list[dict]:
     """Subtitle tracks for a player: the transcript's, then each translation's (every JSON transcript
-    in the folder), each as its WebVTT file when one was written, else as its JSON."""
+    in the folder), each as its WebVTT file when one was written, else as its JSON. ``slug`` is the
+    transcript's stem (``talk``, or ``talk_English`` for Whisper's translation)."""
     names = {p.name for p in files}
     tracks = []
     for path in sorted((p for p in files if p.suffix == ".json"), key=lambda p: p.stem != slug):  # transcript first
@@ -193,18 +196,27 @@ def _media(svc: Service, slug: str) -> Path | None:
     return path if path.is_file() else None
 
 
+def _no_media(svc: Service, slug: str, job: Job | None) -> str | None:
+    """Why there is no media to play for ``slug`` (None: there is), as the page's player says it."""
+    if _media(svc, slug) is not None:
+        return None
+    if not svc.settings.keep_media:
+        return "This server does not keep media (--no-keep-media), so there is nothing to play."
+    if job is not None and job.status in (FAILED, CANCELLED):
+        ended = "failed" if job.status == FAILED else "was cancelled"
+        return f"This job {ended}: the server removed its media then, so there is nothing to play."
+    return "This job's media is no longer on the server, so there is nothing to play."
+
+
 @router.get("/api/media/{slug}", summary="A finished job's media, for the web page's player")
 def media(slug: str, svc: Service = Depends(service)):
     """The input the job transcribed (ranges supported, so a player can seek)."""
     slug = bad_input(check_slug, slug)
     path = _media(svc, slug)
     if path is None:
-        reason = (
-            "this server does not keep media (--no-keep-media)"
-            if not svc.settings.keep_media
-            else f"no finished job of {slug!r} with its media here"
-        )
-        raise HTTPException(404, f"no media for {slug!r}: {reason}")
+        job = svc.store.latest_for_slug(slug)
+        reason = _no_media(svc, slug, job) if job is not None or not svc.settings.keep_media else None
+        raise HTTPException(404, f"no media for {slug!r}. {reason or 'No finished job of it has its media here.'}")
     media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return FileResponse(path, media_type=media_type, filename=path.name, content_disposition_type="inline")
 

@@ -22,9 +22,9 @@ from fastapi.security import HTTPBearer
 
 from .. import options as registry
 from ..errors import AudioToTextError, MediaError
-from ..events import windows_in
+from ..events import Download, windows_in
 from .checks import SLUG_PATTERN, StorageError, check_slug, check_url, storage_error, unknown_parameters
-from .fetching import fetch_media
+from .fetching import check_public, fetch_media
 from .joboptions import job_options, query_dependency
 from .jobstore import ACTIVE, CANCELLED, FAILED, Job, JobStore, SlugBusy
 from .runner import JobRunner, QueueFull
@@ -115,6 +115,8 @@ def transcribe(
         job_options(params, svc.settings, svc.settings.result_dir(slug))  # bad options are refused now
     except AudioToTextError as e:
         raise HTTPException(400, str(e)) from None
+    if src_url is not None:  # last: its host is resolved
+        bad_input(lambda url: check_public(url, allow_private=svc.settings.allow_private_urls), src_url)
     with svc.runner.slug_lock(slug):
         if active := svc.store.active_for_slug(slug):
             return {"call_id": active.call_id}
@@ -144,6 +146,7 @@ def _new_job(
             filename=file.filename if file else None,
             max_bytes=settings.max_bytes,
             timeout=settings.timeout,
+            allow_private=settings.allow_private_urls,
         )
     except MediaError as e:
         raise HTTPException(413 if e.limit else 422, str(e)) from None
@@ -193,12 +196,15 @@ def status(
         "finished": job.finished,
         "status": job.status,
         "title_slug": job.slug,
+        "source": job.source.removeprefix("upload:"),
         "total_segments": job.total_segments,
         "done_segments": job.done_segments,
         "tasks": job.tasks,
     }
     if job.cancel_asked and not job.finished:
         body["cancelling"] = True
+    if not job.finished and (download := svc.runner.downloads.get(call_id)) is not None:
+        body["download"] = download_body(download)
     if lines_from is not None:
         body["lines"] = svc.store.lines(call_id, lines_from)
     if job.status in (FAILED, CANCELLED):
@@ -221,9 +227,16 @@ def cancel(call_id: str, svc: Service = Depends(service)) -> dict:
     return {"call_id": call_id, "status": "cancelled" if job.status == CANCELLED else "cancelling"}
 
 
-def job_summary(job: Job) -> dict:
+def download_body(download: Download) -> dict:
+    """A running job's model download: the weights fetched before its first window (gigabytes for a
+    large model, so a status without it would look stuck)."""
+    return {"model": download.name, "done_bytes": download.done, "total_bytes": download.total}
+
+
+def job_summary(job: Job, download: Download | None = None) -> dict:
     """A job as the jobs list shows it."""
-    return {
+    extra = {"download": download_body(download)} if download is not None and not job.finished else {}
+    return extra | {
         "call_id": job.call_id,
         "title_slug": job.slug,
         "status": job.status,
@@ -240,7 +253,7 @@ def job_summary(job: Job) -> dict:
 
 @router.get("/api/jobs", summary="The recent jobs, newest first")
 def jobs(limit: int = Query(50, ge=1, le=500), svc: Service = Depends(service)) -> dict:
-    return {"jobs": [job_summary(job) for job in svc.store.recent(limit)]}
+    return {"jobs": [job_summary(job, svc.runner.downloads.get(job.call_id)) for job in svc.store.recent(limit)]}
 
 
 @router.get("/api/health", summary="Liveness and job counts")

@@ -22,7 +22,8 @@ import threading
 from collections.abc import Callable
 
 from ..errors import AudioToTextError
-from ..events import Callbacks, Progress
+from ..events import Callbacks, Download, Progress
+from ..names import task_suffix
 from ..transcript import Segment
 from .checks import failure_status, public_message
 from .jobstore import RUNNING, Job, JobStore
@@ -43,20 +44,27 @@ class JobCancelled(AudioToTextError):
     """A client cancelled the job while it ran (raised from its callbacks, to stop the pipeline)."""
 
 
-def progress_callbacks(store: JobStore, call_id: str, cancelled: Callable[[], bool] | None = None) -> Callbacks:
+#: Why a job stops when the server does (SIGTERM, Ctrl-C): not a client's cancel, and it resumes.
+SERVER_STOPPING = "the server is stopping (SIGTERM or Ctrl-C): the job resumes on the next start"
+
+
+def progress_callbacks(store: JobStore, call_id: str, cancelled: Callable[[], bool | str] | None = None) -> Callbacks:
     """The pipeline Callbacks that keep a job's progress and lines current, and stop it when cancelled.
 
     Progress is counted in windows decoded (:class:`~audiototext.events.Progress`), on every path
     (long audio, the API engine's pieces). The last window is counted when the job is done, its
     files written (:meth:`JobStore.finish`), so ``finished`` and ``done == total`` come together.
     Each line is stored as it is decoded (:meth:`JobStore.add_line`). When ``cancelled()`` turns
-    true, the next report raises :class:`JobCancelled` (after storing the line it brought).
+    true, the next report raises :class:`JobCancelled` (after storing the line it brought), with
+    ``cancelled()``'s text as its message when it is one (the server stopping), else "cancelled by
+    a client".
     """
     numbers = itertools.count()
 
     def stop_if_cancelled() -> None:
-        if cancelled is not None and cancelled():
-            raise JobCancelled("cancelled by a client", call_id=call_id)
+        why = cancelled() if cancelled is not None else False
+        if why:
+            raise JobCancelled(why if isinstance(why, str) else "cancelled by a client", call_id=call_id)
 
     def on_progress(event: Progress) -> None:
         done = min(event.done_segments, max(event.total_segments - 1, 0))
@@ -85,6 +93,8 @@ class JobRunner:
         self._slug_locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
         self._cancelling: set[str] = set()  # call_ids of running jobs a client cancelled
+        #: A running job's model download (model weights fetched before its first window), by call_id.
+        self.downloads: dict[str, Download] = {}
 
     @contextlib.contextmanager
     def slug_lock(self, slug: str):
@@ -154,15 +164,23 @@ class JobRunner:
         for thread in self._threads:
             thread.join(timeout)
 
+    def _stop_reason(self, call_id: str) -> str | bool:
+        """Why the running job ``call_id`` must stop now (False: it goes on)."""
+        if self._stopping.is_set():
+            return SERVER_STOPPING
+        return call_id in self._cancelling
+
     def _work(self) -> None:
         pipelines: dict[tuple, object] = {}
+        current: list[str] = []  # this worker's job: its model download is reported there
         try:
             while not self._stopping.is_set():
                 call_id = self.queue.get()
                 if call_id is None:
                     break
+                current[:] = [call_id]
                 try:
-                    self._run(call_id, pipelines)
+                    self._run(call_id, pipelines, current)
                 except Exception:  # noqa: BLE001 - a worker must survive any one job
                     if self._stopping.is_set():
                         break  # its ffmpeg or temporary file was taken away by the stop: resumes later
@@ -172,12 +190,14 @@ class JobRunner:
                             call_id, "internal error while transcribing; see the server log", http_status=500
                         )
                 finally:
+                    self.downloads.pop(call_id, None)
+                    current.clear()
                     self.queue.task_done()
         finally:
             for pipeline in pipelines.values():
                 pipeline.close()
 
-    def _run(self, call_id: str, pipelines: dict) -> None:
+    def _run(self, call_id: str, pipelines: dict, current: list[str] | None = None) -> None:
         job = self.store.start(call_id)
         if job is None:  # deleted, or finished by an earlier run
             return
@@ -199,15 +219,21 @@ class JobRunner:
         except AudioToTextError as e:
             self._fail(job, e)
             return
-        pipeline = self._pipeline(pipelines, options)
-        callbacks = progress_callbacks(
-            self.store, call_id, lambda: call_id in self._cancelling or self._stopping.is_set()
-        )
+        pipeline = self._pipeline(pipelines, options, [call_id] if current is None else current)
+        callbacks = progress_callbacks(self.store, call_id, lambda: self._stop_reason(call_id))
         log.info("job %s (%s): transcribing %s", call_id, job.slug, job.source)
+        # The task names the files as the CLI and the notebook name them: Whisper's translation is <slug>_English.
+        stem = job.slug + task_suffix(options.decode.task)
         try:
-            result = pipeline.run_file(job.media_path, stem=job.slug, options=options, callbacks=callbacks)
+            result = pipeline.run_file(job.media_path, stem=stem, options=options, callbacks=callbacks)
         finally:
             self._cancelling.discard(call_id)
+        if not result.ok and result.transcript is not None:
+            # Transcribed and written, then a later step (DeepL) failed: every window was decoded.
+            now = self.store.get(call_id)
+            self.store.progress(
+                call_id, total_segments=now.total_segments, done_segments=now.total_segments, tasks=now.tasks
+            )
         if self._stopping.is_set() and not result.ok:  # stopped under it: resumes on the next start
             log.info("job %s (%s): stopped with the server; it resumes on the next start", call_id, job.slug)
             return
@@ -232,16 +258,26 @@ class JobRunner:
         self.store.cancelled(job.call_id, message)
         log.info("job %s (%s): %s", job.call_id, job.slug, message)
 
-    @staticmethod
-    def _pipeline(pipelines: dict, options):
-        """This worker's pipeline for the model ``options`` load (one model per worker at a time)."""
+    def _pipeline(self, pipelines: dict, options, current: list[str]):
+        """This worker's pipeline for the model ``options`` load (one model per worker at a time).
+
+        The model is loaded (its weights downloaded, if need be) by the first job that uses it: the
+        download's progress goes to the worker's ``current`` job (:attr:`downloads`, in its status).
+        """
         from ..pipeline import Pipeline, loaded_with
+
+        def on_download(event: Download) -> None:
+            for call_id in current:
+                if event.finished:
+                    self.downloads.pop(call_id, None)
+                else:
+                    self.downloads[call_id] = event
 
         key = loaded_with(options)
         if key not in pipelines:
             while pipelines:  # memory is the scarce thing: the previous model goes first
                 pipelines.popitem()[1].close()
-            pipelines[key] = Pipeline(options)
+            pipelines[key] = Pipeline(options, Callbacks(on_download=on_download))
         return pipelines[key]
 
     def _fail(self, job: Job, error: BaseException) -> None:
@@ -253,4 +289,4 @@ class JobRunner:
         log.info("job %s (%s): failed: %s", job.call_id, job.slug, error)
 
 
-__all__ = ["MAX_ATTEMPTS", "QueueFull", "JobCancelled", "JobRunner", "progress_callbacks"]
+__all__ = ["MAX_ATTEMPTS", "SERVER_STOPPING", "QueueFull", "JobCancelled", "JobRunner", "progress_callbacks"]

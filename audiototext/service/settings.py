@@ -45,6 +45,9 @@ class Settings:
             every window as soon as it is decoded.
         keep_media: keep a finished job's input (``downloads/<call_id>/``) for the web page's
             player until the job is deleted (False: removed as soon as the job ends).
+        allow_private_urls: fetch ``src_url`` links to loopback, private, link-local and other
+            non-public addresses (False: refused, so a client cannot make the server fetch what
+            only it can reach; for trusted networks and tests).
 
     Raises:
         OptionsError: a value out of range, or a Ray setting without ``backend="ray"``.
@@ -68,6 +71,7 @@ class Settings:
     ray_num_cpus: float | None = None
     batch_size: int | None = None
     keep_media: bool = True
+    allow_private_urls: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -141,9 +145,21 @@ class Settings:
         """``audio/<slug>/``: the job's output files and long-audio checkpoints (after a check of ``slug``)."""
         return self.audio_dir / check_slug(slug)
 
+    def transcript_json(self, slug: str) -> Path | None:
+        """The JSON transcript of ``slug``'s job (``GET /api/audio/{slug}`` reads it), if written:
+        ``<slug>.json``, or ``<slug>_English.json`` for Whisper's "Translate to English" (named by
+        the task as the CLI and the notebook name it; a job's folder holds one job's files)."""
+        from ..names import task_suffix
+
+        for task in ("transcribe", "translate"):
+            path = self.result_dir(slug) / f"{slug}{task_suffix(task)}.json"
+            if path.is_file():
+                return path
+        return None
+
     def has_result(self, slug: str) -> bool:
         """A finished transcript of ``slug`` is on disk (its JSON, which ``GET /api/audio/{slug}`` reads)."""
-        return (self.result_dir(slug) / f"{slug}.json").is_file()
+        return self.transcript_json(slug) is not None
 
     @property
     def worker_threads(self) -> int:

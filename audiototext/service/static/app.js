@@ -21,30 +21,52 @@ const state = {
 
 // --- talking to the server -------------------------------------------------------------------
 
+// The token dialog's open request: {promise, resolve, reject}, one however many requests met the 401.
 let tokenWaiter = null;
 
+// Escape (or the dialog's Cancel) without a token: the request that needed it fails with this, the
+// page stays usable, and the next request asks again.
+class TokenCancelled extends Error {
+  constructor() {
+    super("no access token given: this server needs the --token it was started with");
+    this.name = "TokenCancelled";
+  }
+}
+
 function askToken(wrong) {
-  // One dialog at a time, however many requests met the 401.
-  if (tokenWaiter) return tokenWaiter;
+  if (tokenWaiter) return tokenWaiter.promise;
   const dialog = $("token-dialog");
   const error = $("token-error");
   error.hidden = !wrong;
   error.textContent = wrong ? "That token was refused: check it and try again." : "";
   $("token").value = "";
-  tokenWaiter = new Promise((resolve) => {
-    $("token-form").onsubmit = (event) => {
-      event.preventDefault();
-      const value = $("token").value.trim();
-      if (!value) return;
-      sessionStorage.setItem(TOKEN_KEY, value);
-      dialog.close();
-      tokenWaiter = null;
-      resolve();
-    };
-  });
+  const waiter = {};
+  waiter.promise = new Promise((resolve, reject) => Object.assign(waiter, { resolve, reject }));
+  tokenWaiter = waiter;
   if (!dialog.open) dialog.showModal();
   $("token").focus();
-  return tokenWaiter;
+  return waiter.promise;
+}
+
+// Set once: the dialog answers the open request, with the token or (closed without one) a refusal.
+function setupTokenDialog() {
+  const dialog = $("token-dialog");
+  $("token-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const value = $("token").value.trim();
+    if (!value) return;
+    sessionStorage.setItem(TOKEN_KEY, value);
+    const waiter = tokenWaiter;
+    tokenWaiter = null;
+    dialog.close();
+    if (waiter) waiter.resolve();
+  });
+  $("token-cancel").addEventListener("click", () => dialog.close());
+  dialog.addEventListener("close", () => {
+    const waiter = tokenWaiter;
+    tokenWaiter = null;
+    if (waiter) waiter.reject(new TokenCancelled());
+  });
 }
 
 function authHeaders() {
@@ -63,17 +85,28 @@ async function api(path, init = {}) {
   }
 }
 
+// A FastAPI error body as one line: its "detail" text, or each validation problem as "name: why".
+function detailText(body, status) {
+  if (body && typeof body.detail === "string") return body.detail;
+  if (body && Array.isArray(body.detail)) {
+    return body.detail.map((d) => `${(d.loc || []).slice(-1)[0]}: ${d.msg}`).join("; ");
+  }
+  if (body && body.error) return String(body.error);
+  return `the server answered HTTP ${status}`;
+}
+
 async function detail(response) {
   try {
-    const body = await response.json();
-    if (typeof body.detail === "string") return body.detail;
-    if (Array.isArray(body.detail)) {
-      return body.detail.map((d) => `${(d.loc || []).slice(-1)[0]}: ${d.msg}`).join("; ");
-    }
-    return body.error || JSON.stringify(body);
+    return detailText(await response.json(), response.status);
   } catch (e) {
     return `the server answered HTTP ${response.status}`;
   }
+}
+
+function showPageError(message) {
+  const error = $("page-error");
+  error.replaceChildren(message);
+  error.hidden = !message;
 }
 
 // An upload with its progress (fetch cannot report it); resolves to {status, body}.
@@ -101,8 +134,14 @@ function upload(url, file, onProgress) {
 
 // --- the form, from the registry -------------------------------------------------------------
 
+// "deepl_target" -> "DeepL target": the words as their owners spell them.
+const SPELLED = { deepl: "DeepL", api: "API", cps: "CPS" };
+
 function humanize(name) {
-  const text = name.replace(/_/g, " ");
+  const text = name
+    .split("_")
+    .map((word) => SPELLED[word] || word)
+    .join(" ");
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
@@ -312,8 +351,7 @@ async function submitOne(input, params) {
   }
   row.remove();
   if (status !== 200) {
-    const message = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail);
-    addError($("form-errors"), named(name, message));
+    addError($("form-errors"), named(name, detailText(body, status)));
     return null;
   }
   if (input.file) state.localMedia.set(body.call_id, input.file);
@@ -459,9 +497,18 @@ function showProgress(body) {
   const bar = $("job-progress");
   const label = $("job-progress-label");
   const total = body.total_segments;
+  const download = body.download;
   if (body.status === "queued") {
     bar.removeAttribute("value");
     label.textContent = "Waiting in the queue…";
+  } else if (download) {
+    // The model's weights come first (gigabytes for a large model): their bytes, not the windows.
+    if (download.total_bytes) {
+      bar.max = download.total_bytes;
+      bar.value = Math.min(download.done_bytes, download.total_bytes);
+    } else bar.removeAttribute("value");
+    const total = download.total_bytes ? ` of ${size(download.total_bytes)}` : "";
+    label.textContent = `Downloading the model ${download.model}: ${size(download.done_bytes)}${total}`;
   } else {
     bar.max = Math.max(total, 1);
     bar.value = Math.min(body.done_segments, bar.max);
@@ -482,7 +529,8 @@ async function pollJob(callId) {
     }
     body = await response.json();
   } catch (error) {
-    state.poll = setTimeout(() => pollJob(callId), POLL_MS * 3);
+    if (error instanceof TokenCancelled) showJobError(error.message);
+    else state.poll = setTimeout(() => pollJob(callId), POLL_MS * 3);
     return;
   }
   if (state.openJob !== callId) return;
@@ -504,7 +552,8 @@ async function pollJob(callId) {
     return;
   }
   refreshJobs();
-  if (body.error) showJobError(body.error);
+  // A failure names its file, as an upload's error does; a cancel says how it ended.
+  if (body.error) showJobError(body.status === "failed" ? named(body.source || body.title_slug, body.error) : body.error);
   await showResult(callId, body.title_slug, body.status === "done");
 }
 
@@ -572,8 +621,9 @@ async function showPlayer(callId, result) {
     state.objectUrls.push(source);
   }
   if (!source) {
+    // The server says why it has no media for this job (it failed, or it keeps none...).
     const note = $("player-note");
-    note.textContent = "The server does not keep this job's media, so there is nothing to play.";
+    note.textContent = result.media_note || "This job's media is not on the server, so there is nothing to play.";
     note.hidden = false;
     return;
   }
@@ -622,8 +672,12 @@ async function cancelOpenJob() {
   const callId = state.openJob;
   if (!callId) return;
   $("job-cancel").disabled = true;
-  const response = await api(`/api/cancel/${encodeURIComponent(callId)}`, { method: "POST" });
-  if (!response.ok && response.status !== 409) showJobError(await detail(response));
+  try {
+    const response = await api(`/api/cancel/${encodeURIComponent(callId)}`, { method: "POST" });
+    if (!response.ok && response.status !== 409) showJobError(await detail(response));
+  } catch (error) {
+    showJobError(error.message);
+  }
   stopPolling();
   pollJob(callId);
 }
@@ -633,6 +687,7 @@ async function cancelOpenJob() {
 const jobRows = new Map();
 
 function stateText(job) {
+  if (job.status === "running" && job.download) return `running, downloading the model ${job.download.model}`;
   if (job.status === "running") {
     return `running, ${job.done_segments} of ${job.total_segments} windows` + (job.cancelling ? ", cancelling" : "");
   }
@@ -670,32 +725,43 @@ function jobRow(job) {
     box.append(button);
   };
   if (!job.finished) action("Cancel", () => cancelJob(job));
-  else action("Delete", () => deleteJob(job));
+  else action("Delete", () => deleteJob(job, [...jobRows.keys()].indexOf(job.call_id)));
   actions.append(box);
   row.append(name, status, when, actions);
   return row;
 }
 
 async function cancelJob(job) {
-  const response = await api(`/api/cancel/${encodeURIComponent(job.call_id)}`, { method: "POST" });
-  if (!response.ok && response.status !== 409) $("page-error").textContent = await detail(response);
+  try {
+    const response = await api(`/api/cancel/${encodeURIComponent(job.call_id)}`, { method: "POST" });
+    if (!response.ok && response.status !== 409) showPageError(named(job.source, await detail(response)));
+  } catch (error) {
+    showPageError(named(job.source, error.message));
+  }
   refreshJobs();
 }
 
-async function deleteJob(job) {
+function closeJobView() {
+  resetJobView(null);
+  $("job").hidden = true;
+  history.replaceState(null, "", location.pathname);
+}
+
+async function deleteJob(job, index) {
   if (!confirm(`Delete ${job.source} (${job.title_slug}) and all its files?`)) return;
-  const response = await api(`/api/audio/${encodeURIComponent(job.title_slug)}`, { method: "DELETE" });
-  if (!response.ok && response.status !== 404) {
-    const error = $("page-error");
-    error.textContent = named(job.source, await detail(response));
-    error.hidden = false;
+  try {
+    const response = await api(`/api/audio/${encodeURIComponent(job.title_slug)}`, { method: "DELETE" });
+    if (!response.ok && response.status !== 404) showPageError(named(job.source, await detail(response)));
+  } catch (error) {
+    showPageError(named(job.source, error.message));
   }
-  if (state.openJob === job.call_id) {
-    resetJobView(null);
-    $("job").hidden = true;
-    history.replaceState(null, "", location.pathname);
-  }
-  refreshJobs();
+  if (state.openJob === job.call_id) closeJobView();
+  await refreshJobs();
+  // The row and its button are gone: the keyboard goes on from the job that took its place, or the
+  // list's title, never from the top of the page.
+  const rows = $("jobs-list").querySelectorAll("tr");
+  const next = rows[Math.min(index, rows.length - 1)];
+  (next ? next.querySelector("td button") : $("jobs-title")).focus();
 }
 
 async function refreshJobs() {
@@ -705,7 +771,7 @@ async function refreshJobs() {
     const response = await api("/api/jobs?limit=50");
     jobs = (await response.json()).jobs;
   } catch (error) {
-    state.listTimer = setTimeout(refreshJobs, LIST_MS * 3);
+    if (!(error instanceof TokenCancelled)) state.listTimer = setTimeout(refreshJobs, LIST_MS * 3);
     return;
   }
   jobRows.clear();
@@ -718,23 +784,46 @@ async function refreshJobs() {
 
 // --- start -------------------------------------------------------------------------------------
 
-async function boot() {
-  setupDrop();
-  $("submit-form").addEventListener("submit", submit);
-  $("job-cancel").addEventListener("click", cancelOpenJob);
+// The job named by the address (#job=<call_id>), or none: follows the back button and typed links.
+function showJobFromHash({ focus = false } = {}) {
+  const match = location.hash.match(/^#job=([0-9a-f]+)$/);
+  if (match && match[1] !== state.openJob) openJob(match[1], { focus });
+  else if (!match && state.openJob) closeJobView();
+}
+
+async function loadPage() {
+  showPageError("");
   try {
     const response = await api("/api/options");
     buildForm(await response.json());
   } catch (error) {
-    const message = $("page-error");
-    message.textContent = `Could not load the options from the server (${error.message}); reload the page.`;
-    message.hidden = false;
+    if (error instanceof TokenCancelled) {
+      // Escape on the token dialog: say what is missing, and offer the dialog again.
+      const again = document.createElement("button");
+      again.type = "button";
+      again.id = "token-again";
+      again.textContent = "Enter the access token";
+      again.addEventListener("click", loadPage);
+      showPageError(`This server needs its access token (the --token it was started with) to show its options and jobs. `);
+      $("page-error").append(again);
+      again.focus();
+    } else {
+      showPageError(`Could not load the options from the server (${error.message}); reload the page.`);
+    }
     return;
   }
   document.body.dataset.ready = "true";
   await refreshJobs();
-  const match = location.hash.match(/^#job=([0-9a-f]+)$/);
-  if (match) openJob(match[1], { focus: false });
+  showJobFromHash();
+}
+
+function boot() {
+  setupDrop();
+  setupTokenDialog();
+  $("submit-form").addEventListener("submit", submit);
+  $("job-cancel").addEventListener("click", cancelOpenJob);
+  window.addEventListener("hashchange", () => document.body.dataset.ready && showJobFromHash({ focus: true }));
+  loadPage();
 }
 
 boot();
