@@ -8,7 +8,7 @@ import itertools
 import json
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audiototext.cues import Cue, _Cutter, break_lines, _Grammar, cue_words, make_cues, timed_words
@@ -47,13 +47,13 @@ def check_structure(cues: list[Cue], words: list[Word], style: SubtitleStyle) ->
 
 
 @st.composite
-def feasible_speech(draw):
-    """Words the rules can always be kept for: at most 14 characters per second, words of at most
-    12 letters, short gaps inside sentences and pauses of 0.3 to 3 s between them."""
+def feasible_speech(draw, max_rate: float = 14.0):
+    """Words the rules can always be kept for: at most ``max_rate`` (14) characters per second, words
+    of at most 12 letters, short gaps inside sentences and pauses of 0.3 to 3 s between them."""
     words, t = [], draw(st.floats(0, 5))
     for _ in range(draw(st.integers(1, 12))):
         n = draw(st.integers(1, 14))
-        rate = draw(st.floats(6, 14))
+        rate = draw(st.floats(6, max_rate))
         for k in range(n):
             token = draw(st.text(LETTERS, min_size=1, max_size=12)) + ("." if k == n - 1 else "")
             duration = (len(token) + 1) / rate
@@ -236,9 +236,10 @@ def test_a_translated_line_left_empty_shares_its_neighbours_text_and_time():
 
 
 @settings(max_examples=80, deadline=None)
-@given(feasible_speech(), st.floats(1.0, 1.35))
+@given(feasible_speech(max_rate=10.0), st.floats(1.0, 1.35))
 def test_translations_a_third_longer_keep_the_rules_when_the_source_is_not_fast(words, longer):
-    assume(all((len(w.word)) / max(w.end - w.start, 1e-3) <= 10 for w in words))
+    """Drawn at most 10 characters per second (drawing at 14 and rejecting the faster words failed
+    Hypothesis's filter health check now and then)."""
     source = transcript_of(words)
     text = "".join(w.word + "x" * int(len(w.word.strip()) * (longer - 1) + 0.5) for w in words)
     translated = Transcript((Segment(source.segments[0].start, source.segments[0].end, text),), "de")

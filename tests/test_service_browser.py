@@ -387,6 +387,7 @@ def test_the_token_is_asked_once(browser, deepl_server, media, tmp_path):
         # Escape: the dialog closes, the page says what is missing and stays usable; asking again works.
         p.keyboard.press("Escape")
         dialog.wait_for(state="hidden")
+        p.locator("#token-again").wait_for(state="visible")  # set once the refused request has failed
         assert "needs its access token" in p.locator("#page-error").inner_text()
         assert p.evaluate("document.activeElement.id") == "token-again"
         p.keyboard.press("Enter")
