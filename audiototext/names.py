@@ -148,7 +148,8 @@ class OutputNames:
         self.suffix = task_suffix(task)
         self.deepl = deepl
         self.derived = derived_suffixes(deepl)
-        self.taken: set[str] = set()
+        self.taken: set[str] = set()  # the names claimed and the names derived from them
+        self.claimed: set[str] = set()
         self.inputs = {i for i in map(_identity, inputs) if i is not None}
         self.limit = name_max(self.output_dir)  # the folder may not exist yet: its nearest parent's
 
@@ -182,22 +183,33 @@ class OutputNames:
             name = f"{base} ({n}){self.suffix}"
         if why == "input":
             log.info("%s: a file named like its output is an input of this run: its files are named %s.*", source, name)
+        elif why == "derived":
+            log.info(
+                "%s: its files would be named like another input's translation (or its translation like "
+                "another input's files) in this run: its files are named %s.*",
+                source,
+                name,
+            )
         elif why:
             log.info("%s: another input of this run has the same name: its files are named %s.*", source, name)
         self._reserve(name)
         return name
 
     def _clash(self, name: str) -> str | None:
-        """Why ``name`` cannot be taken ("name": another input's, "input": it would write over one), or None."""
+        """Why ``name`` cannot be taken ("name": another input's, "derived": another input's derived name
+        or a name derived from it is another input's, "input": it would write over one), or None."""
         folded = name.casefold()
-        if folded in self.taken or any((folded + s.casefold()) in self.taken for s in self.derived):
+        if folded in self.claimed:
             return "name"
+        if folded in self.taken or any((folded + s.casefold()) in self.taken for s in self.derived):
+            return "derived"
         if self.inputs and any(_identity(p) in self.inputs for p in self.paths(name, derived=True)):
             return "input"
         return None
 
     def _reserve(self, name: str) -> None:
         folded = name.casefold()
+        self.claimed.add(folded)
         self.taken.add(folded)
         self.taken.update(folded + s.casefold() for s in self.derived)
 

@@ -94,7 +94,7 @@ def test_an_input_named_like_an_output_is_never_written_over(tmp_path, garden, c
     assert heard((out / "voice (2).txt").read_text(encoding="utf-8"))
 
 
-def test_a_translation_is_never_overwritten_by_an_input_named_like_it(tmp_path, garden, library, fake_deepl):
+def test_a_translation_is_never_overwritten_by_an_input_named_like_it(tmp_path, garden, library, fake_deepl, capsys):
     # `audiototext talk.wav talk_German.wav --deepl-target de`: talk's German translation was
     # overwritten by the second input's transcript.
     talk, talk_german = shutil.copy(garden, tmp_path / "talk.wav"), shutil.copy(library, tmp_path / "talk_German.wav")
@@ -102,6 +102,10 @@ def test_a_translation_is_never_overwritten_by_an_input_named_like_it(tmp_path, 
     argv = [talk, talk_german, "-f", "txt", "-o", str(out), "--deepl-target", "de", *FAST]
     argv += ["--deepl-api-key", fake_deepl.auth_key, "--deepl-server-url", fake_deepl.url]
     assert main(list(map(str, argv))) == 0
+    # it says why (the name is not the same as talk's: it is talk's translation's)
+    err = capsys.readouterr().err
+    assert f"{talk_german}: its files would be named like another input's translation" in err
+    assert "has the same name" not in err
     assert sorted(p.name for p in out.iterdir()) == [
         "talk.txt",
         "talk_German (2).txt",
