@@ -235,6 +235,7 @@ def check_outputs(paths: Iterable[Path], *, source: str = "") -> None:
         try:
             st = os.stat(path)
         except FileNotFoundError:
+            _check_dangling_link(Path(path), source)
             continue
         except OSError as e:
             raise OutputError(
@@ -258,6 +259,22 @@ def check_outputs(paths: Iterable[Path], *, source: str = "") -> None:
                 path=str(path),
                 reason="read-only file",
             )
+
+
+def _check_dangling_link(path: Path, source: str) -> None:
+    """A link to a file not there yet is written through, so its folder must exist (else the
+    transcript could only be rescued after decoding)."""
+    if not path.is_symlink():
+        return
+    target = Path(os.path.realpath(path))
+    if not target.parent.is_dir():
+        raise OutputError(
+            f"{source}: its output {path} is a link to {target}, whose folder does not exist: create "
+            f"{target.parent}, remove the link, or choose another output folder",
+            source=source,
+            path=str(path),
+            reason="link to a missing folder",
+        )
 
 
 __all__ = [

@@ -192,6 +192,28 @@ def test_an_output_that_is_a_link_is_written_through(tmp_path, garden):
     assert sorted(p.name for p in elsewhere.iterdir()) == ["real.txt"]  # no temporary file left
 
 
+def test_a_link_to_a_missing_folder_is_refused_before_decoding(tmp_path, garden, library, capsys, monkeypatch):
+    # A link that points into a folder that is not there could not be written through: the
+    # transcript was only rescued, after decoding, with a message about free space.
+    import audiototext.pipeline
+
+    decoded, real = [], audiototext.pipeline.DecodedFile
+    monkeypatch.setattr(
+        audiototext.pipeline, "DecodedFile", lambda path, **kw: decoded.append(path) or real(path, **kw)
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    link = out / f"{garden.stem}.txt"
+    link.symlink_to(tmp_path / "nowhere" / "new.txt")
+    assert main([str(garden), str(library), "-f", "txt", "-o", str(out), *FAST]) == 1
+    err = capsys.readouterr().err
+    assert f"{garden}: its output {link} is a link to {tmp_path / 'nowhere' / 'new.txt'}, whose folder" in err
+    assert "rescued" not in err and "Free some space" not in err
+    assert decoded == [library]  # refused before decoding; the others go on
+    assert link.is_symlink() and not (tmp_path / "nowhere").exists()
+    assert heard((out / f"{library.stem}.txt").read_text(encoding="utf-8"))
+
+
 def test_long_and_dotted_names_keep_their_transcript(tmp_path, garden):
     # Names of 236 bytes or more, and `..wav`, were transcribed and then thrown away.
     long = shutil.copy(garden, tmp_path / ("n" * 246 + ".wav"))
