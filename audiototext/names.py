@@ -114,6 +114,22 @@ def usable_stem(stem: str) -> str:
     return stem if stem.strip(". ") else "audio"
 
 
+def _not_text(path: Path) -> bool:
+    """Whether ``path`` is a file that no format wrote: every output is UTF-8 text, so a file with a
+    NUL byte or bytes that are not UTF-8 at its start (a recording named ``talk_German.txt``) is
+    someone's, never an earlier output to replace."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # never open a FIFO: check_outputs refuses it
+            return False
+        with open(path, "rb") as f:
+            head = f.read(8192)
+    except (OSError, ValueError):  # missing or unreadable: check_outputs says what is wrong
+        return False
+    if b"\0" in head:
+        return True
+    return not any(_is_utf8(head[: len(head) - cut]) for cut in range(4))  # a character cut at the end
+
+
 def _identity(path: Path) -> tuple[int, int] | None:
     try:
         st = os.stat(path)  # follows links: a link to an input is that input
@@ -183,6 +199,13 @@ class OutputNames:
             name = f"{base} ({n}){self.suffix}"
         if why == "input":
             log.info("%s: a file named like its output is an input of this run: its files are named %s.*", source, name)
+        elif why == "foreign":
+            log.info(
+                "%s: a file named like its output is no transcript (a recording?), so it is kept: its files "
+                "are named %s.*",
+                source,
+                name,
+            )
         elif why == "derived":
             log.info(
                 "%s: its files would be named like another input's translation (or its translation like "
@@ -197,14 +220,18 @@ class OutputNames:
 
     def _clash(self, name: str) -> str | None:
         """Why ``name`` cannot be taken ("name": another input's, "derived": another input's derived name
-        or a name derived from it is another input's, "input": it would write over one), or None."""
+        or a name derived from it is another input's, "input": it would write over one, "foreign": it
+        would write over a file that is no output, such as a recording), or None."""
         folded = name.casefold()
         if folded in self.claimed:
             return "name"
         if folded in self.taken or any((folded + s.casefold()) in self.taken for s in self.derived):
             return "derived"
-        if self.inputs and any(_identity(p) in self.inputs for p in self.paths(name, derived=True)):
+        paths = self.paths(name, derived=True)
+        if self.inputs and any(_identity(p) in self.inputs for p in paths):
             return "input"
+        if any(_not_text(p) for p in paths):
+            return "foreign"
         return None
 
     def _reserve(self, name: str) -> None:

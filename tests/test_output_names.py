@@ -94,6 +94,26 @@ def test_an_input_named_like_an_output_is_never_written_over(tmp_path, garden, c
     assert heard((out / "voice (2).txt").read_text(encoding="utf-8"))
 
 
+def test_a_recording_named_like_an_output_is_never_written_over(tmp_path, garden, library, fake_deepl, capsys):
+    # A recording named talk_German.txt beside talk.wav (not an input of the run) was replaced by
+    # talk's German translation: every output is UTF-8 text, so a file that is not is kept.
+    out = tmp_path / "out"
+    out.mkdir()
+    talk = shutil.copy(garden, out / "talk.wav")
+    recording = shutil.copy(library, out / "talk_German.txt")
+    before = Path(recording).read_bytes()
+    names = ["talk (2).txt", "talk (2)_German.txt", "talk.wav", "talk_German.txt"]
+    argv = [talk, "-f", "txt", "-o", str(out), "--deepl-target", "de", *FAST]
+    argv += ["--deepl-api-key", fake_deepl.auth_key, "--deepl-server-url", fake_deepl.url]
+    assert main(list(map(str, argv))) == 0
+    assert Path(recording).read_bytes() == before
+    assert "a file named like its output is no transcript (a recording?), so it is kept" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == names
+    # an earlier output (text) is still replaced in place
+    assert main(list(map(str, argv))) == 0
+    assert sorted(p.name for p in out.iterdir()) == names
+
+
 def test_a_translation_is_never_overwritten_by_an_input_named_like_it(tmp_path, garden, library, fake_deepl, capsys):
     # `audiototext talk.wav talk_German.wav --deepl-target de`: talk's German translation was
     # overwritten by the second input's transcript.
