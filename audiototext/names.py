@@ -11,7 +11,7 @@ names its files ``<stem>_English``, so that they sit beside the transcription of
   built-in target a later translation picks (and the run's own target, also one only DeepL's live
   list has), so the same command always gives the same names;
 * never names an input of the run (``voice.txt -f txt`` is written as ``voice (2).txt``), also
-  through a link;
+  through a link, nor a file that is no UTF-8 text (every output is: such a file is someone's);
 * fits the file system (a name too long is shortened; a name of dots only, ``..wav``, becomes
   ``audio``), checked before the input is decoded.
 
