@@ -182,7 +182,23 @@ def test_signed_links_of_a_result_open_without_the_header(guarded):
     srt = next(f["url"] for f in body["files"] if f["name"] == "talk.srt")
     assert guarded.get(srt.replace("talk.srt", "talk.vtt")).status_code == 401  # a link opens its own file only
     assert guarded.get(srt[:-4] + "0000").status_code == 401  # a changed signature opens nothing
-    assert guarded.get(srt.replace("/api/audio/talk.srt", "/api/jobs")).status_code == 401
+    assert guarded.get(srt.replace("/api/audio/talk/talk.srt", "/api/jobs")).status_code == 401
+
+
+def test_a_translation_and_a_job_named_like_it_each_get_their_own_file(client):
+    # Job talk's German translation and job talk_German's own subtitles are both talk_German.srt:
+    # talk's link served the other job's file.
+    finished_job(client.app, "talk")
+    finished_job(client.app, "talk_German", translated=False)
+    talk, other = client.get("/api/audio/talk").json(), client.get("/api/audio/talk_German").json()
+    german = next(f["url"] for f in talk["files"] if f["name"] == "talk_German.srt")
+    own = next(f["url"] for f in other["files"] if f["name"] == "talk_German.srt")
+    assert german != own
+    assert client.get(german).text.count("GOOD MORNING") and not client.get(own).text.count("GOOD MORNING")
+    track = next(t["url"] for t in talk["tracks"] if t["label"] == "German")
+    assert client.get(track).json()["language"] == "de"
+    assert client.get("/api/audio/nobody/talk.srt").status_code == 404
+    assert client.get("/api/audio/talk/..%2Ftalk_German%2Ftalk_German.srt").status_code in (400, 404, 422)  # refused
 
 
 # --- refused requests ----------------------------------------------------------

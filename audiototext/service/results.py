@@ -80,9 +80,14 @@ def _owner(svc: Service, stem: str) -> str:
 )
 def audio(name: str, svc: Service = Depends(service)):
     """``{slug}``: segments, language, files, tracks as JSON; ``{slug}.srt`` (``.vtt``, ``_German.srt``,
-    ...): a file the job wrote; ``{slug}.zip``: every file."""
+    ...): a file the job wrote; ``{slug}.zip``: every file. ``{slug}/{file}`` names the job too: job
+    ``talk``'s ``talk_German.srt`` and job ``talk_German``'s own srt have the same file name."""
+    owner, _, name = name.rpartition("/")
     stem, ext = bad_input(split_result_name, name)
-    slug = bad_input(check_slug, stem) if ext in ("", "zip") else _owner(svc, stem)
+    if owner:
+        slug = bad_input(check_slug, owner)
+    else:
+        slug = bad_input(check_slug, stem) if ext in ("", "zip") else _owner(svc, stem)
     if active := svc.store.active_for_slug(slug):
         raise HTTPException(409, f"{slug} is still being transcribed: poll /api/status/{active.call_id}")
     folder = svc.settings.result_dir(slug)
@@ -123,12 +128,13 @@ def result_body(svc: Service, slug: str) -> dict:
         "language": data.get("language"),
         "status": job.status if job else DONE,
         "files": [
-            {"name": p.name, "bytes": p.stat().st_size, "url": signed(f"/api/audio/{p.name}", token)} for p in files
+            {"name": p.name, "bytes": p.stat().st_size, "url": signed(f"/api/audio/{slug}/{p.name}", token)}
+            for p in files
         ],
         "zip": signed(f"/api/audio/{slug}.zip", token),
         "media": signed(f"/api/media/{slug}", token) if _media(svc, slug) else None,
         "media_note": _no_media(svc, slug, job),
-        "tracks": _tracks(main.stem, files, data, job, token),
+        "tracks": _tracks(slug, main.stem, files, data, job, token),
         "subtitles": _subtitle_reports(files),
     }
     if job is not None and job.status != DONE:
@@ -149,10 +155,10 @@ def _subtitle_reports(files: list[Path]) -> dict[str, dict]:
     return reports
 
 
-def _tracks(slug: str, files: list[Path], main: dict, job: Job | None, token: str | None) -> list[dict]:
+def _tracks(owner: str, slug: str, files: list[Path], main: dict, job: Job | None, token: str | None) -> list[dict]:
     """Subtitle tracks for a player: the transcript's, then each translation's (every JSON transcript
-    in the folder), each as its WebVTT file when one was written, else as its JSON. ``slug`` is the
-    transcript's stem (``talk``, or ``talk_English`` for Whisper's translation)."""
+    in the folder), each as its WebVTT file when one was written, else as its JSON. ``owner`` is the
+    job's slug, ``slug`` the transcript's stem (``talk``, or ``talk_English`` for Whisper's translation)."""
     names = {p.name for p in files}
     tracks = []
     for path in sorted((p for p in files if p.suffix == ".json"), key=lambda p: p.stem != slug):  # transcript first
@@ -173,7 +179,7 @@ def _tracks(slug: str, files: list[Path], main: dict, job: Job | None, token: st
                 "label": label,
                 "language": language,
                 "format": "vtt" if vtt else "json",
-                "url": signed(f"/api/audio/{stem}.{'vtt' if vtt else 'json'}", token),
+                "url": signed(f"/api/audio/{owner}/{stem}.{'vtt' if vtt else 'json'}", token),
             }
         )
     return tracks
