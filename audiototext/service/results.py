@@ -83,9 +83,10 @@ def audio(name: str, svc: Service = Depends(service)):
     ...): a file the job wrote; ``{slug}.zip``: every file. ``{slug}/{file}`` names the job too: job
     ``talk``'s ``talk_German.srt`` and job ``talk_German``'s own srt have the same file name."""
     owner, _, name = name.rpartition("/")
+    owner = owner and bad_input(check_slug, owner)  # "../..": refused as no slug
     stem, ext = bad_input(split_result_name, name)
     if owner:
-        slug = bad_input(check_slug, owner)
+        slug = owner
     else:
         slug = bad_input(check_slug, stem) if ext in ("", "zip") else _owner(svc, stem)
     if active := svc.store.active_for_slug(slug):
