@@ -148,7 +148,10 @@ def upload_package():
         raise InstallError("install_from = upload works in Colab: give the wheel's path or link instead") from None
     names = [name for name in files.upload() if name.lower().endswith(PACKAGES)]
     if not names:
-        raise InstallError("No wheel or sdist (.whl, .tar.gz, .zip) was uploaded: run this cell again and choose one")
+        raise InstallError(
+            "No wheel or sdist (.whl, .tar.gz, .zip) was uploaded: run this cell again and choose one, or set "
+            "install_from to a repository, wheel or sdist that can be reached"
+        )
     return os.path.abspath(names[-1])
 
 
