@@ -206,6 +206,34 @@ def test_a_repository_that_cannot_be_reached_is_one_clear_message(git_host, tmp_
         installer.install("http://127.0.0.1:9/someone/audiototext", run=refuse)  # nothing listens there
 
 
+def test_in_colab_a_repository_that_cannot_be_reached_opens_the_upload_at_once(git_host, tmp_path, monkeypatch, capsys):
+    """The fallback needs no second run: Colab's upload dialog (the fake google.colab) opens right
+    after the message, and pip installs the uploaded wheel; a cancelled upload says what to do."""
+    from fake_colab import install as install_colab
+
+    base, requests = git_host
+    monkeypatch.chdir(tmp_path)
+    colab = install_colab(monkeypatch, tmp_path)
+    wheel = "audiototext-0.1.0-py3-none-any.whl"
+    colab.uploads.append([(wheel, b"PK\x05\x06" + bytes(18))])
+    monkeypatch.setattr(installer, "PREINSTALLED", str(tmp_path / "preinstalled.txt"))
+    ran = []
+
+    def run(command, **kwargs):
+        ran.append(command)
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    installer.install(f"{base}/someone/audiototext", run=run, python="python3")
+    out = capsys.readouterr().out
+    assert f"⚠️ The repository {base}/someone/audiototext cannot be reached (HTTP 404: it does not" in out
+    assert "Upload a wheel or sdist of audiototext instead" in out and "set install_from to a wheel" not in out
+    assert requests == ["/someone/audiototext/info/refs?service=git-upload-pack"]
+    assert ran[1][-1] == f"audiototext[{installer.EXTRAS}] @ file://{tmp_path / wheel}", "the upload, installed"
+    assert (tmp_path / wheel).is_file()
+    with pytest.raises(installer.InstallError, match=r"No wheel or sdist .* was uploaded: run this cell again"):
+        installer.install(f"{base}/someone/audiototext", run=refuse)  # the dialog cancelled: nothing uploaded
+
+
 def test_empty_means_the_repository_colab_opened_the_notebook_from(git_host, monkeypatch):
     base, _ = git_host
     monkeypatch.delenv("COLAB_JUPYTER_IP", raising=False)

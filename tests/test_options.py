@@ -514,6 +514,12 @@ def test_coherence_asked_where_it_cannot_apply_is_said_and_help_shows_what_the_d
         options.build({"condition_on_previous_text": "True", "parallel": "batched"})
     assert "--condition_on_previous_text True has no effect with --parallel batched" in caplog.text
     caplog.clear()
+    with caplog.at_level("WARNING", logger="audiototext"):  # the notebook's field says it as its label
+        more = "More coherence, but may repeat text"
+        options.options_from_form({"coherence_preference": more, "parallel": "batched"})
+    said = "coherence_preference 'More coherence, but may repeat text' has no effect with parallel batched"
+    assert said in caplog.text and " True " not in caplog.text
+    caplog.clear()
     with caplog.at_level("WARNING", logger="audiototext"):
         options.build({"condition_on_previous_text": "True"})
         options.build({"condition_on_previous_text": "True", "parallel": "off"})

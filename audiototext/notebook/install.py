@@ -6,7 +6,8 @@ file (tests/test_notebook_install.py keeps the copy identical): the standard lib
 runtime's Jupyter sessions API names ``github.com/<owner>/<repo>/blob/<ref>/...``), else
 :data:`REPOSITORY_URL`. It may also be a repository (``https://github.com/you/audiototext``,
 ``you/audiototext@branch``, any ``git+`` URL), a wheel or sdist (a path or a link), or ``upload``
-to upload one. A repository that cannot be reached fails at once, saying so and what to do.
+to upload one. A repository that cannot be reached fails at once, saying so and what to do; in
+Colab the upload dialog then opens at once, for a wheel or sdist instead.
 Packages Colab already has are pinned as they are (``pip list --format=freeze``); the rest at the
 tested versions of the source's ``constraints/colab.txt`` when it can be read.
 """
@@ -147,8 +148,26 @@ def upload_package():
         raise InstallError("install_from = upload works in Colab: give the wheel's path or link instead") from None
     names = [name for name in files.upload() if name.lower().endswith(PACKAGES)]
     if not names:
-        raise InstallError("No wheel or sdist (.whl, .tar.gz, .zip) was uploaded: run this cell again and choose one")
+        raise InstallError(
+            "No wheel or sdist (.whl, .tar.gz, .zip) was uploaded: run this cell again and choose one, or set "
+            "install_from to a repository, wheel or sdist that can be reached"
+        )
     return os.path.abspath(names[-1])
+
+
+def _upload_instead(unreachable):
+    """In Colab, the fallback offered at once when the repository cannot be reached: a wheel or sdist
+    uploaded with Colab's dialog (its path); elsewhere the error stands."""
+    try:
+        import google.colab  # noqa: F401
+    except ImportError:
+        raise unreachable from None
+    reason = str(unreachable).removesuffix(": " + FALLBACK)
+    print(
+        f"⚠️ {reason}. Upload a wheel or sdist of audiototext instead (`python -m build` in a clone makes "
+        "one in dist/), or cancel and set install_from to where audiototext is"
+    )
+    return upload_package()
 
 
 def pip_commands(requirement, constraints=None, python=sys.executable):
@@ -192,7 +211,10 @@ def install(install_from="", *, run=subprocess.run, python=sys.executable):
         install_from = upload_package()
     requirement, repository, constraints = source_for(install_from)
     if repository:
-        check_reachable(repository)
+        try:
+            check_reachable(repository)
+        except InstallError as unreachable:
+            requirement, repository, constraints = source_for(_upload_instead(unreachable))
     print(f"Installing {requirement}")
     pin, command = pip_commands(requirement, _read_constraints(constraints) if constraints else None, python)
     with open(PREINSTALLED, "w", encoding="utf-8") as frozen:

@@ -62,10 +62,13 @@ def _coherence_rule(v: dict[str, Any], chosen: set[str], face: str) -> None:
         )
         v["parallel"] = "off"
     elif v["parallel"] != "off":
+        coherence = REGISTRY["condition_on_previous_text"]
+        asked = next((repr(label) for label, value in coherence.labels.items() if value is True), "True")
         log.warning(
-            "%s True has no effect with %s %s: its windows are decoded independently; set %s off to decode "
+            "%s %s has no effect with %s %s: its windows are decoded independently; set %s off to decode "
             "sequentially, each window prompted with the text before it",
-            REGISTRY["condition_on_previous_text"].display(face),
+            coherence.display(face),
+            asked if face == "notebook" else "True",  # the value as the face shows it: the form's label
             REGISTRY["parallel"].display(face),
             v["parallel"],
             REGISTRY["parallel"].display(face),
