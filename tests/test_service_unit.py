@@ -309,7 +309,9 @@ def test_out_of_range_numbers_are_refused(client):
     response = client.post(
         "/api/transcribe", params={"title_slug": "x", "src_url": "http://127.0.0.1:9/a.wav", "temperature": 5}
     )
-    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["query", "temperature"]
+    problem = response.json()["detail"][0]
+    assert response.status_code == 422 and problem["loc"] == ["query", "temperature"]
+    assert problem["msg"] == "temperature must be between 0 and 1, not 5"  # the registry's words, as the CLI's
 
 
 # --- one server per data dir ----------------------------------------------------------------------

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from audiototext import options as registry
-from audiototext.errors import MediaError
+from audiototext.errors import MediaError, OptionsError
 from audiototext.events import Progress
 from audiototext.service import JobRunner, JobStore, Settings, progress_callbacks
 from audiototext.service.access import LINK_SECONDS, check_signed, signed
@@ -116,6 +116,32 @@ def test_the_options_route_is_the_registry(client):
     assert "German" in rows["deepl_target"]["suggestions"]
     assert rows["deepl_coherence"]["choices"][0]["value"] == registry.option("deepl_coherence").default
     assert {g["name"] for g in body["groups"]} >= {row["group"] for row in rows.values()}
+
+
+def test_the_page_s_options_are_the_cli_s_and_the_notebook_s(client):
+    """Same names, choices, ranges and checks on every face: the page, the CLI and the notebook's form."""
+    from audiototext.cli import build_parser
+    from audiototext.options.form import form_fields
+
+    rows = {row["name"]: row for row in client.get("/api/options").json()["options"]}
+    cli = {action.dest for action in build_parser()._actions}
+    notebook = {field.option: field for field in form_fields()}
+    assert set(rows) <= cli  # every option of the page is a CLI option, under the same name
+    shared = set(rows) & set(notebook)
+    assert {"task", "language", "model", "output_formats", "deepl_target", "deepl_formality"} <= shared
+    for name in shared:
+        row, field = rows[name], notebook[name]
+        labels = [choice["label"] for choice in row["choices"]]
+        assert labels == [str(c) for c in field.choices] or not row["choices"], name
+        assert (row["min"], row["max"]) == (field.minimum, field.maximum), name
+        assert row["suggestions"] == [str(s) for s in field.choices] or row["choices"] or not field.choices, name
+    for name, bad in [("beam_size", "0"), ("language", "klingon"), ("output_formats", "srt,docx"), ("task", "x")]:
+        cli_error = str(pytest.raises(OptionsError, registry.build, {name: bad}).value)
+        response = client.post(
+            "/api/transcribe", params={"title_slug": "x", "src_url": "http://127.0.0.1:9/a.wav", name: bad}
+        )
+        assert response.status_code in (400, 422), (name, response.text)
+        assert cli_error.replace(f"--{name}", name)[:40] in response.text, (name, cli_error, response.text)
 
 
 def test_the_options_show_the_servers_defaults(tmp_path):

@@ -89,7 +89,12 @@ async function api(path, init = {}) {
 function detailText(body, status) {
   if (body && typeof body.detail === "string") return body.detail;
   if (body && Array.isArray(body.detail)) {
-    return body.detail.map((d) => `${(d.loc || []).slice(-1)[0]}: ${d.msg}`).join("; ");
+    return body.detail
+      .map((d) => {
+        const name = String((d.loc || []).slice(-1)[0]);
+        return String(d.msg).startsWith(name) ? d.msg : `${name}: ${d.msg}`; // the registry's names it
+      })
+      .join("; ");
   }
   if (body && body.error) return String(body.error);
   return `the server answered HTTP ${status}`;
