@@ -104,7 +104,8 @@ class Page:
         self.errors: list[str] = []
         self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("dialog", lambda dialog: dialog.accept())  # "Delete ...?"
+        self.dialogs: list[str] = []
+        self.page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.accept()))  # "Delete ...?"
 
     def open(self, ready: bool = True) -> Page:
         self.page.goto(self.server.url + "/")
@@ -305,14 +306,19 @@ def test_the_api_docs_load_from_this_server(page, server):
     assert page.outside() == [] and page.errors == []
 
 
+#: A file name that would run script if the page wrote names as HTML: it must show as text.
+HOSTILE = """<img src=x onerror="alert('xss')"> "morning" <script>alert('xss')</script>.wav"""
+
+
 def test_drop_several_files(page, server, media):
-    """Two files dropped on the page: each is its own job; the one that is not media says so."""
+    """Two files dropped on the page: each is its own job; the one that is not media says so. The
+    media's name is HTML with script: it is shown as the text it is, everywhere, and runs nothing."""
     import base64
 
     p = page.open().page
     files = [
-        {"name": name, "type": kind, "data": base64.b64encode((media / name).read_bytes()).decode()}
-        for name, kind in (("morning.wav", "audio/wav"), ("notes.mp3", "audio/mpeg"))
+        {"name": name, "type": kind, "data": base64.b64encode((media / path).read_bytes()).decode()}
+        for name, path, kind in ((HOSTILE, "morning.wav", "audio/wav"), ("notes.mp3", "notes.mp3", "audio/mpeg"))
     ]
     dropped = p.evaluate_handle(
         """(files) => { const data = new DataTransfer();
@@ -325,13 +331,18 @@ def test_drop_several_files(page, server, media):
     )
     p.dispatch_event("#drop", "drop", {"dataTransfer": dropped})
     chosen = p.locator("#chosen li").all_inner_texts()
-    assert [re.sub(r" \(\d+ kB\)$", "", c) for c in chosen] == ["morning.wav", "notes.mp3"], chosen
+    assert [re.sub(r" \(\d+ kB\)$", "", c) for c in chosen] == [HOSTILE, "notes.mp3"], chosen
     p.click("#submit")
     slug = page.job_done()
-    assert slug.startswith("morning-")
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", slug), slug  # a file name, whatever the upload was called
     assert p.locator("#form-errors li").all_inner_texts()[0].startswith("notes.mp3: not an audio or video file")
     assert said(server.text(slug), "good", "morning", "everyone")
-    assert page.errors == []
+    assert HOSTILE in p.inner_text("#job-source") and HOSTILE in p.inner_text("#jobs-list")
+    page.page.reload()
+    page.page.wait_for_selector("body[data-ready]")
+    p.get_by_role("button", name=f"Delete {HOSTILE}").wait_for()  # the jobs list after a reload, as text
+    assert p.locator("img, main script, #jobs-list script").count() == 0
+    assert page.dialogs == [] and page.errors == [] and page.outside() == []
 
 
 def test_cancel_keeps_the_lines(page, server, media):

@@ -22,6 +22,7 @@ from audiototext.service.checks import (
     failure_status,
     public_message,
     safe_suffix,
+    upload_name,
     slug_candidates,
     split_result_name,
 )
@@ -121,6 +122,13 @@ def test_bad_urls(url):
 )
 def test_safe_suffix(name, suffix):
     assert safe_suffix(name) == suffix
+
+
+def test_upload_name_undoes_the_browsers_form_encoding():
+    # Chromium and Firefox send a file named 'say "hi".wav' as filename="say %22hi%22.wav"
+    assert upload_name("say %22hi%22 <b>.wav") == 'say "hi" <b>.wav'
+    assert upload_name("two%0D%0Alines.wav") == "two\r\nlines.wav"
+    assert upload_name("plain.wav") == "plain.wav" and upload_name(None) is None
 
 
 def test_failure_status():

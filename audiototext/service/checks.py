@@ -161,6 +161,15 @@ def check_url(url: str) -> str:
     return url
 
 
+def upload_name(name: str | None) -> str | None:
+    """An uploaded file's name as its user called it: browsers send ``"``, CR and LF in a multipart
+    file name as ``%22``, ``%0D`` and ``%0A`` (the HTML standard's form encoding), so ``"talk".wav``
+    would be listed as ``%22talk%22.wav``."""
+    if not name:
+        return name
+    return name.replace("%22", '"').replace("%0D", "\r").replace("%0A", "\n")
+
+
 def safe_suffix(name: str | None) -> str:
     """The lower-case extension of a client's file name when it is a plain one (``.wav``), else ""."""
     suffix = PurePath(name or "").suffix
@@ -207,6 +216,7 @@ def public_message(error: BaseException, *, media_path: str | None, source: str)
 
 
 __all__ = [
+    "upload_name",
     "option_messages",
     "SLUG_PATTERN",
     "SLUG_RE",
