@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import io
 import json
+import re
 import shutil
 import uuid
 import zipfile
@@ -195,6 +196,37 @@ def test_without_the_token_nothing_is_served_but_the_page(guarded):
         response = guarded.get(path)
         assert response.status_code == 200 and "Good morning" not in response.text and call_id not in response.text
     assert guarded.get("/api/jobs", headers={"Authorization": "Bearer wrong"}).status_code == 401
+
+
+def test_every_route_needs_the_token_or_holds_no_data(guarded):
+    """Every route the app has (walked, not listed: a new one is checked too) answers 401 without
+    the token, or is one of the open ones (the page, its files, the API docs) and holds no job's data."""
+    from audiototext.service import apidocs, page, results, routes
+    from audiototext.service.access import is_open
+
+    call_id = finished_job(guarded.app, "zqxjob")
+    values = {"call_id": call_id, "slug": "zqxjob", "name": "zqxjob.srt"}
+    seen = set()
+    for router in (routes.router, results.router, page.router, apidocs.router, guarded.app.router):
+        for route in router.routes:
+            if not hasattr(route, "methods"):
+                continue
+            given = {**values, "name": "app.js"} if route.path.startswith("/static/") else values
+            path = re.sub(r"\{(\w+)(:\w+)?\}", lambda m, given=given: given[m[1]], route.path)
+            for method in route.methods - {"HEAD"}:
+                seen.add((method, route.path))
+                response = guarded.request(method, path)
+                if is_open(path):
+                    assert response.status_code in (200, 307), (method, path)
+                    assert "zqxjob" not in response.text and call_id not in response.text, (method, path)
+                    assert "Good morning" not in response.text, (method, path)
+                else:
+                    assert response.status_code == 401, (method, path, response.status_code)
+                    assert "zqxjob" not in response.text and "Good morning" not in response.text, (method, path)
+    assert {("GET", "/api/audio/{name:path}"), ("GET", "/api/media/{slug}"), ("GET", "/docs")} <= seen
+    assert {("GET", "/openapi.json"), ("GET", "/api/jobs"), ("DELETE", "/api/audio/{slug}")} <= seen
+    assert guarded.get("/api/audio/zqxjob.zip").status_code == 401
+    assert guarded.get(f"/api/status/{call_id}?lines_from=0").status_code == 401  # the lines as decoded
 
 
 def test_signed_links_of_a_result_open_without_the_header(guarded):
