@@ -388,6 +388,36 @@ def test_readable_on_a_phone(browser, server, media, tmp_path):
         page.close()
 
 
+def test_many_jobs_are_listed_fifty_at_a_time(browser, deepl_server, media, tmp_path):
+    """120 jobs (names with HTML among them): the 50 newest, then "Show older jobs" by keyboard."""
+    from audiototext.service import JobStore, Settings
+
+    settings = Settings(data_dir=tmp_path / "data")
+    store = JobStore(settings.database)
+    for i in range(120):
+        job = store.create(f"job-{i:03d}", f"upload:<b>{i:03d}</b>.wav", params={"task": "transcribe"})
+        store.fail(job.call_id, "not media", http_status=422)
+    server = start_server(settings.data_dir, deepl_server)
+    page = Page(browser, server, tmp_path, viewport={"width": 1100, "height": 1400})
+    try:
+        p = page.open().page
+        rows = p.locator("#jobs-list tr")
+        assert rows.count() == 50 and rows.first.get_attribute("data-slug") == "job-119"
+        more = p.get_by_role("button", name="Show older jobs")
+        more.focus()
+        p.keyboard.press("Enter")
+        p.wait_for_function("() => document.querySelectorAll('#jobs-list tr').length === 100")
+        assert p.evaluate("document.activeElement.closest('tr').dataset.slug") == "job-069"  # the first older one
+        more.click()
+        p.wait_for_function("() => document.querySelectorAll('#jobs-list tr').length === 120")
+        assert more.is_hidden() and rows.last.get_attribute("data-slug") == "job-000"
+        assert "<b>000</b>.wav" in rows.last.inner_text() and p.locator("#jobs-list b").count() == 0
+        assert page.errors == [] and page.outside() == []
+    finally:
+        page.close()
+        server.stop()
+
+
 def test_the_token_is_asked_once(browser, deepl_server, media, tmp_path):
     server = start_server(tmp_path / "data", deepl_server, token=TOKEN)
     page = Page(browser, server, tmp_path, viewport={"width": 1100, "height": 1400})

@@ -252,7 +252,7 @@ def job_summary(job: Job, download: Download | None = None) -> dict:
 
 
 @router.get("/api/jobs", summary="The recent jobs, newest first")
-def jobs(limit: int = Query(50, ge=1, le=500), svc: Service = Depends(service)) -> dict:
+def jobs(limit: int = Query(50, ge=1, le=10_000), svc: Service = Depends(service)) -> dict:
     return {"jobs": [job_summary(job, svc.runner.downloads.get(job.call_id)) for job in svc.store.recent(limit)]}
 
 
