@@ -388,6 +388,27 @@ def test_readable_on_a_phone(browser, server, media, tmp_path):
         page.close()
 
 
+def test_two_tabs_see_each_other_s_jobs(browser, server, media, tmp_path):
+    """A job submitted in one tab appears in the other's list without a reload; deleted there, it
+    leaves the first tab's list too."""
+    a = Page(browser, server, tmp_path / "a", viewport={"width": 1100, "height": 1400})
+    b = Page(browser, server, tmp_path / "b", viewport={"width": 1100, "height": 1400})
+    try:
+        b.open()
+        a.open().submit(media / "morning.wav")
+        slug = a.job_done()
+        row = b.page.locator(f"#jobs-list tr[data-slug='{slug}']")
+        row.wait_for()  # tab b is idle: its list is refreshed all the same
+        row.get_by_role("button", name="Delete morning.wav").click()
+        row.wait_for(state="detached")
+        a.page.locator(f"#jobs-list tr[data-slug='{slug}']").wait_for(state="detached")
+        assert server.request("GET", f"/api/audio/{slug}").status_code == 404
+        assert a.errors == b.errors == [] and b.dialogs == [f"Delete morning.wav ({slug}) and all its files?"]
+    finally:
+        a.close()
+        b.close()
+
+
 def test_many_jobs_are_listed_fifty_at_a_time(browser, deepl_server, media, tmp_path):
     """120 jobs (names with HTML among them): the 50 newest, then "Show older jobs" by keyboard."""
     from audiototext.service import JobStore, Settings

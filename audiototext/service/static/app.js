@@ -6,6 +6,7 @@
 const TOKEN_KEY = "audiototext-token";
 const POLL_MS = 1000;
 const LIST_MS = 3000;
+const IDLE_LIST_MS = 15000; // the list with nothing running here: other tabs and people add jobs too
 const LIST_STEP = 50; // jobs listed at first, and added by "Show older jobs"
 const $ = (id) => document.getElementById(id);
 
@@ -788,7 +789,9 @@ async function refreshJobs() {
   $("jobs-list").replaceChildren(...jobs.map(jobRow));
   $("jobs-table").hidden = !jobs.length;
   $("jobs-empty").hidden = Boolean(jobs.length);
-  if (jobs.some((job) => !job.finished)) state.listTimer = setTimeout(refreshJobs, LIST_MS);
+  const running = jobs.some((job) => !job.finished);
+  clearTimeout(state.listTimer); // another refresh may have ended while this one waited
+  if (running || !document.hidden) state.listTimer = setTimeout(refreshJobs, running ? LIST_MS : IDLE_LIST_MS);
 }
 
 // The next LIST_STEP older jobs; the focus goes to the first of them.
@@ -841,6 +844,7 @@ function boot() {
   $("submit-form").addEventListener("submit", submit);
   $("job-cancel").addEventListener("click", cancelOpenJob);
   $("jobs-more").addEventListener("click", showOlderJobs);
+  document.addEventListener("visibilitychange", () => !document.hidden && document.body.dataset.ready && refreshJobs());
   window.addEventListener("hashchange", () => document.body.dataset.ready && showJobFromHash({ focus: true }));
   loadPage();
 }
