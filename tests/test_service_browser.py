@@ -66,10 +66,19 @@ def deepl_server():
         yield state
 
 
-def start_server(data: Path, deepl, token: str | None = None) -> Server:
+def start_server(data: Path, deepl, token: str | None = None, *more: str) -> Server:
     env = {"DEEPL_AUTH_KEY": deepl.auth_key, "DEEPL_SERVER_URL": deepl.url}
-    args = ("--model", "tiny.en", "--engine", "faster-whisper", "--batch-size", "1", "--threads", "1")
+    args = ("--model", "tiny.en", "--engine", "faster-whisper", "--batch-size", "1", "--threads", "1", *more)
     return Server(data, *args, env=env, token=token).start()
+
+
+def tab_to(p, selector: str, *, back: bool = False) -> None:
+    """Press Tab (Shift+Tab) until ``selector`` has the focus: it is reachable from the keyboard."""
+    for _ in range(300):
+        if p.evaluate("(s) => document.activeElement && document.activeElement.matches(s)", selector):
+            return
+        p.keyboard.press("Shift+Tab" if back else "Tab")
+    raise AssertionError(f"{selector} cannot be reached with the Tab key")
 
 
 @pytest.fixture(scope="module")
@@ -407,6 +416,54 @@ def test_two_tabs_see_each_other_s_jobs(browser, server, media, tmp_path):
     finally:
         a.close()
         b.close()
+
+
+def test_a_pasted_link_with_the_keyboard_only(browser, deepl_server, media, tmp_path):
+    """The whole path without a mouse: paste a link, submit, watch, open the job from the list, play,
+    download, delete; every control is reached with Tab and shows where the focus is."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(media))
+    files = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=files.serve_forever, daemon=True).start()
+    link = f"http://127.0.0.1:{files.server_address[1]}/morning.wav"
+    server = start_server(tmp_path / "data", deepl_server, None, "--allow-private-urls")
+    page = Page(browser, server, tmp_path, viewport={"width": 1100, "height": 1400})
+    try:
+        p = page.open().page
+        tab_to(p, "#src_url")
+        p.keyboard.insert_text(link)  # pasted
+        outline = p.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+        assert outline not in ("", "none"), f"the focused link field shows no focus ({outline})"
+        tab_to(p, "#submit")
+        p.keyboard.press("Enter")
+        slug = page.job_done()
+        assert slug.startswith("morning") and said(server.text(slug), "good", "morning", "everyone")
+        p.evaluate("location.hash = ''")  # the bare page: open the job again from the list
+        p.wait_for_selector("#job", state="hidden")
+        tab_to(p, f"#jobs-list tr[data-slug='{slug}'] td:first-child button")
+        p.keyboard.press("Enter")
+        page.job_done()
+        page.tracks_loaded(1)
+        assert p.evaluate("document.activeElement.id") == "job-title"  # the opened job has the focus
+        tab_to(p, "#player")  # its play button first
+        p.keyboard.press("Space")
+        p.wait_for_function("() => document.getElementById('player').currentTime > 0", timeout=START_MS)
+        tab_to(p, f"#downloads a[download='{slug}.srt']")
+        with p.expect_download() as download:
+            p.keyboard.press("Enter")
+        assert Path(download.value.path()).read_bytes() == server.request("GET", f"/api/audio/{slug}.srt").content
+        tab_to(p, f"#jobs-list tr[data-slug='{slug}'] button[aria-label^='Delete']")
+        p.keyboard.press("Enter")
+        p.locator(f"#jobs-list tr[data-slug='{slug}']").wait_for(state="detached")
+        assert server.request("GET", f"/api/audio/{slug}").status_code == 404
+        assert page.errors == [] and page.outside() == []
+    finally:
+        page.close()
+        server.stop()
+        files.shutdown()
 
 
 def test_many_jobs_are_listed_fifty_at_a_time(browser, deepl_server, media, tmp_path):
