@@ -66,10 +66,19 @@ def deepl_server():
         yield state
 
 
-def start_server(data: Path, deepl, token: str | None = None) -> Server:
+def start_server(data: Path, deepl, token: str | None = None, *more: str) -> Server:
     env = {"DEEPL_AUTH_KEY": deepl.auth_key, "DEEPL_SERVER_URL": deepl.url}
-    args = ("--model", "tiny.en", "--engine", "faster-whisper", "--batch-size", "1", "--threads", "1")
+    args = ("--model", "tiny.en", "--engine", "faster-whisper", "--batch-size", "1", "--threads", "1", *more)
     return Server(data, *args, env=env, token=token).start()
+
+
+def tab_to(p, selector: str, *, back: bool = False) -> None:
+    """Press Tab (Shift+Tab) until ``selector`` has the focus: it is reachable from the keyboard."""
+    for _ in range(300):
+        if p.evaluate("(s) => document.activeElement && document.activeElement.matches(s)", selector):
+            return
+        p.keyboard.press("Shift+Tab" if back else "Tab")
+    raise AssertionError(f"{selector} cannot be reached with the Tab key")
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +113,8 @@ class Page:
         self.errors: list[str] = []
         self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("dialog", lambda dialog: dialog.accept())  # "Delete ...?"
+        self.dialogs: list[str] = []
+        self.page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.accept()))  # "Delete ...?"
 
     def open(self, ready: bool = True) -> Page:
         self.page.goto(self.server.url + "/")
@@ -261,12 +271,12 @@ def test_a_bad_file_is_one_line_naming_it(page, media):
 def test_a_refused_option_is_one_line_not_json(page, media):
     p = page.open().page
     p.click("#advanced summary")
-    p.fill("#opt-beam_size", "0")  # FastAPI's 422 answers a list of problems
+    p.fill("#opt-beam_size", "0")  # FastAPI's 422 (a list of problems), in the registry's words
     page.submit(media / "morning.wav")
     error = p.locator("#form-errors li").first
     error.wait_for()
     text = error.inner_text()
-    assert text.startswith("morning.wav: beam_size: ") and "greater than" in text, text
+    assert text == "morning.wav: beam_size must be between 1 and 20, not 0", text  # the CLI's words
     assert not any(c in text for c in '{["') and "\n" not in text
     assert page.errors == []
 
@@ -305,14 +315,19 @@ def test_the_api_docs_load_from_this_server(page, server):
     assert page.outside() == [] and page.errors == []
 
 
+#: A file name that would run script if the page wrote names as HTML: it must show as text.
+HOSTILE = """<img src=x onerror="alert('xss')"> "morning" <script>alert('xss')</script>.wav"""
+
+
 def test_drop_several_files(page, server, media):
-    """Two files dropped on the page: each is its own job; the one that is not media says so."""
+    """Two files dropped on the page: each is its own job; the one that is not media says so. The
+    media's name is HTML with script: it is shown as the text it is, everywhere, and runs nothing."""
     import base64
 
     p = page.open().page
     files = [
-        {"name": name, "type": kind, "data": base64.b64encode((media / name).read_bytes()).decode()}
-        for name, kind in (("morning.wav", "audio/wav"), ("notes.mp3", "audio/mpeg"))
+        {"name": name, "type": kind, "data": base64.b64encode((media / path).read_bytes()).decode()}
+        for name, path, kind in ((HOSTILE, "morning.wav", "audio/wav"), ("notes.mp3", "notes.mp3", "audio/mpeg"))
     ]
     dropped = p.evaluate_handle(
         """(files) => { const data = new DataTransfer();
@@ -325,13 +340,18 @@ def test_drop_several_files(page, server, media):
     )
     p.dispatch_event("#drop", "drop", {"dataTransfer": dropped})
     chosen = p.locator("#chosen li").all_inner_texts()
-    assert [re.sub(r" \(\d+ kB\)$", "", c) for c in chosen] == ["morning.wav", "notes.mp3"], chosen
+    assert [re.sub(r" \(\d+ kB\)$", "", c) for c in chosen] == [HOSTILE, "notes.mp3"], chosen
     p.click("#submit")
     slug = page.job_done()
-    assert slug.startswith("morning-")
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", slug), slug  # a file name, whatever the upload was called
     assert p.locator("#form-errors li").all_inner_texts()[0].startswith("notes.mp3: not an audio or video file")
     assert said(server.text(slug), "good", "morning", "everyone")
-    assert page.errors == []
+    assert HOSTILE in p.inner_text("#job-source") and HOSTILE in p.inner_text("#jobs-list")
+    page.page.reload()
+    page.page.wait_for_selector("body[data-ready]")
+    p.get_by_role("button", name=f"Delete {HOSTILE}").wait_for()  # the jobs list after a reload, as text
+    assert p.locator("img, main script, #jobs-list script").count() == 0
+    assert page.dialogs == [] and page.errors == [] and page.outside() == []
 
 
 def test_cancel_keeps_the_lines(page, server, media):
@@ -375,6 +395,105 @@ def test_readable_on_a_phone(browser, server, media, tmp_path):
         p.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
     finally:
         page.close()
+
+
+def test_two_tabs_see_each_other_s_jobs(browser, server, media, tmp_path):
+    """A job submitted in one tab appears in the other's list without a reload; deleted there, it
+    leaves the first tab's list too."""
+    a = Page(browser, server, tmp_path / "a", viewport={"width": 1100, "height": 1400})
+    b = Page(browser, server, tmp_path / "b", viewport={"width": 1100, "height": 1400})
+    try:
+        b.open()
+        a.open().submit(media / "morning.wav")
+        slug = a.job_done()
+        row = b.page.locator(f"#jobs-list tr[data-slug='{slug}']")
+        row.wait_for()  # tab b is idle: its list is refreshed all the same
+        row.get_by_role("button", name="Delete morning.wav").click()
+        row.wait_for(state="detached")
+        a.page.locator(f"#jobs-list tr[data-slug='{slug}']").wait_for(state="detached")
+        assert server.request("GET", f"/api/audio/{slug}").status_code == 404
+        assert a.errors == b.errors == [] and b.dialogs == [f"Delete morning.wav ({slug}) and all its files?"]
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_pasted_link_with_the_keyboard_only(browser, deepl_server, media, tmp_path):
+    """The whole path without a mouse: paste a link, submit, watch, open the job from the list, play,
+    download, delete; every control is reached with Tab and shows where the focus is."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(media))
+    files = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=files.serve_forever, daemon=True).start()
+    link = f"http://127.0.0.1:{files.server_address[1]}/morning.wav"
+    server = start_server(tmp_path / "data", deepl_server, None, "--allow-private-urls")
+    page = Page(browser, server, tmp_path, viewport={"width": 1100, "height": 1400})
+    try:
+        p = page.open().page
+        tab_to(p, "#src_url")
+        p.keyboard.insert_text(link)  # pasted
+        outline = p.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+        assert outline not in ("", "none"), f"the focused link field shows no focus ({outline})"
+        tab_to(p, "#submit")
+        p.keyboard.press("Enter")
+        slug = page.job_done()
+        assert slug.startswith("morning") and said(server.text(slug), "good", "morning", "everyone")
+        p.evaluate("location.hash = ''")  # the bare page: open the job again from the list
+        p.wait_for_selector("#job", state="hidden")
+        tab_to(p, f"#jobs-list tr[data-slug='{slug}'] td:first-child button")
+        p.keyboard.press("Enter")
+        page.job_done()
+        page.tracks_loaded(1)
+        assert p.evaluate("document.activeElement.id") == "job-title"  # the opened job has the focus
+        tab_to(p, "#player")  # its play button first
+        p.keyboard.press("Space")
+        p.wait_for_function("() => document.getElementById('player').currentTime > 0", timeout=START_MS)
+        tab_to(p, f"#downloads a[download='{slug}.srt']")
+        with p.expect_download() as download:
+            p.keyboard.press("Enter")
+        assert Path(download.value.path()).read_bytes() == server.request("GET", f"/api/audio/{slug}.srt").content
+        tab_to(p, f"#jobs-list tr[data-slug='{slug}'] button[aria-label^='Delete']")
+        p.keyboard.press("Enter")
+        p.locator(f"#jobs-list tr[data-slug='{slug}']").wait_for(state="detached")
+        assert server.request("GET", f"/api/audio/{slug}").status_code == 404
+        assert page.errors == [] and page.outside() == []
+    finally:
+        page.close()
+        server.stop()
+        files.shutdown()
+
+
+def test_many_jobs_are_listed_fifty_at_a_time(browser, deepl_server, media, tmp_path):
+    """120 jobs (names with HTML among them): the 50 newest, then "Show older jobs" by keyboard."""
+    from audiototext.service import JobStore, Settings
+
+    settings = Settings(data_dir=tmp_path / "data")
+    store = JobStore(settings.database)
+    for i in range(120):
+        job = store.create(f"job-{i:03d}", f"upload:<b>{i:03d}</b>.wav", params={"task": "transcribe"})
+        store.fail(job.call_id, "not media", http_status=422)
+    server = start_server(settings.data_dir, deepl_server)
+    page = Page(browser, server, tmp_path, viewport={"width": 1100, "height": 1400})
+    try:
+        p = page.open().page
+        rows = p.locator("#jobs-list tr")
+        assert rows.count() == 50 and rows.first.get_attribute("data-slug") == "job-119"
+        more = p.get_by_role("button", name="Show older jobs")
+        more.focus()
+        p.keyboard.press("Enter")
+        p.wait_for_function("() => document.querySelectorAll('#jobs-list tr').length === 100")
+        assert p.evaluate("document.activeElement.closest('tr').dataset.slug") == "job-069"  # the first older one
+        more.click()
+        p.wait_for_function("() => document.querySelectorAll('#jobs-list tr').length === 120")
+        assert more.is_hidden() and rows.last.get_attribute("data-slug") == "job-000"
+        assert "<b>000</b>.wav" in rows.last.inner_text() and p.locator("#jobs-list b").count() == 0
+        assert page.errors == [] and page.outside() == []
+    finally:
+        page.close()
+        server.stop()
 
 
 def test_the_token_is_asked_once(browser, deepl_server, media, tmp_path):

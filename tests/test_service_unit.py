@@ -22,6 +22,7 @@ from audiototext.service.checks import (
     failure_status,
     public_message,
     safe_suffix,
+    upload_name,
     slug_candidates,
     split_result_name,
 )
@@ -121,6 +122,13 @@ def test_bad_urls(url):
 )
 def test_safe_suffix(name, suffix):
     assert safe_suffix(name) == suffix
+
+
+def test_upload_name_undoes_the_browsers_form_encoding():
+    # Chromium and Firefox send a file named 'say "hi".wav' as filename="say %22hi%22.wav"
+    assert upload_name("say %22hi%22 <b>.wav") == 'say "hi" <b>.wav'
+    assert upload_name("two%0D%0Alines.wav") == "two\r\nlines.wav"
+    assert upload_name("plain.wav") == "plain.wav" and upload_name(None) is None
 
 
 def test_failure_status():
@@ -309,7 +317,9 @@ def test_out_of_range_numbers_are_refused(client):
     response = client.post(
         "/api/transcribe", params={"title_slug": "x", "src_url": "http://127.0.0.1:9/a.wav", "temperature": 5}
     )
-    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["query", "temperature"]
+    problem = response.json()["detail"][0]
+    assert response.status_code == 422 and problem["loc"] == ["query", "temperature"]
+    assert problem["msg"] == "temperature must be between 0 and 1, not 5"  # the registry's words, as the CLI's
 
 
 # --- one server per data dir ----------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import io
 import json
+import re
 import shutil
 import uuid
 import zipfile
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from audiototext import options as registry
-from audiototext.errors import MediaError
+from audiototext.errors import MediaError, OptionsError
 from audiototext.events import Progress
 from audiototext.service import JobRunner, JobStore, Settings, progress_callbacks
 from audiototext.service.access import LINK_SECONDS, check_signed, signed
@@ -118,6 +119,32 @@ def test_the_options_route_is_the_registry(client):
     assert {g["name"] for g in body["groups"]} >= {row["group"] for row in rows.values()}
 
 
+def test_the_page_s_options_are_the_cli_s_and_the_notebook_s(client):
+    """Same names, choices, ranges and checks on every face: the page, the CLI and the notebook's form."""
+    from audiototext.cli import build_parser
+    from audiototext.options.form import form_fields
+
+    rows = {row["name"]: row for row in client.get("/api/options").json()["options"]}
+    cli = {action.dest for action in build_parser()._actions}
+    notebook = {field.option: field for field in form_fields()}
+    assert set(rows) <= cli  # every option of the page is a CLI option, under the same name
+    shared = set(rows) & set(notebook)
+    assert {"task", "language", "model", "output_formats", "deepl_target", "deepl_formality"} <= shared
+    for name in shared:
+        row, field = rows[name], notebook[name]
+        labels = [choice["label"] for choice in row["choices"]]
+        assert labels == [str(c) for c in field.choices] or not row["choices"], name
+        assert (row["min"], row["max"]) == (field.minimum, field.maximum), name
+        assert row["suggestions"] == [str(s) for s in field.choices] or row["choices"] or not field.choices, name
+    for name, bad in [("beam_size", "0"), ("language", "klingon"), ("output_formats", "srt,docx"), ("task", "x")]:
+        cli_error = str(pytest.raises(OptionsError, registry.build, {name: bad}).value)
+        response = client.post(
+            "/api/transcribe", params={"title_slug": "x", "src_url": "http://127.0.0.1:9/a.wav", name: bad}
+        )
+        assert response.status_code in (400, 422), (name, response.text)
+        assert cli_error.replace(f"--{name}", name)[:40] in response.text, (name, cli_error, response.text)
+
+
 def test_the_options_show_the_servers_defaults(tmp_path):
     app, client = make_app(tmp_path, model="tiny.en", engine="faster-whisper")
     try:
@@ -169,6 +196,37 @@ def test_without_the_token_nothing_is_served_but_the_page(guarded):
         response = guarded.get(path)
         assert response.status_code == 200 and "Good morning" not in response.text and call_id not in response.text
     assert guarded.get("/api/jobs", headers={"Authorization": "Bearer wrong"}).status_code == 401
+
+
+def test_every_route_needs_the_token_or_holds_no_data(guarded):
+    """Every route the app has (walked, not listed: a new one is checked too) answers 401 without
+    the token, or is one of the open ones (the page, its files, the API docs) and holds no job's data."""
+    from audiototext.service import apidocs, page, results, routes
+    from audiototext.service.access import is_open
+
+    call_id = finished_job(guarded.app, "zqxjob")
+    values = {"call_id": call_id, "slug": "zqxjob", "name": "zqxjob.srt"}
+    seen = set()
+    for router in (routes.router, results.router, page.router, apidocs.router, guarded.app.router):
+        for route in router.routes:
+            if not hasattr(route, "methods"):
+                continue
+            given = {**values, "name": "app.js"} if route.path.startswith("/static/") else values
+            path = re.sub(r"\{(\w+)(:\w+)?\}", lambda m, given=given: given[m[1]], route.path)
+            for method in route.methods - {"HEAD"}:
+                seen.add((method, route.path))
+                response = guarded.request(method, path)
+                if is_open(path):
+                    assert response.status_code in (200, 307), (method, path)
+                    assert "zqxjob" not in response.text and call_id not in response.text, (method, path)
+                    assert "Good morning" not in response.text, (method, path)
+                else:
+                    assert response.status_code == 401, (method, path, response.status_code)
+                    assert "zqxjob" not in response.text and "Good morning" not in response.text, (method, path)
+    assert {("GET", "/api/audio/{name:path}"), ("GET", "/api/media/{slug}"), ("GET", "/docs")} <= seen
+    assert {("GET", "/openapi.json"), ("GET", "/api/jobs"), ("DELETE", "/api/audio/{slug}")} <= seen
+    assert guarded.get("/api/audio/zqxjob.zip").status_code == 401
+    assert guarded.get(f"/api/status/{call_id}?lines_from=0").status_code == 401  # the lines as decoded
 
 
 def test_signed_links_of_a_result_open_without_the_header(guarded):

@@ -27,6 +27,7 @@ def create_app(settings: Settings = Settings()):
         DataDirBusy: another server (or app) holds ``settings.data_dir``.
     """
     from fastapi import FastAPI
+    from fastapi.exceptions import RequestValidationError
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     from . import apidocs, page, results
@@ -69,11 +70,23 @@ def create_app(settings: Settings = Settings()):
     app.state.settings, app.state.store, app.state.runner, app.state.lock = settings, store, runner, lock
     app.middleware("http")(_guard(settings))
     app.exception_handler(StarletteHTTPException)(_disk_full_upload)
+    app.exception_handler(RequestValidationError)(_option_messages)
     app.include_router(router)
     app.include_router(results.router)
     app.include_router(page.router)
     app.include_router(apidocs.router)
     return app
+
+
+async def _option_messages(request, exc):
+    """FastAPI's 422 for a bad query value (its list of problems, as ever), each option's problem in
+    the registry's words: the same message the CLI and the notebook give for the same value."""
+    from fastapi.encoders import jsonable_encoder
+    from fastapi.responses import JSONResponse
+
+    from .checks import option_messages
+
+    return JSONResponse({"detail": jsonable_encoder(option_messages(exc.errors()))}, status_code=422)
 
 
 async def _disk_full_upload(request, exc):

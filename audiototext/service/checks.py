@@ -100,6 +100,24 @@ def unknown_parameters(given: Iterable[str], known: Iterable[str], why: dict[str
     return "unknown query parameter: " + "; ".join(parts) + f". The parameters are: {', '.join(known)}"
 
 
+def option_messages(errors: Iterable[dict]) -> list[dict]:
+    """FastAPI's validation ``errors`` with the registry's message for an option's value (the one the
+    CLI and the notebook give: "beam_size must be between 1 and 20, not 0"), not pydantic's."""
+    from .. import options as registry
+
+    fixed = []
+    for error in errors:
+        loc = tuple(error.get("loc") or ())
+        option = registry.REGISTRY.get(loc[-1]) if len(loc) == 2 and loc[0] == "query" else None
+        if option is not None and "service" in option.faces and "input" in error:
+            try:
+                option.parse(error["input"], face="service")
+            except OptionsError as e:
+                error = {**error, "msg": str(e)}
+        fixed.append(error)
+    return fixed
+
+
 def disk_error(error: BaseException | None) -> OSError | None:
     """The OSError of a full disk (or a file-size limit) behind ``error`` (its causes followed), if any."""
     seen = 0
@@ -141,6 +159,15 @@ def check_url(url: str) -> str:
             source=url,
         )
     return url
+
+
+def upload_name(name: str | None) -> str | None:
+    """An uploaded file's name as its user called it: browsers send ``"``, CR and LF in a multipart
+    file name as ``%22``, ``%0D`` and ``%0A`` (the HTML standard's form encoding), so ``"talk".wav``
+    would be listed as ``%22talk%22.wav``."""
+    if not name:
+        return name
+    return name.replace("%22", '"').replace("%0D", "\r").replace("%0A", "\n")
 
 
 def safe_suffix(name: str | None) -> str:
@@ -189,6 +216,8 @@ def public_message(error: BaseException, *, media_path: str | None, source: str)
 
 
 __all__ = [
+    "upload_name",
+    "option_messages",
     "SLUG_PATTERN",
     "SLUG_RE",
     "SLUG_MESSAGE",

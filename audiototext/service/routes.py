@@ -23,7 +23,7 @@ from fastapi.security import HTTPBearer
 from .. import options as registry
 from ..errors import AudioToTextError, MediaError
 from ..events import Download, windows_in
-from .checks import SLUG_PATTERN, StorageError, check_slug, check_url, storage_error, unknown_parameters
+from .checks import SLUG_PATTERN, StorageError, check_slug, check_url, storage_error, unknown_parameters, upload_name
 from .fetching import check_public, fetch_media
 from .joboptions import job_options, query_dependency
 from .jobstore import ACTIVE, CANCELLED, FAILED, Job, JobStore, SlugBusy
@@ -143,7 +143,7 @@ def _new_job(
             src_url=src_url,
             is_video=is_video,
             upload=file.file if file else None,
-            filename=file.filename if file else None,
+            filename=upload_name(file.filename) if file else None,
             max_bytes=settings.max_bytes,
             timeout=settings.timeout,
             allow_private=settings.allow_private_urls,
@@ -252,7 +252,7 @@ def job_summary(job: Job, download: Download | None = None) -> dict:
 
 
 @router.get("/api/jobs", summary="The recent jobs, newest first")
-def jobs(limit: int = Query(50, ge=1, le=500), svc: Service = Depends(service)) -> dict:
+def jobs(limit: int = Query(50, ge=1, le=10_000), svc: Service = Depends(service)) -> dict:
     return {"jobs": [job_summary(job, svc.runner.downloads.get(job.call_id)) for job in svc.store.recent(limit)]}
 
 

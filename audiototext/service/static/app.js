@@ -6,6 +6,8 @@
 const TOKEN_KEY = "audiototext-token";
 const POLL_MS = 1000;
 const LIST_MS = 3000;
+const IDLE_LIST_MS = 15000; // the list with nothing running here: other tabs and people add jobs too
+const LIST_STEP = 50; // jobs listed at first, and added by "Show older jobs"
 const $ = (id) => document.getElementById(id);
 
 const state = {
@@ -16,6 +18,7 @@ const state = {
   poll: null,
   lines: 0,
   listTimer: null,
+  listed: LIST_STEP, // how many of the newest jobs the list shows
   objectUrls: [],
 };
 
@@ -89,7 +92,12 @@ async function api(path, init = {}) {
 function detailText(body, status) {
   if (body && typeof body.detail === "string") return body.detail;
   if (body && Array.isArray(body.detail)) {
-    return body.detail.map((d) => `${(d.loc || []).slice(-1)[0]}: ${d.msg}`).join("; ");
+    return body.detail
+      .map((d) => {
+        const name = String((d.loc || []).slice(-1)[0]);
+        return String(d.msg).startsWith(name) ? d.msg : `${name}: ${d.msg}`; // the registry's names it
+      })
+      .join("; ");
   }
   if (body && body.error) return String(body.error);
   return `the server answered HTTP ${status}`;
@@ -768,18 +776,31 @@ async function refreshJobs() {
   clearTimeout(state.listTimer);
   let jobs = [];
   try {
-    const response = await api("/api/jobs?limit=50");
+    const response = await api(`/api/jobs?limit=${state.listed + 1}`); // one more: are there older ones?
     jobs = (await response.json()).jobs;
   } catch (error) {
     if (!(error instanceof TokenCancelled)) state.listTimer = setTimeout(refreshJobs, LIST_MS * 3);
     return;
   }
+  $("jobs-more").hidden = jobs.length <= state.listed;
+  jobs = jobs.slice(0, state.listed);
   jobRows.clear();
   for (const job of jobs) jobRows.set(job.call_id, job);
   $("jobs-list").replaceChildren(...jobs.map(jobRow));
   $("jobs-table").hidden = !jobs.length;
   $("jobs-empty").hidden = Boolean(jobs.length);
-  if (jobs.some((job) => !job.finished)) state.listTimer = setTimeout(refreshJobs, LIST_MS);
+  const running = jobs.some((job) => !job.finished);
+  clearTimeout(state.listTimer); // another refresh may have ended while this one waited
+  if (running || !document.hidden) state.listTimer = setTimeout(refreshJobs, running ? LIST_MS : IDLE_LIST_MS);
+}
+
+// The next LIST_STEP older jobs; the focus goes to the first of them.
+async function showOlderJobs() {
+  const first = state.listed;
+  state.listed += LIST_STEP;
+  await refreshJobs();
+  const row = $("jobs-list").querySelectorAll("tr")[first];
+  (row ? row.querySelector("td button") : $("jobs-title")).focus();
 }
 
 // --- start -------------------------------------------------------------------------------------
@@ -822,6 +843,8 @@ function boot() {
   setupTokenDialog();
   $("submit-form").addEventListener("submit", submit);
   $("job-cancel").addEventListener("click", cancelOpenJob);
+  $("jobs-more").addEventListener("click", showOlderJobs);
+  document.addEventListener("visibilitychange", () => !document.hidden && document.body.dataset.ready && refreshJobs());
   window.addEventListener("hashchange", () => document.body.dataset.ready && showJobFromHash({ focus: true }));
   loadPage();
 }
