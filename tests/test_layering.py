@@ -270,6 +270,19 @@ def test_ffmpeg_and_the_sample_rate_live_in_media_alone():
     assert not found, found
 
 
+def test_the_module_map_names_every_module():
+    """README's "Module map" names each module of the package (``name`` or ``name.py``)."""
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Module map", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`([a-z_]+)(?:\.py)?`", section))
+    missing = [
+        str(p.relative_to(PACKAGE))
+        for p in sorted(PACKAGE.rglob("*.py"))
+        if p.stem not in ("__init__", "__main__") and p.stem not in named
+    ]
+    assert not missing, missing
+
+
 def test_comments_say_why_not_which_issue():
     """The repository explains itself: no "issue N" (or "point N" of one) in code, tests, benchmarks or
     docs, and no pointer to the house style file kept outside it (a clean clone lacks it)."""
