@@ -41,7 +41,7 @@ def terminate_as_interrupt() -> Iterator[None]:
         yield
         return
 
-    def raise_terminated(signum, frame):
+    def raise_terminated(_signum, _frame):
         raise Terminated
 
     previous = signal.signal(signal.SIGTERM, raise_terminated)

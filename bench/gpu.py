@@ -76,7 +76,8 @@ from gpu_report import Report, Row, first_line, split  # noqa: E402
 from gpu_shapes import SHAPES, shape_rows  # noqa: E402
 
 from audiototext import engines  # noqa: E402
-from audiototext.longaudio.speech import DETECTORS  # noqa: E402
+from audiototext.engines import DecodeOptions  # noqa: E402
+from audiototext.longaudio.speech import DETECTORS, SpeechOptions  # noqa: E402
 
 #: The targets on one H100/H200-class GPU, model loaded: x realtime at least.
 TARGETS = (("base", 2000.0), ("large-v3-turbo", 1000.0), ("large-v3", 400.0))
@@ -141,7 +142,7 @@ def add_section_arguments(p: argparse.ArgumentParser) -> None:
         default="auto",
         help="code for every run, or auto: detected once on the first window, as the CLI does (default auto)",
     )
-    p.add_argument("--beam-size", type=int, default=5)
+    p.add_argument("--beam-size", type=int, default=DecodeOptions().beam_size, help="(default: the package's)")
     p.add_argument(
         "--batch-size", default="32", help="windows per batch for base; a comma list measures each (default 32)"
     )
@@ -153,9 +154,10 @@ def add_section_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--vad",
-        default="silero",
+        default=SpeechOptions().vad,
         choices=DETECTORS,
-        help="voice detection for the plan (silero needs faster-whisper; falls back to off, loudly)",
+        help="voice detection for the plan (default: the package's; silero needs faster-whisper; falls back to "
+        "off, loudly)",
     )
     p.add_argument(
         "--wer-minutes",

@@ -27,10 +27,10 @@ from gpu_report import Report, Row
 
 def base_rows(report: Report, engine_name: str, ctx: SimpleNamespace) -> dict | None:
     """The real base model of one engine: decode_windows batches, then the whole run. Returns its texts and tokens."""
-    from audiototext.engines import load_engine
+    from audiototext.engines import engine_class, load_engine
 
     # CTranslate2's memory is the device's, above its level before the model was loaded.
-    kind = "device" if engine_name == "faster-whisper" else "torch"
+    kind = "device" if engine_class(engine_name).weights == "ct2" else "torch"
     free_gpu()
     before = device_used(ctx.device)
     try:

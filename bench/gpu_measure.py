@@ -259,7 +259,9 @@ def on_decode_thread(fn, *args):
 def windows_class(engine_name: str):
     """The engine's window-model class (public in its engine module), whose encode/generate/align
     :func:`phase_times` wraps; ``gpu_shapes`` subclasses it."""
-    if engine_name == "faster-whisper":
+    from audiototext.engines import engine_class
+
+    if engine_class(engine_name).weights == "ct2":
         from audiototext.engines.faster_whisper import CT2Windows
 
         return CT2Windows

@@ -27,8 +27,9 @@ from gpu_measure import Meter, decode_options, free_gpu, on_decode_thread, phase
 from gpu_measure import torch_index
 from gpu_report import Report, Row
 
+from audiototext.engines import engine_class
+
 #: Official dimensions (openai-whisper's checkpoints); "tiny" is a small model with large-v3's
-#: 128 mel bins and 51,866-token vocabulary, to check the large-v3 code path on a CPU.
 #: 128 mel bins and 51,866-token vocabulary, to check the large-v3 code path on a CPU.
 LARGE_V3 = dict(
     n_mels=128,
@@ -301,10 +302,11 @@ def shape_rows(report: Report, shape: str, ctx: SimpleNamespace) -> None:
     tokenizer = get_tokenizer(
         model.is_multilingual, num_languages=model.num_languages, language=ctx.language, task="transcribe"
     )
-    if "openai-whisper" in ctx.engines:
+    weights = {engine_class(name).weights for name in ctx.engines}  # the engines measured, by what they run
+    if "openai-pt" in weights:
         torch_shape_row(report, model, label, ctx)
         free_gpu()
-    if "faster-whisper" in ctx.engines:
+    if "ct2" in weights:
         holder = [model]  # the converter's caller lets go of the torch model before CTranslate2 loads
         del model
         ct2_shape_row(report, holder, tokenizer, shape, ctx)

@@ -62,6 +62,7 @@ def test_slow_reaches_the_real_engine():
 """
 
 
+@pytest.mark.slow  # a pytest session of its own, whose slow test loads a real model (about 15 s)
 def test_an_unmarked_test_that_loads_a_real_model_fails(tmp_path, english_wav):
     (tmp_path / "conftest.py").write_text((TESTS / "conftest.py").read_text(encoding="utf-8"), encoding="utf-8")
     (tmp_path / "test_inner.py").write_text(INNER.format(wav=str(english_wav)), encoding="utf-8")

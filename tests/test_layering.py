@@ -214,18 +214,20 @@ def test_transcript_and_subtitles_import_without_heavy_packages():
 
 
 BENCH = PACKAGE.parent / "bench"
+SCRIPTS = PACKAGE.parent / "scripts"
 
 
 def test_the_bench_scripts_are_found():
     names = {p.name for p in BENCH.glob("*.py")}
     assert {"run.py", "gpu.py", "memory.py", "subtitles.py"} <= names
+    assert {"examples.py", "set_repository.py"} <= {p.name for p in SCRIPTS.glob("*.py")}
 
 
 def test_modules_and_functions_stay_small():
     """No module over 450 lines but the model converter; no function over 60 lines; the benchmarks
-    in bench/ keep the same rules (small pieces a newcomer can read whole)."""
+    in bench/ and the scripts in scripts/ keep the same rules (small pieces a newcomer can read whole)."""
     big, long = [], []
-    for path in sorted([*PACKAGE.rglob("*.py"), *BENCH.glob("*.py")]):
+    for path in sorted([*PACKAGE.rglob("*.py"), *BENCH.glob("*.py"), *SCRIPTS.glob("*.py")]):
         name = path.relative_to(PACKAGE.parent)
         source = path.read_text(encoding="utf-8")
         if source.count("\n") > 450 and path.name != "convert.py":
@@ -237,10 +239,10 @@ def test_modules_and_functions_stay_small():
 
 
 def test_the_benchmarks_use_the_package_s_public_api():
-    """bench/ imports no private name of the package, takes ``SAMPLE_RATE`` from it and starts ffmpeg
-    only through its runner (``media.run_ffmpeg``: one argument-list style, one error style)."""
+    """bench/ and scripts/ import no private name of the package, take ``SAMPLE_RATE`` from it and
+    start ffmpeg only through its runner (``media.run_ffmpeg``: one argument-list style, one error style)."""
     found = []
-    for path in sorted(BENCH.glob("*.py")):
+    for path in sorted([*BENCH.glob("*.py"), *SCRIPTS.glob("*.py")]):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("audiototext"):
                 found += [f"{path.name}: imports {a.name}" for a in node.names if a.name.startswith("_")]
@@ -250,6 +252,35 @@ def test_the_benchmarks_use_the_package_s_public_api():
             if first in ("ffmpeg", "ffprobe"):
                 found.append(f"{path.name}:{node.lineno}: runs {node.elts[0].value} itself")
     assert not found, found
+
+
+def test_ffmpeg_and_the_sample_rate_live_in_media_alone():
+    """The package, bench/ and scripts/ start ffmpeg and ffprobe only through ``media.run_ffmpeg``
+    and write 16 kHz only as ``media.SAMPLE_RATE`` (one runner, one error style, one rate)."""
+    media = PACKAGE / "media.py"
+    found = []
+    for path in sorted([*PACKAGE.rglob("*.py"), *BENCH.glob("*.py"), *SCRIPTS.glob("*.py")]):
+        name = path.relative_to(PACKAGE.parent)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            first = node.elts[0] if isinstance(node, ast.List) and node.elts else None  # an argument list
+            if isinstance(first, ast.Constant) and first.value in ("ffmpeg", "ffprobe") and path != media:
+                found.append(f"{name}:{node.lineno}: runs {first.value} itself")
+            if isinstance(node, ast.Constant) and node.value == 16000 and path != media:
+                found.append(f"{name}:{node.lineno}: writes 16000, not SAMPLE_RATE")
+    assert not found, found
+
+
+def test_the_module_map_names_every_module():
+    """README's "Module map" names each module of the package (``name`` or ``name.py``)."""
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Module map", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`([a-z_]+)(?:\.py)?`", section))
+    missing = [
+        str(p.relative_to(PACKAGE))
+        for p in sorted(PACKAGE.rglob("*.py"))
+        if p.stem not in ("__init__", "__main__") and p.stem not in named
+    ]
+    assert not missing, missing
 
 
 def test_comments_say_why_not_which_issue():

@@ -190,3 +190,33 @@ def test_memory_stays_flat_with_duration(tmp_path):
     assert sum(len(w.pieces) for w in windows) == 12 and len(windows) == 2
     assert windows[-1].pieces[-1].start == pytest.approx(6600, abs=0.5)
     assert audio.size and peak < 100e6, f"peak {peak / 1e6:.0f} MB"
+
+
+#: Which thread imports faster-whisper's Silero when a fresh process finds speech in blocks.
+IMPORTER = """
+import importlib.abc, sys, threading
+import numpy as np
+
+class Watch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "faster_whisper.vad":
+            print(threading.current_thread().name)
+        return None
+
+sys.meta_path.insert(0, Watch())
+from audiototext.longaudio.source import ArraySource
+from audiototext.longaudio.speech import _silero_in_blocks
+_silero_in_blocks(ArraySource(np.zeros(16000 * 90, np.float32)), threshold=0.5, min_silence=0.16, max_speech=29.0)
+"""
+
+
+def test_silero_is_imported_before_its_threads_start():
+    """Two pool threads importing faster_whisper at once can fail with KeyError('faster_whisper')
+    (seen in a CLI run): the package is imported once, by the calling thread, before the pool."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("faster_whisper.vad")
+    done = subprocess.run([sys.executable, "-c", IMPORTER], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["MainThread"], done.stdout

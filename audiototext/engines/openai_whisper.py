@@ -279,7 +279,7 @@ class TorchWindows:
         batch = torch.tensor([r + [t.eot] * (width - len(r)) for r in rows], device=self.model.device)
         qks: list = [None] * self.model.dims.n_text_layer
         hooks = [
-            block.cross_attn.register_forward_hook(lambda _, ins, outs, index=i: qks.__setitem__(index, outs[-1]))
+            block.cross_attn.register_forward_hook(lambda _m, _inputs, outs, index=i: qks.__setitem__(index, outs[-1]))
             for i, block in enumerate(self.model.decoder.blocks)
         ]
         try:

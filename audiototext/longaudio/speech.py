@@ -52,8 +52,8 @@ class SpeechOptions:
         check(self)
 
 
-def silero_speech(audio: np.ndarray, *, threshold: float, min_silence: float, max_speech: float) -> list[Region]:
-    """Speech regions of an array found by Silero VAD (no padding: the planner pads).
+def _silero():
+    """faster-whisper's Silero functions: ``(VadOptions, get_speech_timestamps)``.
 
     Raises:
         OptionsError: faster-whisper (which ships the model) or onnxruntime is not installed.
@@ -64,6 +64,16 @@ def silero_speech(audio: np.ndarray, *, threshold: float, min_silence: float, ma
         raise OptionsError(
             "Silero voice detection needs faster-whisper: pip install 'audiototext[faster]', or use vad='silencedetect'"
         ) from e
+    return VadOptions, get_speech_timestamps
+
+
+def silero_speech(audio: np.ndarray, *, threshold: float, min_silence: float, max_speech: float) -> list[Region]:
+    """Speech regions of an array found by Silero VAD (no padding: the planner pads).
+
+    Raises:
+        OptionsError: faster-whisper (which ships the model) or onnxruntime is not installed.
+    """
+    VadOptions, get_speech_timestamps = _silero()
     options = VadOptions(
         threshold=threshold,
         min_silence_duration_ms=int(min_silence * 1000),
@@ -187,6 +197,7 @@ def _silero_in_blocks(source: AudioSource, *, threads: int = 2, **options) -> li
     def find(span: tuple[float, float]) -> list[Region]:
         return [(span[0] + s, span[0] + e) for s, e in silero_speech(source.read(*span), **options)]
 
+    _silero()  # imported here first: two threads importing faster_whisper at once can fail (KeyError)
     with ThreadPoolExecutor(threads, thread_name_prefix="audiototext-vad") as pool:
         return [region for found in pool.map(find, spans) for region in found]
 

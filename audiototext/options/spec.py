@@ -12,6 +12,7 @@ from typing import Any
 from collections.abc import Callable, Mapping
 
 from ..errors import OptionsError
+from ..models import MODELS
 from ..records import choice_of, declared, kind_text, number_text, out_of_range, range_text
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,8 @@ ENGINE_GROUPS = ("model", "decode", "long audio")
 LINE_OPTIONS = ("highlight_words", "max_line_width", "max_line_count", "max_words_per_line")
 #: Options of the netflix subtitle style only (its reading rules).
 STYLE_OPTIONS = ("max_cps", "min_cue_duration", "max_cue_duration", "min_cue_gap")
-#: Sizes that have an English-only ``.en`` model (rule 3).
-ENGLISH_SIZES = ("tiny", "base", "small", "medium")
+#: Sizes that have an English-only ``.en`` model (rule 3), as the model list says.
+ENGLISH_SIZES = tuple(m.removesuffix(".en") for m in MODELS if m.endswith(".en"))
 
 _UNSET: Any = object()
 

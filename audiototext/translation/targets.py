@@ -107,7 +107,7 @@ COHERENCE_MODES: tuple[str, ...] = ("Share context between lines", "Translate ea
 COHERENCE_SHORT = {"context": COHERENCE_MODES[0], "lines": COHERENCE_MODES[1]}
 
 # "prefer_*" falls back to the default on targets without formality instead of failing
-# (AudioToText issue: English targets answered 400 to formality="more").
+# (DeepL answers 400 to formality="more" for English targets, which have no formality).
 _FORMALITY_PARAM = {"default": None, "formal": "prefer_more", "informal": "prefer_less"}
 FORMALITIES: tuple[str, ...] = tuple(_FORMALITY_PARAM)
 
