@@ -480,6 +480,8 @@ def test_many_jobs_are_listed_fifty_at_a_time(browser, deepl_server, media, tmp_
     try:
         p = page.open().page
         rows = p.locator("#jobs-list tr")
+        # the page is ready before its jobs list arrives: wait for the list, then count it
+        p.wait_for_function("() => document.querySelectorAll('#jobs-list tr').length > 0")
         assert rows.count() == 50 and rows.first.get_attribute("data-slug") == "job-119"
         more = p.get_by_role("button", name="Show older jobs")
         more.focus()
