@@ -399,7 +399,7 @@ def test_readable_on_a_phone(browser, server, media, tmp_path):
 
 def test_two_tabs_see_each_other_s_jobs(browser, server, media, tmp_path):
     """A job submitted in one tab appears in the other's list without a reload; deleted there, it
-    leaves the first tab's list too."""
+    leaves the first tab's list too, and the first tab's open view of it says it was deleted."""
     a = Page(browser, server, tmp_path / "a", viewport={"width": 1100, "height": 1400})
     b = Page(browser, server, tmp_path / "b", viewport={"width": 1100, "height": 1400})
     try:
@@ -411,6 +411,10 @@ def test_two_tabs_see_each_other_s_jobs(browser, server, media, tmp_path):
         row.get_by_role("button", name="Delete morning.wav").click()
         row.wait_for(state="detached")
         a.page.locator(f"#jobs-list tr[data-slug='{slug}']").wait_for(state="detached")
+        error = a.page.locator("#job-error")
+        error.wait_for()  # tab a still shows the job: it says the job is gone, and offers none of its files
+        assert error.inner_text() == f"{slug} was deleted (in another tab or by another client): its files are gone."
+        assert a.page.locator("#result").is_hidden() and a.page.locator("#downloads a").count() == 0
         assert server.request("GET", f"/api/audio/{slug}").status_code == 404
         assert a.errors == b.errors == [] and b.dialogs == [f"Delete morning.wav ({slug}) and all its files?"]
     finally:

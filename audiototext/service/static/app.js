@@ -472,6 +472,7 @@ function resetJobView(callId) {
   state.objectUrls = [];
   state.openJob = callId;
   state.lines = 0;
+  delete $("job").dataset.status;
   const player = $("player");
   player.pause();
   player.removeAttribute("src");
@@ -789,9 +790,25 @@ async function refreshJobs() {
   $("jobs-list").replaceChildren(...jobs.map(jobRow));
   $("jobs-table").hidden = !jobs.length;
   $("jobs-empty").hidden = Boolean(jobs.length);
+  if (state.openJob && !jobRows.has(state.openJob)) checkOpenJob(state.openJob);
   const running = jobs.some((job) => !job.finished);
   clearTimeout(state.listTimer); // another refresh may have ended while this one waited
   if (running || !document.hidden) state.listTimer = setTimeout(refreshJobs, running ? LIST_MS : IDLE_LIST_MS);
+}
+
+// The open job, missing from the list: deleted elsewhere (another tab, another client), its view
+// says so and offers no player or link to files that are gone. Older jobs are still there.
+async function checkOpenJob(callId) {
+  if ($("job").dataset.status === "deleted") return;
+  try {
+    const response = await api(`/api/status/${encodeURIComponent(callId)}`);
+    if (response.status !== 404 || state.openJob !== callId) return;
+  } catch (error) {
+    return;
+  }
+  resetJobView(callId);
+  $("job").dataset.status = "deleted";
+  showJobError(`${$("job-title").textContent} was deleted (in another tab or by another client): its files are gone.`);
 }
 
 // The next LIST_STEP older jobs; the focus goes to the first of them.
