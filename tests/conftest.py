@@ -27,6 +27,34 @@ SPANISH_TEXT = (
 )
 
 
+# The fast tier (``-m "not slow"``) draws fewer cases in the property tests that draw many.
+_FAST_TIER = False
+
+
+def pytest_configure(config) -> None:
+    global _FAST_TIER
+    _FAST_TIER = "not slow" in (config.option.markexpr or "")
+    if _FAST_TIER:
+        _on_every_core(config)
+
+
+def _on_every_core(config) -> None:
+    """The fast tier runs its tests in one process per core (pytest-xdist, up to 4) unless ``-n`` is
+    given (``-n 0``: one process), ``--pdb`` is, or this is one of those processes."""
+    cores = min(os.cpu_count() or 1, 4)
+    if cores < 2 or hasattr(config, "workerinput") or not config.pluginmanager.hasplugin("xdist"):
+        return
+    option = config.option
+    if option.numprocesses is not None or option.usepdb or option.collectonly or option.dist != "no":
+        return
+    option.numprocesses, option.dist, option.tx = cores, "load", ["popen"] * cores
+
+
+def drawn(cases: int) -> int:
+    """A property test's ``max_examples``: ``cases`` in the full suite (CI), at most 40 in the fast tier."""
+    return min(cases, 40) if _FAST_TIER else cases
+
+
 def _run(*cmd: str) -> None:
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 

@@ -8,6 +8,7 @@ import itertools
 import json
 
 import pytest
+from conftest import drawn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -62,8 +63,7 @@ def feasible_speech(draw, max_rate: float = 14.0):
     return words
 
 
-@pytest.mark.slow  # 300 drawn cases: in the full suite, out of the fast tier
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=drawn(300), deadline=None)
 @given(feasible_speech())
 def test_every_cue_keeps_every_rule_whenever_the_words_allow_it(words):
     cues = make_cues(transcript_of(words))
@@ -86,8 +86,7 @@ def any_speech(draw, max_words: int = 40, longest: int = 50, step: float = 4.0):
     return words
 
 
-@pytest.mark.slow  # 300 drawn cases: in the full suite, out of the fast tier
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=drawn(300), deadline=None)
 @given(any_speech(), st.sampled_from([NETFLIX, subtitle_style(max_line_count=3, max_cps=15, min_cue_gap=0.2)]))
 def test_cues_keep_every_word_once_and_time_order_whatever_the_words(words, style):
     cues = make_cues(transcript_of(words), style)

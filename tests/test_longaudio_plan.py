@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import ffmpeg
+from conftest import drawn, ffmpeg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -40,8 +40,7 @@ def _covered(windows, start, end) -> bool:
     return cursor >= end - EPS
 
 
-@pytest.mark.slow  # 300 drawn cases: in the full suite, out of the fast tier
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=drawn(300), deadline=None)
 @given(speech_layouts())
 def test_windows_cover_every_region_in_order(layout):
     regions, duration, pause, size = layout
@@ -60,8 +59,7 @@ def test_windows_cover_every_region_in_order(layout):
             assert _covered(windows, s, e), (s, e)
 
 
-@pytest.mark.slow  # 300 drawn cases: in the full suite, out of the fast tier
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=drawn(300), deadline=None)
 @given(speech_layouts(), st.lists(st.floats(0.0, 1.0), min_size=1, max_size=30))
 def test_time_map_is_monotonic_inside_the_speech_and_keeps_the_ends(layout, fractions):
     regions, duration, pause, size = layout
