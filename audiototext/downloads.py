@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from .events import Download
 from .files import atomic_path
-from .models import ALIASES, bundled_ct2_dir, offline, resolve, whisper_download_root
+from .models import ALIASES, bundled_ct2_dir, import_whole, offline, resolve, whisper_download_root
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +95,8 @@ def fetch_weights(
 def _fetch_hub(size: str, report: Callable[[Download], None]) -> Path:
     """The faster-whisper model repository of ``size``, from the hub's cache or downloaded."""
     import huggingface_hub
-    from faster_whisper.utils import _MODELS
 
+    _MODELS = import_whole("faster_whisper").utils._MODELS
     counter = _byte_counter(size, report)
     return Path(huggingface_hub.snapshot_download(_MODELS[size], allow_patterns=HF_FILES, tqdm_class=counter))
 
@@ -126,9 +126,7 @@ def _fetch_openai(size: str, report: Callable[[Download], None]) -> Path:
     The SHA-256 in the checkpoint's URL is checked as the bytes arrive; the file appears only when
     complete and right (whisper checks it again when it loads).
     """
-    import whisper
-
-    url = whisper._MODELS[size]
+    url = import_whole("whisper")._MODELS[size]
     target = whisper_download_root() / os.path.basename(url)
     if target.is_file():
         return target

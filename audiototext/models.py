@@ -14,8 +14,10 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 from .errors import ModelError
 from .files import atomic_path
@@ -295,6 +297,25 @@ def check_cache() -> None:
         ) from e
 
 
+_IMPORTING = threading.Lock()
+
+
+def import_whole(package: str) -> ModuleType:
+    """``package`` (``faster_whisper``, ``whisper``) imported whole, by one thread at a time.
+
+    Two threads that import a package and one of its modules at once (``faster_whisper`` in one,
+    ``faster_whisper.vad`` in the other) trip Python's import deadlock guard, and both fail: with
+    ``KeyError('faster_whisper')`` or "partially initialized module". A service job failed so while
+    a request checked the model. Once the package is imported, its modules are, and importing them
+    again takes no lock: the first import anywhere goes through here.
+
+    Raises:
+        ImportError: the package is not installed.
+    """
+    with _IMPORTING:
+        return importlib.import_module(package)
+
+
 def available_offline(model: str, weights: str | None) -> bool:
     """Whether ``model`` can be loaded without the network: a local path, a size an installed package
     ships (``.en`` falls back to its multilingual size), or weights the engine has cached."""
@@ -303,13 +324,9 @@ def available_offline(model: str, weights: str | None) -> bool:
         return True
     try:
         if weights == "ct2":
-            from faster_whisper.utils import download_model
-
-            download_model(spec.size, local_files_only=True)
+            import_whole("faster_whisper").utils.download_model(spec.size, local_files_only=True)
             return True
-        import whisper
-
-        url = whisper._MODELS[spec.size]
+        url = import_whole("whisper")._MODELS[spec.size]
         return (whisper_download_root() / os.path.basename(url)).is_file()
     except Exception:  # noqa: BLE001 - not cached, or the engine is not installed: not available
         return False

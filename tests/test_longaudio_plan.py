@@ -220,3 +220,45 @@ def test_silero_is_imported_before_its_threads_start():
     done = subprocess.run([sys.executable, "-c", IMPORTER], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["MainThread"], done.stdout
+
+
+#: The load-ahead thread finds the model's weights (importing faster_whisper) while the input's
+#: thread imports Silero: both start at once in a fresh process.
+AT_ONCE = """
+import json, threading
+from audiototext.engines.faster_whisper import ct2_model_dir
+from audiototext.longaudio.speech import _silero
+from audiototext.models import resolve
+
+spec, start, failed = resolve("tiny.en"), threading.Barrier(2), []
+
+def run(job):
+    start.wait()
+    try:
+        job()
+    except Exception as e:
+        failed.append(repr(e))
+
+threads = [threading.Thread(target=run, args=(job,)) for job in (_silero, lambda: ct2_model_dir(spec))]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(json.dumps(failed))
+"""
+
+
+def test_the_model_and_silero_may_be_imported_at_once():
+    """A model loading ahead in its thread while the input's thread starts voice detection: both
+    imported faster_whisper at once, and one failed ("partially initialized module
+    'faster_whisper.vad'", or KeyError('faster_whisper'); a service job failed so, as an internal
+    error). Every first import of faster_whisper and whisper goes through models.import_whole."""
+    import json
+    import subprocess
+    import sys
+
+    pytest.importorskip("faster_whisper.vad")
+    for _ in range(2):  # each run a fresh process: the imports are first imports
+        done = subprocess.run([sys.executable, "-c", AT_ONCE], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout.splitlines()[-1]) == []

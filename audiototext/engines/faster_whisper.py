@@ -12,7 +12,7 @@ import numpy as np
 from ..errors import ModelError
 from ..events import Callbacks, SequentialProgress
 from ..media import SAMPLE_RATE
-from ..models import ModelSpec, offline, offline_fallback
+from ..models import ModelSpec, import_whole, offline, offline_fallback
 from ..transcript import Segment, Transcript, Word
 from . import DecodeOptions, WindowDecoding, english_only_check, log_model, warn_turbo_translate
 from .device import default_device, describe_device, split_cores
@@ -34,8 +34,7 @@ def ct2_model_dir(spec: ModelSpec) -> Path:
             "use --engine openai-whisper, or convert it with ct2-transformers-converter",
             model=spec.name,
         )
-    from faster_whisper.utils import download_model
-
+    download_model = import_whole("faster_whisper").utils.download_model
     from ..downloads import download_failure
 
     failure = download_failure("ct2", spec.size)  # just tried (with a bar): no second wait
@@ -68,7 +67,8 @@ class FasterWhisperEngine(WindowDecoding):
         compute_type: str | None = None,
     ):
         import ctranslate2  # noqa: F401 - fail here, clearly, when the extra is missing
-        from faster_whisper import WhisperModel
+
+        WhisperModel = import_whole("faster_whisper").WhisperModel
 
         self.device = device or default_device(self.name)
         on_gpu = self.device.startswith("cuda")

@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import ModelError
 from ..events import Callbacks, SequentialProgress
 from ..media import SAMPLE_RATE
-from ..models import ModelSpec, offline, offline_fallback, openai_checkpoint
+from ..models import ModelSpec, import_whole, offline, offline_fallback, openai_checkpoint
 from ..transcript import Segment, Transcript, Word
 from . import DecodeOptions, WindowDecoding, english_only_check, log_model, warn_turbo_translate
 from .device import default_device, describe_device
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 def load_whisper_model(spec: ModelSpec, device: str):
     """A ``whisper.model.Whisper`` for ``spec``: official download, local file, or offline package."""
-    import whisper
+    whisper = import_whole("whisper")
 
     if spec.kind == "openai-pt":
         return whisper.load_model(str(spec.path), device=device)
@@ -49,7 +49,7 @@ def load_whisper_model(spec: ModelSpec, device: str):
 
 
 def _load_checkpoint_with_heads(checkpoint, ct2_dir, device: str):
-    import whisper
+    whisper = import_whole("whisper")
 
     from ..convert import alignment_heads_from_ct2
 

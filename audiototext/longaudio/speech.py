@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import OptionsError
 from ..media import SAMPLE_RATE
+from ..models import import_whole
 from ..records import check, value
 from .source import ArraySource, AudioSource, blocks, duration_of
 
@@ -59,6 +60,7 @@ def _silero():
         OptionsError: faster-whisper (which ships the model) or onnxruntime is not installed.
     """
     try:
+        import_whole("faster_whisper")
         from faster_whisper.vad import VadOptions, get_speech_timestamps
     except ImportError as e:
         raise OptionsError(
@@ -197,7 +199,7 @@ def _silero_in_blocks(source: AudioSource, *, threads: int = 2, **options) -> li
     def find(span: tuple[float, float]) -> list[Region]:
         return [(span[0] + s, span[0] + e) for s, e in silero_speech(source.read(*span), **options)]
 
-    _silero()  # imported here first: two threads importing faster_whisper at once can fail (KeyError)
+    _silero()  # imported once here, not by each of the pool's threads
     with ThreadPoolExecutor(threads, thread_name_prefix="audiototext-vad") as pool:
         return [region for found in pool.map(find, spans) for region in found]
 
