@@ -96,9 +96,9 @@ def _fetch_hub(size: str, report: Callable[[Download], None]) -> Path:
     """The faster-whisper model repository of ``size``, from the hub's cache or downloaded."""
     import huggingface_hub
 
-    _MODELS = import_whole("faster_whisper").utils._MODELS
+    repository = import_whole("faster_whisper").utils._MODELS[size]
     counter = _byte_counter(size, report)
-    return Path(huggingface_hub.snapshot_download(_MODELS[size], allow_patterns=HF_FILES, tqdm_class=counter))
+    return Path(huggingface_hub.snapshot_download(repository, allow_patterns=HF_FILES, tqdm_class=counter))
 
 
 def _byte_counter(name: str, report: Callable[[Download], None]):

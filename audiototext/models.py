@@ -305,9 +305,9 @@ def import_whole(package: str) -> ModuleType:
 
     Two threads that import a package and one of its modules at once (``faster_whisper`` in one,
     ``faster_whisper.vad`` in the other) trip Python's import deadlock guard, and both fail: with
-    ``KeyError('faster_whisper')`` or "partially initialized module". A service job failed so while
-    a request checked the model. Once the package is imported, its modules are, and importing them
-    again takes no lock: the first import anywhere goes through here.
+    ``KeyError('faster_whisper')`` or "partially initialized module". A service job failed so: its
+    model loading ahead in one thread, its voice detection starting in another. Once the package is
+    imported, its modules are, and importing them again takes no lock: every first import goes here.
 
     Raises:
         ImportError: the package is not installed.
