@@ -34,6 +34,16 @@ def library(media_dir) -> Path:
 # --- the names alone (no model) ---------------------------------------------------------------------
 
 
+@pytest.fixture
+def decoded(monkeypatch) -> list[Path]:
+    """The inputs the pipeline decodes, in order (an input refused before decoding is not among them)."""
+    import audiototext.pipeline
+
+    paths, real = [], audiototext.pipeline.DecodedFile
+    monkeypatch.setattr(audiototext.pipeline, "DecodedFile", lambda path, **kw: paths.append(path) or real(path, **kw))
+    return paths
+
+
 def test_derived_names_are_reserved_like_input_names():
     from audiototext.names import OutputNames
 
@@ -179,13 +189,7 @@ def test_both_deepl_modes_are_kept_side_by_side(tmp_path, garden, fake_deepl):
     assert sorted(p.name for p in out.iterdir()) == [f"{stem}.txt", f"{stem}_German.txt", f"{stem}_German_lines.txt"]
 
 
-def test_a_read_only_earlier_output_is_refused_before_decoding(tmp_path, garden, library, capsys, monkeypatch):
-    import audiototext.pipeline
-
-    decoded, real = [], audiototext.pipeline.DecodedFile
-    monkeypatch.setattr(
-        audiototext.pipeline, "DecodedFile", lambda path, **kw: decoded.append(path) or real(path, **kw)
-    )
+def test_a_read_only_earlier_output_is_refused_before_decoding(tmp_path, garden, library, capsys, decoded):
     out = tmp_path / "out"
     out.mkdir()
     kept = out / f"{garden.stem}.txt"
@@ -212,15 +216,9 @@ def test_an_output_that_is_a_link_is_written_through(tmp_path, garden):
     assert sorted(p.name for p in elsewhere.iterdir()) == ["real.txt"]  # no temporary file left
 
 
-def test_a_link_to_a_missing_folder_is_refused_before_decoding(tmp_path, garden, library, capsys, monkeypatch):
+def test_a_link_to_a_missing_folder_is_refused_before_decoding(tmp_path, garden, library, capsys, decoded):
     # A link that points into a folder that is not there could not be written through: the
     # transcript was only rescued, after decoding, with a message about free space.
-    import audiototext.pipeline
-
-    decoded, real = [], audiototext.pipeline.DecodedFile
-    monkeypatch.setattr(
-        audiototext.pipeline, "DecodedFile", lambda path, **kw: decoded.append(path) or real(path, **kw)
-    )
     out = tmp_path / "out"
     out.mkdir()
     link = out / f"{garden.stem}.txt"
