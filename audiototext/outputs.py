@@ -149,7 +149,8 @@ def write_or_rescue(
 def _left_there(planned: Sequence[Path], earlier: Sequence[Path], written: Sequence[str]) -> str:
     """What a refused set left in the output folder, in words: nothing of this run, or (rarely,
     a rename refused after others) the files replaced; and which files there are from before."""
-    new = [p for p in planned if str(p) in set(map(str, written))]
+    replaced = set(map(str, written))
+    new = [p for p in planned if str(p) in replaced]
     verb = "was" if len(new) == 1 else "were"
     said = f"only {', '.join(p.name for p in new)} {verb} written there" if new else "none was written there"
     old = [p.name for p in earlier if p not in new]

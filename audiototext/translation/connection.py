@@ -93,6 +93,7 @@ def _deepl_errors(server_url: str | None, auth_key: str) -> Iterator[None]:
     """Turn the ``deepl`` package's exceptions into one :class:`TranslationError` each."""
     import deepl
 
+    where = server_url or ("api-free.deepl.com" if auth_key.endswith(":fx") else "api.deepl.com")  # as deepl picks
     try:
         yield
     except deepl.AuthorizationException as e:
@@ -113,14 +114,12 @@ def _deepl_errors(server_url: str | None, auth_key: str) -> Iterator[None]:
             status=429,
         ) from e
     except deepl.ConnectionException as e:
-        where = server_url or ("api-free.deepl.com" if auth_key.endswith(":fx") else "api.deepl.com")
         raise TranslationError(
             f"Cannot reach DeepL at {where} ({e}): check the network connection"
             + (" and DEEPL_SERVER_URL / --deepl-server-url" if server_url else ""),
             kind="network",
         ) from e
     except OddAnswer as e:
-        where = server_url or ("api-free.deepl.com" if auth_key.endswith(":fx") else "api.deepl.com")
         raise TranslationError(
             f"The DeepL server at {where} answered {e}. Is {where} DeepL's API or a compatible server? "
             "Check DEEPL_SERVER_URL / --deepl-server-url; nothing of this translation was written",
@@ -130,7 +129,6 @@ def _deepl_errors(server_url: str | None, auth_key: str) -> Iterator[None]:
         failed_in = traceback.extract_tb(e.__traceback__)[-1]
         if f"{os.sep}deepl{os.sep}" not in failed_in.filename:
             raise  # not the deepl package's: a fault of ours, shown as it is
-        where = server_url or ("api-free.deepl.com" if auth_key.endswith(":fx") else "api.deepl.com")
         raise TranslationError(
             f"The DeepL server at {where} answered something the deepl package cannot read: it failed at "
             f"`{(failed_in.line or '').strip()}` ({type(e).__name__}: {e}). Is {where} DeepL's API or a compatible "
