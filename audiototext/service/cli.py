@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from ..engines import ENGINES, engine_class
-from ..errors import AudioToTextError
+from ..errors import AudioToTextError, OptionsError
 from ..interrupts import SIGINT_STATUS, SIGTERM_STATUS, Terminated, terminate_as_interrupt
 from .settings import BACKENDS, Settings
 
@@ -174,8 +174,6 @@ def main(argv: list[str] | None = None) -> int:
     without a GPU, ``DEEPL_SERVER_URL`` without a scheme: :func:`preflight`) or a missing service
     extra; 143 after SIGTERM and 130 after Ctrl-C, each once the server has stopped cleanly.
     """
-    from ..errors import OptionsError
-
     parser = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
