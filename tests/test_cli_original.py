@@ -17,11 +17,15 @@ TIMES = re.compile(r"^\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}$", re.M)
 
 
 @pytest.fixture(scope="module")
-def french_wav(media_dir):
+def spanish_talk(media_dir):
+    # Speech the base model translates with a margin: at temperature 0 its average log-probability is
+    # about -0.56 (int8 and float32), well above the -1.0 that decodes a window again by sampling.
+    # The French sentence this test had was translated at -1.0 ("Thank you very much."), so which
+    # random sample was kept decided the test, and on some machines none was English enough.
     return speak(
-        "Bonjour à tous. Aujourd'hui, nous allons parler de la ville et de ses habitants. Merci beaucoup.",
-        "fr",
-        media_dir / "french.wav",
+        "Buenos días a todos. Hoy vamos a hablar del tiempo y de la economía del país.",
+        "es",
+        media_dir / "spanish_talk.wav",
         speed=130,
     )
 
@@ -46,20 +50,20 @@ def test_model_and_output_dir(tmp_path, english_wav, monkeypatch, fake_engine):
 
 
 @pytest.mark.slow
-def test_translate_french_to_english_txt(tmp_path, french_wav, monkeypatch):
+def test_translate_spanish_to_english_txt(tmp_path, spanish_talk, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert main([str(french_wav), "--task", "translate", "--language", "French", "--output_format", "txt"]) == 0
+    assert main([str(spanish_talk), "--task", "translate", "--language", "Spanish", "--output_format", "txt"]) == 0
     out = tmp_path / "audio_transcription"  # the original's default folder
     assert [p.name for p in tmp_path.iterdir()] == ["audio_transcription"]
-    assert [p.name for p in out.iterdir()] == ["french_English.txt"]  # beside a transcription, never over it
-    words = re.findall(r"[\w']+", (out / "french_English.txt").read_text(encoding="utf-8").lower())
+    assert [p.name for p in out.iterdir()] == ["spanish_talk_English.txt"]  # beside a transcription, never over it
+    words = re.findall(r"[\w']+", (out / "spanish_talk_English.txt").read_text(encoding="utf-8").lower())
     # What the model must get right, with margins another int8 kernel (AVX2, AVX-512) or another
-    # batch composition cannot break: mostly English, hardly any French left.
-    english = {"hello", "good", "everyone", "all", "today", "we", "will", "are", "going", "talk", "speak", "about"}
-    english |= {"city", "town", "inhabitants", "people", "residents", "thank", "thanks", "you", "very", "much"}
-    french = {"bonjour", "à", "tous", "aujourd'hui", "nous", "allons", "parler", "ville", "ses", "habitants", "merci"}
-    assert len(english & set(words)) >= 2, words
-    assert len(french & set(words)) <= 1, words
+    # batch composition cannot break: mostly English, hardly any Spanish left.
+    english = {"good", "morning", "day", "hello", "all", "everyone", "today", "we", "are", "going", "will"}
+    english |= {"talk", "speak", "about", "the", "time", "weather", "economy", "country", "of"}
+    spanish = {"buenos", "días", "todos", "hoy", "vamos", "hablar", "del", "tiempo", "economía", "país"}
+    assert len(english & set(words)) >= 5, words
+    assert len(spanish & set(words)) <= 1, words
 
 
 def test_four_files_with_deepl(tmp_path, four_clips, fake_deepl, monkeypatch, capsys, fake_engine):

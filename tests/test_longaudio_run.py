@@ -16,6 +16,7 @@ from audiototext.engines.windows import (
     Encoded,
     WindowText,
     best_attempt,
+    text_loops,
     compression_ratio,
     loops,
     verdict,
@@ -592,6 +593,31 @@ def test_a_window_failing_every_temperature_keeps_its_first_probable_attempt():
     assert best_attempt([looped, probable_sample, short_sample], options) is looped
     improbable = Decoded((4,), " hm", -2.0, 0.0, 0.0)
     assert best_attempt([improbable, short_sample], options) is short_sample  # none probable: the most probable
+
+
+def test_a_loop_only_a_sample_makes_never_wins():
+    """Seen in CI: French espeak translated at temperature 0 was " Thank you very much." just under
+    the log-probability threshold; a sample at 0.8 looped "Cousin," with a high probability and
+    used to be kept (then cut to "Cousin, Cousin,")."""
+    options = DecodeOptions(language="fr", task="translate")
+    first = Decoded((1,), " Thank you very much.", -1.001, 0.2, 0.0)
+    cousin = Decoded((2,) * 80, " Cousin," * 40, -0.128, 0.2, 0.8)
+    worse = Decoded((3,), " Thank for watching.", -2.25, 0.2, 1.0)
+    assert best_attempt([first, cousin, worse], options) is first
+    sample = Decoded((5,), " Thank you.", -1.2, 0.2, 0.6)
+    assert best_attempt([worse, cousin, sample], options) is sample  # the most probable without a loop
+    assert best_attempt([worse, cousin], options) is worse  # however improbable: the loop is never said
+
+
+def test_a_loop_in_a_script_without_spaces_is_a_loop():
+    """ "義!義!義!…" is one word to str.split: its loop was not seen, so the window was not decoded
+    again (CI printed "義!義" as the English translation of French speech)."""
+    options = DecodeOptions(language="fr", task="translate")
+    assert text_loops("!".join(["義"] * 23)) == [(0, 1, 23)]
+    assert verdict(" " + "!".join(["義"] * 23), -0.3, 0.1, options) == "retry"
+    assert text_loops(" ご視聴ありがとうございました。" * 6)  # a 14-character phrase six times
+    assert not text_loops(" 今日はいい天気ですね。明日も晴れるでしょう。")
+    assert verdict(" 今日はいい天気ですね。明日も晴れるでしょう。", -0.3, 0.1, options) == "ok"
 
 
 @pytest.mark.slow

@@ -111,6 +111,18 @@ def word_keys(words: Sequence[str]) -> list[str]:
     return [" ".join(_WORD.findall(w.lower())) for w in words]
 
 
+# Scripts written without spaces (Chinese, Japanese, Thai, Lao, Myanmar, Khmer): their loops are
+# counted in characters, since "義!義!義!…" is a single word to ``str.split``.
+_UNSPACED = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def text_loops(text: str) -> list[tuple[int, int, int]]:
+    """:func:`loops` in a decoded text: in words, or in characters where the script has no spaces."""
+    units = [u for w in text.split() for u in (_UNSPACED.findall(w) or [w])]
+    unspaced = len(units) > len(text.split())
+    return loops(word_keys(units), max_ngram=24 if unspaced else 8)
+
+
 def loops(keys: Sequence[str], *, max_ngram: int = 8) -> list[tuple[int, int, int]]:
     """Whisper's repetition loops in a word sequence: ``(start, n, count)`` for each phrase of n
     words (n <= ``max_ngram``) repeated more than ``max(4, 16 / n)`` times in a row.
@@ -157,7 +169,7 @@ def verdict(text: str, avg_logprob: float, no_speech_prob: float, options) -> st
     if (
         options.compression_ratio_threshold is not None
         and compression_ratio(text) > options.compression_ratio_threshold
-        and loops(word_keys(text.split()))
+        and text_loops(text)
     ):
         return "retry"
     if options.logprob_threshold is not None and avg_logprob < options.logprob_threshold:
@@ -250,17 +262,30 @@ def _generate_with_fallback(model: WindowModel, encoded: list, options, prompt: 
 
 
 def best_attempt(attempts: Sequence[Decoded], options) -> Decoded:
-    """Of a window's attempts that all failed: the first probable one (average log-probability at
-    or above the threshold, so it failed only as a possible loop), else the most probable one.
+    """Of a window's attempts that all failed (the first one deterministic, the others samples).
 
-    Repetitive speech (a chorus, a phrase said again and again) compresses like a loop at every
-    temperature; its first, deterministic decoding is then kept, and a real loop in it is cut later
-    by the loop guard (:func:`audiototext.longaudio.stitch.trim_loops`). A short, improbable sample
-    never wins over it by compressing better.
+    - The first attempt when it is probable (average log-probability at or above the threshold,
+      so it failed only as a possible loop): repetitive speech (a chorus, a phrase said again and
+      again) compresses like a loop at every temperature; its deterministic decoding is kept, and
+      a real loop in it is cut later by the loop guard
+      (:func:`audiototext.longaudio.stitch.trim_loops`). A short, improbable sample never wins
+      over it by compressing better.
+    - Else the most probable attempt that holds no loop: a loop that only a sample makes
+      ("Cousin, Cousin, …" for a sentence translated badly at temperature 0) is a hallucination,
+      however probable the model finds it.
+    - Else (every attempt loops) the first probable one, or the most probable.
     """
     threshold = options.logprob_threshold
-    probable = [d for d in attempts if threshold is None or d.avg_logprob >= threshold]
-    return probable[0] if probable else max(attempts, key=lambda d: d.avg_logprob)
+
+    def probable(d: Decoded) -> bool:
+        return threshold is None or d.avg_logprob >= threshold
+
+    if probable(attempts[0]):
+        return attempts[0]
+    plain = [d for d in attempts if not text_loops(d.text)]
+    if plain:
+        return max(plain, key=lambda d: d.avg_logprob)
+    return next((d for d in attempts if probable(d)), max(attempts, key=lambda d: d.avg_logprob))
 
 
 def merge_punctuation(
@@ -315,6 +340,7 @@ __all__ = [
     "decode_encoded",
     "compression_ratio",
     "loops",
+    "text_loops",
     "word_keys",
     "best_attempt",
     "verdict",
