@@ -248,6 +248,10 @@ def test_upload_watch_play_download(page, server, media, tmp_path):
 
     # Delete it from the list with the keyboard: its files go, and the focus stays in the list.
     row.get_by_role("button", name="Delete speech.wav").focus()
+    # The list is redrawn every few seconds (new rows): the focus stays on the same button. It used
+    # to fall to the page, and an Enter pressed just after a redraw deleted nothing.
+    p.evaluate("refreshJobs()")
+    assert p.evaluate("document.activeElement.getAttribute('aria-label')") == "Delete speech.wav"
     p.keyboard.press("Enter")
     row.wait_for(state="detached")
     assert server.request("GET", f"/api/audio/{slug}").status_code == 404

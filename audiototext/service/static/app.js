@@ -773,6 +773,29 @@ async function deleteJob(job, index) {
   (next ? next.querySelector("td button") : $("jobs-title")).focus();
 }
 
+// The list is redrawn every few seconds: a keyboard user's focus on one of its buttons stays on
+// that job's same button (or its first one, or the row now at its place), never falls to the page.
+function heldFocus() {
+  const list = $("jobs-list");
+  const focused = document.activeElement;
+  if (!focused || !list.contains(focused)) return null;
+  const row = focused.closest("tr");
+  const index = [...list.querySelectorAll("tr")].indexOf(row);
+  const name = (button) => button.getAttribute("aria-label") || button.title;
+  const label = name(focused);
+  return {
+    restore() {
+      const rows = [...list.querySelectorAll("tr")];
+      const again = rows.find((r) => r.dataset.callId === row.dataset.callId);
+      const buttons = again ? [...again.querySelectorAll("button")] : [];
+      const near = rows[Math.min(index, rows.length - 1)];
+      const target =
+        buttons.find((b) => name(b) === label) || buttons[0] || (near && near.querySelector("td button"));
+      (target || $("jobs-title")).focus();
+    },
+  };
+}
+
 async function refreshJobs() {
   clearTimeout(state.listTimer);
   let jobs = [];
@@ -787,7 +810,9 @@ async function refreshJobs() {
   jobs = jobs.slice(0, state.listed);
   jobRows.clear();
   for (const job of jobs) jobRows.set(job.call_id, job);
+  const held = heldFocus();
   $("jobs-list").replaceChildren(...jobs.map(jobRow));
+  if (held) held.restore();
   $("jobs-table").hidden = !jobs.length;
   $("jobs-empty").hidden = Boolean(jobs.length);
   if (state.openJob && !jobRows.has(state.openJob)) checkOpenJob(state.openJob);
