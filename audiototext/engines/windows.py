@@ -262,7 +262,7 @@ def _generate_with_fallback(model: WindowModel, encoded: list, options, prompt: 
 
 
 def best_attempt(attempts: Sequence[Decoded], options) -> Decoded:
-    """Of a window's attempts that all failed (the first one deterministic, the others samples).
+    """Of a window's attempts that all failed (the first at the lowest temperature, deterministic at 0).
 
     - The first attempt when it is probable (average log-probability at or above the threshold,
       so it failed only as a possible loop): repetitive speech (a chorus, a phrase said again and
