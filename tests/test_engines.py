@@ -121,6 +121,20 @@ def test_english_only_model_logs_parameters(caplog):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("engine_name", ["faster-whisper", "openai-whisper"])
+def test_an_en_model_run_on_the_multilingual_weights_says_so(engine_name, caplog):
+    """No offline package ships base.en: base.en loads the multilingual base, and the log said
+    "Model base.en is multilingual", naming weights that were not loaded."""
+    from audiototext.engines import load_engine
+
+    with caplog.at_level(logging.INFO, logger="audiototext"):
+        engine = load_engine(engine_name, "base.en")
+    assert engine.is_multilingual and engine.model_name == "base"
+    assert "Model base is multilingual and has 71,825,920 parameters." in caplog.text
+    assert "base.en is multilingual" not in caplog.text
+
+
+@pytest.mark.slow
 def test_concurrent_jobs_never_mix_their_lines(load_engine, english_wav, spanish_wav):
     """Two jobs in two threads, each with its own openai-whisper model as each service worker has:
     each job's callbacks see only its own lines and language, nothing is printed, and sys.stdout

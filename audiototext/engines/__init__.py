@@ -277,6 +277,12 @@ def load_engine(
     return cls(resolve(model), device=device, threads=threads, workers=workers)
 
 
+def loaded_name(name: str, multilingual: bool) -> str:
+    """The model's name as loaded: a ``.en`` size whose download failed ran on the multilingual
+    offline weights (:func:`~audiototext.models.offline_fallback`), so it is that size."""
+    return name[:-3] if multilingual and name.endswith(".en") else name
+
+
 def log_model(engine: Engine, parameters: int) -> None:
     kind = "multilingual" if engine.is_multilingual else "English-only"
     log.info("Model %s is %s and has %s parameters.", engine.model_name, kind, f"{parameters:,}")
@@ -314,6 +320,7 @@ __all__ = [
     "offering",
     "engine_class",
     "load_engine",
+    "loaded_name",
     "log_model",
     "warn_turbo_translate",
     "english_only_check",

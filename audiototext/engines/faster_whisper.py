@@ -14,7 +14,7 @@ from ..events import Callbacks, SequentialProgress
 from ..media import SAMPLE_RATE
 from ..models import ModelSpec, import_whole, offline, offline_fallback
 from ..transcript import Segment, Transcript, Word
-from . import DecodeOptions, WindowDecoding, english_only_check, log_model, warn_turbo_translate
+from . import DecodeOptions, WindowDecoding, english_only_check, loaded_name, log_model, warn_turbo_translate
 from .device import default_device, describe_device, split_cores
 from .windows import Decoded, words_from_alignment
 
@@ -98,6 +98,7 @@ class FasterWhisperEngine(WindowDecoding):
                 f"{self.model_dir}: faster-whisper could not load the model ({e})", model=str(self.model_dir)
             ) from e
         self.is_multilingual = bool(self.model.model.is_multilingual)
+        self.model_name = loaded_name(spec.name, self.is_multilingual)
         from ..convert import count_openai_parameters
 
         log_model(self, count_openai_parameters(self.model_dir))

@@ -15,7 +15,7 @@ from ..events import Callbacks, SequentialProgress
 from ..media import SAMPLE_RATE
 from ..models import ModelSpec, import_whole, offline, offline_fallback, openai_checkpoint
 from ..transcript import Segment, Transcript, Word
-from . import DecodeOptions, WindowDecoding, english_only_check, log_model, warn_turbo_translate
+from . import DecodeOptions, WindowDecoding, english_only_check, loaded_name, log_model, warn_turbo_translate
 from .device import default_device, describe_device
 from .windows import Decoded, words_from_alignment
 
@@ -87,6 +87,7 @@ class OpenAIWhisperEngine(WindowDecoding):
         self.model_name = spec.name
         self.model = load_whisper_model(spec, self.device)
         self.is_multilingual = bool(self.model.is_multilingual)
+        self.model_name = loaded_name(spec.name, self.is_multilingual)
         log_model(self, sum(int(np.prod(p.shape)) for p in self.model.parameters()))
 
     @property
