@@ -82,7 +82,6 @@ class FasterWhisperEngine(WindowDecoding):
         self.compute_type = compute_type or ("float16" if on_gpu else "int8")
         log.info("Using %s", describe_device(self.device, self.threads, self.workers))
         self.spec = spec
-        self.model_name = spec.name
         self.model_dir = ct2_model_dir(spec)
         try:
             self.model = WhisperModel(

@@ -84,7 +84,6 @@ class OpenAIWhisperEngine(WindowDecoding):
             torch.set_num_threads(self.threads)
         log.info("Using %s", describe_device(self.device, self.threads))
         self.spec = spec
-        self.model_name = spec.name
         self.model = load_whisper_model(spec, self.device)
         self.is_multilingual = bool(self.model.is_multilingual)
         self.model_name = loaded_name(spec.name, self.is_multilingual)

@@ -118,9 +118,9 @@ _UNSPACED = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u
 
 def text_loops(text: str) -> list[tuple[int, int, int]]:
     """:func:`loops` in a decoded text: in words, or in characters where the script has no spaces."""
-    units = [u for w in text.split() for u in (_UNSPACED.findall(w) or [w])]
-    unspaced = len(units) > len(text.split())
-    return loops(word_keys(units), max_ngram=24 if unspaced else 8)
+    words = text.split()
+    units = [u for w in words for u in (_UNSPACED.findall(w) or [w])]
+    return loops(word_keys(units), max_ngram=24 if len(units) > len(words) else 8)
 
 
 def loops(keys: Sequence[str], *, max_ngram: int = 8) -> list[tuple[int, int, int]]:

@@ -768,9 +768,18 @@ async function deleteJob(job, index) {
   await refreshJobs();
   // The row and its button are gone: the keyboard goes on from the job that took its place, or the
   // list's title, never from the top of the page.
+  focusRow(rowAt(index));
+}
+
+// A row of the jobs list: the one at ``index``, or the last when fewer are left.
+function rowAt(index) {
   const rows = $("jobs-list").querySelectorAll("tr");
-  const next = rows[Math.min(index, rows.length - 1)];
-  (next ? next.querySelector("td button") : $("jobs-title")).focus();
+  return rows[Math.min(index, rows.length - 1)];
+}
+
+// The keyboard goes on from ``row``'s first button, or from the list's title when there is no row.
+function focusRow(row) {
+  (row ? row.querySelector("td button") : $("jobs-title")).focus();
 }
 
 // The list is redrawn every few seconds: a keyboard user's focus on one of its buttons stays on
@@ -785,13 +794,10 @@ function heldFocus() {
   const label = name(focused);
   return {
     restore() {
-      const rows = [...list.querySelectorAll("tr")];
-      const again = rows.find((r) => r.dataset.callId === row.dataset.callId);
-      const buttons = again ? [...again.querySelectorAll("button")] : [];
-      const near = rows[Math.min(index, rows.length - 1)];
-      const target =
-        buttons.find((b) => name(b) === label) || buttons[0] || (near && near.querySelector("td button"));
-      (target || $("jobs-title")).focus();
+      const again = [...list.querySelectorAll("tr")].find((r) => r.dataset.callId === row.dataset.callId);
+      const same = again && [...again.querySelectorAll("button")].find((b) => name(b) === label);
+      if (same) same.focus();
+      else focusRow(again || rowAt(index));
     },
   };
 }
@@ -841,8 +847,7 @@ async function showOlderJobs() {
   const first = state.listed;
   state.listed += LIST_STEP;
   await refreshJobs();
-  const row = $("jobs-list").querySelectorAll("tr")[first];
-  (row ? row.querySelector("td button") : $("jobs-title")).focus();
+  focusRow($("jobs-list").querySelectorAll("tr")[first]);
 }
 
 // --- start -------------------------------------------------------------------------------------
