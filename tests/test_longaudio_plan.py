@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -213,13 +217,16 @@ _silero_in_blocks(ArraySource(np.zeros(16000 * 90, np.float32)), threshold=0.5, 
 def test_silero_is_imported_before_its_threads_start():
     """Two pool threads importing faster_whisper at once can fail with KeyError('faster_whisper')
     (seen in a CLI run): the package is imported once, by the calling thread, before the pool."""
-    import subprocess
-    import sys
-
     pytest.importorskip("faster_whisper.vad")
-    done = subprocess.run([sys.executable, "-c", IMPORTER], capture_output=True, text=True, timeout=120)
+    printed = in_a_fresh_process(IMPORTER)
+    assert printed.split() == ["MainThread"], printed
+
+
+def in_a_fresh_process(script: str) -> str:
+    """What ``script`` prints, run by a fresh Python (so its imports are first imports)."""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["MainThread"], done.stdout
+    return done.stdout
 
 
 #: The load-ahead thread finds the model's weights (importing faster_whisper) while the input's
@@ -253,12 +260,6 @@ def test_the_model_and_silero_may_be_imported_at_once():
     imported faster_whisper at once, and one failed ("partially initialized module
     'faster_whisper.vad'", or KeyError('faster_whisper'); a service job failed so, as an internal
     error). Every first import of faster_whisper and whisper goes through models.import_whole."""
-    import json
-    import subprocess
-    import sys
-
     pytest.importorskip("faster_whisper.vad")
     for _ in range(2):  # each run a fresh process: the imports are first imports
-        done = subprocess.run([sys.executable, "-c", AT_ONCE], capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr
-        assert json.loads(done.stdout.splitlines()[-1]) == []
+        assert json.loads(in_a_fresh_process(AT_ONCE).splitlines()[-1]) == []
