@@ -6,6 +6,7 @@ generous limits (a loaded 2-core machine took over 60 s before)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -58,7 +59,13 @@ def jupyter_lab(tmp_path):
         "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
         "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"),
         "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
+        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-settings"),
     }
+    # Every cell in the page: Lab's windowing leaves cells out of reach of the DOM until scrolled to,
+    # and "the last cell" counted in the page was then Step 6, run in place of the widget form.
+    tracker = tmp_path / "lab-settings" / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True)
+    tracker.write_text('{"windowingMode": "none"}')
     log = open(tmp_path / "jupyter.log", "wb")
     server = subprocess.Popen(
         [
@@ -150,7 +157,19 @@ def test_widget_form_in_jupyterlab(jupyter_lab, english_wav, tmp_path):
             cells.first.locator(".jp-OutputArea-output").filter(has_text="audiototext").first.wait_for(
                 timeout=KERNEL_S * 1000
             )
-            run_cell(cells.nth(cells.count() - 1))  # the Jupyter-only widget form (Shift+Enter adds a cell below)
+            # The Jupyter-only widget form, the notebook's last code cell (Shift+Enter adds a cell below);
+            # counted once every cell is in the page, or "the last" is whichever cell came last so far.
+            code_cells = sum(
+                c["cell_type"] == "code"
+                for c in json.loads((root / "AudioToText.ipynb").read_text(encoding="utf-8"))["cells"]
+            )
+            page.wait_for_function(
+                "(n) => document.querySelectorAll('.jp-NotebookPanel .jp-Cell.jp-CodeCell').length === n",
+                arg=code_cells,
+            )
+            form_cell = cells.nth(code_cells - 1)
+            assert "notebook.form()" in form_cell.locator(".jp-InputArea-editor").inner_text()
+            run_cell(form_cell)
             form = page.locator(".audiototext-form").last
             form.wait_for(timeout=KERNEL_S * 1000)
 
